@@ -1,0 +1,3 @@
+module github.com/evroam/evroam
+
+go 1.26.8
