@@ -1,0 +1,6 @@
+BEGIN;
+DROP TABLE templates;
+DROP TABLE locations;
+DROP TABLE api_keys;
+DROP TABLE networks;
+COMMIT;
