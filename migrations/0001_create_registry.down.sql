@@ -1,6 +1,4 @@
-BEGIN;
 DROP TABLE templates;
 DROP TABLE locations;
 DROP TABLE api_keys;
 DROP TABLE networks;
-COMMIT;

@@ -1,4 +1,3 @@
-BEGIN;
 
 -- A network is a CPO or one of its sub-clients; each is an OCPI party. Exactly one root.
 CREATE TABLE networks (
@@ -68,4 +67,3 @@ CREATE TABLE templates (
 );
 CREATE INDEX templates_sync_idx ON templates (network_id, last_updated, template_id);
 
-COMMIT;

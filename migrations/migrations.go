@@ -1,6 +1,7 @@
 // Package migrations holds the database schema as numbered SQL files, embedded in the binary,
 // and the runner that applies them. Files are NNNN_verb_noun.up.sql / .down.sql; each up file
-// runs in its own transaction and is recorded in schema_migrations. Up takes a PostgreSQL
+// runs in a transaction the runner opens, together with its row in schema_migrations, so a
+// file must not contain BEGIN or COMMIT itself. Up takes a PostgreSQL
 // advisory lock first, so several evroam nodes starting together apply each migration once.
 package migrations
 

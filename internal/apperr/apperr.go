@@ -99,6 +99,20 @@ func (c coded) Unwrap() error   { return c.error }
 // WithCode attaches an OCPI status code to err without changing its kind.
 func WithCode(err error, code int) error { return coded{err, code} }
 
+// Message is err's text for a client: without the trailing kind that wrapping adds
+// ("malformed JSON: …: bad request" reads "malformed JSON: …").
+func Message(err error) string {
+	msg := err.Error()
+	for _, e := range table {
+		if errors.Is(err, e.kind) {
+			if m := strings.TrimSuffix(msg, ": "+e.kind.Error()); m != "" {
+				return m
+			}
+		}
+	}
+	return msg
+}
+
 // FieldError is one invalid field of a request: Field is the JSON path
 // ("evses[0].connectors[1].standard"), Message says what is wrong with it.
 type FieldError struct {

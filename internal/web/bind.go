@@ -41,7 +41,7 @@ func Validator() *validator.Validate {
 			}
 			return name
 		})
-		validateErr = schema.RegisterValidations(v)
+		validateErr = errors.Join(schema.RegisterValidations(v), schema.RegisterClassValidations(v))
 		validate = v
 	})
 	if validateErr != nil {
@@ -85,14 +85,22 @@ func BindJSON(body []byte, dst any) error {
 	}
 	var problems apperr.FieldErrors
 	checkShape(raw, reflect.TypeOf(dst).Elem(), "", &problems)
-	if len(problems) > 0 {
-		// Decoding would only report the first of these; the shape walk found them all.
-		return problems
-	}
 	if err := json.Unmarshal(body, dst); err != nil {
+		if len(problems) > 0 {
+			return problems // the shape walk names every field of the wrong type
+		}
 		return fmt.Errorf("decode body: %w", err)
 	}
-	return Validate(dst)
+	// Unknown fields are reported together with every validation failure, so one response
+	// lists all that is wrong with the body.
+	if err := Validate(dst); err != nil {
+		var fe apperr.FieldErrors
+		if !errors.As(err, &fe) {
+			return err
+		}
+		problems = append(problems, fe...)
+	}
+	return problems.Err()
 }
 
 // Validate runs the validator tags of v (a struct or pointer to one) and returns every failure

@@ -51,7 +51,7 @@ func Handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 // generic and the full error goes to the log with the request id.
 func WriteError(c *gin.Context, err error) {
 	status := apperr.Status(err)
-	env := Envelope{StatusCode: apperr.Code(err), StatusMessage: err.Error(), Timestamp: timestamp()}
+	env := Envelope{StatusCode: apperr.Code(err), StatusMessage: apperr.Message(err), Timestamp: timestamp()}
 	var fe apperr.FieldErrors
 	if errors.As(err, &fe) {
 		env.Errors = fe
@@ -79,4 +79,10 @@ func WriteError(c *gin.Context, err error) {
 // NotFoundHandler answers unknown routes in the envelope.
 func NotFoundHandler(c *gin.Context) {
 	WriteError(c, errors.Join(errors.New("no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path), apperr.NotFound))
+}
+
+// MethodNotAllowedHandler answers a known path with an unsupported method in the envelope.
+func MethodNotAllowedHandler(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, Envelope{StatusCode: apperr.CodeClientError,
+		StatusMessage: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path, Timestamp: timestamp()})
 }
