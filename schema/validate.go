@@ -104,9 +104,10 @@ func Tags() []string {
 // validator.New(validator.WithRequiredStructEnabled()).
 //
 // Each string tag works on string and named string fields, on pointers to
-// them (nil pointers are skipped with omitempty), and on slice elements with
-// dive. security_profile works on any integer field. Empty strings are
-// invalid for every tag; mark optional fields omitempty.
+// them, and on slice and map elements with dive. security_profile works on
+// any integer field. Empty strings are invalid for every tag: mark optional
+// fields omitempty. On a pointer, omitempty skips only nil, so a client that
+// sends "" for an optional *string field gets an error.
 func RegisterValidations(v *validator.Validate) error {
 	for _, tag := range Tags() {
 		if err := v.RegisterValidation(tag, rules[tag]); err != nil {
