@@ -10,6 +10,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 )
@@ -24,6 +25,7 @@ type apiDeps struct {
 	networks  *networks.Store
 	networksH *networks.Handler
 	locations *locations.Handler
+	templates *templates.Handler
 }
 
 func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
@@ -34,6 +36,7 @@ func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
 		networks:  nets,
 		networksH: networks.NewHandler(nets),
 		locations: locations.NewHandler(locStore, nil),
+		templates: templates.NewHandler(templates.NewStore(db)),
 	}
 }
 
@@ -55,6 +58,7 @@ func newAPI(d apiDeps) *gin.Engine {
 	v1 := r.Group("/api/v1", web.RequireAPIKey(d.networks))
 	d.networksH.Routes(v1)
 	d.locations.Routes(v1)
+	d.templates.Routes(v1)
 	return r
 }
 

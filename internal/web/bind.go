@@ -130,7 +130,7 @@ func fieldPath(ns string) string {
 }
 
 func message(fe validator.FieldError) string {
-	return schema.TagMessage(fe.Tag(), fe.Param())
+	return schema.Message(fe)
 }
 
 func jsonSyntaxMessage(err error) string {

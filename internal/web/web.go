@@ -86,3 +86,6 @@ func MethodNotAllowedHandler(c *gin.Context) {
 	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, Envelope{StatusCode: apperr.CodeClientError,
 		StatusMessage: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path, Timestamp: timestamp()})
 }
+
+// FieldErrorJSON is how a field error appears in a response body (for clients and tests).
+type FieldErrorJSON = apperr.FieldError
