@@ -86,7 +86,7 @@ type locationResponse struct {
 	Owner              *schema.BusinessDetails `json:"owner"`
 	ChargingWhenClosed *bool                   `json:"charging_when_closed"`
 	Publish            bool                    `json:"publish"`
-	EVSEs              []any                   `json:"evses,omitempty"`
+	EVSEs              *[]any                  `json:"evses,omitempty"` // absent with exclude_evses=true
 	ETag               string                  `json:"etag"`
 	Created            string                  `json:"created"`
 	LastUpdated        string                  `json:"last_updated"`
@@ -164,15 +164,17 @@ func (h *Handler) respond(c *gin.Context, status int, l Location) error {
 	if err != nil {
 		return err
 	}
-	if h.evses != nil && !exclude {
-		evses, err := h.evses.LocationEVSEs(c.Request.Context(), l.ID)
-		if err != nil {
-			return err
+	if !exclude {
+		evses := []any{}
+		if h.evses != nil {
+			if evses, err = h.evses.LocationEVSEs(c.Request.Context(), l.ID); err != nil {
+				return err
+			}
+			if evses == nil {
+				evses = []any{}
+			}
 		}
-		resp.EVSEs = evses
-	}
-	if resp.EVSEs == nil && !exclude {
-		resp.EVSEs = []any{}
+		resp.EVSEs = &evses
 	}
 	web.SetETag(c, resp.ETag)
 	web.Respond(c, status, resp)

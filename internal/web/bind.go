@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,9 +154,10 @@ type Ignored struct{}
 func (*Ignored) UnmarshalJSON([]byte) error { return nil }
 
 var (
-	ignoredType   = reflect.TypeOf(Ignored{})
-	rawType       = reflect.TypeOf(json.RawMessage{})
-	unmarshalerTy = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	ignoredType       = reflect.TypeOf(Ignored{})
+	rawType           = reflect.TypeOf(json.RawMessage{})
+	unmarshalerTy     = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	textUnmarshalerTy = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 )
 
 // checkShape walks a decoded JSON value against the Go type it will be decoded into and
@@ -165,6 +167,13 @@ func checkShape(v any, t reflect.Type, path string, problems *apperr.FieldErrors
 		t = t.Elem()
 	}
 	if v == nil || t == ignoredType || t == rawType {
+		return
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshalerTy) && !reflect.PointerTo(t).Implements(unmarshalerTy) {
+		// uuid.UUID, time.Time: JSON strings decoded by UnmarshalText
+		if _, ok := v.(string); !ok {
+			problems.Add(path, "must be a string")
+		}
 		return
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerTy) && t.Kind() != reflect.Struct {
