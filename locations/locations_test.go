@@ -48,7 +48,7 @@ func validLocation(name string) map[string]any {
 	return map[string]any{
 		"name": name, "address": "Stationsplein 1", "city": "Amsterdam", "postal_code": "1012AB",
 		"country": "NLD", "time_zone": "Europe/Amsterdam",
-		"coordinates": map[string]string{"latitude": "52.37888", "longitude": "4.90055"},
+		"coordinates":  map[string]string{"latitude": "52.37888", "longitude": "4.90055"},
 		"parking_type": "PARKING_GARAGE", "facilities": []string{"TRAIN_STATION"},
 	}
 }

@@ -134,7 +134,7 @@ func TestConnectorRules(t *testing.T) {
 		"name": "bad",
 		"evse_templates": []any{
 			map[string]any{"evse_sequence_number": 1, "connector_templates": []any{
-				conn("standard", "iec_62196_t2", "format", "SOCKET"),                               // wrong case
+				conn("standard", "iec_62196_t2", "format", "SOCKET"),                                      // wrong case
 				conn("id", "2", "internal", "CCS2_Cable", "standard", "IEC_62196_T2", "power_type", "DC"), // contradiction
 				conn("id", "3", "standard", "DOMESTIC_F", "format", "SOCKET", "power_type", "DC"),         // DC domestic socket
 				conn("id", "4", "internal", "Mennekes_Socket", "max_voltage", 0),                          // non-positive
