@@ -115,6 +115,10 @@ func setup() error {
 		if err != nil {
 			return err
 		}
+		// As root the server runs as the postgres user, which must be able to enter the directory.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
 		c, err := pgcluster.New(dir+"/data", 5432)
 		if err != nil {
 			return err
