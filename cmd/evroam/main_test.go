@@ -170,3 +170,32 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Fatal("serve did not stop after its context ended")
 	}
 }
+
+// TestAPIKeyCreate makes a key with the CLI and uses it against the API.
+func TestAPIKeyCreate(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	getenv := func(k string) string { return map[string]string{"EVROAM_DATABASE_URL": dbURL}[k] }
+	var out strings.Builder
+	if err := run(t.Context(), []string{"apikey", "create", "--network", "root", "--name", "portal"}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("apikey create: %v", err)
+	}
+	key := strings.TrimSpace(out.String())
+	if len(key) < 32 || strings.Contains(key, " ") {
+		t.Fatalf("apikey create printed %q, want one key", key)
+	}
+	_, srv := startApp(t, dbURL)
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/locations", nil)
+	req.Header.Set("Authorization", "Token "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the new key gets %d, want 200", resp.StatusCode)
+	}
+	if err := run(t.Context(), []string{"apikey", "create", "--network", "00000000-0000-0000-0000-000000000001"}, getenv, io.Discard, io.Discard); err == nil {
+		t.Error("apikey create for an unknown network succeeded")
+	}
+}
