@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/evse"
@@ -178,3 +179,5 @@ func str(p *string) string {
 }
 
 var uuidNil = uuid.Nil
+
+func nowUTC() time.Time { return time.Now().UTC() }
