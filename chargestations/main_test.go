@@ -181,3 +181,5 @@ func str(p *string) string {
 var uuidNil = uuid.Nil
 
 func nowUTC() time.Time { return time.Now().UTC() }
+
+type uuidT = uuid.UUID
