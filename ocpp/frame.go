@@ -135,20 +135,55 @@ func isObject(raw json.RawMessage) bool {
 }
 
 // Encode renders the frame as OCPP-J text. Payloads must be JSON objects; a nil payload
-// or error details are sent as {}.
+// or error details are sent as {}. Payloads are copied verbatim (no re-encoding, no HTML
+// escaping).
 func (f Frame) Encode() ([]byte, error) {
-	var v []any
+	var b bytes.Buffer
+	b.Grow(len(f.ID) + len(f.Action) + len(f.Payload) + len(f.ErrorDescription) + len(f.ErrorDetails) + 32)
+	b.WriteByte('[')
+	b.WriteString(strconv.Itoa(f.Type))
+	b.WriteByte(',')
+	writeString(&b, f.ID)
+	raw := func(r json.RawMessage) error {
+		r = orEmpty(r)
+		if !json.Valid(r) {
+			return fmt.Errorf("encode frame: invalid JSON payload")
+		}
+		b.WriteByte(',')
+		b.Write(bytes.TrimSpace(r))
+		return nil
+	}
 	switch f.Type {
 	case typeCall:
-		v = []any{typeCall, f.ID, f.Action, orEmpty(f.Payload)}
+		b.WriteByte(',')
+		writeString(&b, f.Action)
+		if err := raw(f.Payload); err != nil {
+			return nil, err
+		}
 	case typeCallResult:
-		v = []any{typeCallResult, f.ID, orEmpty(f.Payload)}
+		if err := raw(f.Payload); err != nil {
+			return nil, err
+		}
 	case typeCallError:
-		v = []any{typeCallError, f.ID, f.ErrorCode, f.ErrorDescription, orEmpty(f.ErrorDetails)}
+		b.WriteByte(',')
+		writeString(&b, f.ErrorCode)
+		b.WriteByte(',')
+		writeString(&b, f.ErrorDescription)
+		if err := raw(f.ErrorDetails); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("encode frame: unknown message type %d", f.Type)
 	}
-	return json.Marshal(v)
+	b.WriteByte(']')
+	return b.Bytes(), nil
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b.Truncate(b.Len() - 1) // Encode adds a newline
 }
 
 func orEmpty(raw json.RawMessage) json.RawMessage {
