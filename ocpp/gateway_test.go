@@ -13,7 +13,6 @@ import (
 	"github.com/evroam/evroam/ocpp/ocpptest"
 )
 
-
 func TestSecondConnectionReplacesFirst(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
@@ -135,9 +134,9 @@ func TestBootDataOnRecordCountsAsBooted(t *testing.T) {
 
 // calls per version for TestServerCall.
 var commandCases = map[string]struct {
-	ok, okAnswer          [2]any // action, payload; answer
-	failing, silent, bad  [2]any // CALLERROR, never answered, invalid payload
-	wantOK                string
+	ok, okAnswer         [2]any // action, payload; answer
+	failing, silent, bad [2]any // CALLERROR, never answered, invalid payload
+	wantOK               string
 }{
 	"ocpp1.6": {
 		ok:       [2]any{"Reset", map[string]any{"type": "Soft"}},
