@@ -249,3 +249,22 @@ func compactJSONEqual(raw json.RawMessage, want string) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// TestPeerReportsStrictFailures checks the harness itself: a station answer that breaks
+// the schema is caught by the peer's strict mode and reported.
+func TestPeerReportsStrictFailures(t *testing.T) {
+	e := newEnv(t, ocpp.Config{})
+	e.reg.AddStation("CP-1", 0, "", true)
+	p := ocpppeer.Start(t)
+	p.AllowStrictFailures()
+	p.OnCall("Reset", map[string]any{"status": "Bogus"})
+	e.connect(t, p, versions[0], "CP-1", "")
+	_, err := e.srv.Call(context.Background(), "CP-1", "Reset", map[string]any{"type": "Hard"})
+	var ce *ocpp.CallError
+	if !errors.As(err, &ce) || ce.Code != "InternalError" {
+		t.Errorf("Call(Reset) error = %v, want the peer's InternalError", err)
+	}
+	if fs := p.Events("strictValidationFailure"); len(fs) != 1 || fs[0].Method != "Reset" || !fs[0].Outbound {
+		t.Errorf("strict failures = %+v, want one for the outbound Reset result", fs)
+	}
+}
