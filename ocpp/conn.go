@@ -49,7 +49,7 @@ func (e *CallError) Error() string {
 // and wait for their turn on callSem (one outstanding CALL per direction).
 type conn struct {
 	s        *Server
-	ws       *websocket.Conn
+	ws       wsConn
 	identity string
 	proto    string
 	val      *validator
@@ -68,6 +68,16 @@ type conn struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when run has finished (disconnect recorded)
+}
+
+// wsConn is the part of *websocket.Conn a conn uses after the upgrade (an interface so
+// that the dispatch benchmark can run without sockets).
+type wsConn interface {
+	ReadMessage() (int, []byte, error)
+	WriteMessage(messageType int, data []byte) error
+	WriteControl(messageType int, data []byte, deadline time.Time) error
+	SetWriteDeadline(t time.Time) error
+	Close() error
 }
 
 type pendingCall struct {
