@@ -360,4 +360,3 @@ func (s *Store) UpsertTransaction(ctx context.Context, t Transaction) error {
 	}
 	return nil
 }
-

@@ -21,9 +21,9 @@ import (
 
 // app is the wired service: the database, every store and handler, and the HTTP engine.
 type app struct {
-	cfg  config
-	log  *slog.Logger
-	db   *sqlx.DB
+	cfg     config
+	log     *slog.Logger
+	db      *sqlx.DB
 	api     *gin.Engine
 	deps    apiDeps
 	gateway *ocpp.Server
