@@ -179,6 +179,18 @@ func checkShape(v any, t reflect.Type, path string, problems *apperr.FieldErrors
 	if reflect.PointerTo(t).Implements(unmarshalerTy) && t.Kind() != reflect.Struct {
 		return
 	}
+	if !reflect.PointerTo(t).Implements(unmarshalerTy) && reflect.PointerTo(t).Implements(textUnmarshalerTy) {
+		// e.g. uuid.UUID, an array that JSON carries as a string
+		str, ok := v.(string)
+		if !ok {
+			problems.Add(path, "must be a string")
+			return
+		}
+		if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(str)); err != nil {
+			problems.Add(path, "is not valid: "+err.Error())
+		}
+		return
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if reflect.PointerTo(t).Implements(unmarshalerTy) {
