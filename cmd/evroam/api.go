@@ -12,6 +12,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -33,6 +34,8 @@ type apiDeps struct {
 	// For the OCPP gateway (cmd/evroam/ocppglue.go): its writes never change an etag.
 	stationStore *chargestations.Store
 	evseStore    *evse.Store
+	logStore     *stationlogs.Store
+	logs         *stationlogs.Handler
 }
 
 func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
@@ -42,6 +45,7 @@ func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
 	evseStore := evse.NewStore(db)
 	evseH := evse.NewHandler(evseStore)
 	csStore := chargestations.NewStore(db)
+	logStore := stationlogs.NewStore(db)
 	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil)
 	return apiDeps{
 		db:           db,
@@ -54,6 +58,8 @@ func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
 		evses:        evseH,
 		stationStore: csStore,
 		evseStore:    evseStore,
+		logStore:     logStore,
+		logs:         stationlogs.NewHandler(logStore),
 	}
 }
 
@@ -78,6 +84,7 @@ func newAPI(d apiDeps) *gin.Engine {
 	d.templates.Routes(v1)
 	d.stations.Routes(v1)
 	d.evses.Routes(v1)
+	d.logs.Routes(v1)
 	return r
 }
 

@@ -26,6 +26,8 @@ type config struct {
 	CountryCode       string
 	PartyID           string
 	ShutdownTimeout   time.Duration
+
+	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
 
 // loadConfig reads the environment, then flags of the same meaning, and validates the result.
@@ -101,6 +103,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if cfg.OCPPPublicURL == "" {
 		cfg.OCPPPublicURL = "ws://" + publicHost(cfg.OCPPAddr) + "/ocpp"
+		cfg.publicURLDefaulted = true
 	}
 	if len(problems) > 0 {
 		return cfg, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))

@@ -13,6 +13,7 @@ import (
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpp"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/errgroup"
@@ -20,11 +21,12 @@ import (
 
 // app is the wired service: the database, every store and handler, and the HTTP engine.
 type app struct {
-	cfg  config
-	log  *slog.Logger
-	db   *sqlx.DB
-	api  *gin.Engine
-	deps apiDeps
+	cfg     config
+	log     *slog.Logger
+	db      *sqlx.DB
+	api     *gin.Engine
+	deps    apiDeps
+	gateway *ocpp.Server
 }
 
 // newApp opens the database, applies migrations, makes sure the root network (and the admin
@@ -51,28 +53,44 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 	}
 	deps := newDeps(db, nets, log)
-	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps}, nil
+	gateway := ocpp.NewServer(ocpp.Config{
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		PublicURL:         cfg.OCPPPublicURL,
+		CallTimeout:       cfg.CommandTimeout,
+	}, newGatewayRegistry(db, deps.stationStore, deps.evseStore, deps.logStore, log), log)
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps, gateway: gateway}, nil
 }
 
-func (a *app) Close() { a.db.Close() }
+// Close stops the gateway (when serve did not already) and closes the database.
+func (a *app) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.gateway.Close(ctx)
+	a.db.Close()
+}
 
 // serve runs the API and the OCPP gateway until ctx ends, then shuts both down gracefully.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on EVROAM_HTTP_ADDR: %w", err)
+	}
+	defer apiLn.Close()
+	ocppLn, err := net.Listen("tcp", cfg.OCPPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on EVROAM_OCPP_ADDR: %w", err)
+	}
+	defer ocppLn.Close()
+	if cfg.publicURLDefaulted {
+		// The default names the address actually bound (":0" picks a port).
+		cfg.OCPPPublicURL = "ws://" + publicHost(ocppLn.Addr().String()) + "/ocpp"
+	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 
-	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on EVROAM_HTTP_ADDR: %w", err)
-	}
-	ocppLn, err := net.Listen("tcp", cfg.OCPPAddr)
-	if err != nil {
-		apiLn.Close()
-		return fmt.Errorf("listen on EVROAM_OCPP_ADDR: %w", err)
-	}
 	apiSrv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
 	ocppSrv := &http.Server{Handler: a.ocppHandler(), ReadHeaderTimeout: 10 * time.Second}
 

@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/internal/ocpppeer"
+)
+
+// e2e is the whole service (API and OCPP gateway) on a fresh database.
+type e2e struct {
+	t       *testing.T
+	app     *app
+	api     string
+	ocppURL string
+}
+
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	a, srv := startApp(t, "")
+	gw := httptest.NewServer(a.gateway)
+	t.Cleanup(gw.Close)
+	return &e2e{t: t, app: a, api: srv.URL, ocppURL: "ws" + strings.TrimPrefix(gw.URL, "http") + "/ocpp"}
+}
+
+func (e *e2e) do(method, path string, body any) (int, json.RawMessage) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(e.t.Context(), method, e.api+path, rd)
+	req.Header.Set("X-API-Key", "test-admin-key-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(raw, &env)
+	if env.Data == nil {
+		env.Data = raw
+	}
+	return resp.StatusCode, env.Data
+}
+
+func (e *e2e) must(method, path string, body any, want int, out any) {
+	e.t.Helper()
+	code, data := e.do(method, path, body)
+	if code != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			e.t.Fatalf("decode %s: %v", data, err)
+		}
+	}
+}
+
+// station creates a location and a two-EVSE station with an OCPP password.
+func (e *e2e) station(id, password string, profile int) {
+	e.t.Helper()
+	var loc struct{ ID string }
+	e.must("POST", "/api/v1/locations", map[string]any{
+		"name": "Depot", "address": "Weg 1", "city": "Utrecht", "country": "NLD", "time_zone": "Europe/Amsterdam",
+		"coordinates": map[string]string{"latitude": "52.09074", "longitude": "5.12142"}}, 201, &loc)
+	conn := map[string]any{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}
+	body := map[string]any{
+		"charge_station_id": id, "location_id": loc.ID, "deploy_state": "Production",
+		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "security_profile": profile,
+		"evses": []any{
+			map[string]any{"evse_sequence_number": 1, "connectors": []any{conn}},
+			map[string]any{"evse_sequence_number": 2, "connectors": []any{conn}},
+		},
+	}
+	if password != "" {
+		body["ocpp_password"] = password
+	}
+	e.must("POST", "/api/v1/chargestations", body, 201, nil)
+}
+
+// eventually polls check until it returns nil (the gateway writes some data in batches).
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type stationView struct {
+	ChargePointVendor       *string `json:"charge_point_vendor"`
+	ChargePointModel        *string `json:"charge_point_model"`
+	ChargePointSerialNumber *string `json:"charge_point_serial_number"`
+	ChargeBoxSerialNumber   *string `json:"charge_box_serial_number"`
+	FirmwareVersion         *string `json:"firmware_version"`
+	ICCID                   *string `json:"iccid"`
+	IMSI                    *string `json:"imsi"`
+	MeterType               *string `json:"meter_type"`
+	MeterSerialNumber       *string `json:"meter_serial_number"`
+	ClientIPAddress         *string `json:"client_ip_address"`
+	HeartbeatInterval       *int    `json:"heartbeat_interval"`
+	RemoteManageable        *bool   `json:"remote_manageable"`
+	ConnectivityStatus      *string `json:"connectivity_status"`
+	ProtocolVersion         *string `json:"protocol_version"`
+	Endpoint                *string `json:"endpoint"`
+	OnboardingState         string  `json:"onboarding_state"`
+	LastBootAt              *string `json:"last_boot_at"`
+	LastHeartbeatAt         *string `json:"last_heartbeat_at"`
+	ETag                    string  `json:"etag"`
+	EVSEs                   []struct {
+		UID        string  `json:"uid"`
+		Status     string  `json:"status"`
+		OCPPStatus *string `json:"ocpp_status"`
+	} `json:"evses"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return *p
+}
+
+var e2eVersions = []struct {
+	subprotocol, protocolVersion string
+	boot                         map[string]any
+	status                       func(evse int, status string) map[string]any
+	ocppStatus                   string
+}{
+	{"ocpp1.6", "Ocpp16",
+		map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve Double", "chargePointSerialNumber": "CP-SN-1",
+			"chargeBoxSerialNumber": "CB-SN-1", "firmwareVersion": "6.1.0", "iccid": "8931000000000000001", "imsi": "204080000000001",
+			"meterType": "Carlo Gavazzi", "meterSerialNumber": "MTR-1"},
+		func(evse int, status string) map[string]any {
+			return map[string]any{"connectorId": evse, "errorCode": "NoError", "status": status}
+		}, "Charging"},
+	{"ocpp2.0.1", "Ocpp201",
+		map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"vendorName": "Alfen", "model": "Eve Double",
+			"serialNumber": "CP-SN-1", "firmwareVersion": "6.1.0",
+			"modem": map[string]any{"iccid": "8931000000000000001", "imsi": "204080000000001"}}},
+		func(evse int, status string) map[string]any {
+			return map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339), "connectorStatus": status, "evseId": evse, "connectorId": 1}
+		}, "Occupied"},
+}
+
+// TestGatewayEndToEnd onboards a real station (ocpp-rpc in strict mode) against the whole
+// service and reads the result through the REST API.
+func TestGatewayEndToEnd(t *testing.T) {
+	t.Parallel()
+	for _, v := range e2eVersions {
+		t.Run(v.subprotocol, func(t *testing.T) {
+			t.Parallel()
+			e := startE2E(t)
+			id := "CS-" + strings.ReplaceAll(v.subprotocol, ".", "")
+			const password = "s3cret-station-password"
+			e.station(id, password, 1)
+			var before stationView
+			e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &before)
+			if before.OnboardingState != "Pending" || before.ChargePointVendor != nil || before.ConnectivityStatus != nil {
+				t.Fatalf("a new station should be Pending with no gateway data: %+v", before)
+			}
+
+			p := ocpppeer.Start(t)
+			if got := p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Password: password, Protocols: []string{v.subprotocol}}); got != v.subprotocol {
+				t.Fatalf("negotiated %q, want %q", got, v.subprotocol)
+			}
+			var boot struct {
+				Status   string `json:"status"`
+				Interval int    `json:"interval"`
+			}
+			json.Unmarshal(p.MustCall("BootNotification", v.boot), &boot)
+			if boot.Status != "Accepted" || boot.Interval != 300 {
+				t.Fatalf("boot answer %+v, want Accepted with interval 300", boot)
+			}
+			p.MustCall("StatusNotification", v.status(1, v.ocppStatus))
+			p.MustCall("Heartbeat", map[string]any{})
+
+			var after stationView
+			e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &after)
+			checks := map[string][2]string{
+				"charge_point_vendor":        {str(after.ChargePointVendor), "Alfen"},
+				"charge_point_model":         {str(after.ChargePointModel), "Eve Double"},
+				"charge_point_serial_number": {str(after.ChargePointSerialNumber), "CP-SN-1"},
+				"firmware_version":           {str(after.FirmwareVersion), "6.1.0"},
+				"iccid":                      {str(after.ICCID), "8931000000000000001"},
+				"imsi":                       {str(after.IMSI), "204080000000001"},
+				"client_ip_address":          {str(after.ClientIPAddress), "127.0.0.1"},
+				"connectivity_status":        {str(after.ConnectivityStatus), "Online"},
+				"protocol_version":           {str(after.ProtocolVersion), v.protocolVersion},
+				"endpoint":                   {str(after.Endpoint), e.app.cfg.OCPPPublicURL},
+				"onboarding_state":           {after.OnboardingState, "Onboarded"},
+			}
+			if v.subprotocol == "ocpp1.6" {
+				checks["charge_box_serial_number"] = [2]string{str(after.ChargeBoxSerialNumber), "CB-SN-1"}
+				checks["meter_type"] = [2]string{str(after.MeterType), "Carlo Gavazzi"}
+				checks["meter_serial_number"] = [2]string{str(after.MeterSerialNumber), "MTR-1"}
+			}
+			for field, c := range checks {
+				if c[0] != c[1] {
+					t.Errorf("%s = %s, want %s", field, c[0], c[1])
+				}
+			}
+			if after.HeartbeatInterval == nil || *after.HeartbeatInterval != 300 || after.LastBootAt == nil ||
+				after.RemoteManageable == nil || !*after.RemoteManageable {
+				t.Errorf("heartbeat_interval %v, last_boot_at %v, remote_manageable %v", after.HeartbeatInterval, after.LastBootAt, after.RemoteManageable)
+			}
+			if after.ETag != before.ETag {
+				t.Errorf("etag changed from %s to %s on data the station reported", before.ETag, after.ETag)
+			}
+			evse1 := after.EVSEs[0]
+			if evse1.Status != "CHARGING" || str(evse1.OCPPStatus) != v.ocppStatus || after.EVSEs[1].Status != "UNKNOWN" {
+				t.Errorf("EVSE statuses after StatusNotification: %+v", after.EVSEs)
+			}
+
+			var log []struct {
+				EVSE     int    `json:"evse_sequence_number"`
+				OCPP     string `json:"ocpp_status"`
+				Status   string `json:"status"`
+				Friendly string `json:"friendly_status"`
+			}
+			e.must("GET", "/api/v1/chargestations/"+id+"/status-log", nil, 200, &log)
+			if len(log) != 1 || log[0].EVSE != 1 || log[0].OCPP != v.ocppStatus || log[0].Status != "CHARGING" || log[0].Friendly != "Charging" {
+				t.Errorf("status log = %+v", log)
+			}
+
+			eventually(t, "heartbeat recorded", func() error {
+				var s stationView
+				e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &s)
+				if s.LastHeartbeatAt == nil {
+					return errors.New("last_heartbeat_at still null")
+				}
+				return nil
+			})
+
+			type frame struct {
+				Direction   string          `json:"direction"`
+				MessageType string          `json:"message_type"`
+				Action      *string         `json:"action"`
+				Payload     json.RawMessage `json:"payload"`
+			}
+			var frames []frame
+			eventually(t, "message log", func() error {
+				e.must("GET", "/api/v1/chargestations/"+id+"/messages", nil, 200, &frames)
+				if len(frames) < 6 {
+					return errors.New("fewer than 6 frames logged")
+				}
+				return nil
+			})
+			// Newest first: reverse to wire order and find boot → result → status → result → heartbeat → result.
+			var seq []string
+			for i := len(frames) - 1; i >= 0; i-- {
+				f := frames[i]
+				if strings.Contains(string(f.Payload), password) {
+					t.Errorf("message log holds the station's password: %s", f.Payload)
+				}
+				if str(f.Action) == "TriggerMessage" {
+					continue // asked of a station without boot data; it may cross the boot
+				}
+				seq = append(seq, f.Direction+" "+f.MessageType+" "+str(f.Action))
+			}
+			want := []string{"in CALL BootNotification", "out CALLRESULT BootNotification", "in CALL StatusNotification",
+				"out CALLRESULT StatusNotification", "in CALL Heartbeat", "out CALLRESULT Heartbeat"}
+			if got := strings.Join(seq, "|"); !strings.Contains(got, strings.Join(want, "|")) {
+				t.Errorf("message log in wire order:\n%s\nwant it to contain:\n%s", strings.Join(seq, "\n"), strings.Join(want, "\n"))
+			}
+
+			p.Close()
+			eventually(t, "station offline after close", func() error {
+				var s stationView
+				e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &s)
+				if str(s.ConnectivityStatus) != "Offline" {
+					return errors.New("connectivity_status " + str(s.ConnectivityStatus))
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestGatewayAdmission checks who may connect, against passwords stored (bcrypt) by the API.
+func TestGatewayAdmission(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
+	e.station("ZAPTEC-1", "AAAAAAAAAAAAAAAAAAAA", 1)
+	e.station("OPEN-1", "", 0)
+
+	refused := func(o ocpppeer.ConnectOptions, status int) {
+		t.Helper()
+		p := ocpppeer.Start(t)
+		_, err := p.Connect(o)
+		var pe *ocpppeer.Error
+		if !errors.As(err, &pe) || pe.HTTPStatus != status {
+			t.Errorf("connect %s: %v, want HTTP %d", o.Identity, err, status)
+		}
+	}
+	refused(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "NOBODY", Password: "whatever-password"}, 404)
+	refused(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "ZAPTEC-1", Password: "wrong-password-xx"}, 401)
+	refused(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "ZAPTEC-1"}, 401)
+
+	// The Zaptec form: the 40-hex-digit encoding of the stored password.
+	p := ocpppeer.Start(t)
+	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "ZAPTEC-1", Password: strings.Repeat("41", 20)})
+	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Zaptec", "chargePointModel": "Go"})
+	// And the plain text, on a second connection that replaces the first.
+	p2 := ocpppeer.Start(t)
+	p2.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "ZAPTEC-1", Password: "AAAAAAAAAAAAAAAAAAAA"})
+	p.WaitClosed()
+	p2.MustCall("Heartbeat", map[string]any{})
+
+	// Security profile 0: no credentials.
+	open := ocpppeer.Start(t)
+	open.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "OPEN-1"})
+	open.MustCall("BootNotification", map[string]any{"chargePointVendor": "Open", "chargePointModel": "One"})
+}

@@ -1,0 +1,467 @@
+package ocpp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+)
+
+// Errors of Server.Call.
+var (
+	// ErrNotConnected: the station has no connection to this server, or it closed while
+	// the call was waiting.
+	ErrNotConnected = errors.New("ocpp: charge station not connected")
+	// ErrTimeout: the station did not answer within Config.CallTimeout (or the caller's
+	// deadline). It wraps context.DeadlineExceeded.
+	ErrTimeout = fmt.Errorf("ocpp: no answer from the charge station in time: %w", context.DeadlineExceeded)
+	// ErrInvalidPayload: the payload does not match the OCPP schema of the action for the
+	// station's protocol version (or the action does not exist in it). The returned error
+	// wraps it and says which field is wrong.
+	ErrInvalidPayload = errors.New("ocpp: invalid payload")
+	// ErrInvalidResponse: the station's answer does not match the schema; the raw answer
+	// is returned alongside.
+	ErrInvalidResponse = errors.New("ocpp: invalid response from the charge station")
+)
+
+// CallError is a CALLERROR answer from a station.
+type CallError struct {
+	Code        string
+	Description string
+	Details     json.RawMessage
+}
+
+func (e *CallError) Error() string {
+	if e.Description == "" {
+		return "ocpp: charge station answered " + e.Code
+	}
+	return "ocpp: charge station answered " + e.Code + ": " + e.Description
+}
+
+// conn is one station's WebSocket connection. Its goroutine (run) reads frames and
+// handles the station's CALLs one at a time; CALLs we send come from callers' goroutines
+// and wait for their turn on callSem (one outstanding CALL per direction).
+type conn struct {
+	s        *Server
+	ws       wsConn
+	identity string
+	proto    string
+	val      *validator
+
+	lastSeen atomic.Int64 // unix nanos of the last frame, ping or pong
+	lastPing atomic.Int64
+	booted   atomic.Bool
+	replaced atomic.Bool
+
+	writeMu sync.Mutex
+	callSem chan struct{} // capacity 1: held by the caller whose CALL is outstanding
+
+	mu        sync.Mutex
+	pending   *pendingCall
+	triggered map[string]int // messages we asked for, allowed before boot
+
+	closeOnce sync.Once
+	done      chan struct{} // closed when run has finished (disconnect recorded)
+}
+
+// wsConn is the part of *websocket.Conn a conn uses after the upgrade (an interface so
+// that the dispatch benchmark can run without sockets).
+type wsConn interface {
+	ReadMessage() (int, []byte, error)
+	WriteMessage(messageType int, data []byte) error
+	WriteControl(messageType int, data []byte, deadline time.Time) error
+	SetWriteDeadline(t time.Time) error
+	Close() error
+}
+
+type pendingCall struct {
+	id     string
+	action string
+	ch     chan callResult // capacity 1
+}
+
+type callResult struct {
+	payload json.RawMessage
+	err     error
+}
+
+func newConn(s *Server, ws *websocket.Conn, identity, proto string, booted bool) *conn {
+	c := &conn{
+		s:        s,
+		ws:       ws,
+		identity: identity,
+		proto:    proto,
+		val:      s.validators[proto],
+		callSem:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
+	}
+	now := s.cfg.Now().UnixNano()
+	c.lastSeen.Store(now)
+	c.lastPing.Store(now)
+	c.booted.Store(booted)
+	ws.SetReadLimit(s.cfg.MaxMessageSize)
+	ws.SetPongHandler(func(string) error { c.touch(); return nil })
+	ws.SetPingHandler(func(data string) error {
+		c.touch()
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteTimeout))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			return err
+		}
+		return nil
+	})
+	return c
+}
+
+func (c *conn) touch() { c.lastSeen.Store(c.s.cfg.Now().UnixNano()) }
+
+// run is the connection's goroutine.
+func (c *conn) run(prev *conn, clientIP, endpoint string) {
+	s := c.s
+	defer s.connWG.Done()
+	defer c.finish()
+
+	if prev != nil {
+		// Let the replaced connection record its end first, so the registry sees
+		// connect after disconnect.
+		select {
+		case <-prev.done:
+		case <-time.After(s.cfg.RegistryTimeout):
+		}
+	}
+	ctx, cancel := s.registryCtx()
+	err := s.reg.RecordConnect(ctx, ConnectInfo{
+		Identity: c.identity, ProtocolVersion: c.proto, ClientIP: clientIP, Endpoint: endpoint, At: s.cfg.Now(),
+	})
+	cancel()
+	if err != nil {
+		s.log.Error("ocpp: record connect", "identity", c.identity, "err", err)
+	}
+	s.log.Info("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
+
+	if !c.booted.Load() {
+		go c.triggerBoot()
+	}
+
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !c.replaced.Load() {
+				s.log.Debug("ocpp: read", "identity", c.identity, "err", err)
+			}
+			return
+		}
+		c.touch()
+		if typ != websocket.TextMessage {
+			c.sendError(unreadableID, "", newRPCError(errFormat, "OCPP-J frames are text frames"))
+			continue
+		}
+		c.handleFrame(data)
+	}
+}
+
+// triggerBoot asks a station without boot data on record for a BootNotification.
+func (c *conn) triggerBoot() {
+	payload := json.RawMessage(`{"requestedMessage":"BootNotification"}`)
+	_, err := c.call(c.s.ctx, "TriggerMessage", payload)
+	if err != nil && !errors.Is(err, ErrNotConnected) {
+		c.s.log.Info("ocpp: TriggerMessage(BootNotification)", "identity", c.identity, "err", err)
+	}
+}
+
+// finish runs when the read loop ends.
+func (c *conn) finish() {
+	s := c.s
+	_ = c.ws.Close()
+	c.failPending(ErrNotConnected)
+
+	s.mu.Lock()
+	current := s.conns[c.identity] == c
+	s.mu.Unlock()
+	if current && !c.replaced.Load() {
+		ctx, cancel := s.registryCtx()
+		if err := s.reg.RecordDisconnect(ctx, c.identity, s.cfg.Now()); err != nil {
+			s.log.Error("ocpp: record disconnect", "identity", c.identity, "err", err)
+		}
+		cancel()
+	}
+	s.mu.Lock()
+	if s.conns[c.identity] == c {
+		delete(s.conns, c.identity)
+	}
+	s.mu.Unlock()
+	s.log.Info("ocpp: station disconnected", "identity", c.identity, "replaced", c.replaced.Load())
+	close(c.done)
+}
+
+// closeWith sends a close frame and closes the socket; run then finishes.
+func (c *conn) closeWith(code int, reason string) {
+	c.closeOnce.Do(func() {
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
+			time.Now().Add(time.Second))
+		_ = c.ws.Close()
+	})
+}
+
+// write sends one frame and logs it. Logging under writeMu keeps the message log in wire
+// order.
+func (c *conn) write(f frame, action string) error {
+	data, err := f.encode()
+	if err != nil {
+		return err
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.s.messages.add(c.logEntry(DirectionOut, f, action))
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		_ = c.ws.Close()
+		return fmt.Errorf("%w: %v", ErrNotConnected, err)
+	}
+	return nil
+}
+
+func (c *conn) sendError(id, action string, e *rpcError) {
+	details := json.RawMessage("{}")
+	_ = c.write(frame{Type: typeCallError, ID: id, ErrorCode: e.kind.code(c.proto), ErrorDescription: e.desc, ErrorDetails: details}, action)
+}
+
+func (c *conn) logEntry(dir string, f frame, action string) Message {
+	m := Message{Identity: c.identity, Direction: dir, MessageID: f.ID, Action: action, At: c.s.cfg.Now()}
+	switch f.Type {
+	case typeCall:
+		m.MessageType = MessageTypeCall
+		m.Payload = redact(action, true, f.Payload)
+	case typeCallResult:
+		m.MessageType = MessageTypeCallResult
+		m.Payload = redact(action, false, f.Payload)
+	case typeCallError:
+		m.MessageType = MessageTypeCallError
+		m.Payload, _ = json.Marshal(struct {
+			Code        string          `json:"errorCode"`
+			Description string          `json:"errorDescription"`
+			Details     json.RawMessage `json:"errorDetails"`
+		}{f.ErrorCode, f.ErrorDescription, orEmpty(f.ErrorDetails)})
+	}
+	return m
+}
+
+func (c *conn) handleFrame(data []byte) {
+	f, err := decodeFrame(data)
+	if err != nil {
+		fe := err.(*frameError)
+		c.s.log.Info("ocpp: malformed frame", "identity", c.identity, "err", fe.Msg)
+		if fe.Kind == errMessageTypeNotSupported && c.proto == ProtocolOCPP16 {
+			return // OCPP-J 1.6 §4.1.3: ignore unknown message types
+		}
+		if fe.Answerable {
+			c.sendError(fe.ID, "", &rpcError{kind: fe.Kind, desc: fe.Msg})
+		}
+		return
+	}
+	switch f.Type {
+	case typeCall:
+		c.s.messages.add(c.logEntry(DirectionIn, f, f.Action))
+		c.handleCall(f)
+	case typeCallResult, typeCallError:
+		p := c.takePending(f.ID)
+		action := ""
+		if p != nil {
+			action = p.action
+		}
+		c.s.messages.add(c.logEntry(DirectionIn, f, action))
+		if p == nil {
+			c.s.log.Info("ocpp: answer to no outstanding call", "identity", c.identity, "id", f.ID)
+			return
+		}
+		if f.Type == typeCallError {
+			p.ch <- callResult{err: &CallError{Code: f.ErrorCode, Description: f.ErrorDescription, Details: f.ErrorDetails}}
+		} else {
+			p.ch <- callResult{payload: f.Payload}
+		}
+	}
+}
+
+func (c *conn) handleCall(f frame) {
+	h := handlerFor(c.proto, f.Action)
+	if h == nil || !c.val.hasAction(f.Action) {
+		c.sendError(f.ID, f.Action, newRPCError(errNotImplemented, "%s is not implemented", f.Action))
+		return
+	}
+	if !c.booted.Load() && f.Action != "BootNotification" && !c.consumeTrigger(f.Action) {
+		c.sendError(f.ID, f.Action, newRPCError(errSecurity, "station has not been accepted: send BootNotification first"))
+		return
+	}
+	if e := c.val.validate(f.Action, "req", f.Payload); e != nil {
+		c.sendError(f.ID, f.Action, e)
+		return
+	}
+	ctx, cancel := c.s.registryCtx()
+	result, err := h(ctx, c, f.Payload)
+	cancel()
+	if err != nil {
+		var re *rpcError
+		if !errors.As(err, &re) {
+			c.s.log.Error("ocpp: handle "+f.Action, "identity", c.identity, "err", err)
+			re = newRPCError(errInternal, "internal error")
+		}
+		c.sendError(f.ID, f.Action, re)
+		return
+	}
+	payload, err := json.Marshal(result)
+	if err != nil {
+		c.s.log.Error("ocpp: encode response", "identity", c.identity, "action", f.Action, "err", err)
+		c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
+		return
+	}
+	if e := c.val.validate(f.Action, "conf", payload); e != nil {
+		// Our own answer is wrong: a bug. Do not send it.
+		c.s.log.Error("ocpp: invalid response", "identity", c.identity, "action", f.Action, "err", e.desc)
+		c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
+		return
+	}
+	_ = c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action)
+}
+
+// allowBeforeBoot lets a message we asked for (TriggerMessage, GetBaseReport, GetReport)
+// through while the station has not booted.
+func (c *conn) allowBeforeBoot(action string) {
+	c.mu.Lock()
+	if c.triggered == nil {
+		c.triggered = map[string]int{}
+	}
+	c.triggered[action]++
+	c.mu.Unlock()
+}
+
+func (c *conn) consumeTrigger(action string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.triggered[action] > 0 {
+		if action != "NotifyReport" { // a report may come in many parts
+			c.triggered[action]--
+		}
+		return true
+	}
+	return false
+}
+
+func (c *conn) takePending(id string) *pendingCall {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pending
+	if p == nil || p.id != id {
+		return nil
+	}
+	c.pending = nil
+	return p
+}
+
+func (c *conn) failPending(err error) {
+	c.mu.Lock()
+	p := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	if p != nil {
+		p.ch <- callResult{err: err}
+	}
+}
+
+// call sends a CALL and waits for its answer. Callers queue on callSem.
+func (c *conn) call(ctx context.Context, action string, payload json.RawMessage) (json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.s.cfg.CallTimeout)
+	defer cancel()
+	select {
+	case c.callSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctxErr(ctx)
+	case <-c.done:
+		return nil, ErrNotConnected
+	}
+	defer func() { <-c.callSem }()
+
+	switch action {
+	case "TriggerMessage":
+		var req struct {
+			RequestedMessage string `json:"requestedMessage"`
+		}
+		if json.Unmarshal(payload, &req) == nil && req.RequestedMessage != "" {
+			c.allowBeforeBoot(req.RequestedMessage)
+		}
+	case "GetBaseReport", "GetReport":
+		c.allowBeforeBoot("NotifyReport")
+	}
+
+	p := &pendingCall{id: uuid.NewString(), action: action, ch: make(chan callResult, 1)}
+	c.mu.Lock()
+	c.pending = p
+	c.mu.Unlock()
+	if err := c.write(frame{Type: typeCall, ID: p.id, Action: action, Payload: payload}, action); err != nil {
+		c.takePending(p.id)
+		return nil, err
+	}
+	select {
+	case r := <-p.ch:
+		return r.payload, r.err
+	case <-ctx.Done():
+		c.takePending(p.id)
+		return nil, ctxErr(ctx)
+	}
+}
+
+func ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ErrTimeout
+	}
+	return ctx.Err()
+}
+
+// Call sends a CALL to a station connected to this server and returns its CALLRESULT
+// payload. Errors: ErrNotConnected; a wrapped ErrInvalidPayload (payload does not match
+// the schema of action in the station's protocol version; nothing is sent); ErrTimeout;
+// *CallError (the station answered CALLERROR); a wrapped ErrInvalidResponse (the answer
+// does not match the schema; the raw answer is returned too). payload may be a
+// json.RawMessage, nil (sent as {}) or anything encoding/json can marshal.
+//
+// Answers to GetConfiguration and GetVariables are recorded with RecordConfiguration and
+// DataTransfer exchanges with RecordDataTransfer.
+func (s *Server) Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error) {
+	c := s.connOf(identity)
+	if c == nil {
+		return nil, ErrNotConnected
+	}
+	var raw json.RawMessage
+	switch p := payload.(type) {
+	case nil:
+		raw = json.RawMessage("{}")
+	case json.RawMessage:
+		raw = orEmpty(p)
+	case []byte:
+		raw = orEmpty(p)
+	default:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+		}
+		raw = b
+	}
+	if !c.val.hasAction(action) {
+		return nil, fmt.Errorf("%w: %s has no action %s", ErrInvalidPayload, c.proto, action)
+	}
+	if e := c.val.validate(action, "req", raw); e != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidPayload, e.desc)
+	}
+	res, err := c.call(ctx, action, raw)
+	if err == nil {
+		if e := c.val.validate(action, "conf", res); e != nil {
+			err = fmt.Errorf("%w: %s", ErrInvalidResponse, e.desc)
+		}
+	}
+	s.afterCall(c, action, raw, res, err)
+	return res, err
+}

@@ -1,0 +1,613 @@
+package ocpp
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// handlerFunc handles one station CALL whose payload has passed schema validation. It
+// returns the CALLRESULT payload, or an error: an *rpcError is answered as is, anything
+// else as InternalError.
+type handlerFunc func(ctx context.Context, c *conn, payload json.RawMessage) (any, error)
+
+var handlers = map[string]map[string]handlerFunc{
+	ProtocolOCPP16: {
+		"BootNotification":                 boot16,
+		"Heartbeat":                        heartbeat,
+		"StatusNotification":               status16,
+		"MeterValues":                      meterValues16,
+		"Authorize":                        authorize16,
+		"StartTransaction":                 startTransaction16,
+		"StopTransaction":                  stopTransaction16,
+		"DataTransfer":                     dataTransfer,
+		"FirmwareStatusNotification":       empty,
+		"DiagnosticsStatusNotification":    empty,
+		"LogStatusNotification":            empty,
+		"SignedFirmwareStatusNotification": empty,
+		"SecurityEventNotification":        empty,
+	},
+	ProtocolOCPP201: {
+		"BootNotification":           boot201,
+		"Heartbeat":                  heartbeat,
+		"StatusNotification":         status201,
+		"MeterValues":                meterValues201,
+		"Authorize":                  authorize201,
+		"TransactionEvent":           transactionEvent201,
+		"DataTransfer":               dataTransfer,
+		"FirmwareStatusNotification": empty,
+		"LogStatusNotification":      empty,
+		"SecurityEventNotification":  empty,
+		"NotifyEvent":                empty,
+		"NotifyReport":               notifyReport201,
+	},
+}
+
+func handlerFor(proto, action string) handlerFunc { return handlers[proto][action] }
+
+// ocppTime formats t as OCPP wants it: UTC, RFC 3339, at most 3 fractional digits (2.0.1
+// part 2 §2.1.4; valid for 1.6 too).
+func ocppTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// parseTime parses a schema-validated date-time; zero when absent.
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func decode(payload json.RawMessage, v any) error {
+	if err := json.Unmarshal(payload, v); err != nil {
+		return newRPCError(errTypeConstraint, "%v", err)
+	}
+	return nil
+}
+
+func empty(context.Context, *conn, json.RawMessage) (any, error) { return struct{}{}, nil }
+
+func heartbeat(_ context.Context, c *conn, _ json.RawMessage) (any, error) {
+	now := c.s.cfg.Now()
+	c.s.heartbeats.add(c.identity, now)
+	return map[string]string{"currentTime": ocppTime(now)}, nil
+}
+
+func bootAccepted(ctx context.Context, c *conn, b BootInfo) (any, error) {
+	now := c.s.cfg.Now()
+	b.At = now
+	b.HeartbeatInterval = c.s.cfg.HeartbeatInterval
+	if err := c.s.reg.RecordBoot(ctx, c.identity, b); err != nil {
+		return nil, err
+	}
+	c.booted.Store(true)
+	return map[string]any{
+		"status":      "Accepted",
+		"currentTime": ocppTime(now),
+		"interval":    int(c.s.cfg.HeartbeatInterval / time.Second),
+	}, nil
+}
+
+func boot16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		ChargePointVendor       string `json:"chargePointVendor"`
+		ChargePointModel        string `json:"chargePointModel"`
+		ChargePointSerialNumber string `json:"chargePointSerialNumber"`
+		ChargeBoxSerialNumber   string `json:"chargeBoxSerialNumber"`
+		FirmwareVersion         string `json:"firmwareVersion"`
+		ICCID                   string `json:"iccid"`
+		IMSI                    string `json:"imsi"`
+		MeterType               string `json:"meterType"`
+		MeterSerialNumber       string `json:"meterSerialNumber"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	return bootAccepted(ctx, c, BootInfo{
+		Vendor:                  req.ChargePointVendor,
+		Model:                   req.ChargePointModel,
+		ChargePointSerialNumber: req.ChargePointSerialNumber,
+		ChargeBoxSerialNumber:   req.ChargeBoxSerialNumber,
+		FirmwareVersion:         req.FirmwareVersion,
+		ICCID:                   req.ICCID,
+		IMSI:                    req.IMSI,
+		MeterType:               req.MeterType,
+		MeterSerialNumber:       req.MeterSerialNumber,
+	})
+}
+
+func boot201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		Reason          string `json:"reason"`
+		ChargingStation struct {
+			Model           string `json:"model"`
+			VendorName      string `json:"vendorName"`
+			SerialNumber    string `json:"serialNumber"`
+			FirmwareVersion string `json:"firmwareVersion"`
+			Modem           struct {
+				ICCID string `json:"iccid"`
+				IMSI  string `json:"imsi"`
+			} `json:"modem"`
+		} `json:"chargingStation"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	cs := req.ChargingStation
+	return bootAccepted(ctx, c, BootInfo{
+		Vendor:                  cs.VendorName,
+		Model:                   cs.Model,
+		ChargePointSerialNumber: cs.SerialNumber,
+		FirmwareVersion:         cs.FirmwareVersion,
+		ICCID:                   cs.Modem.ICCID,
+		IMSI:                    cs.Modem.IMSI,
+		Reason:                  req.Reason,
+	})
+}
+
+func status16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		ConnectorID     int    `json:"connectorId"`
+		ErrorCode       string `json:"errorCode"`
+		Status          string `json:"status"`
+		Info            string `json:"info"`
+		Timestamp       string `json:"timestamp"`
+		VendorID        string `json:"vendorId"`
+		VendorErrorCode string `json:"vendorErrorCode"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	err := c.s.reg.RecordStatus(ctx, StatusReport{
+		Identity: c.identity, EVSESequence: req.ConnectorID, OCPPStatus: req.Status, ErrorCode: req.ErrorCode,
+		Info: req.Info, VendorID: req.VendorID, VendorErrorCode: req.VendorErrorCode,
+		Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func status201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		Timestamp       string `json:"timestamp"`
+		ConnectorStatus string `json:"connectorStatus"`
+		EVSEID          int    `json:"evseId"`
+		ConnectorID     int    `json:"connectorId"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	err := c.s.reg.RecordStatus(ctx, StatusReport{
+		Identity: c.identity, EVSESequence: req.EVSEID, ConnectorID: req.ConnectorID, OCPPStatus: req.ConnectorStatus,
+		Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// meterValue16 and meterValue201 are the MeterValue types of each version.
+type meterValue16 struct {
+	Timestamp    string `json:"timestamp"`
+	SampledValue []struct {
+		Value     string `json:"value"`
+		Context   string `json:"context"`
+		Format    string `json:"format"`
+		Measurand string `json:"measurand"`
+		Phase     string `json:"phase"`
+		Location  string `json:"location"`
+		Unit      string `json:"unit"`
+	} `json:"sampledValue"`
+}
+
+type meterValue201 struct {
+	Timestamp    string `json:"timestamp"`
+	SampledValue []struct {
+		Value         json.Number `json:"value"`
+		Context       string      `json:"context"`
+		Measurand     string      `json:"measurand"`
+		Phase         string      `json:"phase"`
+		Location      string      `json:"location"`
+		UnitOfMeasure *struct {
+			Unit       string `json:"unit"`
+			Multiplier int    `json:"multiplier"`
+		} `json:"unitOfMeasure"`
+	} `json:"sampledValue"`
+}
+
+func samples16(mvs []meterValue16) []Sample {
+	var out []Sample
+	for _, mv := range mvs {
+		ts := parseTime(mv.Timestamp)
+		for _, sv := range mv.SampledValue {
+			out = append(out, Sample{Timestamp: ts, Value: sv.Value, Context: sv.Context, Format: sv.Format,
+				Measurand: sv.Measurand, Phase: sv.Phase, Location: sv.Location, Unit: sv.Unit})
+		}
+	}
+	return out
+}
+
+func samples201(mvs []meterValue201) []Sample {
+	var out []Sample
+	for _, mv := range mvs {
+		ts := parseTime(mv.Timestamp)
+		for _, sv := range mv.SampledValue {
+			s := Sample{Timestamp: ts, Value: sv.Value.String(), Context: sv.Context, Measurand: sv.Measurand,
+				Phase: sv.Phase, Location: sv.Location}
+			if sv.UnitOfMeasure != nil {
+				s.Unit, s.Multiplier = sv.UnitOfMeasure.Unit, sv.UnitOfMeasure.Multiplier
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// energyWh returns the last Energy.Active.Import.Register sample in Wh.
+func energyWh(samples []Sample) *float64 {
+	var out *float64
+	for _, s := range samples {
+		if s.Measurand != "" && s.Measurand != "Energy.Active.Import.Register" {
+			continue
+		}
+		if s.Phase != "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(s.Value, 64)
+		if err != nil {
+			continue
+		}
+		if strings.EqualFold(s.Unit, "kWh") {
+			v *= 1000
+		}
+		v *= math.Pow10(s.Multiplier)
+		out = &v
+	}
+	return out
+}
+
+func meterValues16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		ConnectorID   int            `json:"connectorId"`
+		TransactionID *int           `json:"transactionId"`
+		MeterValue    []meterValue16 `json:"meterValue"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	r := MeterValuesReport{Identity: c.identity, EVSESequence: req.ConnectorID, Samples: samples16(req.MeterValue), At: c.s.cfg.Now()}
+	if req.TransactionID != nil {
+		r.TransactionID = strconv.Itoa(*req.TransactionID)
+	}
+	if err := c.s.reg.RecordMeterValues(ctx, r); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func meterValues201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		EVSEID     int             `json:"evseId"`
+		MeterValue []meterValue201 `json:"meterValue"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	r := MeterValuesReport{Identity: c.identity, EVSESequence: req.EVSEID, Samples: samples201(req.MeterValue), At: c.s.cfg.Now()}
+	if err := c.s.reg.RecordMeterValues(ctx, r); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// Authorization: evroam does not keep a token list yet, so every token is accepted.
+
+func authorize16(context.Context, *conn, json.RawMessage) (any, error) {
+	return map[string]any{"idTagInfo": map[string]string{"status": "Accepted"}}, nil
+}
+
+func authorize201(context.Context, *conn, json.RawMessage) (any, error) {
+	return map[string]any{"idTokenInfo": map[string]string{"status": "Accepted"}}, nil
+}
+
+func startTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		ConnectorID   int    `json:"connectorId"`
+		IDTag         string `json:"idTag"`
+		MeterStart    int    `json:"meterStart"`
+		ReservationID int    `json:"reservationId"`
+		Timestamp     string `json:"timestamp"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	id, err := c.s.reg.StartTransaction(ctx, TransactionStart{
+		Identity: c.identity, EVSESequence: req.ConnectorID, IDTag: req.IDTag, MeterStartWh: req.MeterStart,
+		ReservationID: req.ReservationID, Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"transactionId": id, "idTagInfo": map[string]string{"status": "Accepted"}}, nil
+}
+
+func stopTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		TransactionID   int            `json:"transactionId"`
+		IDTag           string         `json:"idTag"`
+		MeterStop       int            `json:"meterStop"`
+		Timestamp       string         `json:"timestamp"`
+		Reason          string         `json:"reason"`
+		TransactionData []meterValue16 `json:"transactionData"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	err := c.s.reg.StopTransaction(ctx, TransactionStop{
+		Identity: c.identity, TransactionID: req.TransactionID, IDTag: req.IDTag, MeterStopWh: req.MeterStop,
+		Reason: req.Reason, Timestamp: parseTime(req.Timestamp), Samples: samples16(req.TransactionData), At: c.s.cfg.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if req.IDTag == "" {
+		return struct{}{}, nil
+	}
+	return map[string]any{"idTagInfo": map[string]string{"status": "Accepted"}}, nil
+}
+
+func transactionEvent201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		EventType       string `json:"eventType"`
+		Timestamp       string `json:"timestamp"`
+		TriggerReason   string `json:"triggerReason"`
+		SeqNo           int    `json:"seqNo"`
+		TransactionInfo struct {
+			TransactionID string `json:"transactionId"`
+			ChargingState string `json:"chargingState"`
+			StoppedReason string `json:"stoppedReason"`
+		} `json:"transactionInfo"`
+		EVSE *struct {
+			ID          int `json:"id"`
+			ConnectorID int `json:"connectorId"`
+		} `json:"evse"`
+		IDToken *struct {
+			IDToken string `json:"idToken"`
+			Type    string `json:"type"`
+		} `json:"idToken"`
+		MeterValue []meterValue201 `json:"meterValue"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	e := TransactionEvent{
+		Identity: c.identity, TransactionID: req.TransactionInfo.TransactionID, EventType: req.EventType,
+		TriggerReason: req.TriggerReason, SeqNo: req.SeqNo, ChargingState: req.TransactionInfo.ChargingState,
+		StoppedReason: req.TransactionInfo.StoppedReason, Samples: samples201(req.MeterValue),
+		Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
+	}
+	if req.EVSE != nil {
+		e.EVSESequence, e.ConnectorID = req.EVSE.ID, req.EVSE.ConnectorID
+	}
+	if req.IDToken != nil {
+		e.IDToken, e.IDTokenType = req.IDToken.IDToken, req.IDToken.Type
+	}
+	e.MeterWh = energyWh(e.Samples)
+	if err := c.s.reg.RecordTransactionEvent(ctx, e); err != nil {
+		return nil, err
+	}
+	if req.IDToken == nil {
+		return struct{}{}, nil
+	}
+	return map[string]any{"idTokenInfo": map[string]string{"status": "Accepted"}}, nil
+}
+
+// dataTransfer records a station's DataTransfer and answers UnknownVendorId: evroam has no
+// vendor extensions.
+func dataTransfer(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		VendorID  string          `json:"vendorId"`
+		MessageID string          `json:"messageId"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	const status = "UnknownVendorId"
+	err := c.s.reg.RecordDataTransfer(ctx, DataTransfer{
+		Identity: c.identity, Direction: DirectionIn, VendorID: req.VendorID, MessageID: req.MessageID,
+		Data: req.Data, Status: status, At: c.s.cfg.Now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": status}, nil
+}
+
+func notifyReport201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		ReportData []struct {
+			Component         component201 `json:"component"`
+			Variable          variable201  `json:"variable"`
+			VariableAttribute []struct {
+				Type       string  `json:"type"`
+				Value      *string `json:"value"`
+				Mutability string  `json:"mutability"`
+			} `json:"variableAttribute"`
+		} `json:"reportData"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	var values []ConfigurationValue
+	for _, rd := range req.ReportData {
+		for _, va := range rd.VariableAttribute {
+			v := configValue201(rd.Component, rd.Variable, va.Type)
+			v.Mutability = va.Mutability
+			v.ReadOnly = va.Mutability == "ReadOnly"
+			if va.Value != nil {
+				v.Value, v.HasValue = *va.Value, true
+			}
+			values = append(values, redactConfig(v))
+		}
+	}
+	if len(values) > 0 {
+		if err := c.s.reg.RecordConfiguration(ctx, c.identity, values); err != nil {
+			return nil, err
+		}
+	}
+	return struct{}{}, nil
+}
+
+type component201 struct {
+	Name     string `json:"name"`
+	Instance string `json:"instance"`
+	EVSE     *struct {
+		ID          int `json:"id"`
+		ConnectorID int `json:"connectorId"`
+	} `json:"evse"`
+}
+
+type variable201 struct {
+	Name     string `json:"name"`
+	Instance string `json:"instance"`
+}
+
+func configValue201(comp component201, vr variable201, attrType string) ConfigurationValue {
+	if attrType == "" {
+		attrType = "Actual"
+	}
+	v := ConfigurationValue{
+		Component: comp.Name, ComponentInstance: comp.Instance,
+		Variable: vr.Name, VariableInstance: vr.Instance, AttributeType: attrType,
+	}
+	var b strings.Builder
+	b.WriteString(comp.Name)
+	if comp.Instance != "" {
+		b.WriteString("[" + comp.Instance + "]")
+	}
+	if comp.EVSE != nil {
+		v.EVSEID, v.ConnectorID = comp.EVSE.ID, comp.EVSE.ConnectorID
+		b.WriteString("@" + strconv.Itoa(comp.EVSE.ID))
+		if comp.EVSE.ConnectorID != 0 {
+			b.WriteString("/" + strconv.Itoa(comp.EVSE.ConnectorID))
+		}
+	}
+	b.WriteString("." + vr.Name)
+	if vr.Instance != "" {
+		b.WriteString("[" + vr.Instance + "]")
+	}
+	if attrType != "Actual" {
+		b.WriteString("/" + attrType)
+	}
+	v.Key = b.String()
+	return v
+}
+
+// afterCall records what the registry keeps of calls we made: configuration read with
+// GetConfiguration/GetVariables, and DataTransfer exchanges.
+func (s *Server) afterCall(c *conn, action string, req, res json.RawMessage, callErr error) {
+	ctx, cancel := s.registryCtx()
+	defer cancel()
+	var err error
+	switch action {
+	case "DataTransfer":
+		var rq struct {
+			VendorID  string          `json:"vendorId"`
+			MessageID string          `json:"messageId"`
+			Data      json.RawMessage `json:"data"`
+		}
+		_ = json.Unmarshal(req, &rq)
+		d := DataTransfer{Identity: c.identity, Direction: DirectionOut, VendorID: rq.VendorID, MessageID: rq.MessageID,
+			Data: rq.Data, At: s.cfg.Now()}
+		if callErr == nil || len(res) > 0 {
+			var rs struct {
+				Status string          `json:"status"`
+				Data   json.RawMessage `json:"data"`
+			}
+			_ = json.Unmarshal(res, &rs)
+			d.Status, d.ResponseData = rs.Status, rs.Data
+		}
+		if callErr != nil {
+			if ce, ok := callErr.(*CallError); ok {
+				d.Error = ce.Code
+			} else if callErr == ErrTimeout {
+				d.Error = "timeout"
+			} else {
+				d.Error = callErr.Error()
+			}
+		}
+		err = s.reg.RecordDataTransfer(ctx, d)
+	case "GetConfiguration":
+		if callErr != nil || c.proto != ProtocolOCPP16 {
+			return
+		}
+		var rs struct {
+			ConfigurationKey []struct {
+				Key      string  `json:"key"`
+				ReadOnly bool    `json:"readonly"`
+				Value    *string `json:"value"`
+			} `json:"configurationKey"`
+			UnknownKey []string `json:"unknownKey"`
+		}
+		if json.Unmarshal(res, &rs) != nil {
+			return
+		}
+		var values []ConfigurationValue
+		for _, k := range rs.ConfigurationKey {
+			v := ConfigurationValue{Key: k.Key, ReadOnly: k.ReadOnly}
+			if k.Value != nil {
+				v.Value, v.HasValue = *k.Value, true
+			}
+			values = append(values, redactConfig(v))
+		}
+		for _, k := range rs.UnknownKey {
+			values = append(values, ConfigurationValue{Key: k, Unknown: true})
+		}
+		if len(values) > 0 {
+			err = s.reg.RecordConfiguration(ctx, c.identity, values)
+		}
+	case "GetVariables":
+		if callErr != nil || c.proto != ProtocolOCPP201 {
+			return
+		}
+		var rs struct {
+			GetVariableResult []struct {
+				AttributeStatus string       `json:"attributeStatus"`
+				AttributeType   string       `json:"attributeType"`
+				AttributeValue  *string      `json:"attributeValue"`
+				Component       component201 `json:"component"`
+				Variable        variable201  `json:"variable"`
+			} `json:"getVariableResult"`
+		}
+		if json.Unmarshal(res, &rs) != nil {
+			return
+		}
+		var values []ConfigurationValue
+		for _, r := range rs.GetVariableResult {
+			v := configValue201(r.Component, r.Variable, r.AttributeType)
+			v.Unknown = r.AttributeStatus != "Accepted"
+			if r.AttributeValue != nil {
+				v.Value, v.HasValue = *r.AttributeValue, true
+			}
+			values = append(values, redactConfig(v))
+		}
+		if len(values) > 0 {
+			err = s.reg.RecordConfiguration(ctx, c.identity, values)
+		}
+	default:
+		return
+	}
+	if err != nil {
+		s.log.Error("ocpp: record result of "+action, "identity", c.identity, "err", err)
+	}
+}

@@ -1,0 +1,116 @@
+package ocpp
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// redacted replaces secret values in the message log and in recorded configuration.
+const redacted = "***"
+
+// secretKeys are 1.6 configuration keys and 2.0.1 variables holding secrets.
+var secretKeys = map[string]bool{
+	"authorizationkey":  true, // 1.6 Basic-auth password (security whitepaper)
+	"basicauthpassword": true, // 2.0.1 SecurityCtrlr.BasicAuthPassword
+}
+
+func isSecretName(name string) bool { return secretKeys[strings.ToLower(name)] }
+
+// redactActions are the actions whose requests or results can carry secrets. Payloads of
+// other actions are logged untouched, without being parsed.
+var redactActions = map[string]bool{
+	"ChangeConfiguration": true, // 1.6 request {key, value}
+	"GetConfiguration":    true, // 1.6 result configurationKey[].{key, value}
+	"SetVariables":        true, // 2.0.1 request setVariableData[].{variable.name, attributeValue}
+	"GetVariables":        true, // 2.0.1 result getVariableResult[].{variable.name, attributeValue}
+	"NotifyReport":        true, // 2.0.1 request reportData[].{variable.name, variableAttribute[].value}
+	"SetNetworkProfile":   true, // 2.0.1 request connectionData.{apn.apnPassword, apn.simPin, vpn.password, vpn.key}
+}
+
+// redact returns payload with passwords and keys replaced by "***". isCall says whether
+// payload is the action's request (else its result).
+func redact(action string, isCall bool, payload json.RawMessage) json.RawMessage {
+	if !redactActions[action] || len(payload) == 0 {
+		return payload
+	}
+	var v map[string]any
+	if json.Unmarshal(payload, &v) != nil {
+		return payload
+	}
+	changed := false
+	set := func(m map[string]any, field string) {
+		if _, ok := m[field]; ok {
+			m[field] = redacted
+			changed = true
+		}
+	}
+	eachObject := func(list any, fn func(map[string]any)) {
+		items, _ := list.([]any)
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				fn(m)
+			}
+		}
+	}
+	variableIsSecret := func(m map[string]any) bool {
+		vr, _ := m["variable"].(map[string]any)
+		name, _ := vr["name"].(string)
+		return isSecretName(name)
+	}
+	switch {
+	case action == "ChangeConfiguration" && isCall:
+		if k, _ := v["key"].(string); isSecretName(k) {
+			set(v, "value")
+		}
+	case action == "GetConfiguration" && !isCall:
+		eachObject(v["configurationKey"], func(m map[string]any) {
+			if k, _ := m["key"].(string); isSecretName(k) {
+				set(m, "value")
+			}
+		})
+	case action == "SetVariables" && isCall:
+		eachObject(v["setVariableData"], func(m map[string]any) {
+			if variableIsSecret(m) {
+				set(m, "attributeValue")
+			}
+		})
+	case action == "GetVariables" && !isCall:
+		eachObject(v["getVariableResult"], func(m map[string]any) {
+			if variableIsSecret(m) {
+				set(m, "attributeValue")
+			}
+		})
+	case action == "NotifyReport" && isCall:
+		eachObject(v["reportData"], func(m map[string]any) {
+			if variableIsSecret(m) {
+				eachObject(m["variableAttribute"], func(a map[string]any) { set(a, "value") })
+			}
+		})
+	case action == "SetNetworkProfile" && isCall:
+		cd, _ := v["connectionData"].(map[string]any)
+		if apn, ok := cd["apn"].(map[string]any); ok {
+			set(apn, "apnPassword")
+			set(apn, "simPin")
+		}
+		if vpn, ok := cd["vpn"].(map[string]any); ok {
+			set(vpn, "password")
+			set(vpn, "key")
+		}
+	}
+	if !changed {
+		return payload
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return payload
+	}
+	return out
+}
+
+// redactConfig hides the value of a secret configuration key or variable.
+func redactConfig(v ConfigurationValue) ConfigurationValue {
+	if v.HasValue && (isSecretName(v.Key) || isSecretName(v.Variable)) {
+		v.Value = redacted
+	}
+	return v
+}

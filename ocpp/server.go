@@ -1,0 +1,519 @@
+package ocpp
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Subprotocol tokens, newest first: the order we prefer.
+const (
+	subprotocol201 = "ocpp2.0.1"
+	subprotocol16  = "ocpp1.6"
+)
+
+var subprotocols = []struct{ token, version string }{
+	{subprotocol201, ProtocolOCPP201},
+	{subprotocol16, ProtocolOCPP16},
+}
+
+// pathPrefix is where the gateway serves stations: /ocpp/{identity}.
+const pathPrefix = "/ocpp/"
+
+// Config tunes the gateway. Zero values take the documented defaults.
+type Config struct {
+	// HeartbeatInterval is handed to stations in BootNotification. Default 300s.
+	HeartbeatInterval time.Duration
+	// OfflineAfter closes a connection that sent nothing (no frame, ping or pong) for this
+	// long. Default 2 × HeartbeatInterval.
+	OfflineAfter time.Duration
+	// PublicURL is the gateway URL recorded as a station's endpoint, e.g.
+	// "wss://ocpp.example.com/ocpp". Default: ws(s)://<request host>/ocpp.
+	PublicURL string
+	// CallTimeout bounds each CALL evroam sends to a station. Default 30s.
+	CallTimeout time.Duration
+	// PingInterval is how often the server pings each station. Default 60s; negative
+	// disables pings.
+	PingInterval time.Duration
+	// RegistryTimeout bounds each Registry call. Default 10s.
+	RegistryTimeout time.Duration
+	// WriteTimeout bounds each frame write. Default 10s.
+	WriteTimeout time.Duration
+	// MaxMessageSize is the largest frame accepted. Default 1 MiB.
+	MaxMessageSize int64
+	// MessageLogFlushInterval and MessageLogBatchSize control the message-log batcher:
+	// frames are flushed every interval or as soon as a batch is full. Defaults 1s and 500.
+	MessageLogFlushInterval time.Duration
+	MessageLogBatchSize     int
+	// MessageLogMaxPending caps frames held while the registry is slow; newer frames are
+	// dropped (and counted in the log) beyond it. Default 100000.
+	MessageLogMaxPending int
+	// HeartbeatFlushInterval is how often coalesced heartbeats are written. Default 5s.
+	HeartbeatFlushInterval time.Duration
+	// TrustedProxies may set X-Forwarded-For; the client IP is then the right-most address
+	// that is not a trusted proxy.
+	TrustedProxies []netip.Prefix
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 300 * time.Second
+	}
+	if c.OfflineAfter <= 0 {
+		c.OfflineAfter = 2 * c.HeartbeatInterval
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 30 * time.Second
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 60 * time.Second
+	}
+	if c.RegistryTimeout <= 0 {
+		c.RegistryTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 1 << 20
+	}
+	if c.MessageLogFlushInterval <= 0 {
+		c.MessageLogFlushInterval = time.Second
+	}
+	if c.MessageLogBatchSize <= 0 {
+		c.MessageLogBatchSize = 500
+	}
+	if c.MessageLogMaxPending <= 0 {
+		c.MessageLogMaxPending = 100000
+	}
+	if c.HeartbeatFlushInterval <= 0 {
+		c.HeartbeatFlushInterval = 5 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Server is the OCPP 1.6J / 2.0.1 WebSocket gateway. It is an http.Handler for
+// /ocpp/{identity}.
+type Server struct {
+	cfg        Config
+	reg        Registry
+	log        *slog.Logger
+	validators map[string]*validator
+	upgrader   websocket.Upgrader
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // background goroutines
+	connWG sync.WaitGroup // connection goroutines
+
+	mu     sync.Mutex
+	conns  map[string]*conn
+	closed bool
+
+	messages   *messageBatcher
+	heartbeats *heartbeatBatcher
+}
+
+// NewServer returns a gateway backed by reg. It starts background goroutines (the
+// sweeper that pings and drops silent stations, and the log and heartbeat flushers);
+// Close stops them.
+func NewServer(cfg Config, reg Registry, log *slog.Logger) *Server {
+	if reg == nil {
+		panic("ocpp: NewServer needs a Registry")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	vs, err := loadValidators()
+	if err != nil {
+		// The schemas are embedded; failing to load them is a build defect.
+		panic(err)
+	}
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:        cfg,
+		reg:        reg,
+		log:        log,
+		validators: vs,
+		ctx:        ctx,
+		cancel:     cancel,
+		conns:      map[string]*conn{},
+		upgrader: websocket.Upgrader{
+			HandshakeTimeout: 10 * time.Second,
+			// Small read buffers and pooled write buffers keep an idle connection small:
+			// the write buffer is only held while a frame is being written.
+			ReadBufferSize:  1024,
+			WriteBufferSize: 4096,
+			WriteBufferPool: &sync.Pool{},
+			// Stations are not browsers; they send no Origin, or one we cannot predict.
+			CheckOrigin: func(*http.Request) bool { return true },
+		},
+	}
+	s.messages = newMessageBatcher(s)
+	s.heartbeats = newHeartbeatBatcher(s)
+	s.bg.Add(3)
+	go s.messages.run()
+	go s.heartbeats.run()
+	go s.sweep()
+	return s
+}
+
+// ServeHTTP upgrades /ocpp/{identity}: unknown station 404, bad credentials 401, then the
+// WebSocket handshake with the newest common subprotocol (none in common: the handshake
+// completes without one and the socket is closed at once).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	identity, ok := identityFromPath(r.URL)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RegistryTimeout)
+	st, err := s.reg.LookupStation(ctx, identity)
+	cancel()
+	if errors.Is(err, ErrUnknownStation) {
+		s.log.Info("ocpp: unknown station", "identity", identity, "remote", r.RemoteAddr)
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.log.Error("ocpp: look up station", "identity", identity, "err", err)
+		http.Error(w, "registry unavailable", http.StatusServiceUnavailable)
+		return
+	}
+
+	token, version := chooseSubprotocol(websocket.Subprotocols(r))
+
+	if !s.authorize(r, identity, st, version) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="evroam"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+
+	var hdr http.Header
+	if token != "" {
+		hdr = http.Header{"Sec-Websocket-Protocol": {token}}
+	}
+	ws, err := s.upgrader.Upgrade(w, r, hdr)
+	if err != nil {
+		// The upgrader has answered with an HTTP error already.
+		s.log.Info("ocpp: upgrade failed", "identity", identity, "err", err)
+		return
+	}
+	if token == "" {
+		s.log.Info("ocpp: no common subprotocol", "identity", identity, "offered", websocket.Subprotocols(r))
+		deadline := time.Now().Add(time.Second)
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseProtocolError, "no supported OCPP subprotocol"), deadline)
+		_ = ws.Close()
+		return
+	}
+
+	c := newConn(s, ws, identity, version, st.HasBootData)
+	endpoint := s.endpoint(r)
+	clientIP := s.clientIP(r)
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	prev := s.conns[identity]
+	s.conns[identity] = c
+	s.connWG.Add(1)
+	s.mu.Unlock()
+
+	if prev != nil {
+		s.log.Info("ocpp: new connection replaces the old one", "identity", identity)
+		prev.replaced.Store(true)
+		prev.closeWith(websocket.ClosePolicyViolation, "replaced by a new connection")
+	}
+	// The handler returns and net/http's goroutine for this request ends; the connection
+	// lives on in a goroutine of its own, with a small stack.
+	go c.run(prev, clientIP, endpoint)
+}
+
+// identityFromPath returns the identity of /ocpp/{identity}, percent-decoded and checked.
+func identityFromPath(u *url.URL) (string, bool) {
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, pathPrefix) {
+		return "", false
+	}
+	seg := p[len(pathPrefix):]
+	if seg == "" || strings.Contains(seg, "/") {
+		return "", false
+	}
+	id, err := url.PathUnescape(seg)
+	if err != nil || !ValidIdentity(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// ValidIdentity reports whether id is a valid charge station identity: 1 to 48 printable
+// ASCII characters other than ':', '/', '?', '#' and space.
+func ValidIdentity(id string) bool {
+	if len(id) < 1 || len(id) > 48 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if b <= ' ' || b > '~' || b == ':' || b == '/' || b == '?' || b == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// chooseSubprotocol picks the newest version the client offers.
+func chooseSubprotocol(offered []string) (token, version string) {
+	for _, sp := range subprotocols {
+		for _, o := range offered {
+			if o == sp.token {
+				return sp.token, sp.version
+			}
+		}
+	}
+	return "", ""
+}
+
+// authorize checks the station's security profile. version is the subprotocol that will
+// be negotiated ("" if none): the 1.6 hex/plain password tolerance applies to 1.6 only.
+func (s *Server) authorize(r *http.Request, identity string, st Station, version string) bool {
+	switch st.SecurityProfile {
+	case 0:
+		return true
+	case 1, 2:
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != identity || st.VerifyPassword == nil || pass == "" {
+			return false
+		}
+		if st.VerifyPassword(pass) {
+			return true
+		}
+		if version == ProtocolOCPP201 {
+			return false // 2.0.1 passwords are plain UTF-8 (ocpp.md §4.2)
+		}
+		for _, cand := range passwordVariants16(pass) {
+			if st.VerifyPassword(cand) {
+				s.log.Info("ocpp: 1.6 password matched in its other form", "identity", identity)
+				return true
+			}
+		}
+		return false
+	case 3:
+		// TLS client certificate. The certificate is verified by the TLS layer (ClientCAs);
+		// checking its CN against the station's serial number is not done yet.
+		return r.TLS != nil && len(r.TLS.VerifiedChains) > 0
+	}
+	return false
+}
+
+// passwordVariants16 returns the other forms under which a 1.6 station's password may be
+// on record (ocpp.md §4.2 and the Zaptec note): a 1.6 AuthorizationKey is hex on the OCPP
+// channel and raw bytes in the Basic header, but stations and operators mix the two.
+//   - 32 to 40 hex digits, even length: also try the decoded bytes.
+//   - up to 20 bytes: also try the hex text, lower and upper case (the key was entered in
+//     its hex form, the station sends the bytes).
+func passwordVariants16(pass string) []string {
+	var out []string
+	if n := len(pass); n >= 32 && n <= 40 && n%2 == 0 {
+		if b, err := hex.DecodeString(pass); err == nil {
+			out = append(out, string(b))
+		}
+	}
+	if len(pass) <= 20 {
+		lower := hex.EncodeToString([]byte(pass))
+		out = append(out, lower)
+		if upper := strings.ToUpper(lower); upper != lower {
+			out = append(out, upper)
+		}
+	}
+	return out
+}
+
+func (s *Server) endpoint(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "ws"
+	if r.TLS != nil {
+		scheme = "wss"
+	}
+	return scheme + "://" + r.Host + strings.TrimSuffix(pathPrefix, "/")
+}
+
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(addr) {
+		return host
+	}
+	xff := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(xff) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(xff[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ProtocolOf returns the protocol version (ProtocolOCPP16 or ProtocolOCPP201) of the
+// station's connection to this server, and false when it is not connected here.
+func (s *Server) ProtocolOf(identity string) (string, bool) {
+	c := s.connOf(identity)
+	if c == nil {
+		return "", false
+	}
+	return c.proto, true
+}
+
+// Connected returns how many stations are connected to this server.
+func (s *Server) Connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) connOf(identity string) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[identity]
+}
+
+// Close stops accepting stations, closes every connection (recording their
+// disconnects), flushes the heartbeat and message-log batchers and stops the background
+// goroutines. http.Server.Shutdown does not close hijacked connections, so call Close too
+// (e.g. from RegisterOnShutdown). It returns ctx.Err() if ctx ends first.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		c.closeWith(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		s.cancel() // stops the sweeper and the batchers, which flush once more
+		s.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		return ctx.Err()
+	}
+}
+
+// registryCtx bounds one registry call. It is not tied to Close, so that disconnects and
+// final flushes are still recorded during shutdown.
+func (s *Server) registryCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.cfg.RegistryTimeout)
+}
+
+// sweep pings stations and closes those that have been silent for OfflineAfter. One
+// goroutine does this for all connections, so an idle connection costs no timer.
+func (s *Server) sweep() {
+	defer s.bg.Done()
+	tick := s.cfg.OfflineAfter / 4
+	if s.cfg.PingInterval > 0 && s.cfg.PingInterval < tick {
+		tick = s.cfg.PingInterval
+	}
+	tick = max(tick, 10*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var snapshot []*conn
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.cfg.Now()
+		snapshot = snapshot[:0]
+		s.mu.Lock()
+		for _, c := range s.conns {
+			snapshot = append(snapshot, c)
+		}
+		s.mu.Unlock()
+		var pings sync.WaitGroup
+		sem := make(chan struct{}, 16) // bound concurrent pings so one stuck socket cannot stall the sweep
+		for _, c := range snapshot {
+			seen := time.Unix(0, c.lastSeen.Load())
+			if now.Sub(seen) > s.cfg.OfflineAfter {
+				s.log.Info("ocpp: station silent, closing", "identity", c.identity, "last_seen", seen)
+				c.closeWith(websocket.CloseGoingAway, "silent for too long")
+				continue
+			}
+			if s.cfg.PingInterval > 0 && now.Sub(time.Unix(0, c.lastPing.Load())) >= s.cfg.PingInterval {
+				c.lastPing.Store(now.UnixNano())
+				sem <- struct{}{}
+				pings.Add(1)
+				go func() {
+					defer func() { <-sem; pings.Done() }()
+					_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))
+				}()
+			}
+		}
+		pings.Wait()
+		clear(snapshot)
+	}
+}

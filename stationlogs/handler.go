@@ -1,0 +1,172 @@
+package stationlogs
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/evroam/evroam/internal/web"
+	"github.com/gin-gonic/gin"
+)
+
+// Handler serves the read-only station logs.
+type Handler struct{ store *Store }
+
+// NewHandler returns a Handler on store.
+func NewHandler(store *Store) *Handler { return &Handler{store: store} }
+
+// Routes registers the log endpoints on rg (already authenticated).
+func (h *Handler) Routes(rg *gin.RouterGroup) {
+	rg.GET("/chargestations/:charge_station_id/messages", web.Handle(h.messages))
+	rg.GET("/chargestations/:charge_station_id/status-log", web.Handle(h.statusLog))
+	rg.GET("/chargestations/:charge_station_id/configuration", web.Handle(h.configuration))
+}
+
+// Paging of the logs: newest first, limit (default 100, max 1000) and before (an entry id:
+// only older entries). The Link header points at the next, older page.
+func cursor(c *gin.Context) (limit int, before int64, err error) {
+	limit = web.DefaultLimit
+	if s := c.Query("limit"); s != "" {
+		n, perr := strconv.Atoi(s)
+		if perr != nil || n < 1 {
+			return 0, 0, web.BadQuery("limit", "must be a whole number >= 1")
+		}
+		limit = min(n, web.MaxLimit)
+	}
+	if s := c.Query("before"); s != "" {
+		n, perr := strconv.ParseInt(s, 10, 64)
+		if perr != nil || n < 1 {
+			return 0, 0, web.BadQuery("before", "must be the id of a log entry")
+		}
+		before = n
+	}
+	return limit, before, nil
+}
+
+func respondPage(c *gin.Context, limit int, lastID int64, n int, data any) {
+	c.Header("X-Limit", strconv.Itoa(web.MaxLimit))
+	if n == limit && lastID > 0 {
+		q := c.Request.URL.Query()
+		q.Set("before", strconv.FormatInt(lastID, 10))
+		q.Set("limit", strconv.Itoa(limit))
+		u := *c.Request.URL
+		u.RawQuery = q.Encode()
+		scheme := "http"
+		if c.Request.TLS != nil {
+			scheme = "https"
+		}
+		c.Header("Link", fmt.Sprintf(`<%s://%s%s>; rel="next"`, scheme, c.Request.Host, u.RequestURI()))
+	}
+	web.Respond(c, http.StatusOK, data)
+}
+
+type messageResponse struct {
+	ID          int64           `json:"id"`
+	Direction   string          `json:"direction"`
+	MessageType string          `json:"message_type"`
+	MessageID   string          `json:"message_id"`
+	Action      *string         `json:"action"`
+	Payload     json.RawMessage `json:"payload"`
+	Created     string          `json:"created"`
+}
+
+func (h *Handler) messages(c *gin.Context) error {
+	limit, before, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	ms, err := h.store.Messages(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"), limit, before)
+	if err != nil {
+		return err
+	}
+	out := make([]messageResponse, len(ms))
+	var last int64
+	for i, m := range ms {
+		out[i] = messageResponse{ID: m.ID, Direction: m.Direction, MessageType: m.MessageType, MessageID: m.MessageID,
+			Payload: m.Payload, Created: web.FormatTime(m.Created)}
+		if m.Action != "" {
+			a := m.Action
+			out[i].Action = &a
+		}
+		if len(out[i].Payload) == 0 {
+			out[i].Payload = json.RawMessage("null")
+		}
+		last = m.ID
+	}
+	respondPage(c, limit, last, len(ms), out)
+	return nil
+}
+
+type statusResponse struct {
+	ID                 int64   `json:"id"`
+	EVSESequenceNumber int     `json:"evse_sequence_number"`
+	ConnectorID        int     `json:"connector_id"`
+	OCPPStatus         string  `json:"ocpp_status"`
+	ErrorCode          *string `json:"error_code"`
+	Info               *string `json:"info"`
+	VendorErrorCode    *string `json:"vendor_error_code"`
+	Status             string  `json:"status"`
+	FriendlyStatus     string  `json:"friendly_status"`
+	ReportedAt         *string `json:"reported_at"`
+	Created            string  `json:"created"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (h *Handler) statusLog(c *gin.Context) error {
+	limit, before, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	es, err := h.store.StatusLog(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"), limit, before)
+	if err != nil {
+		return err
+	}
+	out := make([]statusResponse, len(es))
+	var last int64
+	for i, e := range es {
+		out[i] = statusResponse{ID: e.ID, EVSESequenceNumber: e.EVSESequenceNumber, ConnectorID: e.ConnectorID,
+			OCPPStatus: e.OCPPStatus, ErrorCode: optional(e.ErrorCode), Info: optional(e.Info),
+			VendorErrorCode: optional(e.VendorErrorCode), Status: e.OCPIStatus, FriendlyStatus: e.FriendlyStatus,
+			Created: web.FormatTime(e.Created)}
+		if e.ReportedAt != nil {
+			s := web.FormatTime(*e.ReportedAt)
+			out[i].ReportedAt = &s
+		}
+		last = e.ID
+	}
+	respondPage(c, limit, last, len(es), out)
+	return nil
+}
+
+type configurationResponse struct {
+	Key        string  `json:"key"`
+	Value      *string `json:"value"`
+	ReadOnly   bool    `json:"readonly"`
+	Unknown    bool    `json:"unknown,omitempty"`
+	Component  *string `json:"component,omitempty"`
+	Variable   *string `json:"variable,omitempty"`
+	Mutability *string `json:"mutability,omitempty"`
+	Updated    string  `json:"updated"`
+}
+
+func (h *Handler) configuration(c *gin.Context) error {
+	vs, err := h.store.Configuration(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"))
+	if err != nil {
+		return err
+	}
+	out := make([]configurationResponse, len(vs))
+	for i, v := range vs {
+		out[i] = configurationResponse{Key: v.Key, Value: v.Value, ReadOnly: v.ReadOnly, Unknown: v.Unknown,
+			Component: optional(v.Component), Variable: optional(v.Variable), Mutability: optional(v.Mutability),
+			Updated: web.FormatTime(v.Updated)}
+	}
+	web.Respond(c, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,85 @@
+package stationlogs
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Message is one OCPP frame of the message log.
+type Message struct {
+	ID          int64
+	StationID   string
+	Direction   string // in, out
+	MessageType string // CALL, CALLRESULT, CALLERROR
+	MessageID   string
+	Action      string
+	Payload     json.RawMessage // redacted by the gateway
+	Created     time.Time
+}
+
+// StatusEntry is one StatusNotification a station sent.
+type StatusEntry struct {
+	ID                 int64
+	StationID          string
+	EVSESequenceNumber int // 0 = the whole station
+	ConnectorID        int
+	OCPPStatus         string
+	ErrorCode          string
+	Info               string
+	VendorErrorCode    string
+	OCPIStatus         string
+	FriendlyStatus     string
+	ReportedAt         *time.Time // the station's own timestamp
+	Created            time.Time
+}
+
+// ConfigurationValue is one 1.6 configuration key or 2.0.1 device-model variable.
+type ConfigurationValue struct {
+	Key        string
+	Value      *string // nil: the station did not send a value (write-only, unknown)
+	ReadOnly   bool
+	Unknown    bool
+	Component  string
+	Variable   string
+	Mutability string
+	Updated    time.Time
+}
+
+// DataTransfer is one DataTransfer exchange in either direction.
+type DataTransfer struct {
+	ID           int64
+	StationID    string
+	Direction    string // in: the station called us; out: we called the station
+	VendorID     string
+	MessageID    string
+	Data         json.RawMessage
+	Status       string
+	ResponseData json.RawMessage
+	Error        string
+	Created      time.Time
+}
+
+// MeterValue is the latest sample of one measurand on one EVSE of a station.
+type MeterValue struct {
+	StationID          string
+	EVSESequenceNumber int
+	Measurand          string
+	Phase              string
+	Value              string
+	Unit               string
+	SampledAt          time.Time
+}
+
+// Transaction is a charging session as the station reported it.
+type Transaction struct {
+	StationID          string
+	TransactionID      string
+	EVSESequenceNumber int
+	IDTag              string
+	MeterStartWh       *float64
+	MeterStopWh        *float64
+	StartedAt          *time.Time
+	StoppedAt          *time.Time
+	StopReason         string
+	Updated            time.Time
+}

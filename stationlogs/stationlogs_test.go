@@ -1,0 +1,183 @@
+package stationlogs_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/stationlogs"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t *testing.T) (*apitest.Env, *stationlogs.Store) {
+	t.Helper()
+	var store *stationlogs.Store
+	e := apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
+		store = stationlogs.NewStore(db)
+		stationlogs.NewHandler(store).Routes(v1)
+	})
+	return e, store
+}
+
+// addStation inserts a location and a station of network directly.
+func addStation(t *testing.T, db *sqlx.DB, network uuid.UUID, id string) {
+	t.Helper()
+	now := time.Now().UTC()
+	loc := uuid.NewString()
+	if _, err := db.Exec(`INSERT INTO locations (id, network_id, name, address, city, country, latitude, longitude, time_zone, etag, created, last_updated)
+		VALUES ($1, $2, 'L', 'A', 'C', 'NLD', '52.00000', '5.00000', 'Europe/Amsterdam', $3, $4, $4)`, loc, network, uuid.New(), now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id, charger_type, etag, created, last_updated, station_last_updated)
+		VALUES ($1, $2, $3, 'Production', 'T', 'Public', $4, $5, $5, $5)`, id, network, loc, uuid.New(), now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMessagesOrderAndPaging(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	addStation(t, e.DB, e.Root.ID, "CS-1")
+	addStation(t, e.DB, e.Root.ID, "CS-2")
+	ctx := t.Context()
+	// Three batches mixing two stations and an unknown one (dropped, not an error).
+	at := time.Now().UTC()
+	for b := range 3 {
+		var batch []stationlogs.Message
+		for i := range 4 {
+			n := b*4 + i
+			station := "CS-1"
+			if i%2 == 1 {
+				station = "CS-2"
+			}
+			batch = append(batch, stationlogs.Message{StationID: station, Direction: "in", MessageType: "CALL",
+				MessageID: fmt.Sprintf("m%02d", n), Action: "Heartbeat", Payload: json.RawMessage(`{}`), Created: at})
+		}
+		batch = append(batch, stationlogs.Message{StationID: "GHOST", Direction: "in", MessageType: "CALL", MessageID: "x", Created: at})
+		if err := store.AppendMessages(ctx, batch); err != nil {
+			t.Fatalf("append batch %d: %v", b, err)
+		}
+	}
+	type frame struct {
+		ID        int64  `json:"id"`
+		MessageID string `json:"message_id"`
+	}
+	var page1 []frame
+	r := e.Do("GET", "/api/v1/chargestations/CS-1/messages?limit=4", nil).Must(t, http.StatusOK)
+	r.Decode(t, &page1)
+	var got []string
+	for _, f := range page1 {
+		got = append(got, f.MessageID)
+	}
+	if fmt.Sprint(got) != "[m10 m08 m06 m04]" {
+		t.Errorf("newest first page = %v, want [m10 m08 m06 m04]", got)
+	}
+	link := r.Header.Get("Link")
+	if link == "" {
+		t.Fatal("a full page has no Link to the next one")
+	}
+	var page2 []frame
+	e.Do("GET", fmt.Sprintf("/api/v1/chargestations/CS-1/messages?limit=4&before=%d", page1[3].ID), nil).Must(t, http.StatusOK).Decode(t, &page2)
+	if len(page2) != 2 || page2[0].MessageID != "m02" || page2[1].MessageID != "m00" {
+		t.Errorf("second page = %+v, want m02, m00", page2)
+	}
+	e.Do("GET", "/api/v1/chargestations/CS-1/messages?before=abc", nil).Must(t, http.StatusBadRequest)
+	e.Do("GET", "/api/v1/chargestations/GHOST/messages", nil).Must(t, http.StatusNotFound)
+}
+
+func TestIsolation(t *testing.T) {
+	t.Parallel()
+	e, _ := setup(t)
+	netA, _ := e.Network(e.Root.ID, "AAA")
+	_, keyB := e.Network(e.Root.ID, "BBB")
+	addStation(t, e.DB, netA.ID, "CS-A")
+	for _, path := range []string{"messages", "status-log", "configuration"} {
+		e.DoKey(keyB, "GET", "/api/v1/chargestations/CS-A/"+path, nil).Must(t, http.StatusNotFound)
+		e.Do("GET", "/api/v1/chargestations/CS-A/"+path, nil).Must(t, http.StatusOK)
+	}
+}
+
+func TestConfigurationMerge(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	addStation(t, e.DB, e.Root.ID, "CS-1")
+	ctx := t.Context()
+	v := func(s string) *string { return &s }
+	now := time.Now()
+	if err := store.MergeConfiguration(ctx, "CS-1", []stationlogs.ConfigurationValue{
+		{Key: "HeartbeatInterval", Value: v("300"), Updated: now},
+		{Key: "AuthorizationKey", ReadOnly: false, Updated: now}, // write-only: no value
+		{Key: "NumberOfConnectors", Value: v("2"), ReadOnly: true, Updated: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.MergeConfiguration(ctx, "CS-1", []stationlogs.ConfigurationValue{{Key: "HeartbeatInterval", Value: v("600"), Updated: now}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Key      string  `json:"key"`
+		Value    *string `json:"value"`
+		ReadOnly bool    `json:"readonly"`
+	}
+	e.Do("GET", "/api/v1/chargestations/CS-1/configuration", nil).Must(t, http.StatusOK).Decode(t, &got)
+	if len(got) != 3 || got[0].Key != "AuthorizationKey" || got[0].Value != nil ||
+		got[1].Key != "HeartbeatInterval" || *got[1].Value != "600" || !got[2].ReadOnly {
+		t.Errorf("configuration = %+v", got)
+	}
+}
+
+func TestMeterValuesAndTransactions(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	addStation(t, e.DB, e.Root.ID, "CS-1")
+	ctx := t.Context()
+	t0 := time.Now().UTC().Truncate(time.Second)
+	mv := func(val string, at time.Time) stationlogs.MeterValue {
+		return stationlogs.MeterValue{StationID: "CS-1", EVSESequenceNumber: 1, Measurand: "Energy.Active.Import.Register", Value: val, Unit: "Wh", SampledAt: at}
+	}
+	// Within a batch and across batches the newest sample wins; an older one arriving late is ignored.
+	if err := store.MergeMeterValues(ctx, []stationlogs.MeterValue{mv("100", t0), mv("300", t0.Add(2*time.Second)), mv("200", t0.Add(time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.MergeMeterValues(ctx, []stationlogs.MeterValue{mv("50", t0.Add(-time.Second))}); err != nil {
+		t.Fatal(err)
+	}
+	var latest string
+	e.DB.Get(&latest, `SELECT value FROM meter_values WHERE charge_station_id = 'CS-1'`)
+	if latest != "300" {
+		t.Errorf("latest meter value = %q, want 300", latest)
+	}
+
+	start, stop := 1000.0, 4500.0
+	id1, err := store.StartTransaction(ctx, stationlogs.Transaction{StationID: "CS-1", EVSESequenceNumber: 1, IDTag: "TAG1", MeterStartWh: &start, StartedAt: &t0, Updated: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := store.StartTransaction(ctx, stationlogs.Transaction{StationID: "CS-1", EVSESequenceNumber: 2, IDTag: "TAG2", Updated: t0})
+	if id2 <= id1 {
+		t.Errorf("transaction ids %d then %d: want increasing", id1, id2)
+	}
+	if err := store.UpsertTransaction(ctx, stationlogs.Transaction{StationID: "CS-1", TransactionID: fmt.Sprint(id1), MeterStopWh: &stop, StoppedAt: &t0, StopReason: "EVDisconnected", Updated: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var row struct {
+		IDTag  string  `db:"id_tag"`
+		Start  float64 `db:"meter_start_wh"`
+		Stop   float64 `db:"meter_stop_wh"`
+		Reason string  `db:"stop_reason"`
+	}
+	if err := e.DB.Get(&row, `SELECT id_tag, meter_start_wh, meter_stop_wh, stop_reason FROM transactions WHERE transaction_id = $1`, fmt.Sprint(id1)); err != nil {
+		t.Fatal(err)
+	}
+	if row.IDTag != "TAG1" || row.Start != 1000 || row.Stop != 4500 || row.Reason != "EVDisconnected" {
+		t.Errorf("transaction after stop = %+v", row)
+	}
+}

@@ -1,0 +1,362 @@
+package stationlogs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/database"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// ErrStationNotFound is returned for a station the caller cannot see.
+var ErrStationNotFound = fmt.Errorf("charge station %w", apperr.NotFound)
+
+// Store keeps the station logs in PostgreSQL.
+type Store struct{ db *sqlx.DB }
+
+// NewStore returns a Store on db.
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+
+func jsonText(raw json.RawMessage) sql.NullString {
+	if len(raw) == 0 {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: string(raw), Valid: true}
+}
+
+// AppendMessages stores frames of any number of stations in one statement, in slice order
+// (ids grow in that order, which is the order the log is read back in). Frames of stations
+// that no longer exist are dropped.
+func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	n := len(ms)
+	stations, dirs, types, ids, actions := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	payloads, created := make([]sql.NullString, n), make([]time.Time, n)
+	for i, m := range ms {
+		stations[i], dirs[i], types[i], ids[i], actions[i] = m.StationID, m.Direction, m.MessageType, m.MessageID, m.Action
+		payloads[i], created[i] = jsonText(m.Payload), m.Created.UTC()
+	}
+	const q = `
+	INSERT INTO ocpp_messages (charge_station_id, direction, message_type, message_id, action, payload, created)
+	SELECT u.station, u.dir, u.type, u.id, NULLIF(u.action, ''), u.payload::jsonb, u.created
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+		WITH ORDINALITY AS u(station, dir, type, id, action, payload, created, n)
+	JOIN charge_stations c ON c.id = u.station
+	ORDER BY u.n`
+	_, err := s.db.ExecContext(ctx, q, pq.Array(stations), pq.Array(dirs), pq.Array(types), pq.Array(ids),
+		pq.Array(actions), pq.Array(payloads), pq.Array(created))
+	if err != nil {
+		return fmt.Errorf("append %d messages: %w", n, database.Translate(err))
+	}
+	return nil
+}
+
+// visible checks that station id exists in one of the visible networks.
+func (s *Store) visible(ctx context.Context, visible []uuid.UUID, id string) error {
+	var ok bool
+	err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM charge_stations WHERE id = $1 AND network_id = ANY($2))`, id, pq.Array(visible))
+	if err != nil {
+		return fmt.Errorf("find charge station %s: %w", id, database.Translate(err))
+	}
+	if !ok {
+		return ErrStationNotFound
+	}
+	return nil
+}
+
+type messageRow struct {
+	ID          int64          `db:"id"`
+	StationID   string         `db:"charge_station_id"`
+	Direction   string         `db:"direction"`
+	MessageType string         `db:"message_type"`
+	MessageID   string         `db:"message_id"`
+	Action      sql.NullString `db:"action"`
+	Payload     []byte         `db:"payload"`
+	Created     time.Time      `db:"created"`
+}
+
+// Messages returns up to limit frames of station id, newest first, older than the frame with
+// id before (0: from the newest). Errors: ErrStationNotFound.
+func (s *Store) Messages(ctx context.Context, visible []uuid.UUID, id string, limit int, before int64) ([]Message, error) {
+	if err := s.visible(ctx, visible, id); err != nil {
+		return nil, err
+	}
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	const q = `
+	SELECT id, charge_station_id, direction, message_type, message_id, action, payload, created
+	FROM ocpp_messages
+	WHERE charge_station_id = $1 AND id < $2
+	ORDER BY id DESC
+	LIMIT $3`
+	var rows []messageRow
+	if err := s.db.SelectContext(ctx, &rows, q, id, before, limit); err != nil {
+		return nil, fmt.Errorf("list messages of %s: %w", id, database.Translate(err))
+	}
+	out := make([]Message, len(rows))
+	for i, r := range rows {
+		out[i] = Message{ID: r.ID, StationID: r.StationID, Direction: r.Direction, MessageType: r.MessageType,
+			MessageID: r.MessageID, Action: r.Action.String, Payload: r.Payload, Created: r.Created.UTC()}
+	}
+	return out, nil
+}
+
+// AppendStatus stores one status report, through q (the transaction that also updates the
+// EVSE, so the log and the EVSE never disagree).
+func AppendStatus(ctx context.Context, q sqlx.ExecerContext, e StatusEntry) error {
+	const stmt = `
+	INSERT INTO station_status_log (charge_station_id, evse_sequence_number, connector_id, ocpp_status,
+		error_code, info, vendor_error_code, ocpi_status, friendly_status, reported_at, created)
+	VALUES ($1, $2, $3, $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11)`
+	_, err := q.ExecContext(ctx, stmt, e.StationID, e.EVSESequenceNumber, e.ConnectorID, e.OCPPStatus,
+		e.ErrorCode, e.Info, e.VendorErrorCode, e.OCPIStatus, e.FriendlyStatus, e.ReportedAt, e.Created.UTC())
+	if err != nil {
+		return fmt.Errorf("append status of %s: %w", e.StationID, database.Translate(err))
+	}
+	return nil
+}
+
+type statusRow struct {
+	ID                 int64          `db:"id"`
+	StationID          string         `db:"charge_station_id"`
+	EVSESequenceNumber int            `db:"evse_sequence_number"`
+	ConnectorID        int            `db:"connector_id"`
+	OCPPStatus         string         `db:"ocpp_status"`
+	ErrorCode          sql.NullString `db:"error_code"`
+	Info               sql.NullString `db:"info"`
+	VendorErrorCode    sql.NullString `db:"vendor_error_code"`
+	OCPIStatus         string         `db:"ocpi_status"`
+	FriendlyStatus     string         `db:"friendly_status"`
+	ReportedAt         sql.NullTime   `db:"reported_at"`
+	Created            time.Time      `db:"created"`
+}
+
+// StatusLog returns up to limit status reports of station id, newest first, older than the
+// entry with id before (0: from the newest). Errors: ErrStationNotFound.
+func (s *Store) StatusLog(ctx context.Context, visible []uuid.UUID, id string, limit int, before int64) ([]StatusEntry, error) {
+	if err := s.visible(ctx, visible, id); err != nil {
+		return nil, err
+	}
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	const q = `
+	SELECT id, charge_station_id, evse_sequence_number, connector_id, ocpp_status, error_code, info,
+		vendor_error_code, ocpi_status, friendly_status, reported_at, created
+	FROM station_status_log
+	WHERE charge_station_id = $1 AND id < $2
+	ORDER BY id DESC
+	LIMIT $3`
+	var rows []statusRow
+	if err := s.db.SelectContext(ctx, &rows, q, id, before, limit); err != nil {
+		return nil, fmt.Errorf("status log of %s: %w", id, database.Translate(err))
+	}
+	out := make([]StatusEntry, len(rows))
+	for i, r := range rows {
+		out[i] = StatusEntry{ID: r.ID, StationID: r.StationID, EVSESequenceNumber: r.EVSESequenceNumber,
+			ConnectorID: r.ConnectorID, OCPPStatus: r.OCPPStatus, ErrorCode: r.ErrorCode.String, Info: r.Info.String,
+			VendorErrorCode: r.VendorErrorCode.String, OCPIStatus: r.OCPIStatus, FriendlyStatus: r.FriendlyStatus,
+			Created: r.Created.UTC()}
+		if r.ReportedAt.Valid {
+			t := r.ReportedAt.Time.UTC()
+			out[i].ReportedAt = &t
+		}
+	}
+	return out, nil
+}
+
+// MergeConfiguration upserts configuration values of one station in one statement.
+func (s *Store) MergeConfiguration(ctx context.Context, station string, values []ConfigurationValue) error {
+	if len(values) == 0 {
+		return nil
+	}
+	n := len(values)
+	keys, vals, comps, vars, muts := make([]string, n), make([]sql.NullString, n), make([]string, n), make([]string, n), make([]string, n)
+	ro, unknown, updated := make([]bool, n), make([]bool, n), make([]time.Time, n)
+	for i, v := range values {
+		keys[i], comps[i], vars[i], muts[i], ro[i], unknown[i], updated[i] = v.Key, v.Component, v.Variable, v.Mutability, v.ReadOnly, v.Unknown, v.Updated.UTC()
+		if v.Value != nil {
+			vals[i] = sql.NullString{String: *v.Value, Valid: true}
+		}
+	}
+	const q = `
+	INSERT INTO station_configuration (charge_station_id, key, value, readonly, unknown, component, variable, mutability, updated)
+	SELECT $1, u.key, u.value, u.ro, u.unknown, NULLIF(u.comp, ''), NULLIF(u.var, ''), NULLIF(u.mut, ''), u.updated
+	FROM unnest($2::text[], $3::text[], $4::bool[], $5::bool[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+		AS u(key, value, ro, unknown, comp, var, mut, updated)
+	WHERE EXISTS (SELECT 1 FROM charge_stations WHERE id = $1)
+	ON CONFLICT (charge_station_id, key) DO UPDATE SET
+		value = EXCLUDED.value, readonly = EXCLUDED.readonly, unknown = EXCLUDED.unknown,
+		component = EXCLUDED.component, variable = EXCLUDED.variable, mutability = EXCLUDED.mutability,
+		updated = EXCLUDED.updated`
+	_, err := s.db.ExecContext(ctx, q, station, pq.Array(keys), pq.Array(vals), pq.Array(ro), pq.Array(unknown),
+		pq.Array(comps), pq.Array(vars), pq.Array(muts), pq.Array(updated))
+	if err != nil {
+		return fmt.Errorf("merge configuration of %s: %w", station, database.Translate(err))
+	}
+	return nil
+}
+
+type configRow struct {
+	Key        string         `db:"key"`
+	Value      sql.NullString `db:"value"`
+	ReadOnly   bool           `db:"readonly"`
+	Unknown    bool           `db:"unknown"`
+	Component  sql.NullString `db:"component"`
+	Variable   sql.NullString `db:"variable"`
+	Mutability sql.NullString `db:"mutability"`
+	Updated    time.Time      `db:"updated"`
+}
+
+// Configuration returns the stored configuration of station id, by key. Errors: ErrStationNotFound.
+func (s *Store) Configuration(ctx context.Context, visible []uuid.UUID, id string) ([]ConfigurationValue, error) {
+	if err := s.visible(ctx, visible, id); err != nil {
+		return nil, err
+	}
+	const q = `
+	SELECT key, value, readonly, unknown, component, variable, mutability, updated
+	FROM station_configuration
+	WHERE charge_station_id = $1
+	ORDER BY key`
+	var rows []configRow
+	if err := s.db.SelectContext(ctx, &rows, q, id); err != nil {
+		return nil, fmt.Errorf("configuration of %s: %w", id, database.Translate(err))
+	}
+	out := make([]ConfigurationValue, len(rows))
+	for i, r := range rows {
+		out[i] = ConfigurationValue{Key: r.Key, ReadOnly: r.ReadOnly, Unknown: r.Unknown, Component: r.Component.String,
+			Variable: r.Variable.String, Mutability: r.Mutability.String, Updated: r.Updated.UTC()}
+		if r.Value.Valid {
+			v := r.Value.String
+			out[i].Value = &v
+		}
+	}
+	return out, nil
+}
+
+// AppendDataTransfer stores one DataTransfer exchange.
+func (s *Store) AppendDataTransfer(ctx context.Context, d DataTransfer) error {
+	const q = `
+	INSERT INTO data_transfers (charge_station_id, direction, vendor_id, message_id, data, response_status, response_data, error, created)
+	SELECT $1, $2, $3, NULLIF($4, ''), $5::jsonb, NULLIF($6, ''), $7::jsonb, NULLIF($8, ''), $9
+	WHERE EXISTS (SELECT 1 FROM charge_stations WHERE id = $1)`
+	_, err := s.db.ExecContext(ctx, q, d.StationID, d.Direction, d.VendorID, d.MessageID, jsonText(d.Data),
+		d.Status, jsonText(d.ResponseData), d.Error, d.Created.UTC())
+	if err != nil {
+		return fmt.Errorf("append data transfer of %s: %w", d.StationID, database.Translate(err))
+	}
+	return nil
+}
+
+type transferRow struct {
+	ID           int64          `db:"id"`
+	StationID    string         `db:"charge_station_id"`
+	Direction    string         `db:"direction"`
+	VendorID     string         `db:"vendor_id"`
+	MessageID    sql.NullString `db:"message_id"`
+	Data         []byte         `db:"data"`
+	Status       sql.NullString `db:"response_status"`
+	ResponseData []byte         `db:"response_data"`
+	Error        sql.NullString `db:"error"`
+	Created      time.Time      `db:"created"`
+}
+
+// DataTransfers returns the newest limit data transfers of station id, both directions.
+func (s *Store) DataTransfers(ctx context.Context, visible []uuid.UUID, id string, limit int) ([]DataTransfer, error) {
+	if err := s.visible(ctx, visible, id); err != nil {
+		return nil, err
+	}
+	const q = `
+	SELECT id, charge_station_id, direction, vendor_id, message_id, data, response_status, response_data, error, created
+	FROM data_transfers
+	WHERE charge_station_id = $1
+	ORDER BY id DESC
+	LIMIT $2`
+	var rows []transferRow
+	if err := s.db.SelectContext(ctx, &rows, q, id, limit); err != nil {
+		return nil, fmt.Errorf("data transfers of %s: %w", id, database.Translate(err))
+	}
+	out := make([]DataTransfer, len(rows))
+	for i, r := range rows {
+		out[i] = DataTransfer{ID: r.ID, StationID: r.StationID, Direction: r.Direction, VendorID: r.VendorID,
+			MessageID: r.MessageID.String, Data: r.Data, Status: r.Status.String, ResponseData: r.ResponseData,
+			Error: r.Error.String, Created: r.Created.UTC()}
+	}
+	return out, nil
+}
+
+// MergeMeterValues keeps the latest sample per station, EVSE, measurand and phase.
+func (s *Store) MergeMeterValues(ctx context.Context, vs []MeterValue) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	n := len(vs)
+	st, ms, ph, val, unit := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	evse, at := make([]int64, n), make([]time.Time, n)
+	for i, v := range vs {
+		st[i], ms[i], ph[i], val[i], unit[i], evse[i], at[i] = v.StationID, v.Measurand, v.Phase, v.Value, v.Unit, int64(v.EVSESequenceNumber), v.SampledAt.UTC()
+	}
+	const q = `
+	INSERT INTO meter_values (charge_station_id, evse_sequence_number, measurand, phase, value, unit, sampled_at)
+	SELECT DISTINCT ON (u.st, u.evse, u.ms, u.ph) u.st, u.evse, u.ms, u.ph, u.val, u.unit, u.at
+	FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+		AS u(st, evse, ms, ph, val, unit, at)
+	JOIN charge_stations c ON c.id = u.st
+	ORDER BY u.st, u.evse, u.ms, u.ph, u.at DESC
+	ON CONFLICT (charge_station_id, evse_sequence_number, measurand, phase) DO UPDATE SET
+		value = EXCLUDED.value, unit = EXCLUDED.unit, sampled_at = EXCLUDED.sampled_at
+	WHERE meter_values.sampled_at <= EXCLUDED.sampled_at`
+	_, err := s.db.ExecContext(ctx, q, pq.Array(st), pq.Array(evse), pq.Array(ms), pq.Array(ph), pq.Array(val), pq.Array(unit), pq.Array(at))
+	if err != nil {
+		return fmt.Errorf("merge meter values: %w", database.Translate(err))
+	}
+	return nil
+}
+
+// StartTransaction records a 1.6 transaction start and returns the id the station must use.
+func (s *Store) StartTransaction(ctx context.Context, t Transaction) (int, error) {
+	const q = `
+	INSERT INTO transactions (charge_station_id, transaction_id, evse_sequence_number, id_tag, meter_start_wh, started_at, updated)
+	VALUES ($1, nextval('ocpp16_transaction_ids')::text, $2, $3, $4, $5, $6)
+	RETURNING transaction_id::int`
+	var id int
+	err := s.db.GetContext(ctx, &id, q, t.StationID, t.EVSESequenceNumber, t.IDTag, t.MeterStartWh, t.StartedAt, t.Updated.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("start transaction on %s: %w", t.StationID, database.Translate(err))
+	}
+	return id, nil
+}
+
+// UpsertTransaction records a transaction update: fields that are set (non-nil, non-empty)
+// overwrite; the rest stay. It serves 1.6 StopTransaction and 2.0.1 TransactionEvent.
+func (s *Store) UpsertTransaction(ctx context.Context, t Transaction) error {
+	const q = `
+	INSERT INTO transactions (charge_station_id, transaction_id, evse_sequence_number, id_tag,
+		meter_start_wh, meter_stop_wh, started_at, stopped_at, stop_reason, updated)
+	SELECT $1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, NULLIF($9, ''), $10
+	WHERE EXISTS (SELECT 1 FROM charge_stations WHERE id = $1)
+	ON CONFLICT (charge_station_id, transaction_id) DO UPDATE SET
+		evse_sequence_number = COALESCE(NULLIF(EXCLUDED.evse_sequence_number, 0), transactions.evse_sequence_number),
+		id_tag = COALESCE(EXCLUDED.id_tag, transactions.id_tag),
+		meter_start_wh = COALESCE(transactions.meter_start_wh, EXCLUDED.meter_start_wh),
+		meter_stop_wh = COALESCE(EXCLUDED.meter_stop_wh, transactions.meter_stop_wh),
+		started_at = COALESCE(transactions.started_at, EXCLUDED.started_at),
+		stopped_at = COALESCE(EXCLUDED.stopped_at, transactions.stopped_at),
+		stop_reason = COALESCE(EXCLUDED.stop_reason, transactions.stop_reason),
+		updated = EXCLUDED.updated`
+	_, err := s.db.ExecContext(ctx, q, t.StationID, t.TransactionID, t.EVSESequenceNumber, t.IDTag,
+		t.MeterStartWh, t.MeterStopWh, t.StartedAt, t.StoppedAt, t.StopReason, t.Updated.UTC())
+	if err != nil {
+		return fmt.Errorf("record transaction %s on %s: %w", t.TransactionID, t.StationID, database.Translate(err))
+	}
+	return nil
+}
