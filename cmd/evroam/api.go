@@ -10,6 +10,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -26,9 +27,10 @@ type apiDeps struct {
 	networksH *networks.Handler
 	locations *locations.Handler
 	templates *templates.Handler
+	ocpi      *ocpi.Handler
 }
 
-func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
+func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger, ocpiCfg ocpi.Config) apiDeps {
 	locStore := locations.NewStore(db)
 	return apiDeps{
 		db:        db,
@@ -37,6 +39,7 @@ func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
 		networksH: networks.NewHandler(nets),
 		locations: locations.NewHandler(locStore, nil),
 		templates: templates.NewHandler(templates.NewStore(db)),
+		ocpi:      ocpi.NewHandler(ocpi.NewStore(db), ocpi.NewView(db), ocpiCfg),
 	}
 }
 
@@ -59,6 +62,9 @@ func newAPI(d apiDeps) *gin.Engine {
 	d.networksH.Routes(v1)
 	d.locations.Routes(v1)
 	d.templates.Routes(v1)
+	d.ocpi.AdminRoutes(v1)
+
+	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys
 	return r
 }
 

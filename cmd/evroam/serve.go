@@ -13,6 +13,7 @@ import (
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpi"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/errgroup"
@@ -50,7 +51,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	deps := newDeps(db, nets, log)
+	deps := newDeps(db, nets, log, ocpi.Config{PublicURL: cfg.PublicURL})
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps}, nil
 }
 
