@@ -247,3 +247,9 @@ func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) erro
 		return nil
 	})
 }
+
+// GetWith is Get reading through q, e.g. another package's transaction, so that a caller
+// holding a transaction does not need a second connection from the pool.
+func (s *Store) GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (Location, error) {
+	return get(ctx, q, visible, id, "")
+}

@@ -144,3 +144,13 @@ func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) erro
 	}
 	return nil
 }
+
+// GetWith is Get reading through q, e.g. another package's transaction, so that a caller
+// holding a transaction does not need a second connection from the pool. Errors: ErrNotFound.
+func (s *Store) GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (Template, error) {
+	t, err := get(ctx, q, visible, id, "")
+	if errors.Is(err, sql.ErrNoRows) {
+		return Template{}, ErrNotFound
+	}
+	return t, err
+}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
@@ -27,19 +29,34 @@ type apiDeps struct {
 	networksH *networks.Handler
 	locations *locations.Handler
 	templates *templates.Handler
+	stations  *chargestations.Handler
+	evses     *evse.Handler
 	ocpi      *ocpi.Handler
+	// For the OCPP gateway (cmd/evroam/ocppglue.go): its writes never change an etag.
+	stationStore *chargestations.Store
+	evseStore    *evse.Store
 }
 
 func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger, ocpiCfg ocpi.Config) apiDeps {
 	locStore := locations.NewStore(db)
+	locStore.SetStationIndex(chargestations.StationIDsAt)
+	tplStore := templates.NewStore(db)
+	evseStore := evse.NewStore(db)
+	evseH := evse.NewHandler(evseStore)
+	csStore := chargestations.NewStore(db)
+	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil)
 	return apiDeps{
-		db:        db,
-		log:       log,
-		networks:  nets,
-		networksH: networks.NewHandler(nets),
-		locations: locations.NewHandler(locStore, nil),
-		templates: templates.NewHandler(templates.NewStore(db)),
-		ocpi:      ocpi.NewHandler(ocpi.NewStore(db), ocpi.NewView(db), ocpiCfg),
+		db:           db,
+		log:          log,
+		networks:     nets,
+		networksH:    networks.NewHandler(nets),
+		locations:    locations.NewHandler(locStore, evseH),
+		templates:    templates.NewHandler(tplStore),
+		stations:     chargestations.NewHandler(csSvc),
+		evses:        evseH,
+		stationStore: csStore,
+		evseStore:    evseStore,
+		ocpi:         ocpi.NewHandler(ocpi.NewStore(db), ocpi.NewView(db), ocpiCfg),
 	}
 }
 
@@ -62,6 +79,8 @@ func newAPI(d apiDeps) *gin.Engine {
 	d.networksH.Routes(v1)
 	d.locations.Routes(v1)
 	d.templates.Routes(v1)
+	d.stations.Routes(v1)
+	d.evses.Routes(v1)
 	d.ocpi.AdminRoutes(v1)
 
 	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys

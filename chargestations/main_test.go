@@ -1,0 +1,174 @@
+package chargestations_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/locations"
+	"github.com/evroam/evroam/templates"
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// env is the API with every registry handler mounted as cmd/evroam mounts them, plus the
+// stores a test may need to reach behind the API.
+type env struct {
+	*apitest.Env
+	Stations *chargestations.Store
+	Service  *chargestations.Service
+	EVSEs    *evse.Store
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{}
+	e.Env = apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
+		locStore := locations.NewStore(db)
+		locStore.SetStationIndex(chargestations.StationIDsAt)
+		tplStore := templates.NewStore(db)
+		e.EVSEs = evse.NewStore(db)
+		evseH := evse.NewHandler(e.EVSEs)
+		e.Stations = chargestations.NewStore(db)
+		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil)
+		locations.NewHandler(locStore, evseH).Routes(v1)
+		templates.NewHandler(tplStore).Routes(v1)
+		chargestations.NewHandler(e.Service).Routes(v1)
+		evseH.Routes(v1)
+	})
+	return e
+}
+
+// mustLocation creates a location with the given key and returns its id.
+func (e *env) mustLocation(key string) string {
+	e.T.Helper()
+	r := e.DoKey(key, http.MethodPost, "/api/v1/locations", map[string]any{
+		"name": "Car park", "address": "Stationsplein 1", "city": "Amsterdam", "country": "NLD",
+		"coordinates": map[string]string{"latitude": "52.37903", "longitude": "4.90007"},
+		"time_zone":   "Europe/Amsterdam",
+	}).Must(e.T, http.StatusCreated)
+	var loc struct{ ID string }
+	r.Decode(e.T, &loc)
+	return loc.ID
+}
+
+// acTemplate is a two-EVSE AC hardware template: one Type 2 socket per EVSE.
+func acTemplate(id string) map[string]any {
+	evse := func(n int) map[string]any {
+		return map[string]any{
+			"evse_sequence_number": n,
+			"capabilities":         []string{"RFID_READER", "REMOTE_START_STOP_CAPABLE"},
+			"connector_templates": []map[string]any{{
+				"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE",
+				"max_voltage": 230, "max_amperage": 32, "max_electric_power": 22000,
+			}},
+		}
+	}
+	return map[string]any{"template_id": id, "name": "Dual AC 22 kW", "evse_templates": []any{evse(1), evse(2)}}
+}
+
+func (e *env) mustTemplate(key, id string) {
+	e.T.Helper()
+	e.DoKey(key, http.MethodPost, "/api/v1/templates", acTemplate(id)).Must(e.T, http.StatusCreated)
+}
+
+// station is a station body; evses or a template are added by the caller.
+func station(id, location string) map[string]any {
+	return map[string]any{
+		"charge_station_id": id, "location_id": location, "deploy_state": "Production",
+		"default_charge_station_tariff_id": "T1", "charger_type": "Public",
+	}
+}
+
+func fromTemplate(id, location, tpl string) map[string]any {
+	b := station(id, location)
+	b["charge_station_template_id"] = tpl
+	return b
+}
+
+// dcEVSE is one DC EVSE with a CCS2 cable, as a client writes it.
+func dcEVSE() map[string]any {
+	return map[string]any{"connectors": []map[string]any{{
+		"id": "1", "standard": "IEC_62196_T2_COMBO", "format": "CABLE", "power_type": "DC",
+		"max_voltage": 920, "max_amperage": 400, "max_electric_power": 150000,
+	}}}
+}
+
+func manual(id, location string, evses ...map[string]any) map[string]any {
+	b := station(id, location)
+	b["evses"] = evses
+	return b
+}
+
+// stationJSON is the part of a station response the tests read.
+type stationJSON struct {
+	ChargeStationID    string          `json:"charge_station_id"`
+	LocationID         string          `json:"location_id"`
+	Name               *string         `json:"name"`
+	Remarks            *string         `json:"remarks"`
+	MaintenanceInfo    *string         `json:"maintenance_info"`
+	Status             string          `json:"status"`
+	OnboardingState    string          `json:"onboarding_state"`
+	SecurityProfile    int             `json:"security_profile"`
+	HasOCPPPassword    bool            `json:"has_ocpp_password"`
+	FirmwareVersion    *string         `json:"firmware_version"`
+	ConnectivityStatus *string         `json:"connectivity_status"`
+	EVSEs              []evseJSON      `json:"evses"`
+	ETag               string          `json:"etag"`
+	LastUpdated        string          `json:"last_updated"`
+	Raw                json.RawMessage `json:"-"`
+}
+
+type evseJSON struct {
+	UID                string          `json:"uid"`
+	EVSESequenceNumber int             `json:"evse_sequence_number"`
+	Status             string          `json:"status"`
+	PhysicalReference  *string         `json:"physical_reference"`
+	Capabilities       []string        `json:"capabilities"`
+	Connectors         []connectorJSON `json:"connectors"`
+	LastUpdated        string          `json:"last_updated"`
+}
+
+type connectorJSON struct {
+	ID               string  `json:"id"`
+	Standard         string  `json:"standard"`
+	Format           string  `json:"format"`
+	Internal         *string `json:"internal"`
+	PowerType        string  `json:"power_type"`
+	MaxVoltage       int     `json:"max_voltage"`
+	MaxAmperage      int     `json:"max_amperage"`
+	MaxElectricPower *int    `json:"max_electric_power"`
+}
+
+func (e *env) getStation(key, id string) stationJSON {
+	e.T.Helper()
+	r := e.DoKey(key, http.MethodGet, "/api/v1/chargestations/"+id, nil).Must(e.T, http.StatusOK)
+	var s stationJSON
+	r.Decode(e.T, &s)
+	s.Raw = r.Data
+	return s
+}
+
+func decodeStation(t testing.TB, r *apitest.Response) stationJSON {
+	t.Helper()
+	var s stationJSON
+	r.Decode(t, &s)
+	s.Raw = r.Data
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func str(p *string) string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%q", *p)
+}

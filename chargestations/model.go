@@ -1,0 +1,101 @@
+package chargestations
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/schema"
+	"github.com/google/uuid"
+)
+
+// ChargeStation is a charge station and its EVSEs.
+type ChargeStation struct {
+	ID                string // the OCPP identity (charge_station_id), unique system-wide
+	NetworkID         uuid.UUID
+	LocationID        string
+	Name              *string
+	DeployState       schema.DeployState
+	InstallationDate  *time.Time
+	DefaultTariffID   string
+	ChargerType       schema.ChargerType
+	Capabilities      []schema.Capability
+	ContactlessType   *schema.ContactlessType
+	TapToStop         *bool
+	StopOnParking     *bool
+	DefaultDirections []schema.DisplayText
+	DefaultFloorLevel *string
+	MaintenanceInfo   *string
+	Remarks           *string
+	SecurityProfile   schema.SecurityProfile
+	PasswordHash      string // bcrypt hash of ocpp_password; "" when none is set
+	Gateway           Gateway
+	EVSEs             []evse.EVSE
+	ETag              uuid.UUID
+	Created           time.Time
+	LastUpdated       time.Time // moves on changes of the station, its EVSEs and connectors
+	StationUpdated    time.Time // moves on changes of the station itself only
+}
+
+// Status is the station's aggregate status (schema.AggregateStatus of its EVSEs).
+func (cs ChargeStation) Status() schema.Status {
+	st := make([]schema.Status, len(cs.EVSEs))
+	for i, e := range cs.EVSEs {
+		st[i] = e.Status
+	}
+	return schema.AggregateStatus(st)
+}
+
+// Gateway holds the read-only fields that the OCPP gateway fills in; the REST API never
+// writes them.
+type Gateway struct {
+	HeartbeatInterval       *int
+	ChargePointVendor       *string
+	ChargePointModel        *string
+	ChargePointSerialNumber *string
+	ChargeBoxSerialNumber   *string
+	FirmwareVersion         *string
+	ICCID                   *string
+	IMSI                    *string
+	MeterType               *string
+	MeterSerialNumber       *string
+	ClientIPAddress         *string
+	RemoteManageable        *bool
+	ConnectivityStatus      *schema.ConnectivityStatus
+	ProtocolVersion         *schema.ProtocolVersion
+	Endpoint                *string
+	OnboardingState         schema.OnboardingState
+	LastBootAt              *time.Time
+	LastHeartbeatAt         *time.Time
+}
+
+// Draft is a station as a client writes it (POST, PUT, or PATCH merged onto the current
+// state): the writable fields, and where its EVSEs come from: EVSEs, or TemplateID.
+type Draft struct {
+	Station    ChargeStation // writable fields only
+	EVSEs      []evse.EVSE   // when given by hand; uids and sequence numbers filled in
+	TemplateID string        // when copied from a hardware template
+	// PasswordHash is the new ocpp_password hash when SetPassword is true ("" clears it).
+	// When SetPassword is false the current password is kept: the password is write-only, so a
+	// GET body sent back must not clear it.
+	SetPassword  bool
+	PasswordHash string
+}
+
+// Filter narrows a list of stations.
+type Filter struct {
+	LocationID         *string
+	OnboardingState    *schema.OnboardingState
+	ConnectivityStatus *schema.ConnectivityStatus
+	Status             *schema.Status
+	// ExcludeEVSEsModified makes the date window apply to changes of the station itself,
+	// ignoring changes of its EVSEs and connectors.
+	ExcludeEVSEsModified bool
+}
+
+// Errors returned by this package.
+var (
+	ErrNotFound = fmt.Errorf("charge station %w", apperr.NotFound)
+	ErrIDTaken  = fmt.Errorf("charge_station_id is already registered: %w", apperr.Conflict)
+)

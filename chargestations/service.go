@@ -1,0 +1,215 @@
+package chargestations
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/locations"
+	"github.com/evroam/evroam/schema"
+	"github.com/evroam/evroam/templates"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// locationGetter finds a visible location, reading through the caller's transaction.
+type locationGetter interface {
+	GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (locations.Location, error)
+}
+
+// templateGetter finds a visible hardware template, reading through the caller's transaction.
+type templateGetter interface {
+	GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (templates.Template, error)
+}
+
+// Service holds the charge-station rules and their transaction boundaries: a station and its
+// EVSEs are always written together.
+type Service struct {
+	db        *sqlx.DB
+	store     *Store
+	evses     *evse.Store
+	locations locationGetter
+	templates templateGetter
+	now       func() time.Time
+}
+
+// NewService returns a Service. now may be nil (time.Now).
+func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs locationGetter, tpls templateGetter, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, now: now}
+}
+
+// Store returns the service's store (the OCPP gateway's writes live there).
+func (s *Service) Store() *Store { return s.store }
+
+// Get returns a visible station with its EVSEs, as it is now. Errors: ErrNotFound.
+func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
+	cs, err := s.store.Get(ctx, visible, id, "")
+	if err != nil {
+		return ChargeStation{}, err
+	}
+	cs.EVSEs, err = s.evses.ByStation(ctx, id)
+	return cs, err
+}
+
+// List returns a page of visible stations with their EVSEs, and the total.
+func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p web.Page) ([]ChargeStation, int, error) {
+	list, total, err := s.store.List(ctx, visible, f, p)
+	if err != nil || len(list) == 0 {
+		return list, total, err
+	}
+	ids := make([]string, len(list))
+	for i, cs := range list {
+		ids[i] = cs.ID
+	}
+	evses, err := s.evses.ByStations(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range list {
+		list[i].EVSEs = evses[list[i].ID]
+	}
+	return list, total, nil
+}
+
+// Create registers a new station from d (its id is d.Station.ID). Errors: ErrIDTaken,
+// apperr.FieldErrors (location_id not visible), templates.ErrNotFound, evse.ErrUIDTaken.
+func (s *Service) Create(ctx context.Context, visible []uuid.UUID, d Draft) (ChargeStation, error) {
+	cs, _, err := s.save(ctx, visible, d.Station.ID, true, func(*ChargeStation) (Draft, error) { return d, nil })
+	return cs, err
+}
+
+// Put creates station id or replaces it, under the station's row lock. build receives the
+// current station with its EVSEs (nil when there is none) and returns the draft to store, or
+// an error that aborts (a missing or stale etag, invalid fields; when build returns
+// apperr.FieldErrors together with a draft naming a location, an invisible location is added
+// to them, so one 422 names every bad field). Concurrent Puts of one station run one after
+// the other, each on the result of the previous. created tells which happened.
+// Errors: as Create, and build's.
+func (s *Service) Put(ctx context.Context, visible []uuid.UUID, id string, build func(cur *ChargeStation) (Draft, error)) (ChargeStation, bool, error) {
+	return s.save(ctx, visible, id, false, build)
+}
+
+func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, createOnly bool,
+	build func(cur *ChargeStation) (Draft, error)) (out ChargeStation, created bool, err error) {
+	err = database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		st, ev := s.store.WithTx(tx), s.evses.WithTx(tx)
+		var cur *ChargeStation
+		var c ChargeStation
+		err := ErrNotFound
+		if schema.ValidChargeStationID(id) { // an invalid id (reported by build) is never stored
+			c, err = st.Get(ctx, visible, id, " FOR UPDATE")
+		}
+		switch {
+		case err == nil:
+			if createOnly {
+				return ErrIDTaken
+			}
+			if c.EVSEs, err = ev.ByStation(ctx, id); err != nil {
+				return err
+			}
+			cur = &c
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+
+		d, err := build(cur)
+		var problems apperr.FieldErrors
+		if err != nil && !errors.As(err, &problems) {
+			return err
+		}
+		var network uuid.UUID
+		if d.Station.LocationID != "" {
+			loc, lerr := s.locations.GetWith(ctx, tx, visible, d.Station.LocationID)
+			switch {
+			case errors.Is(lerr, locations.ErrNotFound):
+				problems.Add("location_id", "no such location")
+			case lerr != nil:
+				return lerr
+			default:
+				network = loc.NetworkID
+			}
+		}
+		if len(problems) > 0 {
+			return problems
+		}
+
+		evses := d.EVSEs
+		if d.TemplateID != "" {
+			tpl, err := s.templates.GetWith(ctx, tx, visible, d.TemplateID)
+			if err != nil {
+				return err
+			}
+			evses = FromTemplate(id, tpl)
+		}
+		for i := range evses {
+			if evses[i].UID == "" {
+				evses[i].UID = evse.GeneratedUID(id, evses[i].SequenceNumber)
+			}
+		}
+
+		now := database.Timestamp(s.now())
+		next := d.Station
+		next.ID, next.NetworkID = id, network
+		next.ETag, next.LastUpdated, next.StationUpdated = uuid.New(), now, now
+		if cur != nil {
+			next.Created, next.Gateway, next.PasswordHash = cur.Created, cur.Gateway, cur.PasswordHash
+		} else {
+			next.Created, next.Gateway = now, Gateway{OnboardingState: schema.OnboardingPending}
+		}
+		if d.SetPassword {
+			next.PasswordHash = d.PasswordHash
+		}
+		var old []evse.EVSE
+		if cur == nil {
+			err = st.Create(ctx, next)
+		} else {
+			old = cur.EVSEs
+			err = st.Update(ctx, next)
+		}
+		if err != nil {
+			return err
+		}
+		if next.EVSEs, _, err = ev.Replace(ctx, id, old, evses, now); err != nil {
+			return err
+		}
+		out, created = next, cur == nil
+		return nil
+	})
+	return out, created, err
+}
+
+// FromTemplate copies a hardware template's EVSEs and connectors for station id. The copy is
+// the station's own: later changes to the template do not reach it.
+func FromTemplate(id string, t templates.Template) []evse.EVSE {
+	out := make([]evse.EVSE, len(t.EVSETemplates))
+	for i, et := range t.EVSETemplates {
+		e := evse.EVSE{
+			UID:            evse.GeneratedUID(id, et.EVSESequenceNumber),
+			SequenceNumber: et.EVSESequenceNumber,
+			Capabilities:   append([]schema.Capability(nil), et.Capabilities...),
+		}
+		for _, ct := range et.ConnectorTemplates {
+			c := evse.Connector{ID: ct.ID, Standard: ct.Standard, Format: ct.Format, Internal: ct.Internal,
+				PowerType: ct.PowerType, MaxVoltage: ct.MaxVoltage, MaxAmperage: ct.MaxAmperage}
+			if ct.MaxElectricPower != nil {
+				p := *ct.MaxElectricPower
+				c.MaxElectricPower = &p
+			}
+			e.Connectors = append(e.Connectors, c)
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Delete removes a visible station and its EVSEs. Errors: ErrNotFound.
+func (s *Service) Delete(ctx context.Context, visible []uuid.UUID, id string) error {
+	return s.store.Delete(ctx, visible, id)
+}

@@ -1,0 +1,482 @@
+package chargestations
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/schema"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Store keeps charge-station records (without their EVSEs, which package evse stores) in
+// PostgreSQL. A Store made by NewStore runs each statement on the pool; one made by WithTx
+// runs in the caller's transaction.
+type Store struct {
+	q   sqlx.ExtContext
+	now func() time.Time
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db, now: time.Now} }
+
+// WithTx returns a Store whose statements run in tx.
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
+
+type stationRow struct {
+	ID                      string                              `db:"id"`
+	NetworkID               uuid.UUID                           `db:"network_id"`
+	LocationID              string                              `db:"location_id"`
+	Name                    sql.NullString                      `db:"name"`
+	DeployState             string                              `db:"deploy_state"`
+	InstallationDate        sql.NullTime                        `db:"installation_date"`
+	DefaultTariffID         string                              `db:"default_charge_station_tariff_id"`
+	ChargerType             string                              `db:"charger_type"`
+	Capabilities            pq.StringArray                      `db:"capabilities"`
+	ContactlessType         sql.NullString                      `db:"contactless_type"`
+	TapToStop               sql.NullBool                        `db:"tap_to_stop"`
+	StopOnParking           sql.NullBool                        `db:"stop_on_parking"`
+	DefaultDirections       database.JSON[[]schema.DisplayText] `db:"default_charge_station_directions"`
+	DefaultFloorLevel       sql.NullString                      `db:"default_charge_station_floor_level"`
+	MaintenanceInfo         sql.NullString                      `db:"maintenance_info"`
+	Remarks                 sql.NullString                      `db:"remarks"`
+	SecurityProfile         int                                 `db:"security_profile"`
+	PasswordHash            sql.NullString                      `db:"ocpp_password_hash"`
+	HeartbeatInterval       sql.NullInt64                       `db:"heartbeat_interval"`
+	ChargePointVendor       sql.NullString                      `db:"charge_point_vendor"`
+	ChargePointModel        sql.NullString                      `db:"charge_point_model"`
+	ChargePointSerialNumber sql.NullString                      `db:"charge_point_serial_number"`
+	ChargeBoxSerialNumber   sql.NullString                      `db:"charge_box_serial_number"`
+	FirmwareVersion         sql.NullString                      `db:"firmware_version"`
+	ICCID                   sql.NullString                      `db:"iccid"`
+	IMSI                    sql.NullString                      `db:"imsi"`
+	MeterType               sql.NullString                      `db:"meter_type"`
+	MeterSerialNumber       sql.NullString                      `db:"meter_serial_number"`
+	ClientIPAddress         sql.NullString                      `db:"client_ip_address"`
+	RemoteManageable        sql.NullBool                        `db:"remote_manageable"`
+	ConnectivityStatus      sql.NullString                      `db:"connectivity_status"`
+	ProtocolVersion         sql.NullString                      `db:"protocol_version"`
+	Endpoint                sql.NullString                      `db:"endpoint"`
+	OnboardingState         string                              `db:"onboarding_state"`
+	LastBootAt              sql.NullTime                        `db:"last_boot_at"`
+	LastHeartbeatAt         sql.NullTime                        `db:"last_heartbeat_at"`
+	ETag                    uuid.UUID                           `db:"etag"`
+	Created                 time.Time                           `db:"created"`
+	LastUpdated             time.Time                           `db:"last_updated"`
+	StationUpdated          time.Time                           `db:"station_last_updated"`
+	Total                   int64                               `db:"total"`
+}
+
+const columns = `id, network_id, location_id, name, deploy_state, installation_date,
+	default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
+	stop_on_parking, default_charge_station_directions, default_charge_station_floor_level,
+	maintenance_info, remarks, security_profile, ocpp_password_hash, heartbeat_interval,
+	charge_point_vendor, charge_point_model, charge_point_serial_number, charge_box_serial_number,
+	firmware_version, iccid, imsi, meter_type, meter_serial_number, client_ip_address,
+	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
+	last_boot_at, last_heartbeat_at, etag, created, last_updated, station_last_updated`
+
+func nullString(p *string) sql.NullString {
+	if p == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *p, Valid: true}
+}
+
+func nullEnum[T ~string](p *T) sql.NullString {
+	if p == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: string(*p), Valid: true}
+}
+
+func nullBool(p *bool) sql.NullBool {
+	if p == nil {
+		return sql.NullBool{}
+	}
+	return sql.NullBool{Bool: *p, Valid: true}
+}
+
+func nullTime(p *time.Time) sql.NullTime {
+	if p == nil {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: *p, Valid: true}
+}
+
+func stringPtr(n sql.NullString) *string {
+	if !n.Valid {
+		return nil
+	}
+	return &n.String
+}
+
+func enumPtr[T ~string](n sql.NullString) *T {
+	if !n.Valid {
+		return nil
+	}
+	v := T(n.String)
+	return &v
+}
+
+func boolPtr(n sql.NullBool) *bool {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Bool
+}
+
+func timePtr(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := n.Time.UTC()
+	return &t
+}
+
+func toRow(cs ChargeStation) stationRow {
+	caps := make(pq.StringArray, len(cs.Capabilities))
+	for i, c := range cs.Capabilities {
+		caps[i] = string(c)
+	}
+	g := cs.Gateway
+	r := stationRow{
+		ID: cs.ID, NetworkID: cs.NetworkID, LocationID: cs.LocationID, Name: nullString(cs.Name),
+		DeployState: string(cs.DeployState), InstallationDate: nullTime(cs.InstallationDate),
+		DefaultTariffID: cs.DefaultTariffID, ChargerType: string(cs.ChargerType), Capabilities: caps,
+		ContactlessType: nullEnum(cs.ContactlessType), TapToStop: nullBool(cs.TapToStop),
+		StopOnParking:     nullBool(cs.StopOnParking),
+		DefaultDirections: database.JSON[[]schema.DisplayText]{V: cs.DefaultDirections},
+		DefaultFloorLevel: nullString(cs.DefaultFloorLevel), MaintenanceInfo: nullString(cs.MaintenanceInfo),
+		Remarks: nullString(cs.Remarks), SecurityProfile: int(cs.SecurityProfile),
+		ChargePointVendor: nullString(g.ChargePointVendor), ChargePointModel: nullString(g.ChargePointModel),
+		ChargePointSerialNumber: nullString(g.ChargePointSerialNumber),
+		ChargeBoxSerialNumber:   nullString(g.ChargeBoxSerialNumber), FirmwareVersion: nullString(g.FirmwareVersion),
+		ICCID: nullString(g.ICCID), IMSI: nullString(g.IMSI), MeterType: nullString(g.MeterType),
+		MeterSerialNumber: nullString(g.MeterSerialNumber), ClientIPAddress: nullString(g.ClientIPAddress),
+		RemoteManageable: nullBool(g.RemoteManageable), ConnectivityStatus: nullEnum(g.ConnectivityStatus),
+		ProtocolVersion: nullEnum(g.ProtocolVersion), Endpoint: nullString(g.Endpoint),
+		OnboardingState: string(g.OnboardingState), LastBootAt: nullTime(g.LastBootAt),
+		LastHeartbeatAt: nullTime(g.LastHeartbeatAt),
+		ETag:            cs.ETag, Created: cs.Created, LastUpdated: cs.LastUpdated, StationUpdated: cs.StationUpdated,
+	}
+	if cs.PasswordHash != "" {
+		r.PasswordHash = sql.NullString{String: cs.PasswordHash, Valid: true}
+	}
+	if g.HeartbeatInterval != nil {
+		r.HeartbeatInterval = sql.NullInt64{Int64: int64(*g.HeartbeatInterval), Valid: true}
+	}
+	if r.OnboardingState == "" {
+		r.OnboardingState = string(schema.OnboardingPending)
+	}
+	return r
+}
+
+func (r stationRow) toStation() ChargeStation {
+	caps := make([]schema.Capability, len(r.Capabilities))
+	for i, c := range r.Capabilities {
+		caps[i] = schema.Capability(c)
+	}
+	cs := ChargeStation{
+		ID: r.ID, NetworkID: r.NetworkID, LocationID: r.LocationID, Name: stringPtr(r.Name),
+		DeployState: schema.DeployState(r.DeployState), InstallationDate: timePtr(r.InstallationDate),
+		DefaultTariffID: r.DefaultTariffID, ChargerType: schema.ChargerType(r.ChargerType),
+		Capabilities: caps, ContactlessType: enumPtr[schema.ContactlessType](r.ContactlessType),
+		TapToStop: boolPtr(r.TapToStop), StopOnParking: boolPtr(r.StopOnParking),
+		DefaultDirections: r.DefaultDirections.V, DefaultFloorLevel: stringPtr(r.DefaultFloorLevel),
+		MaintenanceInfo: stringPtr(r.MaintenanceInfo), Remarks: stringPtr(r.Remarks),
+		SecurityProfile: schema.SecurityProfile(r.SecurityProfile), PasswordHash: r.PasswordHash.String,
+		Gateway: Gateway{
+			ChargePointVendor: stringPtr(r.ChargePointVendor), ChargePointModel: stringPtr(r.ChargePointModel),
+			ChargePointSerialNumber: stringPtr(r.ChargePointSerialNumber),
+			ChargeBoxSerialNumber:   stringPtr(r.ChargeBoxSerialNumber), FirmwareVersion: stringPtr(r.FirmwareVersion),
+			ICCID: stringPtr(r.ICCID), IMSI: stringPtr(r.IMSI), MeterType: stringPtr(r.MeterType),
+			MeterSerialNumber: stringPtr(r.MeterSerialNumber), ClientIPAddress: stringPtr(r.ClientIPAddress),
+			RemoteManageable:   boolPtr(r.RemoteManageable),
+			ConnectivityStatus: enumPtr[schema.ConnectivityStatus](r.ConnectivityStatus),
+			ProtocolVersion:    enumPtr[schema.ProtocolVersion](r.ProtocolVersion), Endpoint: stringPtr(r.Endpoint),
+			OnboardingState: schema.OnboardingState(r.OnboardingState), LastBootAt: timePtr(r.LastBootAt),
+			LastHeartbeatAt: timePtr(r.LastHeartbeatAt),
+		},
+		ETag: r.ETag, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(), StationUpdated: r.StationUpdated.UTC(),
+	}
+	if r.HeartbeatInterval.Valid {
+		n := int(r.HeartbeatInterval.Int64)
+		cs.Gateway.HeartbeatInterval = &n
+	}
+	return cs
+}
+
+// Get returns station id (without EVSEs) when its network is visible; lock is "" or a
+// locking clause such as " FOR UPDATE". Errors: ErrNotFound.
+func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id, lock string) (ChargeStation, error) {
+	var row stationRow
+	err := sqlx.GetContext(ctx, s.q, &row, `
+	SELECT `+columns+`
+	FROM charge_stations
+	WHERE id = $1 AND network_id = ANY($2)`+lock, id, pq.Array(visible))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ChargeStation{}, ErrNotFound
+	}
+	if err != nil {
+		return ChargeStation{}, fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
+	}
+	return row.toStation(), nil
+}
+
+// Create inserts cs (without EVSEs) as it is: etag and timestamps are the caller's.
+// The read-only gateway fields start empty. Errors: ErrIDTaken.
+func (s *Store) Create(ctx context.Context, cs ChargeStation) error {
+	cs.Gateway = Gateway{OnboardingState: schema.OnboardingPending}
+	const q = `
+	INSERT INTO charge_stations (id, network_id, location_id, name, deploy_state, installation_date,
+		default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
+		stop_on_parking, default_charge_station_directions, default_charge_station_floor_level,
+		maintenance_info, remarks, security_profile, ocpp_password_hash, onboarding_state,
+		etag, created, last_updated, station_last_updated)
+	VALUES (:id, :network_id, :location_id, :name, :deploy_state, :installation_date,
+		:default_charge_station_tariff_id, :charger_type, :capabilities, :contactless_type, :tap_to_stop,
+		:stop_on_parking, :default_charge_station_directions, :default_charge_station_floor_level,
+		:maintenance_info, :remarks, :security_profile, :ocpp_password_hash, :onboarding_state,
+		:etag, :created, :last_updated, :station_last_updated)`
+	_, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(cs))
+	if database.IsUniqueViolation(err, "charge_stations_pkey") {
+		return ErrIDTaken
+	}
+	if err != nil {
+		return fmt.Errorf("insert charge station %s: %w", cs.ID, database.Translate(err))
+	}
+	return nil
+}
+
+// Update writes the client-writable fields of cs, its network, password hash, etag and
+// timestamps. The read-only gateway fields are never written here, so a report that the
+// gateway records meanwhile is kept.
+func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
+	const q = `
+	UPDATE charge_stations SET
+		network_id = :network_id, location_id = :location_id, name = :name, deploy_state = :deploy_state,
+		installation_date = :installation_date,
+		default_charge_station_tariff_id = :default_charge_station_tariff_id,
+		charger_type = :charger_type, capabilities = :capabilities, contactless_type = :contactless_type,
+		tap_to_stop = :tap_to_stop, stop_on_parking = :stop_on_parking,
+		default_charge_station_directions = :default_charge_station_directions,
+		default_charge_station_floor_level = :default_charge_station_floor_level,
+		maintenance_info = :maintenance_info, remarks = :remarks, security_profile = :security_profile,
+		ocpp_password_hash = :ocpp_password_hash, etag = :etag, last_updated = :last_updated,
+		station_last_updated = :station_last_updated
+	WHERE id = :id`
+	if _, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(cs)); err != nil {
+		return fmt.Errorf("update charge station %s: %w", cs.ID, database.Translate(err))
+	}
+	return nil
+}
+
+// List returns a page of visible stations (without EVSEs) in (last_updated, id) order, or
+// (station-only last_updated, id) when f.ExcludeEVSEsModified, and the total.
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p web.Page) ([]ChargeStation, int, error) {
+	var w database.Where
+	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	if f.LocationID != nil {
+		w.Add("location_id = %s", *f.LocationID)
+	}
+	if f.OnboardingState != nil {
+		w.Add("onboarding_state = %s", string(*f.OnboardingState))
+	}
+	if f.ConnectivityStatus != nil {
+		w.Add("connectivity_status = %s", string(*f.ConnectivityStatus))
+	}
+	if f.Status != nil {
+		w.Add("charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = charge_stations.id)) = %s", string(*f.Status))
+	}
+	updated := "last_updated"
+	if f.ExcludeEVSEsModified {
+		updated = "station_last_updated"
+	}
+	w.Window(updated, p.DateFrom, p.DateTo)
+	var rows []stationRow
+	total, err := database.SelectPage(ctx, s.q, &rows, func(r stationRow) int64 { return r.Total },
+		columns, "charge_stations", &w, updated+", id", p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list charge stations: %w", err)
+	}
+	out := make([]ChargeStation, len(rows))
+	for i, r := range rows {
+		out[i] = r.toStation()
+	}
+	return out, total, nil
+}
+
+// Delete removes station id and, by cascade, its EVSEs. Errors: ErrNotFound.
+func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) error {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM charge_stations WHERE id = $1 AND network_id = ANY($2)`, id, pq.Array(visible))
+	if err != nil {
+		return fmt.Errorf("delete charge station %s: %w", id, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// StationIDsAt returns the ids of the stations at a location, reading through q (the
+// transaction that deletes the location). It is the locations.StationIndex.
+func StationIDsAt(ctx context.Context, q sqlx.QueryerContext, locationID string) ([]string, error) {
+	var ids []string
+	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM charge_stations WHERE location_id = $1 ORDER BY id`, locationID); err != nil {
+		return nil, fmt.Errorf("list stations at location %s: %w", locationID, database.Translate(err))
+	}
+	return ids, nil
+}
+
+// ---- Writes for the OCPP gateway. None of them changes the etag: they record what the
+// station reports, not changes made through the API.
+
+// GatewayStation is what the OCPP gateway needs to accept a connection.
+type GatewayStation struct {
+	Identity        string
+	SecurityProfile schema.SecurityProfile
+	PasswordHash    string // bcrypt (internal/secret); "" when no password is set
+	HasBootData     bool   // a BootNotification has been accepted before (onboarded)
+	OnboardingState schema.OnboardingState
+}
+
+// LookupForGateway returns the connection data of the station with OCPP identity, whatever
+// its network. Errors: ErrNotFound.
+func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayStation, error) {
+	var row struct {
+		SecurityProfile int            `db:"security_profile"`
+		PasswordHash    sql.NullString `db:"ocpp_password_hash"`
+		OnboardingState string         `db:"onboarding_state"`
+		LastBootAt      sql.NullTime   `db:"last_boot_at"`
+	}
+	err := sqlx.GetContext(ctx, s.q, &row, `
+	SELECT security_profile, ocpp_password_hash, onboarding_state, last_boot_at
+	FROM charge_stations
+	WHERE id = $1`, identity)
+	if errors.Is(err, sql.ErrNoRows) {
+		return GatewayStation{}, ErrNotFound
+	}
+	if err != nil {
+		return GatewayStation{}, fmt.Errorf("look up charge station %s: %w", identity, database.Translate(err))
+	}
+	return GatewayStation{
+		Identity: identity, SecurityProfile: schema.SecurityProfile(row.SecurityProfile),
+		PasswordHash: row.PasswordHash.String, HasBootData: row.LastBootAt.Valid,
+		OnboardingState: schema.OnboardingState(row.OnboardingState),
+	}, nil
+}
+
+// ConnectInfo describes a station's new OCPP connection.
+type ConnectInfo struct {
+	ProtocolVersion schema.ProtocolVersion
+	ClientIPAddress string
+	Endpoint        string // the OCPP URL the station connected to (EVROAM_OCPP_PUBLIC_URL)
+	At              time.Time
+}
+
+// RecordConnect marks the station Online and records its protocol version, address and
+// endpoint. last_updated moves (never backwards); the etag does not. Errors: ErrNotFound.
+func (s *Store) RecordConnect(ctx context.Context, identity string, c ConnectInfo) error {
+	return s.gatewayExec(ctx, identity, `
+	UPDATE charge_stations SET
+		connectivity_status = 'Online', protocol_version = $2, client_ip_address = NULLIF($3, ''),
+		endpoint = NULLIF($4, ''),
+		last_updated = GREATEST(last_updated, $5), station_last_updated = GREATEST(station_last_updated, $5)
+	WHERE id = $1`, identity, string(c.ProtocolVersion), c.ClientIPAddress, c.Endpoint, database.Timestamp(c.At))
+}
+
+// RecordDisconnect marks the station Offline. last_updated moves (never backwards); the etag
+// does not. Errors: ErrNotFound.
+func (s *Store) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
+	return s.gatewayExec(ctx, identity, `
+	UPDATE charge_stations SET
+		connectivity_status = 'Offline',
+		last_updated = GREATEST(last_updated, $2), station_last_updated = GREATEST(station_last_updated, $2)
+	WHERE id = $1`, identity, database.Timestamp(at))
+}
+
+// BootInfo is what an accepted BootNotification tells about a station. Empty strings and nil
+// pointers are stored as null.
+type BootInfo struct {
+	ChargePointVendor       string
+	ChargePointModel        string
+	ChargePointSerialNumber string
+	ChargeBoxSerialNumber   string
+	FirmwareVersion         string
+	ICCID                   string
+	IMSI                    string
+	MeterType               string
+	MeterSerialNumber       string
+	HeartbeatInterval       int   // seconds, as handed to the station
+	RemoteManageable        *bool // nil when unknown
+	At                      time.Time
+}
+
+// RecordBoot fills the read-only boot fields, sets onboarding_state Onboarded and
+// last_boot_at. last_updated moves (never backwards); the etag does not. Errors: ErrNotFound.
+func (s *Store) RecordBoot(ctx context.Context, identity string, b BootInfo) error {
+	var remote sql.NullBool
+	if b.RemoteManageable != nil {
+		remote = sql.NullBool{Bool: *b.RemoteManageable, Valid: true}
+	}
+	at := database.Timestamp(b.At)
+	return s.gatewayExec(ctx, identity, `
+	UPDATE charge_stations SET
+		charge_point_vendor = NULLIF($2, ''), charge_point_model = NULLIF($3, ''),
+		charge_point_serial_number = NULLIF($4, ''), charge_box_serial_number = NULLIF($5, ''),
+		firmware_version = NULLIF($6, ''), iccid = NULLIF($7, ''), imsi = NULLIF($8, ''),
+		meter_type = NULLIF($9, ''), meter_serial_number = NULLIF($10, ''),
+		heartbeat_interval = NULLIF($11, 0), remote_manageable = COALESCE($12, remote_manageable),
+		onboarding_state = 'Onboarded', last_boot_at = $13,
+		last_updated = GREATEST(last_updated, $13), station_last_updated = GREATEST(station_last_updated, $13)
+	WHERE id = $1`, identity, b.ChargePointVendor, b.ChargePointModel, b.ChargePointSerialNumber,
+		b.ChargeBoxSerialNumber, b.FirmwareVersion, b.ICCID, b.IMSI, b.MeterType, b.MeterSerialNumber,
+		b.HeartbeatInterval, remote, at)
+}
+
+func (s *Store) gatewayExec(ctx context.Context, identity, q string, args ...any) error {
+	res, err := s.q.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("record gateway data of %s: %w", identity, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RecordHeartbeats sets last_heartbeat_at of many stations in one statement (the gateway
+// batches them). Heartbeats move neither last_updated nor the etag: a sync client is not
+// interested in them. Unknown identities are skipped; a time older than the stored one is
+// ignored.
+func (s *Store) RecordHeartbeats(ctx context.Context, beats map[string]time.Time) error {
+	if len(beats) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(beats))
+	for id := range beats {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // rows are locked in a stable order, so two batches cannot deadlock
+	ats := make([]string, len(ids))
+	for i, id := range ids {
+		ats[i] = database.Timestamp(beats[id]).Format(time.RFC3339Nano)
+	}
+	const q = `
+	UPDATE charge_stations cs
+	SET last_heartbeat_at = GREATEST(cs.last_heartbeat_at, b.at)
+	FROM unnest($1::text[], $2::timestamptz[]) AS b(id, at)
+	WHERE cs.id = b.id`
+	if _, err := s.q.ExecContext(ctx, q, pq.Array(ids), pq.Array(ats)); err != nil {
+		return fmt.Errorf("record %d heartbeats: %w", len(beats), database.Translate(err))
+	}
+	return nil
+}
