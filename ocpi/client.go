@@ -51,8 +51,9 @@ func (e *callError) permanent() bool {
 const maxAnswer = 16 << 20
 
 // do sends body (nil for none) with token and decodes the answer's data into out (nil to
-// ignore it). It fails unless the answer is HTTP 2xx with an OCPI 1xxx status code.
-func (c *client) do(ctx context.Context, method, url, token string, body, out any) error {
+// ignore it). headers are extra header name, value pairs. It fails unless the answer is
+// HTTP 2xx with an OCPI 1xxx status code.
+func (c *client) do(ctx context.Context, method, url, token string, body, out any, headers ...string) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -73,6 +74,9 @@ func (c *client) do(ctx context.Context, method, url, token string, body, out an
 	id := uuid.NewString()
 	req.Header.Set("X-Request-ID", id)
 	req.Header.Set("X-Correlation-ID", id)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &callError{Method: method, URL: url, Msg: err.Error()}

@@ -2,8 +2,12 @@ package ocpi
 
 import (
 	"bytes"
+	"fmt"
+	"time"
+
 	"encoding/base64"
 	"encoding/json"
+	"github.com/evroam/evroam/schema"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,12 +15,16 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -26,7 +34,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type env struct {
 	t     testing.TB
 	db    *sqlx.DB
+	dbURL string
 	srv   *httptest.Server
+	evses *evse.Store
 	key   string // admin API key of the root network
 	store *Store
 	root  networks.Network
@@ -34,7 +44,12 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	db := pgtest.New(t)
+	dbURL := pgtest.URL(t)
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	gin.SetMode(gin.TestMode)
 	nets := networks.NewStore(db)
 	root, err := nets.EnsureRoot(t.Context(), "Evroam Root", "NL", "EVR")
@@ -52,12 +67,22 @@ func newEnv(t testing.TB) *env {
 	r.NoRoute(web.NotFoundHandler)
 	r.NoMethod(web.MethodNotAllowedHandler)
 	v1 := r.Group("/api/v1", web.RequireAPIKey(nets))
-	locations.NewHandler(locations.NewStore(db), nil).Routes(v1)
+	// The registry as cmd/evroam mounts it.
+	locStore := locations.NewStore(db)
+	locStore.SetStationIndex(chargestations.StationIDsAt)
+	tplStore := templates.NewStore(db)
+	evseStore := evse.NewStore(db)
+	evseH := evse.NewHandler(evseStore)
+	csSvc := chargestations.NewService(db, chargestations.NewStore(db), evseStore, locStore, tplStore, nil)
+	locations.NewHandler(locStore, evseH).Routes(v1)
+	templates.NewHandler(tplStore).Routes(v1)
+	chargestations.NewHandler(csSvc).Routes(v1)
+	evseH.Routes(v1)
 	h.AdminRoutes(v1)
 	h.Routes(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv, key: key, store: store, root: root}
+	return &env{t: t, db: db, dbURL: dbURL, srv: srv, evses: evseStore, key: key, store: store, root: root}
 }
 
 // response is an answer as a test sees it.
@@ -337,4 +362,51 @@ func (e *env) registerPartner(f *fakePartner, name string) string {
 	f.tokenForEvr = ours.Token
 	f.mu.Unlock()
 	return ours.Token
+}
+
+// location creates a location through the REST API and returns its id.
+func (e *env) location(name string) string {
+	e.t.Helper()
+	var loc struct {
+		ID string `json:"id"`
+	}
+	e.admin("POST", "/api/v1/locations", map[string]any{
+		"name": name, "address": "Stationsplein 1", "city": "Amsterdam", "postal_code": "1012AB", "country": "NLD",
+		"coordinates": map[string]string{"latitude": "52.37903", "longitude": "4.90007"},
+		"time_zone":   "Europe/Amsterdam", "parking_type": "PARKING_LOT", "facilities": []string{"TRAIN_STATION"},
+		"opening_times": map[string]any{"twentyfourseven": true},
+		"operator":      map[string]any{"name": "Evroam"},
+	}).must(e.t, 201).data(e.t, &loc)
+	return loc.ID
+}
+
+// station creates a charge station with n EVSEs (an AC Type 2 socket and, on EVSE 2, also a
+// CCS2 cable) through the REST API.
+func (e *env) station(id, locationID, deployState string, n int) {
+	e.t.Helper()
+	evses := make([]map[string]any, n)
+	for i := range evses {
+		conns := []map[string]any{{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 32, "max_electric_power": 22000}}
+		if i == 1 {
+			conns = append(conns, map[string]any{"id": "2", "internal": "CCS2_Cable", "power_type": "DC", "max_voltage": 920, "max_amperage": 400, "max_electric_power": 150000, "tariff_ids": []string{"DC-FAST"}})
+		}
+		evses[i] = map[string]any{"evse_id": fmt.Sprintf("NL*EVR*E%s*%d", strings.ReplaceAll(id, "-", ""), i+1), "capabilities": []string{"RFID_READER"}, "connectors": conns}
+	}
+	e.admin("POST", "/api/v1/chargestations", map[string]any{
+		"charge_station_id": id, "location_id": locationID, "deploy_state": deployState,
+		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "evses": evses,
+	}).must(e.t, 201)
+}
+
+func (e *env) deployState(stationID, state string) {
+	e.t.Helper()
+	e.admin("PATCH", "/api/v1/chargestations/"+stationID, map[string]any{"deploy_state": state}).must(e.t, 200)
+}
+
+// setStatus reports an EVSE status the way the OCPP gateway does.
+func (e *env) setStatus(stationID string, seq int, ocpp string, status schema.Status) {
+	e.t.Helper()
+	if err := e.evses.SetStatus(e.t.Context(), stationID, seq, ocpp, status, time.Now()); err != nil {
+		e.t.Fatal(err)
+	}
 }

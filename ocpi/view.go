@@ -272,12 +272,17 @@ func (v *View) load(ctx context.Context, ids []string) (map[string]Location, err
 }
 
 // decodeEVSE reads a published EVSE document. The EVSE's last_updated is the row's (the time
-// it was last published); a connector never shows a later one than its EVSE.
+// it was last published); a connector never shows a later one than its EVSE. Connectors
+// without tariffs of their own carry the station's default tariff.
 func decodeEVSE(doc json.RawMessage, lastUpdated time.Time) (EVSE, error) {
-	var e EVSE
-	if err := json.Unmarshal(doc, &e); err != nil {
+	var d struct {
+		EVSE
+		DefaultTariffID string `json:"default_tariff_id"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
 		return EVSE{}, err
 	}
+	e := d.EVSE
 	e.lastUpdated = lastUpdated.UTC()
 	e.LastUpdated = schema.FormatDateTime(e.lastUpdated)
 	for i := range e.Connectors {
@@ -287,6 +292,9 @@ func decodeEVSE(doc json.RawMessage, lastUpdated time.Time) (EVSE, error) {
 			t = e.lastUpdated
 		}
 		c.LastUpdated = schema.FormatDateTime(t)
+		if len(c.TariffIDs) == 0 && d.DefaultTariffID != "" {
+			c.TariffIDs = []string{d.DefaultTariffID}
+		}
 	}
 	if e.Connectors == nil {
 		e.Connectors = []Connector{}
