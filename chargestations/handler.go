@@ -266,6 +266,7 @@ func (b stationBody) rules(id string, d *Draft) apperr.FieldErrors {
 	n := len(b.EVSEs)
 	evses := make([]evse.EVSE, n)
 	used := map[int]bool{}
+	seqProblems := false
 	for i, eb := range b.EVSEs {
 		path := fmt.Sprintf("evses[%d]", i)
 		e, more := eb.ToEVSE(path)
@@ -273,8 +274,10 @@ func (b stationBody) rules(id string, d *Draft) apperr.FieldErrors {
 		if s := eb.EVSESequenceNumber; s != nil {
 			switch {
 			case *s > n:
+				seqProblems = true
 				problems.Add(path+".evse_sequence_number", fmt.Sprintf("must be between 1 and %d, the number of EVSEs", n))
 			case used[*s]:
+				seqProblems = true
 				problems.Add(path+".evse_sequence_number", "is used by another EVSE of this station")
 			}
 			used[*s] = true
@@ -297,11 +300,16 @@ func (b stationBody) rules(id string, d *Draft) apperr.FieldErrors {
 	}
 	uids := map[string]bool{}
 	for i := range evses {
-		if evses[i].UID == "" {
+		generated := evses[i].UID == ""
+		if generated {
 			evses[i].UID = evse.GeneratedUID(stationID, evses[i].SequenceNumber)
 		}
-		if uids[evses[i].UID] {
+		switch {
+		case !uids[evses[i].UID]:
+		case !generated:
 			problems.Add(fmt.Sprintf("evses[%d].uid", i), "is used by another EVSE of this station")
+		case !seqProblems: // else the clash is a consequence of a bad sequence number
+			problems.Add(fmt.Sprintf("evses[%d].uid", i), fmt.Sprintf("the generated uid %s is used by another EVSE of this station: give a uid", evses[i].UID))
 		}
 		uids[evses[i].UID] = true
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/evse"
@@ -13,6 +14,7 @@ import (
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -43,6 +45,9 @@ func newEnv(t testing.TB) *env {
 		chargestations.NewHandler(e.Service).Routes(v1)
 		evseH.Routes(v1)
 	})
+	// Production runs with a bounded pool; so do the tests, which would hang if a request
+	// needed a second connection while holding a transaction.
+	e.DB.SetMaxOpenConns(16)
 	return e
 }
 
@@ -172,3 +177,9 @@ func str(p *string) string {
 	}
 	return fmt.Sprintf("%q", *p)
 }
+
+var uuidNil = uuid.Nil
+
+func nowUTC() time.Time { return time.Now().UTC() }
+
+type uuidT = uuid.UUID

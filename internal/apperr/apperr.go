@@ -52,8 +52,10 @@ var table = []struct {
 }{
 	{NotFound, http.StatusNotFound, CodeClientError},
 	{Conflict, http.StatusConflict, CodeClientError},
-	{Invalid, http.StatusUnprocessableEntity, CodeInvalidParams},
+	// BadRequest before Invalid: a query that cannot be read wraps both (it lists its bad
+	// parameters as FieldErrors) and is a 400.
 	{BadRequest, http.StatusBadRequest, CodeInvalidParams},
+	{Invalid, http.StatusUnprocessableEntity, CodeInvalidParams},
 	{Unauthorized, http.StatusUnauthorized, CodeClientError},
 	{Forbidden, http.StatusForbidden, CodeClientError},
 	{PreconditionRequired, http.StatusPreconditionRequired, CodeClientError},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,9 +154,10 @@ type Ignored struct{}
 func (*Ignored) UnmarshalJSON([]byte) error { return nil }
 
 var (
-	ignoredType   = reflect.TypeOf(Ignored{})
-	rawType       = reflect.TypeOf(json.RawMessage{})
-	unmarshalerTy = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	ignoredType       = reflect.TypeOf(Ignored{})
+	rawType           = reflect.TypeOf(json.RawMessage{})
+	unmarshalerTy     = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+	textUnmarshalerTy = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 )
 
 // checkShape walks a decoded JSON value against the Go type it will be decoded into and
@@ -168,6 +170,18 @@ func checkShape(v any, t reflect.Type, path string, problems *apperr.FieldErrors
 		return
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerTy) && t.Kind() != reflect.Struct {
+		return
+	}
+	if !reflect.PointerTo(t).Implements(unmarshalerTy) && reflect.PointerTo(t).Implements(textUnmarshalerTy) {
+		// e.g. uuid.UUID, an array that JSON carries as a string
+		str, ok := v.(string)
+		if !ok {
+			problems.Add(path, "must be a string")
+			return
+		}
+		if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(str)); err != nil {
+			problems.Add(path, "is not valid: "+err.Error())
+		}
 		return
 	}
 	switch t.Kind() {
