@@ -288,7 +288,16 @@ func (s *Store) ourRoles(ctx context.Context) ([]CredentialsRole, error) {
 	out := make([]CredentialsRole, len(rows))
 	for i, r := range rows {
 		out[i] = CredentialsRole{Role: "CPO", CountryCode: r.CountryCode, PartyID: r.PartyID}
-		out[i].BusinessDetails.Name = r.Name
+		out[i].BusinessDetails.Name = truncate(r.Name, 100)
 	}
 	return out, nil
+}
+
+// truncate cuts s to at most n characters (OCPI string(n) counts characters).
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
 }
