@@ -103,9 +103,14 @@ func TestPartnerRegistersWithUs(t *testing.T) {
 		res := e.ocpi("GET", path, tokenA, nil).must(t, 401)
 		checkEnvelope(t, res.Body, 2000)
 	}
-	// A second POST: 405.
+	// A second POST: 405; PATCH is not a credentials method at all.
 	res = e.ocpi("POST", "/ocpi/2.2.1/credentials", tokenC, body).must(t, 405)
 	mustMatchOAS(t, oasCredentials405, res.Body)
+	res = e.ocpi("PATCH", "/ocpi/2.2.1/credentials", tokenC, body, "X-Request-ID: r3").must(t, 405)
+	checkEnvelope(t, res.Body, 2000)
+	if res.Header.Get("X-Request-ID") != "r3" {
+		t.Errorf("405 without the echoed X-Request-ID")
+	}
 
 	// TOKEN_C works, Base64 (2.2.1) or raw (2.1.1 style), for the functional modules too.
 	res = e.ocpi("GET", "/ocpi/2.2.1/credentials", tokenC, nil).must(t, 200)

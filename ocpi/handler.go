@@ -55,6 +55,9 @@ func (h *Handler) Routes(r gin.IRouter) {
 	conf.POST("/"+Version+"/credentials", handle(h.postCredentials))
 	conf.PUT("/"+Version+"/credentials", handle(h.putCredentials))
 	conf.DELETE("/"+Version+"/credentials", handle(h.deleteCredentials))
+	conf.PATCH("/"+Version+"/credentials", handle(func(*gin.Context) error {
+		return ocpiError(http.StatusMethodNotAllowed, CodeClientError, "the credentials module has no PATCH: use PUT")
+	}))
 
 	fn := g.Group("/"+Version, h.authenticate(false))
 	fn.GET("/locations", handle(h.listLocations))
