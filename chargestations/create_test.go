@@ -171,12 +171,9 @@ func TestCreateRequiredFields(t *testing.T) {
 	e := newEnv(t)
 	loc := e.mustLocation(e.Key)
 	e.mustTemplate(e.Key, "dual-ac")
-	other, otherKey := e.Network(uuidNil, "OTH")
-	_ = other
+	_, otherKey := e.Network(uuidNil, "OTH")
 	e.mustTemplate(otherKey, "other-net-template")
 	otherLoc := e.mustLocation(otherKey)
-	sub, _ := e.Network(uuidNil, "SUB")
-	_ = sub
 
 	tests := []struct {
 		name   string

@@ -31,9 +31,6 @@ func NewStore(db *sqlx.DB) *Store { return &Store{db: db, q: db, now: time.Now} 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
 
-// SetClock replaces the clock (tests).
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
-
 // inTx runs fn in a transaction: the Store's own, or the caller's when made by WithTx.
 func (s *Store) inTx(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
 	if s.db == nil {

@@ -145,4 +145,3 @@ func sameParent(a, b *uuid.UUID) bool {
 	}
 	return *a == *b
 }
-

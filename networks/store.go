@@ -28,14 +28,14 @@ type Store struct {
 func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
 
 type networkRow struct {
-	ID          uuid.UUID      `db:"id"`
-	Name        string         `db:"name"`
-	CountryCode string         `db:"country_code"`
-	PartyID     string         `db:"party_id"`
-	ParentID    uuid.NullUUID  `db:"parent_id"`
-	Created     time.Time      `db:"created"`
-	LastUpdated time.Time      `db:"last_updated"`
-	Total       int64          `db:"total"`
+	ID          uuid.UUID     `db:"id"`
+	Name        string        `db:"name"`
+	CountryCode string        `db:"country_code"`
+	PartyID     string        `db:"party_id"`
+	ParentID    uuid.NullUUID `db:"parent_id"`
+	Created     time.Time     `db:"created"`
+	LastUpdated time.Time     `db:"last_updated"`
+	Total       int64         `db:"total"`
 }
 
 func (r networkRow) toNetwork() Network {

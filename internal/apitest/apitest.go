@@ -87,10 +87,10 @@ type Response struct {
 	Header http.Header
 	Body   []byte
 	// Envelope fields
-	Data          json.RawMessage    `json:"data"`
-	StatusCode    int                `json:"status_code"`
-	StatusMessage string             `json:"status_message"`
-	Timestamp     string             `json:"timestamp"`
+	Data          json.RawMessage      `json:"data"`
+	StatusCode    int                  `json:"status_code"`
+	StatusMessage string               `json:"status_message"`
+	Timestamp     string               `json:"timestamp"`
 	Errors        []web.FieldErrorJSON `json:"errors"`
 }
 
