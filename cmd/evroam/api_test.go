@@ -10,6 +10,7 @@ import (
 
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpi"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -29,7 +30,7 @@ func TestAPIWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.NewTextHandler(io.Discard, nil)), ocpi.Config{})))
 	defer srv.Close()
 	do := func(method, path, body string, want int) string {
 		t.Helper()
