@@ -12,6 +12,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
@@ -31,6 +32,7 @@ type apiDeps struct {
 	templates *templates.Handler
 	stations  *chargestations.Handler
 	evses     *evse.Handler
+	ocpi      *ocpi.Handler
 	// For the OCPP gateway (cmd/evroam/ocppglue.go): its writes never change an etag.
 	stationStore *chargestations.Store
 	evseStore    *evse.Store
@@ -38,7 +40,7 @@ type apiDeps struct {
 	logs         *stationlogs.Handler
 }
 
-func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
+func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger, ocpiCfg ocpi.Config) apiDeps {
 	locStore := locations.NewStore(db)
 	locStore.SetStationIndex(chargestations.StationIDsAt)
 	tplStore := templates.NewStore(db)
@@ -60,6 +62,7 @@ func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger) apiDeps {
 		evseStore:    evseStore,
 		logStore:     logStore,
 		logs:         stationlogs.NewHandler(logStore),
+		ocpi:         ocpi.NewHandler(ocpi.NewStore(db), ocpi.NewView(db), ocpiCfg),
 	}
 }
 
@@ -85,6 +88,9 @@ func newAPI(d apiDeps) *gin.Engine {
 	d.stations.Routes(v1)
 	d.evses.Routes(v1)
 	d.logs.Routes(v1)
+	d.ocpi.AdminRoutes(v1)
+
+	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys
 	return r
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpi"
 )
-
 
 // TestAPIWiring builds the real route table (a route conflict would panic here) and walks a
 // station through it: location, template, station from the template, its EVSE, the location's
@@ -28,7 +28,7 @@ func TestAPIWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.NewTextHandler(io.Discard, nil)))))
+	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.NewTextHandler(io.Discard, nil)), ocpi.Config{})))
 	defer srv.Close()
 	do := func(method, path, body string, want int) string {
 		t.Helper()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ type config struct {
 	OCPPAddr          string
 	AdminAPIKey       string `json:"-"`
 	OCPPPublicURL     string
+	PublicURL         string // EVROAM_PUBLIC_URL: base URL partners reach the HTTP API at (OCPI)
 	HeartbeatInterval time.Duration
 	CommandTimeout    time.Duration
 	NodeID            string
@@ -46,6 +48,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		OCPPAddr:      env("EVROAM_OCPP_ADDR", ":9000"),
 		AdminAPIKey:   env("EVROAM_ADMIN_API_KEY", ""),
 		OCPPPublicURL: env("EVROAM_OCPP_PUBLIC_URL", ""),
+		PublicURL:     env("EVROAM_PUBLIC_URL", ""),
 		NodeID:        env("EVROAM_NODE_ID", fmt.Sprintf("%s-%d", host, os.Getpid())),
 		CountryCode:   env("EVROAM_COUNTRY_CODE", "NL"),
 		PartyID:       env("EVROAM_PARTY_ID", "EVR"),
@@ -72,6 +75,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "REST API, OCPI and health address (EVROAM_HTTP_ADDR)")
 	fs.StringVar(&cfg.OCPPAddr, "ocpp-addr", cfg.OCPPAddr, "OCPP WebSocket address (EVROAM_OCPP_ADDR)")
 	fs.StringVar(&cfg.OCPPPublicURL, "ocpp-public-url", cfg.OCPPPublicURL, "OCPP URL shown to operators (EVROAM_OCPP_PUBLIC_URL)")
+	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base URL OCPI partners reach the HTTP API at, e.g. https://cpo.example.com (EVROAM_PUBLIC_URL)")
 	fs.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "this node's name (EVROAM_NODE_ID)")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "heartbeat interval for stations (EVROAM_HEARTBEAT_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +104,11 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if !schema.ValidPartyID(cfg.PartyID) {
 		problems = append(problems, fmt.Sprintf("EVROAM_PARTY_ID=%q must be 3 upper-case letters or digits", cfg.PartyID))
+	}
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("EVROAM_PUBLIC_URL=%q must be an http(s) URL such as https://cpo.example.com", cfg.PublicURL))
+		}
 	}
 	if cfg.OCPPPublicURL == "" {
 		cfg.OCPPPublicURL = "ws://" + publicHost(cfg.OCPPAddr) + "/ocpp"

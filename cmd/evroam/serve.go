@@ -13,6 +13,7 @@ import (
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -52,7 +53,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	deps := newDeps(db, nets, log)
+	deps := newDeps(db, nets, log, ocpi.Config{PublicURL: cfg.PublicURL})
 	gateway := ocpp.NewServer(ocpp.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		PublicURL:         cfg.OCPPPublicURL,
@@ -100,6 +101,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreClosed(apiSrv.Serve(apiLn)) })
 	g.Go(func() error { return ignoreClosed(ocppSrv.Serve(ocppLn)) })
+	// OCPI pushes to partners: a background worker on its own connections, so the API and the
+	// gateway never wait for a partner. It stops when the shutdown starts.
+	pusher := ocpi.NewPusher(a.db, ocpi.NewView(a.db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, Log: log})
+	g.Go(func() error { return pusher.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")

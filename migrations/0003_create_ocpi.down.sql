@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS ocpi_locations_publish ON locations;
+DROP TRIGGER IF EXISTS ocpi_charge_stations_unpublish ON charge_stations;
+DROP TRIGGER IF EXISTS ocpi_charge_stations_publish ON charge_stations;
+DROP TRIGGER IF EXISTS ocpi_evses_publish ON evses;
+DROP FUNCTION IF EXISTS ocpi_locations_changed();
+DROP FUNCTION IF EXISTS ocpi_charge_stations_changed();
+DROP FUNCTION IF EXISTS ocpi_evses_changed();
+DROP FUNCTION IF EXISTS ocpi_sync_station(text);
+DROP FUNCTION IF EXISTS ocpi_evse_doc(evses, charge_stations);
+DROP FUNCTION IF EXISTS ocpi_enqueue(text, text, text);
+DROP TABLE IF EXISTS ocpi_deliveries;
+DROP TABLE IF EXISTS ocpi_published_evses;
+DROP TABLE IF EXISTS ocpi_partners;

@@ -1,0 +1,97 @@
+package ocpi
+
+import (
+	"time"
+
+	"github.com/evroam/evroam/schema"
+	"github.com/google/uuid"
+)
+
+// Version is the OCPI version this package implements.
+const Version = "2.2.1"
+
+// State is where a partner is in its registration.
+type State string
+
+// Partner states.
+const (
+	// StatePending: we issued a TOKEN_A and wait for the partner to POST its credentials, or we
+	// are registering with the partner right now.
+	StatePending State = "PENDING"
+	// StateRegistered: tokens have been exchanged; the partner may use the functional modules.
+	StateRegistered State = "REGISTERED"
+	// StateUnregistered: the credentials were deleted (by the partner or by us).
+	StateUnregistered State = "UNREGISTERED"
+	// StateFailed: our registration with the partner failed; LastError says why.
+	StateFailed State = "FAILED"
+)
+
+// Initiator says who POSTs the credentials in a partner's registration.
+type Initiator string
+
+// Initiators.
+const (
+	// InitiatorPartner: the partner registers with us, using a TOKEN_A we issued.
+	InitiatorPartner Initiator = "partner"
+	// InitiatorEvroam: we register with the partner, using a TOKEN_A it issued.
+	InitiatorEvroam Initiator = "evroam"
+)
+
+// Partner is a roaming partner (an eMSP, hub, …) connected over OCPI.
+type Partner struct {
+	ID                 uuid.UUID
+	Name               string
+	Initiator          Initiator
+	State              State
+	OutboundToken      string // the token we send to the partner (its TOKEN_B or TOKEN_C)
+	PartnerVersionsURL string
+	Version            string
+	Endpoints          []Endpoint
+	Roles              []CredentialsRole
+	LocationsURL       string // the partner's Locations RECEIVER endpoint, "" when it has none
+	LastError          string
+	Created            time.Time
+	LastUpdated        time.Time
+}
+
+// Wire types of the configuration modules (OCPI 2.2.1 versions and credentials).
+
+// VersionInfo is one entry of the versions list.
+type VersionInfo struct {
+	Version string `json:"version"`
+	URL     string `json:"url"`
+}
+
+// VersionDetails lists the endpoints of one version.
+type VersionDetails struct {
+	Version   string     `json:"version"`
+	Endpoints []Endpoint `json:"endpoints"`
+}
+
+// Endpoint is a module a party exposes, with the role it plays in it.
+type Endpoint struct {
+	Identifier string `json:"identifier"`
+	Role       string `json:"role"`
+	URL        string `json:"url"`
+}
+
+// InterfaceRole values.
+const (
+	RoleSender   = "SENDER"
+	RoleReceiver = "RECEIVER"
+)
+
+// Credentials is the OCPI Credentials object.
+type Credentials struct {
+	Token string            `json:"token" validate:"required,max=64,printascii,excludes= "`
+	URL   string            `json:"url" validate:"required,max=255,url"`
+	Roles []CredentialsRole `json:"roles" validate:"required,min=1,dive"`
+}
+
+// CredentialsRole is one party (role, country_code, party_id) of a platform.
+type CredentialsRole struct {
+	Role            string                 `json:"role" validate:"required,oneof=CPO EMSP HUB NAP NSP OTHER SCSP"`
+	BusinessDetails schema.BusinessDetails `json:"business_details" validate:"required"`
+	PartyID         string                 `json:"party_id" validate:"required,len=3,printascii"`
+	CountryCode     string                 `json:"country_code" validate:"required,len=2,alpha"`
+}

@@ -1,0 +1,303 @@
+package ocpi
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Errors of the partner store.
+var (
+	ErrPartnerNotFound = fmt.Errorf("OCPI partner %w", apperr.NotFound)
+	// errStateChanged: the partner is no longer in the state the operation expected (a
+	// concurrent registration, rotation or unregistration won).
+	errStateChanged = errors.New("partner state changed")
+)
+
+// Store keeps OCPI partners and reads the registry tables the OCPI view is built from.
+type Store struct {
+	db  *sqlx.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+
+type partnerRow struct {
+	ID                 uuid.UUID                        `db:"id"`
+	Name               string                           `db:"name"`
+	Initiator          string                           `db:"initiator"`
+	State              string                           `db:"state"`
+	OutboundToken      sql.NullString                   `db:"outbound_token"`
+	PartnerVersionsURL sql.NullString                   `db:"partner_versions_url"`
+	Version            sql.NullString                   `db:"version"`
+	Endpoints          database.JSON[[]Endpoint]        `db:"endpoints"`
+	Roles              database.JSON[[]CredentialsRole] `db:"roles"`
+	LocationsURL       sql.NullString                   `db:"locations_url"`
+	LastError          sql.NullString                   `db:"last_error"`
+	Created            time.Time                        `db:"created"`
+	LastUpdated        time.Time                        `db:"last_updated"`
+	Total              int64                            `db:"total"`
+}
+
+const partnerColumns = `id, name, initiator, state, outbound_token, partner_versions_url, version,
+	endpoints, roles, locations_url, last_error, created, last_updated`
+
+func (r partnerRow) toPartner() Partner {
+	return Partner{
+		ID: r.ID, Name: r.Name, Initiator: Initiator(r.Initiator), State: State(r.State),
+		OutboundToken: r.OutboundToken.String, PartnerVersionsURL: r.PartnerVersionsURL.String,
+		Version: r.Version.String, Endpoints: r.Endpoints.V, Roles: r.Roles.V,
+		LocationsURL: r.LocationsURL.String, LastError: r.LastError.String,
+		Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(),
+	}
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// CreateInvited makes a partner that will register with us and returns it with the TOKEN_A to
+// hand over; only the token's hash is stored.
+func (s *Store) CreateInvited(ctx context.Context, name string) (Partner, string, error) {
+	tokenA := newToken()
+	p, err := s.insert(ctx, name, InitiatorPartner, hashToken(tokenA), nil, "")
+	return p, tokenA, err
+}
+
+// CreateInviting makes a partner we are about to register with, and returns the TOKEN_B that
+// the partner will use to call us (it must be valid before we POST our credentials, because
+// the partner calls our versions endpoint with it while answering).
+func (s *Store) CreateInviting(ctx context.Context, name, versionsURL string) (Partner, string, error) {
+	tokenB := newToken()
+	p, err := s.insert(ctx, name, InitiatorEvroam, nil, hashToken(tokenB), versionsURL)
+	return p, tokenB, err
+}
+
+func (s *Store) insert(ctx context.Context, name string, initiator Initiator, tokenAHash, inboundHash []byte, versionsURL string) (Partner, error) {
+	now := database.Timestamp(s.now())
+	p := Partner{ID: uuid.New(), Name: name, Initiator: initiator, State: StatePending,
+		PartnerVersionsURL: versionsURL, Endpoints: []Endpoint{}, Roles: []CredentialsRole{}, Created: now, LastUpdated: now}
+	const q = `
+	INSERT INTO ocpi_partners (id, name, initiator, state, token_a_hash, inbound_token_hash,
+		partner_versions_url, created, last_updated)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
+	if _, err := s.db.ExecContext(ctx, q, p.ID, name, initiator, p.State, tokenAHash, inboundHash, nullString(versionsURL), now); err != nil {
+		return Partner{}, fmt.Errorf("insert OCPI partner: %w", database.Translate(err))
+	}
+	return p, nil
+}
+
+// Get returns partner id. Errors: ErrPartnerNotFound.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (Partner, error) {
+	var row partnerRow
+	err := s.db.GetContext(ctx, &row, `SELECT `+partnerColumns+` FROM ocpi_partners WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Partner{}, ErrPartnerNotFound
+	}
+	if err != nil {
+		return Partner{}, fmt.Errorf("get OCPI partner %s: %w", id, database.Translate(err))
+	}
+	return row.toPartner(), nil
+}
+
+// List returns a page of partners in (last_updated, id) order and the total.
+func (s *Store) List(ctx context.Context, p web.Page) ([]Partner, int, error) {
+	var w database.Where
+	w.Window("last_updated", p.DateFrom, p.DateTo)
+	var rows []partnerRow
+	total, err := database.SelectPage(ctx, s.db, &rows, func(r partnerRow) int64 { return r.Total },
+		partnerColumns, "ocpi_partners", &w, "last_updated, id", p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list OCPI partners: %w", err)
+	}
+	out := make([]Partner, len(rows))
+	for i, r := range rows {
+		out[i] = r.toPartner()
+	}
+	return out, total, nil
+}
+
+// caller is who an OCPI request comes from: the partner and which of its tokens it used.
+type caller struct {
+	Partner Partner
+	TokenA  bool   // the request carries the partner's TOKEN_A (only versions and credentials accept it)
+	Token   string // the token the request carried
+}
+
+// Authenticate finds the partner that owns one of the candidate tokens: a TOKEN_A of a
+// pending invitation, or the token a pending or registered partner uses with us. ok is false
+// when no partner owns any of them.
+func (s *Store) Authenticate(ctx context.Context, candidates []string) (caller, bool, error) {
+	if len(candidates) == 0 {
+		return caller{}, false, nil
+	}
+	hashes := make([][]byte, len(candidates))
+	for i, c := range candidates {
+		hashes[i] = hashToken(c)
+	}
+	var row struct {
+		partnerRow
+		TokenAHash  []byte `db:"token_a_hash"`
+		InboundHash []byte `db:"inbound_token_hash"`
+	}
+	const q = `
+	SELECT ` + partnerColumns + `, token_a_hash, inbound_token_hash
+	FROM ocpi_partners
+	WHERE state IN ('PENDING', 'REGISTERED')
+		AND (token_a_hash = ANY($1) OR inbound_token_hash = ANY($1))
+	LIMIT 1`
+	err := s.db.GetContext(ctx, &row, q, pq.ByteaArray(hashes))
+	if errors.Is(err, sql.ErrNoRows) {
+		return caller{}, false, nil
+	}
+	if err != nil {
+		return caller{}, false, fmt.Errorf("authenticate OCPI token: %w", database.Translate(err))
+	}
+	c := caller{Partner: row.toPartner()}
+	for i, h := range hashes {
+		switch {
+		case row.TokenAHash != nil && string(h) == string(row.TokenAHash):
+			c.TokenA, c.Token = true, candidates[i]
+		case row.InboundHash != nil && string(h) == string(row.InboundHash):
+			c.Token = candidates[i]
+		default:
+			continue
+		}
+		break
+	}
+	return c, true, nil
+}
+
+// registration is what a completed handshake stores.
+type registration struct {
+	InboundToken       string // the token the partner will use with us (we store its hash)
+	OutboundToken      string // the token we use with the partner
+	PartnerVersionsURL string
+	Version            string
+	Endpoints          []Endpoint
+	Roles              []CredentialsRole
+	LocationsURL       string
+}
+
+// setRegistered records a completed handshake (POST or PUT of credentials, or our own
+// registration) for partner id, provided the partner is still in state from and, when
+// matchHash is a column name, that column still holds hash: the check that makes two racing
+// registrations end with exactly one winner. The TOKEN_A is forgotten. Errors: errStateChanged.
+func (s *Store) setRegistered(ctx context.Context, id uuid.UUID, from State, matchColumn string, matchHash []byte, r registration) error {
+	q := `
+	UPDATE ocpi_partners SET
+		state = 'REGISTERED', token_a_hash = NULL, inbound_token_hash = $3, outbound_token = $4,
+		partner_versions_url = $5, version = $6, endpoints = $7, roles = $8, locations_url = $9,
+		last_error = NULL, last_updated = $10
+	WHERE id = $1 AND state = $2`
+	args := []any{id, from, hashToken(r.InboundToken), r.OutboundToken, r.PartnerVersionsURL, r.Version,
+		database.JSON[[]Endpoint]{V: r.Endpoints}, database.JSON[[]CredentialsRole]{V: r.Roles},
+		nullString(r.LocationsURL), database.Timestamp(s.now())}
+	switch matchColumn {
+	case "":
+	case "token_a_hash", "inbound_token_hash":
+		q += ` AND ` + matchColumn + ` = $11`
+		args = append(args, matchHash)
+	default:
+		panic("ocpi: setRegistered: bad column " + matchColumn)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("register OCPI partner %s: %w", id, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errStateChanged
+	}
+	return nil
+}
+
+// setFailed records that our registration with partner id failed.
+func (s *Store) setFailed(ctx context.Context, id uuid.UUID, reason string) error {
+	const q = `
+	UPDATE ocpi_partners SET state = 'FAILED', inbound_token_hash = NULL, last_error = $2, last_updated = $3
+	WHERE id = $1 AND state = 'PENDING'`
+	if _, err := s.db.ExecContext(ctx, q, id, reason, database.Timestamp(s.now())); err != nil {
+		return fmt.Errorf("mark OCPI partner %s failed: %w", id, database.Translate(err))
+	}
+	return nil
+}
+
+// setUnregistered forgets every token of partner id and drops its queued pushes, provided the
+// partner is registered (and, when inboundHash is not nil, still uses that token).
+// Errors: errStateChanged.
+func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash []byte) error {
+	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		q := `
+		UPDATE ocpi_partners SET state = 'UNREGISTERED', token_a_hash = NULL, inbound_token_hash = NULL,
+			outbound_token = NULL, locations_url = NULL, last_updated = $2
+		WHERE id = $1 AND state = 'REGISTERED'`
+		args := []any{id, database.Timestamp(s.now())}
+		if inboundHash != nil {
+			q += ` AND inbound_token_hash = $3`
+			args = append(args, inboundHash)
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("unregister OCPI partner %s: %w", id, database.Translate(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errStateChanged
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ocpi_deliveries WHERE partner_id = $1`, id); err != nil {
+			return fmt.Errorf("drop pushes of OCPI partner %s: %w", id, database.Translate(err))
+		}
+		return nil
+	})
+}
+
+// Delete removes partner id and its queued pushes. Errors: ErrPartnerNotFound.
+func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM ocpi_partners WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("delete OCPI partner %s: %w", id, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrPartnerNotFound
+	}
+	return nil
+}
+
+// ourRoles returns evroam's parties for the Credentials object: every network is a CPO, the
+// root first.
+func (s *Store) ourRoles(ctx context.Context) ([]CredentialsRole, error) {
+	var rows []struct {
+		Name        string `db:"name"`
+		CountryCode string `db:"country_code"`
+		PartyID     string `db:"party_id"`
+	}
+	const q = `
+	SELECT name, country_code, party_id
+	FROM networks
+	ORDER BY parent_id IS NOT NULL, created, id`
+	if err := s.db.SelectContext(ctx, &rows, q); err != nil {
+		return nil, fmt.Errorf("list networks for OCPI roles: %w", database.Translate(err))
+	}
+	out := make([]CredentialsRole, len(rows))
+	for i, r := range rows {
+		out[i] = CredentialsRole{Role: "CPO", CountryCode: r.CountryCode, PartyID: r.PartyID}
+		out[i].BusinessDetails.Name = truncate(r.Name, 100)
+	}
+	return out, nil
+}
+
+// truncate cuts s to at most n characters (OCPI string(n) counts characters).
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
