@@ -170,9 +170,15 @@ func checkShape(v any, t reflect.Type, path string, problems *apperr.FieldErrors
 		return
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshalerTy) && !reflect.PointerTo(t).Implements(unmarshalerTy) {
-		// uuid.UUID, time.Time: JSON strings decoded by UnmarshalText
-		if _, ok := v.(string); !ok {
+		// uuid.UUID, time.Time: JSON strings decoded by UnmarshalText. Decode it here too, so
+		// a malformed value is a field error and not a failure of the whole body.
+		s, ok := v.(string)
+		if !ok {
 			problems.Add(path, "must be a string")
+			return
+		}
+		if err := reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+			problems.Add(path, "is not valid: "+err.Error())
 		}
 		return
 	}
