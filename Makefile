@@ -42,6 +42,7 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEVSEID -fuzztime 30s ./schema
+	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s ./ocpp
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
