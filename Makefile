@@ -1,0 +1,53 @@
+# evroam: see README.md.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/evroam
+DATA  := .data
+
+.PHONY: build run test test-short bench fuzz lint migrate-up peers check
+
+build:
+	$(GO) build -o $(BIN) ./cmd/evroam
+
+# run starts evroam serve. Without EVROAM_DATABASE_URL it starts (or reuses) a private
+# PostgreSQL whose data lives under .data/, and it makes an admin API key once (kept in
+# .data/admin-api-key) unless EVROAM_ADMIN_API_KEY is set.
+run: build
+	@mkdir -p $(DATA)
+	@if [ -z "$$EVROAM_DATABASE_URL" ]; then \
+		url=$$(./$(BIN) localdb --dir $(DATA)/postgres) || exit 1; \
+		export EVROAM_DATABASE_URL="$$url"; \
+	fi; \
+	if [ -z "$$EVROAM_ADMIN_API_KEY" ]; then \
+		[ -s $(DATA)/admin-api-key ] || head -c 24 /dev/urandom | base64 | tr '+/' '-_' | sed 's/^/evr_admin_/' > $(DATA)/admin-api-key; \
+		export EVROAM_ADMIN_API_KEY="$$(cat $(DATA)/admin-api-key)"; \
+	fi; \
+	echo "Admin API key: $$EVROAM_ADMIN_API_KEY"; \
+	exec ./$(BIN) serve
+
+# peers installs the npm test peers (ocpp-rpc, pinned in testpeers/package-lock.json).
+peers:
+	@if [ -f testpeers/package-lock.json ] && [ ! -d testpeers/node_modules ]; then \
+		command -v npm >/dev/null || { echo "npm is needed for the OCPP test peers"; exit 1; }; \
+		npm ci --prefix testpeers --no-audit --no-fund; \
+	fi
+
+# test runs every test against a real PostgreSQL: EVROAM_TEST_DATABASE_URL if set, else the
+# server on 127.0.0.1:5432 if it answers, else a throwaway cluster made with initdb/pg_ctl.
+test: peers
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseEVSEID -fuzztime 30s ./schema
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
+	$(GO) vet ./...
+
+migrate-up: build
+	./$(BIN) migrate
+
+check: lint test

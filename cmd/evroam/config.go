@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evroam/evroam/schema"
+)
+
+// config is everything evroam serve needs, from EVROAM_* variables and then flags.
+type config struct {
+	DatabaseURL       string `json:"-"` // secret: never printed
+	HTTPAddr          string
+	OCPPAddr          string
+	AdminAPIKey       string `json:"-"`
+	OCPPPublicURL     string
+	HeartbeatInterval time.Duration
+	CommandTimeout    time.Duration
+	NodeID            string
+	CountryCode       string
+	PartyID           string
+	ShutdownTimeout   time.Duration
+}
+
+// loadConfig reads the environment, then flags of the same meaning, and validates the result.
+// Every problem is reported at once, with the variable's name.
+func loadConfig(args []string, getenv func(string) string) (config, error) {
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	host, _ := os.Hostname()
+	cfg := config{
+		DatabaseURL:   env("EVROAM_DATABASE_URL", ""),
+		HTTPAddr:      env("EVROAM_HTTP_ADDR", ":8080"),
+		OCPPAddr:      env("EVROAM_OCPP_ADDR", ":9000"),
+		AdminAPIKey:   env("EVROAM_ADMIN_API_KEY", ""),
+		OCPPPublicURL: env("EVROAM_OCPP_PUBLIC_URL", ""),
+		NodeID:        env("EVROAM_NODE_ID", fmt.Sprintf("%s-%d", host, os.Getpid())),
+		CountryCode:   env("EVROAM_COUNTRY_CODE", "NL"),
+		PartyID:       env("EVROAM_PARTY_ID", "EVR"),
+	}
+	var problems []string
+	duration := func(key, def string) time.Duration {
+		s := env(key, def)
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			// a bare number is seconds
+			if n, err2 := strconv.Atoi(s); err2 == nil {
+				return time.Duration(n) * time.Second
+			}
+			problems = append(problems, fmt.Sprintf("%s=%q is not a duration (e.g. 300s, 5m)", key, s))
+		}
+		return d
+	}
+	cfg.HeartbeatInterval = duration("EVROAM_HEARTBEAT_INTERVAL", "300s")
+	cfg.CommandTimeout = duration("EVROAM_COMMAND_TIMEOUT", "30s")
+	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (EVROAM_DATABASE_URL)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "REST API, OCPI and health address (EVROAM_HTTP_ADDR)")
+	fs.StringVar(&cfg.OCPPAddr, "ocpp-addr", cfg.OCPPAddr, "OCPP WebSocket address (EVROAM_OCPP_ADDR)")
+	fs.StringVar(&cfg.OCPPPublicURL, "ocpp-public-url", cfg.OCPPPublicURL, "OCPP URL shown to operators (EVROAM_OCPP_PUBLIC_URL)")
+	fs.StringVar(&cfg.NodeID, "node-id", cfg.NodeID, "this node's name (EVROAM_NODE_ID)")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "heartbeat interval for stations (EVROAM_HEARTBEAT_INTERVAL)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+
+	if cfg.DatabaseURL == "" {
+		problems = append(problems, "EVROAM_DATABASE_URL is required (make run starts a local PostgreSQL and sets it)")
+	}
+	for _, a := range []struct{ key, val string }{{"EVROAM_HTTP_ADDR", cfg.HTTPAddr}, {"EVROAM_OCPP_ADDR", cfg.OCPPAddr}} {
+		if _, _, err := net.SplitHostPort(a.val); err != nil {
+			problems = append(problems, fmt.Sprintf("%s=%q is not host:port (e.g. :8080)", a.key, a.val))
+		}
+	}
+	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < 16 {
+		problems = append(problems, "EVROAM_ADMIN_API_KEY must have at least 16 characters")
+	}
+	if cfg.HeartbeatInterval < time.Second {
+		problems = append(problems, "EVROAM_HEARTBEAT_INTERVAL must be at least 1s")
+	}
+	if cfg.CommandTimeout <= 0 {
+		problems = append(problems, "EVROAM_COMMAND_TIMEOUT must be positive")
+	}
+	if !schema.ValidCountryAlpha2(cfg.CountryCode) {
+		problems = append(problems, fmt.Sprintf("EVROAM_COUNTRY_CODE=%q must be an ISO 3166 alpha-2 code such as NL", cfg.CountryCode))
+	}
+	if !schema.ValidPartyID(cfg.PartyID) {
+		problems = append(problems, fmt.Sprintf("EVROAM_PARTY_ID=%q must be 3 upper-case letters or digits", cfg.PartyID))
+	}
+	if cfg.OCPPPublicURL == "" {
+		cfg.OCPPPublicURL = "ws://" + publicHost(cfg.OCPPAddr) + "/ocpp"
+	}
+	if len(problems) > 0 {
+		return cfg, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
+	}
+	return cfg, nil
+}
+
+// publicHost turns a listen address into one a client can dial (":9000" → "localhost:9000").
+func publicHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

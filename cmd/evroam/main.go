@@ -1,0 +1,168 @@
+// Command evroam is the evroam charge-point-operator back office: the registry REST API, the
+// OCPI interface and the OCPP gateway in one process.
+//
+//	evroam serve                                      run the service (migrates first)
+//	evroam migrate                                    apply pending migrations and exit
+//	evroam apikey create --network ID [--name N] [--admin]   print a new API key
+//	evroam localdb --dir DIR                          start (or reuse) a private PostgreSQL, print its URL
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/pgcluster"
+	"github.com/evroam/evroam/migrations"
+	"github.com/evroam/evroam/networks"
+	"github.com/google/uuid"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "evroam: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  evroam serve [flags]        run the REST API, OCPI and the OCPP gateway (migrates first)
+  evroam migrate              apply pending database migrations and exit
+  evroam apikey create --network ID [--name NAME] [--admin]
+                              print a new API key for a network
+  evroam localdb --dir DIR    start (or reuse) a private PostgreSQL under DIR and print its URL
+Configuration comes from EVROAM_* environment variables; see README.md.`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	slog.SetDefault(log)
+	switch args[0] {
+	case "serve":
+		cfg, err := loadConfig(args[1:], getenv)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		cfg, err := loadConfig(nil, getenv)
+		if err != nil {
+			return err
+		}
+		db, err := database.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := migrations.Up(ctx, db.DB); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "database at migration %d\n", migrations.Latest())
+		return nil
+	case "apikey":
+		return apikey(ctx, args[1:], getenv, stdout)
+	case "localdb":
+		return localdb(ctx, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+func apikey(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: evroam apikey create --network ID [--name NAME] [--admin]")
+	}
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	network := fs.String("network", "", "network id (UUID), or \"root\"")
+	name := fs.String("name", "", "a name for the key")
+	admin := fs.Bool("admin", false, "the key may manage networks and OCPI partners")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(nil, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := migrations.Up(ctx, db.DB); err != nil {
+		return err
+	}
+	store := networks.NewStore(db)
+	var id uuid.UUID
+	switch *network {
+	case "":
+		return errors.New("--network is required (a network id, or root)")
+	case "root":
+		root, err := store.EnsureRoot(ctx, "root", cfg.CountryCode, cfg.PartyID)
+		if err != nil {
+			return err
+		}
+		id = root.ID
+	default:
+		if id, err = uuid.Parse(*network); err != nil {
+			return fmt.Errorf("--network %q is not a network id", *network)
+		}
+	}
+	key, err := store.CreateKey(ctx, id, *name, *admin)
+	if errors.Is(err, networks.ErrNotFound) {
+		return fmt.Errorf("no network %s", id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+// localdb starts the developer database of `make run`: a private cluster whose data lives in
+// dir. It prints the URL to use as EVROAM_DATABASE_URL.
+func localdb(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("localdb", flag.ContinueOnError)
+	dir := fs.String("dir", ".data/postgres", "data directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c, err := pgcluster.New(*dir, 5432)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := c.Start(ctx, false); err != nil {
+		return err
+	}
+	db, err := database.Open(ctx, c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var exists bool
+	if err := db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'evroam')`); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := db.ExecContext(ctx, `CREATE DATABASE evroam`); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(stdout, c.URL("evroam"))
+	return nil
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/migrations"
+	"github.com/evroam/evroam/networks"
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/errgroup"
+)
+
+// app is the wired service: the database, every store and handler, and the HTTP engine.
+type app struct {
+	cfg  config
+	log  *slog.Logger
+	db   *sqlx.DB
+	api  *gin.Engine
+	deps apiDeps
+}
+
+// newApp opens the database, applies migrations, makes sure the root network (and the admin
+// key, when configured) exists, and builds the HTTP engine.
+func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrations.Up(ctx, db.DB); err != nil {
+		db.Close()
+		return nil, err
+	}
+	nets := networks.NewStore(db)
+	root, err := nets.EnsureRoot(ctx, "root", cfg.CountryCode, cfg.PartyID)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if cfg.AdminAPIKey != "" {
+		if err := nets.EnsureKey(ctx, root.ID, cfg.AdminAPIKey, "EVROAM_ADMIN_API_KEY", true); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	deps := newDeps(db, nets, log)
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps}, nil
+}
+
+func (a *app) Close() { a.db.Close() }
+
+// serve runs the API and the OCPP gateway until ctx ends, then shuts both down gracefully.
+func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	apiLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on EVROAM_HTTP_ADDR: %w", err)
+	}
+	ocppLn, err := net.Listen("tcp", cfg.OCPPAddr)
+	if err != nil {
+		apiLn.Close()
+		return fmt.Errorf("listen on EVROAM_OCPP_ADDR: %w", err)
+	}
+	apiSrv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+	ocppSrv := &http.Server{Handler: a.ocppHandler(), ReadHeaderTimeout: 10 * time.Second}
+
+	fmt.Fprintf(stdout, "evroam %s is up\n  API:  http://%s/api/v1\n  OCPP: %s/{charge_station_id}\n",
+		cfg.NodeID, publicHost(apiLn.Addr().String()), cfg.OCPPPublicURL)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreClosed(apiSrv.Serve(apiLn)) })
+	g.Go(func() error { return ignoreClosed(ocppSrv.Serve(ocppLn)) })
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		a.closeGateway(sctx)
+		return errors.Join(apiSrv.Shutdown(sctx), ocppSrv.Shutdown(sctx))
+	})
+	return g.Wait()
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

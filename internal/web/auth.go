@@ -1,0 +1,79 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// Principal is who is calling: the API key's network and every network below it.
+type Principal struct {
+	KeyID     uuid.UUID
+	NetworkID uuid.UUID
+	Networks  []uuid.UUID // NetworkID and its descendants: what the key may see
+	Admin     bool
+}
+
+// Sees reports whether the principal may see objects of network id.
+func (p Principal) Sees(id uuid.UUID) bool { return slices.Contains(p.Networks, id) }
+
+// Authenticator resolves an API key to a principal; it returns an apperr.Unauthorized error for
+// an unknown key.
+type Authenticator interface {
+	Authenticate(ctx context.Context, key string) (Principal, error)
+}
+
+const principalKey = "evroam.principal"
+
+// RequireAPIKey authenticates every request by `X-API-Key: <key>` or `Authorization: Token <key>`.
+func RequireAPIKey(a Authenticator) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		key := APIKey(c)
+		if key == "" {
+			WriteError(c, fmt.Errorf("missing API key: send X-API-Key or Authorization: Token: %w", apperr.Unauthorized))
+			return
+		}
+		p, err := a.Authenticate(c.Request.Context(), key)
+		if err != nil {
+			WriteError(c, err)
+			return
+		}
+		c.Set(principalKey, p)
+		c.Next()
+	}
+}
+
+// RequireAdmin lets only admin keys through (after RequireAPIKey).
+func RequireAdmin(c *gin.Context) {
+	if !CurrentPrincipal(c).Admin {
+		WriteError(c, fmt.Errorf("this endpoint needs an admin API key: %w", apperr.Forbidden))
+		return
+	}
+	c.Next()
+}
+
+// APIKey extracts the key from the request headers.
+func APIKey(c *gin.Context) string {
+	if k := strings.TrimSpace(c.GetHeader("X-API-Key")); k != "" {
+		return k
+	}
+	scheme, rest, ok := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")
+	if ok && strings.EqualFold(scheme, "Token") {
+		return strings.TrimSpace(rest)
+	}
+	return ""
+}
+
+// CurrentPrincipal returns the authenticated caller. It panics when RequireAPIKey did not run,
+// which is a routing bug, not a client error.
+func CurrentPrincipal(c *gin.Context) Principal {
+	return c.MustGet(principalKey).(Principal)
+}
+
+// WithPrincipal stores p on the context; for tests of handlers mounted without RequireAPIKey.
+func WithPrincipal(c *gin.Context, p Principal) { c.Set(principalKey, p) }

@@ -1,0 +1,137 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/gin-gonic/gin"
+)
+
+// Page limits (contract §2).
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Page is the paging and sync window of a list request.
+type Page struct {
+	Offset   int
+	Limit    int
+	DateFrom *time.Time // inclusive
+	DateTo   *time.Time // exclusive
+}
+
+// ParsePage reads offset, limit, date_from and date_to. A limit above MaxLimit is clamped;
+// a value that cannot be read is a 400 naming the parameter.
+func ParsePage(c *gin.Context) (Page, error) {
+	p := Page{Limit: DefaultLimit}
+	var problems apperr.FieldErrors
+	if s := c.Query("offset"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			problems.Add("offset", "must be a whole number >= 0")
+		}
+		p.Offset = n
+	}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			problems.Add("limit", "must be a whole number >= 1")
+		}
+		p.Limit = min(n, MaxLimit)
+	}
+	for _, d := range []struct {
+		name string
+		dst  **time.Time
+	}{{"date_from", &p.DateFrom}, {"date_to", &p.DateTo}} {
+		if s := c.Query(d.name); s != "" {
+			t, err := ParseTime(s)
+			if err != nil {
+				problems.Add(d.name, "must be an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z")
+				continue
+			}
+			*d.dst = &t
+		}
+	}
+	if len(problems) > 0 {
+		return p, fmt.Errorf("invalid query: %w", badQuery(problems))
+	}
+	return p, nil
+}
+
+// badQuery makes field errors of a query string a 400 (the request cannot be read) rather
+// than a 422, while still listing every bad parameter.
+func badQuery(fe apperr.FieldErrors) error { return queryErrors{fe} }
+
+type queryErrors struct{ apperr.FieldErrors }
+
+func (q queryErrors) Unwrap() []error { return []error{q.FieldErrors, apperr.BadRequest} }
+func (q queryErrors) Error() string   { return q.FieldErrors.Error() }
+
+// BadQuery returns an error (HTTP 400) naming a query parameter that cannot be read.
+func BadQuery(param, msg string) error {
+	return badQuery(apperr.FieldErrors{{Field: param, Message: msg}})
+}
+
+// ParseTime reads an RFC 3339 timestamp; a missing zone (allowed by OCPI) means UTC.
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", s, time.UTC)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
+// FormatTime writes t as UTC RFC 3339 with Z, the form of every timestamp we answer.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// RespondList writes a page of a list: the envelope plus X-Total-Count, X-Limit and, when more
+// remain, Link rel="next" with every query parameter kept and the offset moved on.
+func RespondList(c *gin.Context, p Page, total int, data any) {
+	c.Header("X-Total-Count", strconv.Itoa(total))
+	c.Header("X-Limit", strconv.Itoa(MaxLimit))
+	if next := p.Offset + p.Limit; next < total {
+		c.Header("Link", fmt.Sprintf(`<%s>; rel="next"`, NextURL(c.Request, next, p.Limit)))
+	}
+	Respond(c, http.StatusOK, data)
+}
+
+// NextURL is the absolute URL of r with offset and limit replaced.
+func NextURL(r *http.Request, offset, limit int) string {
+	q := r.URL.Query()
+	q.Set("offset", strconv.Itoa(offset))
+	q.Set("limit", strconv.Itoa(limit))
+	u := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+func scheme(r *http.Request) string {
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		return strings.ToLower(strings.TrimSpace(strings.Split(p, ",")[0]))
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// BoolQuery reads a true/false query parameter (absent = false).
+func BoolQuery(c *gin.Context, name string) (bool, error) {
+	s := c.Query(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, BadQuery(name, "must be true or false")
+	}
+	return b, nil
+}

@@ -1,0 +1,91 @@
+// Package web holds the HTTP conventions every registry endpoint shares (contract §2): the
+// response envelope, the one place errors are written, strict request binding that names every
+// bad field, list pagination headers, etag checks and API-key authentication. Feature packages
+// write handlers as func(*gin.Context) error and wrap them with Handle.
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/gin-gonic/gin"
+)
+
+// Envelope is the body of every registry response, success or error.
+type Envelope struct {
+	Data          any                `json:"data"`
+	StatusCode    int                `json:"status_code"`
+	StatusMessage string             `json:"status_message"`
+	Timestamp     string             `json:"timestamp"`
+	Errors        apperr.FieldErrors `json:"errors,omitempty"`
+}
+
+// Now is the clock used for envelope timestamps.
+var Now = time.Now
+
+func timestamp() string { return Now().UTC().Format(time.RFC3339) }
+
+// Respond writes data in the success envelope with the given HTTP status.
+func Respond(c *gin.Context, status int, data any) {
+	c.JSON(status, Envelope{Data: data, StatusCode: apperr.CodeSuccess, StatusMessage: "Success", Timestamp: timestamp()})
+}
+
+// NoContent answers 204 (a DELETE that worked).
+func NoContent(c *gin.Context) { c.Status(http.StatusNoContent) }
+
+// Handle adapts a handler that returns an error into a gin handler; a non-nil error is
+// written with WriteError.
+func Handle(fn func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			WriteError(c, err)
+		}
+	}
+}
+
+// WriteError writes err as an error envelope: the HTTP status and OCPI code of its kind, and
+// for validation errors the list of bad fields. A 5xx never shows internals: its message is
+// generic and the full error goes to the log with the request id.
+func WriteError(c *gin.Context, err error) {
+	status := apperr.Status(err)
+	env := Envelope{StatusCode: apperr.Code(err), StatusMessage: apperr.Message(err), Timestamp: timestamp()}
+	var fe apperr.FieldErrors
+	if errors.As(err, &fe) {
+		env.Errors = fe
+		env.StatusMessage = "invalid or missing parameters"
+	}
+	if status >= 500 {
+		slog.ErrorContext(c.Request.Context(), "request failed",
+			"method", c.Request.Method, "path", c.Request.URL.Path,
+			"request_id", c.GetHeader("X-Request-ID"), "status", status, "err", err)
+		switch status {
+		case http.StatusServiceUnavailable:
+			env.StatusMessage = "service unavailable: the database does not answer, try again later"
+		case http.StatusGatewayTimeout, http.StatusBadGateway:
+			// these carry the station's own words, not ours: keep the message
+		default:
+			env.StatusMessage = "internal server error"
+		}
+	}
+	if status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Token realm="evroam"`)
+	}
+	c.AbortWithStatusJSON(status, env)
+}
+
+// NotFoundHandler answers unknown routes in the envelope.
+func NotFoundHandler(c *gin.Context) {
+	WriteError(c, errors.Join(errors.New("no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path), apperr.NotFound))
+}
+
+// MethodNotAllowedHandler answers a known path with an unsupported method in the envelope.
+func MethodNotAllowedHandler(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, Envelope{StatusCode: apperr.CodeClientError,
+		StatusMessage: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path, Timestamp: timestamp()})
+}
+
+// FieldErrorJSON is how a field error appears in a response body (for clients and tests).
+type FieldErrorJSON = apperr.FieldError

@@ -1,0 +1,240 @@
+package networks
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Store keeps networks and API keys in PostgreSQL.
+type Store struct {
+	db  *sqlx.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+
+type networkRow struct {
+	ID          uuid.UUID     `db:"id"`
+	Name        string        `db:"name"`
+	CountryCode string        `db:"country_code"`
+	PartyID     string        `db:"party_id"`
+	ParentID    uuid.NullUUID `db:"parent_id"`
+	Created     time.Time     `db:"created"`
+	LastUpdated time.Time     `db:"last_updated"`
+	Total       int64         `db:"total"`
+}
+
+func (r networkRow) toNetwork() Network {
+	n := Network{ID: r.ID, Name: r.Name, CountryCode: r.CountryCode, PartyID: r.PartyID,
+		Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC()}
+	if r.ParentID.Valid {
+		id := r.ParentID.UUID
+		n.ParentID = &id
+	}
+	return n
+}
+
+// EnsureRoot returns the root network, creating it on the first start with the given party.
+func (s *Store) EnsureRoot(ctx context.Context, name, countryCode, partyID string) (Network, error) {
+	now := s.now().UTC()
+	const q = `
+	INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
+	VALUES ($1, $2, $3, $4, NULL, $5, $5)
+	ON CONFLICT DO NOTHING`
+	if _, err := s.db.ExecContext(ctx, q, uuid.New(), name, countryCode, partyID, now); err != nil {
+		return Network{}, fmt.Errorf("ensure root network: %w", database.Translate(err))
+	}
+	var row networkRow
+	const sel = `
+	SELECT id, name, country_code, party_id, parent_id, created, last_updated
+	FROM networks
+	WHERE parent_id IS NULL`
+	if err := s.db.GetContext(ctx, &row, sel); err != nil {
+		return Network{}, fmt.Errorf("get root network: %w", database.Translate(err))
+	}
+	return row.toNetwork(), nil
+}
+
+// Create inserts a network. Errors: ErrPartyTaken, ErrNotFound (unknown parent).
+func (s *Store) Create(ctx context.Context, n Network) (Network, error) {
+	now := s.now().UTC()
+	n.Created, n.LastUpdated = now, now
+	if n.ID == uuid.Nil {
+		n.ID = uuid.New()
+	}
+	const q = `
+	INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	_, err := s.db.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, n.ParentID, n.Created, n.LastUpdated)
+	switch {
+	case database.IsUniqueViolation(err, "networks_party_key"):
+		return Network{}, ErrPartyTaken
+	case database.IsForeignKeyViolation(err):
+		return Network{}, fmt.Errorf("parent %w", ErrNotFound)
+	case err != nil:
+		return Network{}, fmt.Errorf("insert network: %w", database.Translate(err))
+	}
+	return n, nil
+}
+
+// Get returns the network id if it is among visible. Errors: ErrNotFound.
+func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Network, error) {
+	const q = `
+	SELECT id, name, country_code, party_id, parent_id, created, last_updated
+	FROM networks
+	WHERE id = $1 AND id = ANY($2)`
+	var row networkRow
+	err := s.db.GetContext(ctx, &row, q, id, pq.Array(visible))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Network{}, ErrNotFound
+	}
+	if err != nil {
+		return Network{}, fmt.Errorf("get network %s: %w", id, database.Translate(err))
+	}
+	return row.toNetwork(), nil
+}
+
+// List returns a page of the visible networks in (last_updated, id) order and the total.
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p web.Page) ([]Network, int, error) {
+	var w database.Where
+	w.Add("id = ANY(%s)", pq.Array(visible))
+	w.Window("last_updated", p.DateFrom, p.DateTo)
+	var rows []networkRow
+	total, err := database.SelectPage(ctx, s.db, &rows, func(r networkRow) int64 { return r.Total },
+		"id, name, country_code, party_id, parent_id, created, last_updated", "networks", &w,
+		"last_updated, id", p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list networks: %w", err)
+	}
+	out := make([]Network, len(rows))
+	for i, r := range rows {
+		out[i] = r.toNetwork()
+	}
+	return out, total, nil
+}
+
+// Update writes name, country_code and party_id of a visible network. Errors: ErrNotFound, ErrPartyTaken.
+func (s *Store) Update(ctx context.Context, visible []uuid.UUID, n Network) (Network, error) {
+	const q = `
+	UPDATE networks
+	SET name = $2, country_code = $3, party_id = $4, last_updated = $5
+	WHERE id = $1 AND id = ANY($6)`
+	res, err := s.db.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, s.now().UTC(), pq.Array(visible))
+	if database.IsUniqueViolation(err, "networks_party_key") {
+		return Network{}, ErrPartyTaken
+	}
+	if err != nil {
+		return Network{}, fmt.Errorf("update network %s: %w", n.ID, database.Translate(err))
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		return Network{}, ErrNotFound
+	}
+	return s.Get(ctx, visible, n.ID)
+}
+
+// keyPrefixLen is how many leading characters of a key are stored in clear to find its row.
+const keyPrefixLen = 8
+
+// MinKeyLength is the shortest API key accepted (e.g. from EVROAM_ADMIN_API_KEY).
+const MinKeyLength = 16
+
+func hashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// CreateKey makes a new random API key for network and returns it; only its hash is stored.
+// Errors: ErrNotFound (unknown network).
+func (s *Store) CreateKey(ctx context.Context, networkID uuid.UUID, name string, admin bool) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	key := "evr_" + base64.RawURLEncoding.EncodeToString(b)
+	if err := s.EnsureKey(ctx, networkID, key, name, admin); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// EnsureKey stores key (its hash) for network unless it is stored already.
+func (s *Store) EnsureKey(ctx context.Context, networkID uuid.UUID, key, name string, admin bool) error {
+	if len(key) < MinKeyLength {
+		return fmt.Errorf("an API key needs at least %d characters", MinKeyLength)
+	}
+	const q = `
+	INSERT INTO api_keys (id, network_id, name, prefix, hash, admin, created)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	ON CONFLICT (hash) DO NOTHING`
+	_, err := s.db.ExecContext(ctx, q, uuid.New(), networkID, name, key[:keyPrefixLen], hashKey(key), admin, s.now().UTC())
+	if database.IsForeignKeyViolation(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("insert API key: %w", database.Translate(err))
+	}
+	return nil
+}
+
+// Authenticate resolves key to its network and the networks below it. The candidate rows are
+// found by the key's prefix and the hashes compared in constant time. Errors: ErrBadKey.
+func (s *Store) Authenticate(ctx context.Context, key string) (web.Principal, error) {
+	if len(key) < MinKeyLength {
+		return web.Principal{}, ErrBadKey
+	}
+	const q = `
+	WITH RECURSIVE k AS (
+		SELECT id, network_id, hash, admin FROM api_keys WHERE prefix = $1
+	), tree AS (
+		SELECT n.id, k.id AS key_id FROM networks n JOIN k ON n.id = k.network_id
+		UNION ALL
+		SELECT c.id, tree.key_id FROM networks c JOIN tree ON c.parent_id = tree.id
+	)
+	SELECT k.id, k.network_id, k.hash, k.admin,
+		ARRAY(SELECT tree.id::text FROM tree WHERE tree.key_id = k.id) AS networks
+	FROM k`
+	rows, err := s.db.QueryxContext(ctx, q, key[:keyPrefixLen])
+	if err != nil {
+		return web.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
+	}
+	defer rows.Close()
+	want := hashKey(key)
+	var found *web.Principal
+	for rows.Next() {
+		var (
+			p    web.Principal
+			hash []byte
+			nets pq.StringArray
+		)
+		if err := rows.Scan(&p.KeyID, &p.NetworkID, &hash, &p.Admin, &nets); err != nil {
+			return web.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
+		}
+		if subtle.ConstantTimeCompare(hash, want) == 1 {
+			for _, n := range nets {
+				p.Networks = append(p.Networks, uuid.MustParse(n))
+			}
+			found = &p
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return web.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
+	}
+	if found == nil {
+		return web.Principal{}, ErrBadKey
+	}
+	return *found, nil
+}
