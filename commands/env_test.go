@@ -1,0 +1,255 @@
+package commands_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/commands"
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/ocpppeer"
+	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/ocpp/ocpptest"
+	"github.com/gin-gonic/gin"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const waitTimeout = 20 * time.Second
+
+// API keys of the fake authenticator: keyA sees network A, keyB sees network B.
+const (
+	keyA = "key-network-a"
+	keyB = "key-network-b"
+)
+
+var (
+	networkA = uuid.MustParse("0b8e3c34-7a0a-4f7e-9a53-3d2c6c1a0a01")
+	networkB = uuid.MustParse("0b8e3c34-7a0a-4f7e-9a53-3d2c6c1a0a02")
+)
+
+func testLogger() *slog.Logger {
+	if os.Getenv("EVROAM_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// authenticator is a fake web.Authenticator with the two keys above.
+type authenticator struct{}
+
+func (authenticator) Authenticate(_ context.Context, key string) (web.Principal, error) {
+	switch key {
+	case keyA:
+		return web.Principal{NetworkID: networkA, Networks: []uuid.UUID{networkA}}, nil
+	case keyB:
+		return web.Principal{NetworkID: networkB, Networks: []uuid.UUID{networkB}}, nil
+	}
+	return web.Principal{}, fmt.Errorf("unknown API key: %w", apperr.Unauthorized)
+}
+
+// stations is a fake commands.Stations: identity → network and protocol.
+type stations struct {
+	mu sync.Mutex
+	m  map[string]fakeStation
+}
+
+type fakeStation struct {
+	network  uuid.UUID
+	protocol string
+}
+
+func (s *stations) add(identity string, network uuid.UUID, protocol string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]fakeStation{}
+	}
+	s.m[identity] = fakeStation{network, protocol}
+}
+
+func (s *stations) Station(_ context.Context, p web.Principal, identity string) (commands.Station, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.m[identity]
+	if !ok || !p.Sees(st.network) {
+		return commands.Station{}, fmt.Errorf("charge station %s %w", identity, apperr.NotFound)
+	}
+	return commands.Station{Identity: identity, ProtocolVersion: st.protocol}, nil
+}
+
+// registry is the fake gateway registry, with DataTransfers also written to the real store
+// (as cmd/evroam's registry does).
+type registry struct {
+	*ocpptest.Registry
+	store *commands.Store
+}
+
+func (r registry) RecordDataTransfer(ctx context.Context, d ocpp.DataTransfer) error {
+	if err := r.Registry.RecordDataTransfer(ctx, d); err != nil {
+		return err
+	}
+	return r.store.RecordDataTransfer(ctx, d)
+}
+
+// node is one evroam node: a gateway, and an HTTP API whose commands go through gw.
+type node struct {
+	reg     *ocpptest.Registry
+	srv     *ocpp.Server
+	ocppURL string // ws://host:port/ocpp
+	apiURL  string // http://host:port/api/v1
+}
+
+// startGateway starts a gateway on a loopback port.
+func startGateway(t *testing.T, db *sqlx.DB, wrap func(ocpp.Registry) ocpp.Registry) (*ocpptest.Registry, *ocpp.Server, string) {
+	t.Helper()
+	fake := ocpptest.New()
+	var reg ocpp.Registry = registry{fake, commands.NewStore(db)}
+	if wrap != nil {
+		reg = wrap(reg)
+	}
+	srv := ocpp.NewServer(ocpp.Config{MessageLogFlushInterval: 20 * time.Millisecond, HeartbeatFlushInterval: 20 * time.Millisecond},
+		reg, testLogger())
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.Close()
+	})
+	return fake, srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ocpp"
+}
+
+// startAPI serves the command routes, authenticated, on a loopback port.
+func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw commands.Gateway, db *sqlx.DB) string {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator{}))
+	commands.NewHandler(cfg, st, gw, commands.NewStore(db)).Routes(v1)
+	hs := httptest.NewServer(r)
+	t.Cleanup(hs.Close)
+	return hs.URL + "/api/v1"
+}
+
+// env is a single node with a fresh database.
+type env struct {
+	node
+	db       *sqlx.DB
+	stations *stations
+}
+
+func newEnv(t *testing.T, cfg commands.Config) *env {
+	t.Helper()
+	db := pgtest.New(t)
+	e := &env{db: db, stations: &stations{}}
+	e.reg, e.srv, e.ocppURL = startGateway(t, db, nil)
+	e.apiURL = startAPI(t, cfg, e.stations, e.srv, db)
+	return e
+}
+
+// protocol versions under test.
+type version struct {
+	name  string // subprotocol
+	proto string
+}
+
+var (
+	v16  = version{"ocpp1.6", ocpp.ProtocolOCPP16}
+	v201 = version{"ocpp2.0.1", ocpp.ProtocolOCPP201}
+)
+
+// connect registers identity in network A (with boot data on record, so the gateway
+// neither triggers a boot nor reads the configuration) and connects a strict peer to url.
+func (e *env) connect(t *testing.T, url string, v version, identity string) *ocpppeer.Peer {
+	t.Helper()
+	e.reg.AddStation(identity, 0, "", true)
+	e.stations.add(identity, networkA, v.proto)
+	p := ocpppeer.Start(t)
+	if got := p.MustConnect(ocpppeer.ConnectOptions{URL: url, Identity: identity, Protocols: []string{v.name}}); got != v.name {
+		t.Fatalf("negotiated %q, want %q", got, v.name)
+	}
+	return p
+}
+
+// do sends an API request with key and returns the status and body.
+func do(t *testing.T, method, url, key, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, b
+}
+
+// decodeJSON decodes b into a generic value, failing the test on bad JSON.
+func decodeJSON(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("bad JSON %q: %v", b, err)
+	}
+	return v
+}
+
+// jsonDiff compares two JSON texts semantically.
+func jsonDiff(t *testing.T, want string, got []byte) string {
+	t.Helper()
+	return cmp.Diff(decodeJSON(t, []byte(want)), decodeJSON(t, got))
+}
+
+// envelope is the error body of the registry.
+type envelope struct {
+	StatusCode    int                `json:"status_code"`
+	StatusMessage string             `json:"status_message"`
+	Timestamp     string             `json:"timestamp"`
+	Errors        apperr.FieldErrors `json:"errors"`
+}
+
+func decodeEnvelope(t *testing.T, b []byte) envelope {
+	t.Helper()
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("error body is not the envelope: %q: %v", b, err)
+	}
+	if env.StatusCode == 0 || env.StatusMessage == "" || env.Timestamp == "" {
+		t.Errorf("error body lacks envelope fields: %s", b)
+	}
+	return env
+}

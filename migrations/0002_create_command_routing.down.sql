@@ -1,0 +1,3 @@
+DROP TABLE data_transfers;
+DROP TABLE command_calls;
+DROP TABLE station_sessions;
