@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,15 +72,27 @@ func (h *Handler) prepare(c *gin.Context, dst any) (Station, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
-	if err := web.BindJSON(body, dst); err != nil {
+	// Every bad field is reported at once: those of the body's shape and validator tags,
+	// and those that depend on the station's protocol version (so the station is looked up
+	// first; an unknown station is a 404 whatever the body).
+	var problems apperr.FieldErrors
+	if err := web.BindJSON(body, dst); err != nil && !errors.As(err, &problems) {
 		return Station{}, err
 	}
-	if v, ok := dst.(interface{ check() apperr.FieldErrors }); ok {
-		if err := v.check().Err(); err != nil {
-			return Station{}, err
-		}
+	st, err := h.station(c)
+	if err != nil {
+		return Station{}, err
 	}
-	return h.station(c)
+	if v, ok := dst.(checker); ok {
+		problems = append(problems, v.check(st.ProtocolVersion)...)
+	}
+	return st, problems.Err()
+}
+
+// checker is a request with rules beyond validator tags. proto is the station's protocol
+// version ("" when it never connected).
+type checker interface {
+	check(proto string) apperr.FieldErrors
 }
 
 func (h *Handler) station(c *gin.Context) (Station, error) {
@@ -105,11 +118,6 @@ func (h *Handler) call(c *gin.Context, st Station, action string, payload any, r
 		return fmt.Errorf("charge station %s answered %s with an unreadable payload: %w", st.Identity, action, apperr.BadGateway)
 	}
 	return nil
-}
-
-// protocolError is a 422 for a request that the station's protocol version cannot express.
-func protocolError(field, message string) error {
-	return apperr.FieldErrors{{Field: field, Message: message}}
 }
 
 // statusInfo is the optional 2.0.1 detail of a status.
@@ -206,6 +214,19 @@ type resetRequest struct {
 	EVSEID *int   `json:"evseId" validate:"omitempty,min=1"`
 }
 
+func (r *resetRequest) check(proto string) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	if proto == ocpp.ProtocolOCPP16 {
+		if r.When == "OnIdle" {
+			fe.Add("when", "OnIdle needs an OCPP 2.0.1 station: OCPP 1.6 resets at once")
+		}
+		if r.EVSEID != nil {
+			fe.Add("evseId", "resetting one EVSE needs an OCPP 2.0.1 station: OCPP 1.6 resets the whole station")
+		}
+	}
+	return fe
+}
+
 type resetResponse struct {
 	Message     string `json:"message"`
 	ChargeBoxID string `json:"chargeBoxId"`
@@ -235,16 +256,6 @@ func (h *Handler) reset(c *gin.Context) error {
 		}
 		action, payload = "Reset", p
 	default:
-		var fe apperr.FieldErrors
-		if req.When == "OnIdle" {
-			fe.Add("when", "OnIdle needs an OCPP 2.0.1 station: OCPP 1.6 resets at once")
-		}
-		if req.EVSEID != nil {
-			fe.Add("evseId", "resetting one EVSE needs an OCPP 2.0.1 station: OCPP 1.6 resets the whole station")
-		}
-		if err := fe.Err(); err != nil {
-			return err
-		}
 		action, payload = "Reset", map[string]any{"type": req.Type}
 	}
 	var res statusResult
@@ -263,6 +274,14 @@ func (h *Handler) reset(c *gin.Context) error {
 type unlockRequest struct {
 	ConnectorID *int `json:"connectorId" validate:"required,min=1"`
 	EVSEID      *int `json:"evseId" validate:"omitempty,min=1"`
+}
+
+func (r *unlockRequest) check(proto string) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	if proto == ocpp.ProtocolOCPP16 && r.EVSEID != nil {
+		fe.Add("evseId", "OCPP 1.6 addresses connectors by connectorId only")
+	}
+	return fe
 }
 
 type unlockResponse struct {
@@ -298,9 +317,6 @@ func (h *Handler) unlock(c *gin.Context) error {
 			payload = map[string]any{"evseId": *req.ConnectorID, "connectorId": 1}
 		}
 	default:
-		if req.EVSEID != nil {
-			return protocolError("evseId", "OCPP 1.6 addresses connectors by connectorId only")
-		}
 		payload = map[string]any{"connectorId": *req.ConnectorID}
 	}
 	var res statusResult
@@ -442,6 +458,18 @@ type getConfigurationRequest struct {
 	Key []string `json:"key" validate:"omitempty,max=100,dive,required,max=120"`
 }
 
+func (r *getConfigurationRequest) check(proto string) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	if proto == ocpp.ProtocolOCPP16 {
+		for i, k := range r.Key {
+			if len(k) > 50 {
+				fe.Add(fmt.Sprintf("key[%d]", i), "must have at most 50 characters (OCPP 1.6)")
+			}
+		}
+	}
+	return fe
+}
+
 type configurationKey struct {
 	Key      string  `json:"key"`
 	ReadOnly bool    `json:"readonly"`
@@ -462,15 +490,6 @@ func (h *Handler) getConfiguration(c *gin.Context) error {
 	}
 	out := getConfigurationResponse{ChargeBoxID: st.Identity, ConfigurationKey: []configurationKey{}, UnknownKey: []string{}}
 	if st.ProtocolVersion != ocpp.ProtocolOCPP201 {
-		var fe apperr.FieldErrors
-		for i, k := range req.Key {
-			if len(k) > 50 {
-				fe.Add(fmt.Sprintf("key[%d]", i), "must have at most 50 characters (OCPP 1.6)")
-			}
-		}
-		if err := fe.Err(); err != nil {
-			return err
-		}
 		payload := map[string]any{}
 		if len(req.Key) > 0 {
 			payload["key"] = req.Key
@@ -572,6 +591,24 @@ type changeConfigurationRequest struct {
 	Value *string `json:"value" validate:"required,max=1000"`
 }
 
+func (r *changeConfigurationRequest) check(proto string) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	switch proto {
+	case ocpp.ProtocolOCPP16:
+		if len(r.Key) > 50 {
+			fe.Add("key", "must have at most 50 characters (OCPP 1.6)")
+		}
+		if r.Value != nil && len(*r.Value) > 500 {
+			fe.Add("value", "must have at most 500 characters (OCPP 1.6)")
+		}
+	case ocpp.ProtocolOCPP201:
+		if _, ok := resolveKey201(r.Key); r.Key != "" && !ok {
+			fe.Add("key", "is neither an OCPP 1.6 key with a 2.0.1 equivalent nor a device-model key such as OCPPCommCtrlr.HeartbeatInterval")
+		}
+	}
+	return fe
+}
+
 type changeConfigurationResponse struct {
 	ChargeBoxID string `json:"chargeBoxId"`
 	Key         string `json:"key"`
@@ -615,10 +652,7 @@ func (h *Handler) changeConfiguration(c *gin.Context) error {
 	var info *statusInfo
 	switch st.ProtocolVersion {
 	case ocpp.ProtocolOCPP201:
-		ref, ok := resolveKey201(req.Key)
-		if !ok {
-			return protocolError("key", "is neither an OCPP 1.6 key with a 2.0.1 equivalent nor a device-model key such as OCPPCommCtrlr.HeartbeatInterval")
-		}
+		ref, _ := resolveKey201(req.Key) // check made sure it resolves
 		d := map[string]any{"component": ref.component(), "variable": ref.variable(), "attributeValue": value}
 		if ref.AttributeType != "" {
 			d["attributeType"] = ref.AttributeType
@@ -642,16 +676,6 @@ func (h *Handler) changeConfiguration(c *gin.Context) error {
 			status = r.AttributeStatus
 		}
 	default:
-		var fe apperr.FieldErrors
-		if len(req.Key) > 50 {
-			fe.Add("key", "must have at most 50 characters (OCPP 1.6)")
-		}
-		if len(value) > 500 {
-			fe.Add("value", "must have at most 500 characters (OCPP 1.6)")
-		}
-		if err := fe.Err(); err != nil {
-			return err
-		}
 		var res statusResult
 		if err := h.call(c, st, "ChangeConfiguration", map[string]any{"key": req.Key, "value": value}, &res); err != nil {
 			return err
@@ -680,7 +704,7 @@ type updateFirmwareRequest struct {
 	RetryInterval *int   `json:"retryInterval" validate:"omitempty,min=0"`
 }
 
-func (r *updateFirmwareRequest) check() apperr.FieldErrors {
+func (r *updateFirmwareRequest) check(string) apperr.FieldErrors {
 	var fe apperr.FieldErrors
 	checkURL(&fe, "location", r.Location)
 	if r.RetrieveDate != "" {
@@ -760,7 +784,7 @@ type diagnosticsRequest struct {
 	RetryInterval *int   `json:"retryInterval" validate:"omitempty,min=0"`
 }
 
-func (r *diagnosticsRequest) check() apperr.FieldErrors {
+func (r *diagnosticsRequest) check(string) apperr.FieldErrors {
 	var fe apperr.FieldErrors
 	checkURL(&fe, "location", r.Location)
 	start := parseTime(&fe, "startTime", r.StartTime, false)
