@@ -4,18 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/evroam/evroam/commands"
+	"github.com/evroam/evroam/commands/commandstest"
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/internal/pgtest"
@@ -50,48 +49,8 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// authenticator is a fake web.Authenticator with the two keys above.
-type authenticator struct{}
-
-func (authenticator) Authenticate(_ context.Context, key string) (web.Principal, error) {
-	switch key {
-	case keyA:
-		return web.Principal{NetworkID: networkA, Networks: []uuid.UUID{networkA}}, nil
-	case keyB:
-		return web.Principal{NetworkID: networkB, Networks: []uuid.UUID{networkB}}, nil
-	}
-	return web.Principal{}, fmt.Errorf("unknown API key: %w", apperr.Unauthorized)
-}
-
-// stations is a fake commands.Stations: identity → network and protocol.
-type stations struct {
-	mu sync.Mutex
-	m  map[string]fakeStation
-}
-
-type fakeStation struct {
-	network  uuid.UUID
-	protocol string
-}
-
-func (s *stations) add(identity string, network uuid.UUID, protocol string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]fakeStation{}
-	}
-	s.m[identity] = fakeStation{network, protocol}
-}
-
-func (s *stations) Station(_ context.Context, p web.Principal, identity string) (commands.Station, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.m[identity]
-	if !ok || !p.Sees(st.network) {
-		return commands.Station{}, fmt.Errorf("charge station %s %w", identity, apperr.NotFound)
-	}
-	return commands.Station{Identity: identity, ProtocolVersion: st.protocol}, nil
-}
+// authenticator knows the two keys above.
+var authenticator = commandstest.Authenticator{keyA: networkA, keyB: networkB}
 
 // registry is the fake gateway registry, with DataTransfers also written to the real store
 // (as cmd/evroam's registry does).
@@ -140,7 +99,7 @@ func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw comman
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator{}))
+	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator))
 	commands.NewHandler(cfg, st, gw, commands.NewStore(db)).Routes(v1)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
@@ -151,13 +110,13 @@ func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw comman
 type env struct {
 	node
 	db       *sqlx.DB
-	stations *stations
+	stations *commandstest.Stations
 }
 
 func newEnv(t *testing.T, cfg commands.Config) *env {
 	t.Helper()
 	db := pgtest.New(t)
-	e := &env{db: db, stations: &stations{}}
+	e := &env{db: db, stations: &commandstest.Stations{}}
 	e.reg, e.srv, e.ocppURL = startGateway(t, db, nil)
 	e.apiURL = startAPI(t, cfg, e.stations, e.srv, db)
 	return e
@@ -179,7 +138,7 @@ var (
 func (e *env) connect(t *testing.T, url string, v version, identity string) *ocpppeer.Peer {
 	t.Helper()
 	e.reg.AddStation(identity, 0, "", true)
-	e.stations.add(identity, networkA, v.proto)
+	e.stations.Add(identity, networkA, v.proto)
 	p := ocpppeer.Start(t)
 	if got := p.MustConnect(ocpppeer.ConnectOptions{URL: url, Identity: identity, Protocols: []string{v.name}}); got != v.name {
 		t.Fatalf("negotiated %q, want %q", got, v.name)

@@ -48,8 +48,8 @@ func TestUnknownStation404(t *testing.T) {
 func TestNotConnected409(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, commands.Config{})
-	e.stations.add("CP-OFF", networkA, ocpp.ProtocolOCPP16) // connected once, not now
-	e.stations.add("CP-NEW", networkA, "")                  // never connected
+	e.stations.Add("CP-OFF", networkA, ocpp.ProtocolOCPP16) // connected once, not now
+	e.stations.Add("CP-NEW", networkA, "")                  // never connected
 	for _, id := range []string{"CP-OFF", "CP-NEW"} {
 		status, b := do(t, http.MethodPost, e.apiURL+"/chargers/"+id+"/cache/clear", keyA, "")
 		if status != http.StatusConflict {

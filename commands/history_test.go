@@ -164,7 +164,7 @@ func TestDataTransferHistoryLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, commands.Config{})
 	store := commands.NewStore(e.db)
-	e.stations.add("CP-MANY", networkA, "")
+	e.stations.Add("CP-MANY", networkA, "")
 	base := time.Date(2026, 2, 10, 14, 0, 0, 0, time.UTC)
 	for i := range 120 {
 		d := commandsDataTransfer("CP-MANY", base.Add(time.Duration(i)*time.Second))
