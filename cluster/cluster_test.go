@@ -181,7 +181,7 @@ func TestCommandThroughOtherNode(t *testing.T) {
 			if status != http.StatusOK || body["status"] != "accepted" || body["message"] != "Soft reset accepted by charger" {
 				t.Fatalf("reset through node A: %d %v", status, body)
 			}
-			if n := len(p.Received("Reset")); n != 1 {
+			if n := len(p.WaitReceived("Reset", 1)); n != 1 {
 				t.Fatalf("station got %d Reset CALLs, want 1", n)
 			}
 			// Node B, which holds the socket, logged the command.
@@ -204,7 +204,7 @@ func TestCommandThroughOtherNode(t *testing.T) {
 			var params struct {
 				Data string `json:"data"`
 			}
-			_ = json.Unmarshal(p.Received("DataTransfer")[0].Params, &params)
+			_ = json.Unmarshal(p.WaitReceived("DataTransfer", 1)[0].Params, &params)
 			if params.Data != big {
 				t.Errorf("station got data of %d bytes, want %d", len(params.Data), len(big))
 			}
@@ -231,7 +231,7 @@ func TestCommandThroughOtherNode(t *testing.T) {
 			if status != http.StatusOK || body["message"] != "Hard reset accepted by charger" {
 				t.Fatalf("reset after the station moved to node A: %d %v", status, body)
 			}
-			if n := len(p.Received("Reset")); n != 2 {
+			if n := len(p.WaitReceived("Reset", 2)); n != 2 {
 				t.Errorf("station got %d Reset CALLs, want 2", n)
 			}
 		})

@@ -375,7 +375,7 @@ func runEndpointCases(t *testing.T, v version, cases []endpointCase) {
 				t.Fatalf("POST %s = %d %s, want 200", tc.path, status, body)
 			}
 
-			calls := p.Received(tc.action)
+			calls := p.WaitReceived(tc.action, 1)
 			if len(calls) != 1 {
 				t.Fatalf("station received %d %s CALLs, want 1 (events: %v)", len(calls), tc.action, p.Events("call"))
 			}

@@ -203,7 +203,7 @@ func TestServerCall(t *testing.T) {
 			if err != nil || !compactJSONEqual(res, cc.wantOK) {
 				t.Errorf("Call(%s) after a timeout = %s, %v", cc.ok[0], res, err)
 			}
-			if got := len(p.Received(cc.ok[0].(string))); got != 2 {
+			if got := len(p.WaitReceived(cc.ok[0].(string), 2)); got != 2 { // WaitReceived: the peer reports the CALL on its own pipe, maybe after the answer arrived
 				t.Errorf("station received %d %s calls, want 2", got, cc.ok[0])
 			}
 		})
