@@ -252,26 +252,34 @@ func (n *Node) release(ctx context.Context, identity string) error {
 // Call sends a CALL to a station connected to any node and returns its answer, with the
 // errors of ocpp.Server.Call (ErrNotConnected, ErrTimeout, *CallError, ErrInvalidPayload,
 // ErrInvalidResponse). ctx's deadline bounds the whole exchange.
+//
+// The station_sessions row decides where the call goes, even when this node has a
+// connection of the station too: a station that reconnected through another node (after
+// a network change, say) may leave a half-open socket here, and its newest connection is
+// the one that counts. Without a row (its connect is being recorded, or the database does
+// not answer) a local connection is used.
 func (n *Node) Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error) {
-	if l := n.localGateway(); l != nil {
-		if _, ok := l.ProtocolOf(identity); ok {
-			return l.Call(ctx, identity, action, payload)
-		}
+	l := n.localGateway()
+	localOK := false
+	if l != nil {
+		_, localOK = l.ProtocolOf(identity)
 	}
 	var owner string
 	err := n.db.GetContext(ctx, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, ocpp.ErrNotConnected
-	case err != nil:
-		if ctx.Err() != nil {
-			return nil, ctxErr(ctx)
+	case err == nil && owner != n.cfg.NodeID:
+		return n.forward(ctx, owner, identity, action, payload)
+	case localOK:
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			n.log.Warn("cluster: find the node of a station; using the local connection", "identity", identity, "err", err)
 		}
-		return nil, fmt.Errorf("cluster: find the node of %s: %w", identity, err)
-	case owner == n.cfg.NodeID:
-		return nil, ocpp.ErrNotConnected // our row, but the connection is gone
+		return l.Call(ctx, identity, action, payload)
+	case err == nil, errors.Is(err, sql.ErrNoRows):
+		return nil, ocpp.ErrNotConnected // no row, or our row but the connection is gone
+	case ctx.Err() != nil:
+		return nil, ctxErr(ctx)
 	}
-	return n.forward(ctx, owner, identity, action, payload)
+	return nil, fmt.Errorf("cluster: find the node of %s: %w", identity, err)
 }
 
 func ctxErr(ctx context.Context) error {
@@ -337,7 +345,7 @@ func (n *Node) forward(ctx context.Context, owner, identity, action string, payl
 	for {
 		select {
 		case <-wake:
-			res, err, done := n.collect(ctx, id)
+			res, done, err := n.collect(ctx, id)
 			if done {
 				return res, err
 			}
@@ -350,7 +358,7 @@ func (n *Node) forward(ctx context.Context, owner, identity, action string, payl
 }
 
 // collect takes the answer of a forwarded call, if it is there.
-func (n *Node) collect(ctx context.Context, id uuid.UUID) (json.RawMessage, error, bool) {
+func (n *Node) collect(ctx context.Context, id uuid.UUID) (json.RawMessage, bool, error) {
 	const q = `
 	DELETE FROM command_calls
 	WHERE id = $1 AND answered_at IS NOT NULL
@@ -364,13 +372,13 @@ func (n *Node) collect(ctx context.Context, id uuid.UUID) (json.RawMessage, erro
 	}
 	err := n.db.GetContext(ctx, &row, q, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, false // not answered yet (a wake-up after a reconnect)
+		return nil, false, nil // not answered yet (a wake-up after a reconnect)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctxErr(ctx), true
+			return nil, true, ctxErr(ctx)
 		}
-		return nil, fmt.Errorf("cluster: read answer: %w", err), true
+		return nil, true, fmt.Errorf("cluster: read answer: %w", err)
 	}
 	var res json.RawMessage
 	if row.Result.Valid {
@@ -378,23 +386,23 @@ func (n *Node) collect(ctx context.Context, id uuid.UUID) (json.RawMessage, erro
 	}
 	switch row.Kind.String {
 	case "":
-		return res, nil, true
+		return res, true, nil
 	case kindNotConnected:
-		return nil, ocpp.ErrNotConnected, true
+		return nil, true, ocpp.ErrNotConnected
 	case kindTimeout:
-		return nil, ocpp.ErrTimeout, true
+		return nil, true, ocpp.ErrTimeout
 	case kindCallError:
 		ce := &ocpp.CallError{Code: row.Code.String, Description: row.Message.String}
 		if row.Details.Valid {
 			ce.Details = json.RawMessage(row.Details.String)
 		}
-		return nil, ce, true
+		return nil, true, ce
 	case kindInvalidPayload:
-		return nil, fmt.Errorf("%w: %s", ocpp.ErrInvalidPayload, row.Message.String), true
+		return nil, true, fmt.Errorf("%w: %s", ocpp.ErrInvalidPayload, row.Message.String)
 	case kindInvalidResponse:
-		return res, fmt.Errorf("%w: %s", ocpp.ErrInvalidResponse, row.Message.String), true
+		return res, true, fmt.Errorf("%w: %s", ocpp.ErrInvalidResponse, row.Message.String)
 	}
-	return nil, fmt.Errorf("cluster: forwarded call failed: %s", row.Message.String), true
+	return nil, true, fmt.Errorf("cluster: forwarded call failed: %s", row.Message.String)
 }
 
 func encodePayload(payload any) (json.RawMessage, error) {

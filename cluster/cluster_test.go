@@ -308,6 +308,18 @@ func TestSessionRows(t *testing.T) {
 	connect(t, p2, b.ocppURL, "CP-R", "ocpp1.6")
 	waitOwner(t, c, "CP-R", "node-b")
 
+	// Both sockets are open: the newest connection gets the commands, also those sent
+	// through the node holding the older one.
+	p1.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	p2.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	if status, body := post(t, a, "CP-R", "cache/clear", ``); status != http.StatusOK {
+		t.Fatalf("cache/clear through node A: %d %v", status, body)
+	}
+	p2.WaitReceived("ClearCache", 1)
+	if n := len(p1.Received("ClearCache")); n != 0 {
+		t.Errorf("the older connection on node A got %d ClearCache CALLs, want 0", n)
+	}
+
 	p1.Close() // the old socket closes on node A
 	a.reg.Wait(t, waitTimeout, "disconnect on node A", func(r *ocpptest.Registry) bool { return len(r.Disconnects) == 1 })
 	if owner := c.sessionOwner(t, "CP-R"); owner != "node-b" {

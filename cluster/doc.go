@@ -14,9 +14,11 @@
 //
 // # Forwarding a command
 //
-// Node.Call sends a CALL to a station. If the station is connected to this node, the
-// local ocpp.Server sends it directly. Otherwise the node reads the owner from
-// station_sessions and forwards:
+// Node.Call sends a CALL to a station. The node reads the owner from station_sessions
+// (one indexed read per command). If it is this node, or there is no row yet while the
+// station is connected here, the local ocpp.Server sends the CALL. The row wins over a
+// local connection: after a station reconnected through another node, a half-open socket
+// left here must not get its commands. Otherwise the node forwards:
 //
 //  1. INSERT the request (action, payload, timeout) into command_calls and, in the same
 //     statement, pg_notify the owner's channel with "req:<id>". Payloads travel in the row,
