@@ -60,8 +60,9 @@ type DataTransfer struct {
 	ocpp.DataTransfer
 }
 
-// errNotConnected etc. are the errors of a command, with the kinds the HTTP layer maps to
-// statuses: 409, 504, 502.
+// commandError turns a Gateway error into a command error of the kind the HTTP layer maps
+// to a status: not connected 409 (Conflict), no answer 504 (Timeout), CALLERROR or an
+// answer that breaks the schema 502 (BadGateway), a payload the schema refuses 422.
 func commandError(identity, action string, timeout time.Duration, err error) error {
 	var ce *ocpp.CallError
 	switch {

@@ -21,4 +21,40 @@
 // Which stations a key may command, and the protocol they speak, comes from the narrow
 // Stations interface, which cmd/evroam implements over the charge-station store. Store
 // keeps the DataTransfer history (table data_transfers), fed by the gateway's registry.
+//
+// # Translating for OCPP 2.0.1
+//
+//   - reset: type Soft/Hard is kept in the answer; the 2.0.1 Reset type is `when`
+//     (default Immediate, which like a 1.6 reset ends transactions first), with evseId.
+//     1.6 stations cannot reset OnIdle or one EVSE: 422.
+//   - unlock: evseId (2.0.1 only) and connectorId; without evseId the connectorId names
+//     the EVSE (a 1.6 connectorId is a 2.0.1 evseId) and its connector 1 is unlocked.
+//   - trigger, availability: connectorId becomes evse.id (0 = the whole station, no evse);
+//     DiagnosticsStatusNotification becomes LogStatusNotification.
+//   - configuration/get and /change: 1.6 keys become device-model variables through the
+//     OCPP 2.0.1 mapping table (HeartbeatInterval → OCPPCommCtrlr.HeartbeatInterval, …);
+//     a key may also be written as Component[instance]@evse/connector.Variable[instance]/type
+//     (the form the stored configuration uses). get with no keys asks for every readable
+//     mapped 1.6 key; the whole device model is read after each boot anyway (GetBaseReport)
+//     and kept in the stored configuration. SetVariables statuses map onto 1.6 ones
+//     (Unknown*/NotSupportedAttributeType → NotSupported).
+//   - firmware/update: UpdateFirmware with firmware{location, retrieveDateTime} and a
+//     fresh requestId, returned in the answer; diagnostics: GetLog (DiagnosticsLog) with
+//     log{remoteLocation, oldestTimestamp, latestTimestamp} and a requestId.
+//   - data-transfer: data is sent as a JSON string to both versions; a 2.0.1 answer's
+//     non-string data comes back as its JSON text.
+//
+// Statuses in the answers follow the documented API: lower snake case for reset,
+// unlock, cache/clear, trigger, availability, firmware/update and diagnostics ("accepted",
+// "unlock_failed", "not_implemented"); the OCPP spelling for configuration/change and
+// data-transfer ("Accepted", "RebootRequired", "UnknownVendorId").
+//
+// # Wiring (cmd/evroam)
+//
+//	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
+//		db, registry, ocppCfg, log) // registry.RecordDataTransfer must call store.RecordDataTransfer
+//	store := commands.NewStore(db)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, store)
+//	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
+//	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands
