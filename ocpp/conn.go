@@ -210,8 +210,8 @@ func (c *conn) closeWith(code int, reason string) {
 
 // write sends one frame and logs it. Logging under writeMu keeps the message log in wire
 // order.
-func (c *conn) write(f Frame, action string) error {
-	data, err := f.Encode()
+func (c *conn) write(f frame, action string) error {
+	data, err := f.encode()
 	if err != nil {
 		return err
 	}
@@ -228,10 +228,10 @@ func (c *conn) write(f Frame, action string) error {
 
 func (c *conn) sendError(id, action string, e *rpcError) {
 	details := json.RawMessage("{}")
-	_ = c.write(Frame{Type: typeCallError, ID: id, ErrorCode: e.kind.code(c.proto), ErrorDescription: e.desc, ErrorDetails: details}, action)
+	_ = c.write(frame{Type: typeCallError, ID: id, ErrorCode: e.kind.code(c.proto), ErrorDescription: e.desc, ErrorDetails: details}, action)
 }
 
-func (c *conn) logEntry(dir string, f Frame, action string) Message {
+func (c *conn) logEntry(dir string, f frame, action string) Message {
 	m := Message{Identity: c.identity, Direction: dir, MessageID: f.ID, Action: action, At: c.s.cfg.Now()}
 	switch f.Type {
 	case typeCall:
@@ -252,7 +252,7 @@ func (c *conn) logEntry(dir string, f Frame, action string) Message {
 }
 
 func (c *conn) handleFrame(data []byte) {
-	f, err := DecodeFrame(data)
+	f, err := decodeFrame(data)
 	if err != nil {
 		fe := err.(*frameError)
 		c.s.log.Info("ocpp: malformed frame", "identity", c.identity, "err", fe.Msg)
@@ -287,7 +287,7 @@ func (c *conn) handleFrame(data []byte) {
 	}
 }
 
-func (c *conn) handleCall(f Frame) {
+func (c *conn) handleCall(f frame) {
 	h := handlerFor(c.proto, f.Action)
 	if h == nil || !c.val.hasAction(f.Action) {
 		c.sendError(f.ID, f.Action, newRPCError(errNotImplemented, "%s is not implemented", f.Action))
@@ -325,7 +325,7 @@ func (c *conn) handleCall(f Frame) {
 		c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
 		return
 	}
-	if c.write(Frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action) == nil {
+	if c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action) == nil {
 		c.afterAnswer(f.Action)
 	}
 }
@@ -403,7 +403,7 @@ func (c *conn) call(ctx context.Context, action string, payload json.RawMessage)
 	c.mu.Lock()
 	c.pending = p
 	c.mu.Unlock()
-	if err := c.write(Frame{Type: typeCall, ID: p.id, Action: action, Payload: payload}, action); err != nil {
+	if err := c.write(frame{Type: typeCall, ID: p.id, Action: action, Payload: payload}, action); err != nil {
 		c.takePending(p.id)
 		return nil, err
 	}

@@ -22,8 +22,8 @@ const maxMessageIDLen = 128
 // read (OCPP 2.0.1 part 4 §4.2.3; we use it for 1.6 too).
 const unreadableID = "-1"
 
-// Frame is one decoded OCPP-J message.
-type Frame struct {
+// frame is one decoded OCPP-J message.
+type frame struct {
 	Type   int    // typeCall, typeCallResult or typeCallError
 	ID     string // message id
 	Action string // CALL only
@@ -46,10 +46,10 @@ type frameError struct {
 
 func (e *frameError) Error() string { return e.Msg }
 
-// DecodeFrame parses one OCPP-J text frame. On failure it returns a *frameError that says
+// decodeFrame parses one OCPP-J text frame. On failure it returns a *frameError that says
 // which CALLERROR to answer with.
-func DecodeFrame(data []byte) (Frame, error) {
-	var f Frame
+func decodeFrame(data []byte) (frame, error) {
+	var f frame
 	var elems []json.RawMessage
 	if err := json.Unmarshal(data, &elems); err != nil {
 		return f, &frameError{ID: unreadableID, Kind: errFormat, Msg: "frame is not a JSON array", Answerable: true}
@@ -134,10 +134,10 @@ func isObject(raw json.RawMessage) bool {
 	return len(raw) >= 2 && raw[0] == '{'
 }
 
-// Encode renders the frame as OCPP-J text. Payloads must be JSON objects; a nil payload
+// encode renders the frame as OCPP-J text. Payloads must be JSON objects; a nil payload
 // or error details are sent as {}. Payloads are copied verbatim (no re-encoding, no HTML
 // escaping).
-func (f Frame) Encode() ([]byte, error) {
+func (f frame) encode() ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(len(f.ID) + len(f.Action) + len(f.Payload) + len(f.ErrorDescription) + len(f.ErrorDetails) + 32)
 	b.WriteByte('[')

@@ -11,46 +11,46 @@ func TestDecodeFrame(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    Frame
+		want    frame
 		wantErr *frameError
 	}{
-		{"Call", `[2,"id1","Heartbeat",{}]`, Frame{Type: 2, ID: "id1", Action: "Heartbeat", Payload: json.RawMessage(`{}`)}, nil},
-		{"CallSpaces", ` [ 2 , "id1" , "Heartbeat" , { "a" : 1 } ] `, Frame{Type: 2, ID: "id1", Action: "Heartbeat", Payload: json.RawMessage(`{ "a" : 1 }`)}, nil},
-		{"CallResult", `[3,"id1",{"currentTime":"x"}]`, Frame{Type: 3, ID: "id1", Payload: json.RawMessage(`{"currentTime":"x"}`)}, nil},
-		{"CallError", `[4,"id1","NotImplemented","nope",{"a":1}]`, Frame{Type: 4, ID: "id1", ErrorCode: "NotImplemented", ErrorDescription: "nope", ErrorDetails: json.RawMessage(`{"a":1}`)}, nil},
-		{"CallErrorNoDetails", `[4,"id1","NotImplemented",""]`, Frame{Type: 4, ID: "id1", ErrorCode: "NotImplemented", ErrorDetails: json.RawMessage(`{}`)}, nil},
-		{"IDMinusOne", `[2,"-1","Heartbeat",{}]`, Frame{Type: 2, ID: "-1", Action: "Heartbeat", Payload: json.RawMessage(`{}`)}, nil},
-		{"NotJSON", `hello`, Frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
-		{"Object", `{"a":1}`, Frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
-		{"Short", `[2,"x"]`, Frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
-		{"TypeString", `["2","x","Heartbeat",{}]`, Frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
-		{"IDNumber", `[2,7,"Heartbeat",{}]`, Frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
-		{"IDEmpty", `[2,"","Heartbeat",{}]`, Frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
-		{"CallNoPayload", `[2,"x","Heartbeat"]`, Frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
-		{"CallNullPayload", `[2,"x","Heartbeat",null]`, Frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
-		{"CallActionNumber", `[2,"x",5,{}]`, Frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
-		{"ResultNotObject", `[3,"x",[]]`, Frame{}, &frameError{ID: "x", Kind: errFormat}},
-		{"ErrorCodeNumber", `[4,"x",1,"",{}]`, Frame{}, &frameError{ID: "x", Kind: errFormat}},
-		{"UnknownType", `[6,"x","Heartbeat",{}]`, Frame{}, &frameError{ID: "x", Kind: errMessageTypeNotSupported, Answerable: true}},
+		{"Call", `[2,"id1","Heartbeat",{}]`, frame{Type: 2, ID: "id1", Action: "Heartbeat", Payload: json.RawMessage(`{}`)}, nil},
+		{"CallSpaces", ` [ 2 , "id1" , "Heartbeat" , { "a" : 1 } ] `, frame{Type: 2, ID: "id1", Action: "Heartbeat", Payload: json.RawMessage(`{ "a" : 1 }`)}, nil},
+		{"CallResult", `[3,"id1",{"currentTime":"x"}]`, frame{Type: 3, ID: "id1", Payload: json.RawMessage(`{"currentTime":"x"}`)}, nil},
+		{"CallError", `[4,"id1","NotImplemented","nope",{"a":1}]`, frame{Type: 4, ID: "id1", ErrorCode: "NotImplemented", ErrorDescription: "nope", ErrorDetails: json.RawMessage(`{"a":1}`)}, nil},
+		{"CallErrorNoDetails", `[4,"id1","NotImplemented",""]`, frame{Type: 4, ID: "id1", ErrorCode: "NotImplemented", ErrorDetails: json.RawMessage(`{}`)}, nil},
+		{"IDMinusOne", `[2,"-1","Heartbeat",{}]`, frame{Type: 2, ID: "-1", Action: "Heartbeat", Payload: json.RawMessage(`{}`)}, nil},
+		{"NotJSON", `hello`, frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
+		{"Object", `{"a":1}`, frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
+		{"Short", `[2,"x"]`, frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
+		{"TypeString", `["2","x","Heartbeat",{}]`, frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
+		{"IDNumber", `[2,7,"Heartbeat",{}]`, frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
+		{"IDEmpty", `[2,"","Heartbeat",{}]`, frame{}, &frameError{ID: "-1", Kind: errFormat, Answerable: true}},
+		{"CallNoPayload", `[2,"x","Heartbeat"]`, frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
+		{"CallNullPayload", `[2,"x","Heartbeat",null]`, frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
+		{"CallActionNumber", `[2,"x",5,{}]`, frame{}, &frameError{ID: "x", Kind: errFormat, Answerable: true}},
+		{"ResultNotObject", `[3,"x",[]]`, frame{}, &frameError{ID: "x", Kind: errFormat}},
+		{"ErrorCodeNumber", `[4,"x",1,"",{}]`, frame{}, &frameError{ID: "x", Kind: errFormat}},
+		{"UnknownType", `[6,"x","Heartbeat",{}]`, frame{}, &frameError{ID: "x", Kind: errMessageTypeNotSupported, Answerable: true}},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
-			got, err := DecodeFrame([]byte(test.in))
+			got, err := decodeFrame([]byte(test.in))
 			if test.wantErr != nil {
 				var fe *frameError
 				if !errors.As(err, &fe) {
-					t.Fatalf("DecodeFrame(%s) error = %v, want %+v", test.in, err, test.wantErr)
+					t.Fatalf("decodeFrame(%s) error = %v, want %+v", test.in, err, test.wantErr)
 				}
 				if fe.ID != test.wantErr.ID || fe.Kind != test.wantErr.Kind || fe.Answerable != test.wantErr.Answerable {
-					t.Errorf("DecodeFrame(%s) error = %+v, want %+v", test.in, fe, test.wantErr)
+					t.Errorf("decodeFrame(%s) error = %+v, want %+v", test.in, fe, test.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("DecodeFrame(%s): %v", test.in, err)
+				t.Fatalf("decodeFrame(%s): %v", test.in, err)
 			}
 			if !framesEqual(got, test.want) {
-				t.Errorf("DecodeFrame(%s) = %+v, want %+v", test.in, got, test.want)
+				t.Errorf("decodeFrame(%s) = %+v, want %+v", test.in, got, test.want)
 			}
 		})
 	}
@@ -79,7 +79,7 @@ func TestErrorCodeSpelling(t *testing.T) {
 	}
 }
 
-func framesEqual(a, b Frame) bool {
+func framesEqual(a, b frame) bool {
 	return a.Type == b.Type && a.ID == b.ID && a.Action == b.Action &&
 		compactEqual(a.Payload, b.Payload) && a.ErrorCode == b.ErrorCode &&
 		a.ErrorDescription == b.ErrorDescription && compactEqual(a.ErrorDetails, b.ErrorDetails)
@@ -111,7 +111,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fr, err := DecodeFrame(data)
+		fr, err := decodeFrame(data)
 		if err != nil {
 			var fe *frameError
 			if !errors.As(err, &fe) {
@@ -125,11 +125,11 @@ func FuzzDecodeFrame(f *testing.F) {
 		if fr.ID == "" || len(fr.ID) > maxMessageIDLen {
 			t.Fatalf("decoded id %q out of bounds", fr.ID)
 		}
-		enc, err := fr.Encode()
+		enc, err := fr.encode()
 		if err != nil {
 			t.Fatalf("Encode(%+v): %v", fr, err)
 		}
-		again, err := DecodeFrame(enc)
+		again, err := decodeFrame(enc)
 		if err != nil {
 			t.Fatalf("re-decode of %s: %v", enc, err)
 		}

@@ -440,7 +440,11 @@ func (p *Peer) Events(name string) []Event {
 	return out
 }
 
-// Received returns the CALLs of action the station has received from the CSMS.
+// Received returns the CALLs of action the station has received from the CSMS so far.
+// Events travel over the peer's stdout, so they can trail what the server side already
+// saw (e.g. a Server.Call that has returned): to assert on them, use WaitReceived or
+// WaitEvent. A command's reply is written after the events that led to it, so after
+// Call, Connect etc. return, their own frames are in Events.
 func (p *Peer) Received(action string) []Event {
 	var out []Event
 	for _, e := range p.Events("call") {
