@@ -48,10 +48,13 @@ type Gateway interface {
 	Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error)
 }
 
-// DataTransfers reads the DataTransfer history. *Store implements it.
+// DataTransfers reads the DataTransfer history that the gateway records through
+// ocpp.Registry.RecordDataTransfer (both directions). cmd/evroam implements it over the
+// station-log store.
 type DataTransfers interface {
-	// ListDataTransfers returns a station's exchanges, newest first, at most limit.
-	ListDataTransfers(ctx context.Context, identity string, limit int) ([]DataTransfer, error)
+	// ListDataTransfers returns the exchanges of station identity, newest first, at most
+	// limit. The handler has checked already that p may see the station.
+	ListDataTransfers(ctx context.Context, p web.Principal, identity string, limit int) ([]DataTransfer, error)
 }
 
 // DataTransfer is one recorded DataTransfer exchange.

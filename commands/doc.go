@@ -19,8 +19,9 @@
 // CALLERROR 502 with the station's code and description.
 //
 // Which stations a key may command, and the protocol they speak, comes from the narrow
-// Stations interface, which cmd/evroam implements over the charge-station store. Store
-// keeps the DataTransfer history (table data_transfers), fed by the gateway's registry.
+// Stations interface, which cmd/evroam implements over the charge-station store; the
+// DataTransfer history through DataTransfers, over the store the gateway's
+// Registry.RecordDataTransfer writes to.
 //
 // # Translating for OCPP 2.0.1
 //
@@ -52,9 +53,8 @@
 // # Wiring (cmd/evroam)
 //
 //	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
-//		db, registry, ocppCfg, log) // registry.RecordDataTransfer must call store.RecordDataTransfer
-//	store := commands.NewStore(db)
-//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, store)
+//		db, registry, ocppCfg, log)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers)
 //	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
 //	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands

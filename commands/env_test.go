@@ -17,17 +17,13 @@ import (
 	"github.com/evroam/evroam/commands/commandstest"
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/ocpppeer"
-	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
-
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 const waitTimeout = 20 * time.Second
 
@@ -52,20 +48,6 @@ func testLogger() *slog.Logger {
 // authenticator knows the two keys above.
 var authenticator = commandstest.Authenticator{keyA: networkA, keyB: networkB}
 
-// registry is the fake gateway registry, with DataTransfers also written to the real store
-// (as cmd/evroam's registry does).
-type registry struct {
-	*ocpptest.Registry
-	store *commands.Store
-}
-
-func (r registry) RecordDataTransfer(ctx context.Context, d ocpp.DataTransfer) error {
-	if err := r.Registry.RecordDataTransfer(ctx, d); err != nil {
-		return err
-	}
-	return r.store.RecordDataTransfer(ctx, d)
-}
-
 // node is one evroam node: a gateway, and an HTTP API whose commands go through gw.
 type node struct {
 	reg     *ocpptest.Registry
@@ -75,13 +57,9 @@ type node struct {
 }
 
 // startGateway starts a gateway on a loopback port.
-func startGateway(t *testing.T, db *sqlx.DB, wrap func(ocpp.Registry) ocpp.Registry) (*ocpptest.Registry, *ocpp.Server, string) {
+func startGateway(t *testing.T) (*ocpptest.Registry, *ocpp.Server, string) {
 	t.Helper()
-	fake := ocpptest.New()
-	var reg ocpp.Registry = registry{fake, commands.NewStore(db)}
-	if wrap != nil {
-		reg = wrap(reg)
-	}
+	reg := ocpptest.New()
 	srv := ocpp.NewServer(ocpp.Config{MessageLogFlushInterval: 20 * time.Millisecond, HeartbeatFlushInterval: 20 * time.Millisecond},
 		reg, testLogger())
 	hs := httptest.NewServer(srv)
@@ -91,34 +69,32 @@ func startGateway(t *testing.T, db *sqlx.DB, wrap func(ocpp.Registry) ocpp.Regis
 		_ = srv.Close(ctx)
 		hs.Close()
 	})
-	return fake, srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ocpp"
+	return reg, srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ocpp"
 }
 
 // startAPI serves the command routes, authenticated, on a loopback port.
-func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw commands.Gateway, db *sqlx.DB) string {
+func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw commands.Gateway, dt commands.DataTransfers) string {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator))
-	commands.NewHandler(cfg, st, gw, commands.NewStore(db)).Routes(v1)
+	commands.NewHandler(cfg, st, gw, dt).Routes(v1)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	return hs.URL + "/api/v1"
 }
 
-// env is a single node with a fresh database.
+// env is a single node.
 type env struct {
 	node
-	db       *sqlx.DB
 	stations *commandstest.Stations
 }
 
 func newEnv(t *testing.T, cfg commands.Config) *env {
 	t.Helper()
-	db := pgtest.New(t)
-	e := &env{db: db, stations: &commandstest.Stations{}}
-	e.reg, e.srv, e.ocppURL = startGateway(t, db, nil)
-	e.apiURL = startAPI(t, cfg, e.stations, e.srv, db)
+	e := &env{stations: &commandstest.Stations{}}
+	e.reg, e.srv, e.ocppURL = startGateway(t)
+	e.apiURL = startAPI(t, cfg, e.stations, e.srv, commandstest.DataTransfers{Registry: e.reg})
 	return e
 }
 

@@ -31,8 +31,8 @@ type Handler struct {
 // NewHandler returns the command handlers. stations answers which stations a key may
 // command (404 otherwise) and their protocol; gw reaches the stations (a *cluster.Node, so
 // that a command reaches its station whichever node holds it); transfers reads the
-// DataTransfer history (a *Store, whose RecordDataTransfer the gateway's Registry must call).
-// Mount it with Routes on the authenticated /api/v1 group.
+// DataTransfer history the gateway's Registry records. Mount it with Routes on the
+// authenticated /api/v1 group.
 func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfers) *Handler {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -977,7 +977,7 @@ func (h *Handler) listDataTransfers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.transfers.ListDataTransfers(c.Request.Context(), st.Identity, limit)
+	list, err := h.transfers.ListDataTransfers(c.Request.Context(), web.CurrentPrincipal(c), st.Identity, limit)
 	if err != nil {
 		return err
 	}

@@ -163,12 +163,11 @@ func sameItem(got, want historyItem) bool {
 func TestDataTransferHistoryLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, commands.Config{})
-	store := commands.NewStore(e.db)
 	e.stations.Add("CP-MANY", networkA, "")
 	base := time.Date(2026, 2, 10, 14, 0, 0, 0, time.UTC)
 	for i := range 120 {
 		d := commandsDataTransfer("CP-MANY", base.Add(time.Duration(i)*time.Second))
-		if err := store.RecordDataTransfer(t.Context(), d); err != nil {
+		if err := e.reg.RecordDataTransfer(t.Context(), d); err != nil {
 			t.Fatal(err)
 		}
 	}

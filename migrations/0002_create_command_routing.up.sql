@@ -1,6 +1,6 @@
--- Charger commands across nodes (package cluster) and the DataTransfer history (package
--- commands). Charge stations are referred to by their OCPP identity, without a foreign key:
--- these rows follow connections and exchanges, not the registry's lifecycle.
+-- Charger commands across nodes (package cluster). Charge stations are referred to by
+-- their OCPP identity, without a foreign key: these rows follow connections and calls,
+-- not the registry's lifecycle.
 
 -- Which evroam node holds each connected station's WebSocket. A node writes its row when a
 -- station connects (the newest connection overwrites any older row, also one left by a
@@ -37,20 +37,3 @@ CREATE UNLOGGED TABLE command_calls (
 );
 CREATE INDEX command_calls_pending_idx ON command_calls (target_node) WHERE picked_at IS NULL;
 CREATE INDEX command_calls_created_idx ON command_calls (created_at);
-
--- Every DataTransfer exchange, in both directions: in = the station called us, out = we
--- called the station. data and response_data hold the JSON the station saw (a JSON string
--- in OCPP 1.6, any JSON in 2.0.1).
-CREATE TABLE data_transfers (
-    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    charge_station_id text NOT NULL,
-    direction         text NOT NULL CHECK (direction IN ('in', 'out')),
-    vendor_id         text NOT NULL,
-    message_id        text NOT NULL DEFAULT '',
-    data              json,
-    status            text NOT NULL DEFAULT '',
-    response_data     json,
-    error             text NOT NULL DEFAULT '',
-    created           timestamptz NOT NULL
-);
-CREATE INDEX data_transfers_station_idx ON data_transfers (charge_station_id, created DESC, id DESC);

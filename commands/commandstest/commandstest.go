@@ -11,6 +11,7 @@ import (
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/ocpp/ocpptest"
 	"github.com/google/uuid"
 )
 
@@ -60,3 +61,24 @@ func (a Authenticator) Authenticate(_ context.Context, key string) (web.Principa
 	}
 	return web.Principal{NetworkID: n, Networks: []uuid.UUID{n}}, nil
 }
+
+// DataTransfers is a commands.DataTransfers over the exchanges an ocpptest.Registry
+// recorded: ids count from 1 in recording order, and the newest comes first.
+type DataTransfers struct {
+	Registry *ocpptest.Registry
+}
+
+// ListDataTransfers implements commands.DataTransfers.
+func (d DataTransfers) ListDataTransfers(_ context.Context, _ web.Principal, identity string, limit int) ([]commands.DataTransfer, error) {
+	var out []commands.DataTransfer
+	d.Registry.Do(func(r *ocpptest.Registry) {
+		for i := len(r.DataTransfers) - 1; i >= 0 && len(out) < limit; i-- {
+			if r.DataTransfers[i].Identity == identity {
+				out = append(out, commands.DataTransfer{ID: int64(i + 1), DataTransfer: r.DataTransfers[i]})
+			}
+		}
+	})
+	return out, nil
+}
+
+var _ commands.DataTransfers = DataTransfers{}
