@@ -325,7 +325,9 @@ func (c *conn) handleCall(f frame) {
 		c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
 		return
 	}
-	_ = c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action)
+	if c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action) == nil {
+		c.afterAnswer(f.Action)
+	}
 }
 
 // allowBeforeBoot lets a message we asked for (TriggerMessage, GetBaseReport, GetReport)

@@ -514,7 +514,8 @@ func configValue201(comp component201, vr variable201, attrType string) Configur
 }
 
 // afterCall records what the registry keeps of calls we made: configuration read with
-// GetConfiguration/GetVariables, and DataTransfer exchanges.
+// GetConfiguration/GetVariables or changed with ChangeConfiguration/SetVariables, and
+// DataTransfer exchanges.
 func (s *Server) afterCall(c *conn, action string, req, res json.RawMessage, callErr error) {
 	ctx, cancel := s.registryCtx()
 	defer cancel()
@@ -602,6 +603,13 @@ func (s *Server) afterCall(c *conn, action string, req, res json.RawMessage, cal
 			values = append(values, redactConfig(v))
 		}
 		if len(values) > 0 {
+			err = s.reg.RecordConfiguration(ctx, c.identity, values)
+		}
+	case "ChangeConfiguration", "SetVariables":
+		if callErr != nil {
+			return
+		}
+		if values := s.recordConfigurationChange(c, action, req, res); len(values) > 0 {
 			err = s.reg.RecordConfiguration(ctx, c.identity, values)
 		}
 	default:

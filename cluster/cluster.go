@@ -1,0 +1,595 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/evroam/evroam/ocpp"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Config describes this node.
+type Config struct {
+	// NodeID names this node (EVROAM_NODE_ID). Default: host name + "-" + pid. Two live
+	// nodes must not share one.
+	NodeID string
+	// DatabaseURL is the PostgreSQL URL; the node opens one extra connection to it for
+	// LISTEN.
+	DatabaseURL string
+	// DefaultTimeout bounds a forwarded call whose context has no deadline. Default 30s.
+	DefaultTimeout time.Duration
+	// SweepInterval is how often forwarded calls abandoned by a dead caller are deleted.
+	// Default 1 minute.
+	SweepInterval time.Duration
+}
+
+// Local is the gateway whose stations this node holds; *ocpp.Server implements it.
+type Local interface {
+	Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error)
+	ProtocolOf(identity string) (string, bool)
+}
+
+// Node routes charger commands to whichever node holds a station. See the package doc.
+type Node struct {
+	cfg     Config
+	db      *sqlx.DB
+	log     *slog.Logger
+	channel string
+
+	listener *pq.Listener
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	local    Local
+	server   *ocpp.Server // set by Start, closed by Close
+	sessions map[string]uuid.UUID
+	waiters  map[uuid.UUID]chan struct{}
+	closed   bool
+}
+
+// Start is the constructor cmd/evroam calls: it joins the cluster as cfg.NodeID, creates
+// the node's OCPP gateway over reg (wrapped so that connects and disconnects are recorded
+// in station_sessions) and starts serving commands forwarded by other nodes. Serve
+// n.Server() at /ocpp/, give n to commands.NewHandler as its Gateway, and call n.Close on
+// shutdown (it closes the gateway too).
+func Start(ctx context.Context, cfg Config, db *sqlx.DB, reg ocpp.Registry, ocppCfg ocpp.Config, log *slog.Logger) (*Node, error) {
+	n, err := New(ctx, cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	srv := ocpp.NewServer(ocppCfg, n.Registry(reg), log)
+	n.mu.Lock()
+	n.server = srv
+	n.mu.Unlock()
+	n.Attach(srv)
+	return n, nil
+}
+
+// New joins the cluster without a gateway: it deletes session rows left under this node
+// id, starts listening for forwarded commands and returns. Attach the gateway (built over
+// n.Registry) before stations connect. Start does all of this.
+func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node, error) {
+	if cfg.NodeID == "" {
+		host, _ := os.Hostname()
+		cfg.NodeID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("cluster: Config.DatabaseURL is required for LISTEN")
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 30 * time.Second
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	n := &Node{
+		cfg: cfg, db: db, log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
+		sessions: map[string]uuid.UUID{}, waiters: map[uuid.UUID]chan struct{}{},
+	}
+	const q = `DELETE FROM station_sessions WHERE node_id = $1`
+	if _, err := db.ExecContext(ctx, q, cfg.NodeID); err != nil {
+		return nil, fmt.Errorf("cluster: clear stale sessions of %s: %w", cfg.NodeID, err)
+	}
+
+	n.listener = pq.NewListener(cfg.DatabaseURL, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			n.log.Warn("cluster: listener", "event", ev, "err", err)
+		}
+	})
+	listened := make(chan error, 1)
+	go func() { listened <- n.listener.Listen(n.channel) }()
+	select {
+	case err := <-listened:
+		if err != nil {
+			n.listener.Close()
+			return nil, fmt.Errorf("cluster: listen on %s: %w", n.channel, err)
+		}
+	case <-ctx.Done():
+		n.listener.Close()
+		return nil, fmt.Errorf("cluster: listen on %s: %w", n.channel, ctx.Err())
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.wg.Add(1)
+	go n.loop()
+	return n, nil
+}
+
+// channelOf is a node's NOTIFY channel: a short, valid identifier whatever the node id.
+func channelOf(nodeID string) string {
+	sum := sha256.Sum256([]byte(nodeID))
+	return "evroam_node_" + hex.EncodeToString(sum[:8])
+}
+
+// ID returns this node's id.
+func (n *Node) ID() string { return n.cfg.NodeID }
+
+// Server returns the gateway made by Start (nil after New).
+func (n *Node) Server() *ocpp.Server {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.server
+}
+
+// Attach sets the gateway whose stations this node holds.
+func (n *Node) Attach(l Local) {
+	n.mu.Lock()
+	n.local = l
+	n.mu.Unlock()
+	// Requests that arrived before there was a gateway to serve them.
+	n.serveUnclaimed()
+}
+
+func (n *Node) localGateway() Local {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.local
+}
+
+// Close stops the gateway made by Start (recording its stations' disconnects, which
+// deletes their session rows), then stops serving forwarded commands.
+func (n *Node) Close(ctx context.Context) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	srv := n.server
+	n.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Close(ctx)
+	}
+	n.cancel()
+	n.listener.Close()
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, ctx.Err())
+	}
+	return err
+}
+
+// ---- station sessions
+
+// Registry wraps reg so that this node records in station_sessions which stations it
+// holds: a row on connect, deleted on disconnect.
+func (n *Node) Registry(reg ocpp.Registry) ocpp.Registry { return sessionRegistry{reg, n} }
+
+type sessionRegistry struct {
+	ocpp.Registry
+	n *Node
+}
+
+func (r sessionRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) error {
+	return errors.Join(r.n.claim(ctx, c), r.Registry.RecordConnect(ctx, c))
+}
+
+func (r sessionRegistry) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
+	return errors.Join(r.n.release(ctx, identity), r.Registry.RecordDisconnect(ctx, identity, at))
+}
+
+func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
+	sid := uuid.New()
+	n.mu.Lock()
+	n.sessions[c.Identity] = sid
+	n.mu.Unlock()
+	const q = `
+	INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
+	VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (charge_station_id) DO UPDATE SET
+		node_id          = EXCLUDED.node_id,
+		session_id       = EXCLUDED.session_id,
+		protocol_version = EXCLUDED.protocol_version,
+		connected_at     = EXCLUDED.connected_at`
+	at := c.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if _, err := n.db.ExecContext(ctx, q, c.Identity, n.cfg.NodeID, sid, c.ProtocolVersion, at.UTC()); err != nil {
+		return fmt.Errorf("cluster: record session of %s: %w", c.Identity, err)
+	}
+	return nil
+}
+
+func (n *Node) release(ctx context.Context, identity string) error {
+	n.mu.Lock()
+	sid, ok := n.sessions[identity]
+	delete(n.sessions, identity)
+	n.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	const q = `DELETE FROM station_sessions WHERE charge_station_id = $1 AND session_id = $2`
+	if _, err := n.db.ExecContext(ctx, q, identity, sid); err != nil {
+		return fmt.Errorf("cluster: delete session of %s: %w", identity, err)
+	}
+	return nil
+}
+
+// ---- calls
+
+// Call sends a CALL to a station connected to any node and returns its answer, with the
+// errors of ocpp.Server.Call (ErrNotConnected, ErrTimeout, *CallError, ErrInvalidPayload,
+// ErrInvalidResponse). ctx's deadline bounds the whole exchange.
+//
+// The station_sessions row decides where the call goes, even when this node has a
+// connection of the station too: a station that reconnected through another node (after
+// a network change, say) may leave a half-open socket here, and its newest connection is
+// the one that counts. Without a row (its connect is being recorded, or the database does
+// not answer) a local connection is used.
+func (n *Node) Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error) {
+	l := n.localGateway()
+	localOK := false
+	if l != nil {
+		_, localOK = l.ProtocolOf(identity)
+	}
+	var owner string
+	err := n.db.GetContext(ctx, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
+	switch {
+	case err == nil && owner != n.cfg.NodeID:
+		return n.forward(ctx, owner, identity, action, payload)
+	case localOK:
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			n.log.Warn("cluster: find the node of a station; using the local connection", "identity", identity, "err", err)
+		}
+		return l.Call(ctx, identity, action, payload)
+	case err == nil, errors.Is(err, sql.ErrNoRows):
+		return nil, ocpp.ErrNotConnected // no row, or our row but the connection is gone
+	case ctx.Err() != nil:
+		return nil, ctxErr(ctx)
+	}
+	return nil, fmt.Errorf("cluster: find the node of %s: %w", identity, err)
+}
+
+func ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ocpp.ErrTimeout
+	}
+	return ctx.Err()
+}
+
+// Error kinds of a forwarded call's answer.
+const (
+	kindNotConnected    = "not_connected"
+	kindTimeout         = "timeout"
+	kindCallError       = "call_error"
+	kindInvalidPayload  = "invalid_payload"
+	kindInvalidResponse = "invalid_response"
+	kindOther           = "error"
+)
+
+func (n *Node) forward(ctx context.Context, owner, identity, action string, payload any) (json.RawMessage, error) {
+	raw, err := encodePayload(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ocpp.ErrInvalidPayload, err)
+	}
+	timeout := n.cfg.DefaultTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if timeout < time.Millisecond {
+		return nil, ocpp.ErrTimeout
+	}
+
+	id := uuid.New()
+	wake := make(chan struct{}, 1)
+	n.mu.Lock()
+	n.waiters[id] = wake
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.waiters, id)
+		n.mu.Unlock()
+	}()
+
+	const insert = `
+	WITH req AS (
+		INSERT INTO command_calls (id, charge_station_id, caller_node, target_node, action, payload, timeout_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		RETURNING id
+	)
+	SELECT pg_notify($8, 'req:' || id) FROM req`
+	if _, err := n.db.ExecContext(ctx, insert, id, identity, n.cfg.NodeID, owner, action, string(raw),
+		timeout.Milliseconds(), channelOf(owner)); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxErr(ctx)
+		}
+		return nil, fmt.Errorf("cluster: forward %s to %s: %w", action, owner, err)
+	}
+
+	for {
+		select {
+		case <-wake:
+			res, done, err := n.collect(ctx, id)
+			if done {
+				return res, err
+			}
+		case <-ctx.Done():
+			// Give up; the owner finds the row gone and drops its answer.
+			_, _ = n.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM command_calls WHERE id = $1`, id)
+			return nil, ctxErr(ctx)
+		}
+	}
+}
+
+// collect takes the answer of a forwarded call, if it is there.
+func (n *Node) collect(ctx context.Context, id uuid.UUID) (json.RawMessage, bool, error) {
+	const q = `
+	DELETE FROM command_calls
+	WHERE id = $1 AND answered_at IS NOT NULL
+	RETURNING result, error_kind, error_code, error_message, error_details`
+	var row struct {
+		Result  sql.NullString `db:"result"`
+		Kind    sql.NullString `db:"error_kind"`
+		Code    sql.NullString `db:"error_code"`
+		Message sql.NullString `db:"error_message"`
+		Details sql.NullString `db:"error_details"`
+	}
+	err := n.db.GetContext(ctx, &row, q, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil // not answered yet (a wake-up after a reconnect)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, true, ctxErr(ctx)
+		}
+		return nil, true, fmt.Errorf("cluster: read answer: %w", err)
+	}
+	var res json.RawMessage
+	if row.Result.Valid {
+		res = json.RawMessage(row.Result.String)
+	}
+	switch row.Kind.String {
+	case "":
+		return res, true, nil
+	case kindNotConnected:
+		return nil, true, ocpp.ErrNotConnected
+	case kindTimeout:
+		return nil, true, ocpp.ErrTimeout
+	case kindCallError:
+		ce := &ocpp.CallError{Code: row.Code.String, Description: row.Message.String}
+		if row.Details.Valid {
+			ce.Details = json.RawMessage(row.Details.String)
+		}
+		return nil, true, ce
+	case kindInvalidPayload:
+		return nil, true, fmt.Errorf("%w: %s", ocpp.ErrInvalidPayload, row.Message.String)
+	case kindInvalidResponse:
+		return res, true, fmt.Errorf("%w: %s", ocpp.ErrInvalidResponse, row.Message.String)
+	}
+	return nil, true, fmt.Errorf("cluster: forwarded call failed: %s", row.Message.String)
+}
+
+func encodePayload(payload any) (json.RawMessage, error) {
+	switch p := payload.(type) {
+	case nil:
+		return json.RawMessage("{}"), nil
+	case json.RawMessage:
+		if len(p) == 0 {
+			return json.RawMessage("{}"), nil
+		}
+		return p, nil
+	case []byte:
+		if len(p) == 0 {
+			return json.RawMessage("{}"), nil
+		}
+		return p, nil
+	}
+	return json.Marshal(payload)
+}
+
+// ---- serving forwarded calls
+
+func (n *Node) loop() {
+	defer n.wg.Done()
+	sweep := time.NewTicker(n.cfg.SweepInterval)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case nt, ok := <-n.listener.Notify:
+			if !ok {
+				return
+			}
+			if nt == nil {
+				// The listener reconnected: notifications may have been lost.
+				n.serveUnclaimed()
+				n.wakeAll()
+				continue
+			}
+			kind, idText, _ := strings.Cut(nt.Extra, ":")
+			id, err := uuid.Parse(idText)
+			if err != nil {
+				n.log.Warn("cluster: unreadable notification", "payload", nt.Extra)
+				continue
+			}
+			switch kind {
+			case "req":
+				n.wg.Add(1)
+				go func() { defer n.wg.Done(); n.serve(id) }()
+			case "res":
+				n.wake(id)
+			}
+		case <-sweep.C:
+			const q = `
+			DELETE FROM command_calls
+			WHERE created_at < now() - make_interval(secs => timeout_ms / 1000.0) - interval '5 minutes'`
+			if _, err := n.db.ExecContext(n.ctx, q); err != nil && n.ctx.Err() == nil {
+				n.log.Warn("cluster: sweep abandoned calls", "err", err)
+			}
+		}
+	}
+}
+
+func (n *Node) wake(id uuid.UUID) {
+	n.mu.Lock()
+	ch := n.waiters[id]
+	n.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (n *Node) wakeAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, ch := range n.waiters {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// serveUnclaimed serves the requests addressed to this node that nobody claimed.
+func (n *Node) serveUnclaimed() {
+	if n.ctx == nil || n.ctx.Err() != nil {
+		return
+	}
+	var ids []uuid.UUID
+	const q = `SELECT id FROM command_calls WHERE target_node = $1 AND picked_at IS NULL`
+	if err := n.db.SelectContext(n.ctx, &ids, q, n.cfg.NodeID); err != nil {
+		if n.ctx.Err() == nil {
+			n.log.Warn("cluster: look for unclaimed calls", "err", err)
+		}
+		return
+	}
+	for _, id := range ids {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.serve(id) }()
+	}
+}
+
+// serve runs one forwarded call on this node's gateway and writes back the answer.
+func (n *Node) serve(id uuid.UUID) {
+	const claim = `
+	UPDATE command_calls SET picked_at = now()
+	WHERE id = $1 AND target_node = $2 AND picked_at IS NULL
+	RETURNING charge_station_id, caller_node, action, payload,
+		GREATEST(timeout_ms - (EXTRACT(EPOCH FROM clock_timestamp() - created_at) * 1000)::integer, 0) AS remaining_ms`
+	var req struct {
+		Identity    string `db:"charge_station_id"`
+		Caller      string `db:"caller_node"`
+		Action      string `db:"action"`
+		Payload     string `db:"payload"`
+		RemainingMS int64  `db:"remaining_ms"`
+	}
+	err := n.db.GetContext(n.ctx, &req, claim, id, n.cfg.NodeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return // claimed already, or the caller gave up
+	}
+	if err != nil {
+		if n.ctx.Err() == nil {
+			n.log.Warn("cluster: claim forwarded call", "id", id, "err", err)
+		}
+		return
+	}
+	if req.RemainingMS <= 0 {
+		return // the caller has given up already
+	}
+
+	ctx, cancel := context.WithTimeout(n.ctx, time.Duration(req.RemainingMS)*time.Millisecond)
+	var res json.RawMessage
+	err = ocpp.ErrNotConnected
+	if l := n.localGateway(); l != nil {
+		res, err = l.Call(ctx, req.Identity, req.Action, json.RawMessage(req.Payload))
+	}
+	cancel()
+
+	var kind, code, message string
+	var details any
+	var ce *ocpp.CallError
+	switch {
+	case err == nil:
+	case errors.Is(err, ocpp.ErrNotConnected):
+		kind = kindNotConnected
+	case errors.Is(err, ocpp.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		kind = kindTimeout
+	case errors.As(err, &ce):
+		kind, code, message = kindCallError, ce.Code, ce.Description
+		if len(ce.Details) > 0 && json.Valid(ce.Details) {
+			details = string(ce.Details)
+		}
+	case errors.Is(err, ocpp.ErrInvalidPayload):
+		kind, message = kindInvalidPayload, err.Error()
+	case errors.Is(err, ocpp.ErrInvalidResponse):
+		kind, message = kindInvalidResponse, err.Error()
+	default:
+		kind, message = kindOther, err.Error()
+	}
+	var result any
+	if len(res) > 0 && json.Valid(res) {
+		result = string(res)
+	}
+	const answer = `
+	WITH ans AS (
+		UPDATE command_calls SET
+			answered_at = now(), result = $2, error_kind = $3, error_code = $4, error_message = $5, error_details = $6
+		WHERE id = $1
+		RETURNING id
+	)
+	SELECT pg_notify($7, 'res:' || id) FROM ans`
+	// Not n.ctx: a node shutting down still delivers the answers it has.
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if _, err := n.db.ExecContext(actx, answer, id, result, nullIfEmpty(kind), nullIfEmpty(code), nullIfEmpty(message),
+		details, channelOf(req.Caller)); err != nil {
+		n.log.Warn("cluster: answer forwarded call", "id", id, "err", err)
+	}
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

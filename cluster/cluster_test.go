@@ -1,0 +1,340 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/cluster"
+	"github.com/evroam/evroam/commands"
+	"github.com/evroam/evroam/commands/commandstest"
+	"github.com/evroam/evroam/internal/ocpppeer"
+	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/ocpp/ocpptest"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const (
+	waitTimeout = 20 * time.Second
+	apiKey      = "cluster-test-key"
+)
+
+var network = uuid.MustParse("6f1c1c8e-3b5e-4a43-9d2c-5d6a6c9a0b01")
+
+func testLogger() *slog.Logger {
+	if os.Getenv("EVROAM_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// cluster is one database shared by the nodes of a test.
+type testCluster struct {
+	url      string
+	db       *sqlx.DB
+	stations *commandstest.Stations
+}
+
+func newCluster(t *testing.T) *testCluster {
+	t.Helper()
+	u := pgtest.URL(t)
+	db, err := sqlx.Open("postgres", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &testCluster{url: u, db: db, stations: &commandstest.Stations{}}
+}
+
+// testNode is one evroam node: a cluster.Node with its gateway, and an HTTP API.
+type testNode struct {
+	node    *cluster.Node
+	reg     *ocpptest.Registry
+	ocppURL string
+	apiURL  string
+	stop    func()
+}
+
+func (c *testCluster) start(t *testing.T, id string, cmdTimeout time.Duration) *testNode {
+	t.Helper()
+	reg := ocpptest.New()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	n, err := cluster.Start(ctx, cluster.Config{NodeID: id, DatabaseURL: c.url}, c.db, reg,
+		ocpp.Config{MessageLogFlushInterval: 20 * time.Millisecond}, testLogger())
+	if err != nil {
+		t.Fatalf("start node %s: %v", id, err)
+	}
+	ocppSrv := httptest.NewServer(n.Server())
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	v1 := r.Group("/api/v1", web.RequireAPIKey(commandstest.Authenticator{apiKey: network}))
+	commands.NewHandler(commands.Config{Timeout: cmdTimeout}, c.stations, n, commandstest.DataTransfers{Registry: reg}).Routes(v1)
+	apiSrv := httptest.NewServer(r)
+
+	tn := &testNode{node: n, reg: reg, ocppURL: "ws" + strings.TrimPrefix(ocppSrv.URL, "http") + "/ocpp", apiURL: apiSrv.URL + "/api/v1"}
+	stopped := false
+	tn.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		if err := n.Close(ctx); err != nil {
+			t.Errorf("close node %s: %v", id, err)
+		}
+		ocppSrv.Close()
+		apiSrv.Close()
+	}
+	t.Cleanup(tn.stop)
+	return tn
+}
+
+// addStation registers identity (boot data on record) on every given node's registry.
+func (c *testCluster) addStation(identity, protocol string, nodes ...*testNode) {
+	c.stations.Add(identity, network, protocol)
+	for _, n := range nodes {
+		n.reg.AddStation(identity, 0, "", true)
+	}
+}
+
+func connect(t *testing.T, p *ocpppeer.Peer, url, identity, subprotocol string) {
+	t.Helper()
+	if got := p.MustConnect(ocpppeer.ConnectOptions{URL: url, Identity: identity, Protocols: []string{subprotocol}}); got != subprotocol {
+		t.Fatalf("negotiated %q, want %q", got, subprotocol)
+	}
+}
+
+func post(t *testing.T, n *testNode, identity, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, n.apiURL+"/chargers/"+identity+"/"+path, strings.NewReader(body))
+	req.Header.Set("X-API-Key", apiKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(res.Body)
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("POST %s: body %q: %v", path, b, err)
+	}
+	return res.StatusCode, m
+}
+
+// sessionOwner returns the node holding identity according to station_sessions ("" if none).
+func (c *testCluster) sessionOwner(t *testing.T, identity string) string {
+	t.Helper()
+	var owner string
+	err := c.db.Get(&owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
+	if err != nil && !strings.Contains(err.Error(), "no rows") {
+		t.Fatal(err)
+	}
+	return owner
+}
+
+func waitOwner(t *testing.T, c *testCluster, identity, want string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for c.sessionOwner(t, identity) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("station_sessions: %s owned by %q, want %q", identity, c.sessionOwner(t, identity), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCommandThroughOtherNode: the station is on node B, the command goes to node A's API.
+// Then node B stops, the station reconnects to node A, and the next command works.
+func TestCommandThroughOtherNode(t *testing.T) {
+	t.Parallel()
+	for _, v := range []struct{ subprotocol, proto string }{{"ocpp1.6", ocpp.ProtocolOCPP16}, {"ocpp2.0.1", ocpp.ProtocolOCPP201}} {
+		t.Run(v.subprotocol, func(t *testing.T) {
+			t.Parallel()
+			c := newCluster(t)
+			a := c.start(t, "node-a", 10*time.Second)
+			b := c.start(t, "node-b", 10*time.Second)
+			c.addStation("CP-X", v.proto, a, b)
+
+			p := ocpppeer.Start(t)
+			p.OnCall("Reset", map[string]any{"status": "Accepted"})
+			connect(t, p, b.ocppURL, "CP-X", v.subprotocol)
+			waitOwner(t, c, "CP-X", "node-b")
+
+			status, body := post(t, a, "CP-X", "reset", `{"type": "Soft"}`)
+			if status != http.StatusOK || body["status"] != "accepted" || body["message"] != "Soft reset accepted by charger" {
+				t.Fatalf("reset through node A: %d %v", status, body)
+			}
+			if n := len(p.WaitReceived("Reset", 1)); n != 1 {
+				t.Fatalf("station got %d Reset CALLs, want 1", n)
+			}
+			// Node B, which holds the socket, logged the command.
+			b.reg.Wait(t, waitTimeout, "Reset in node B's message log", func(r *ocpptest.Registry) bool {
+				for _, m := range r.Messages {
+					if m.Action == "Reset" && m.MessageType == ocpp.MessageTypeCallResult {
+						return true
+					}
+				}
+				return false
+			})
+
+			// Payloads beyond NOTIFY's 8000 bytes, both ways.
+			big := strings.Repeat("x", 20000)
+			p.OnCall("DataTransfer", map[string]any{"status": "Accepted", "data": strings.Repeat("y", 30000)})
+			status, body = post(t, a, "CP-X", "data-transfer", `{"vendorId": "V", "data": "`+big+`"}`)
+			if status != http.StatusOK || body["status"] != "Accepted" || body["responseData"] != strings.Repeat("y", 30000) {
+				t.Fatalf("big data transfer through node A: %d %.200v", status, body)
+			}
+			var params struct {
+				Data string `json:"data"`
+			}
+			_ = json.Unmarshal(p.WaitReceived("DataTransfer", 1)[0].Params, &params)
+			if params.Data != big {
+				t.Errorf("station got data of %d bytes, want %d", len(params.Data), len(big))
+			}
+
+			// Station errors cross nodes with their code and description.
+			p.OnCallError("ClearCache", "InternalError", "cache is on fire")
+			status, body = post(t, a, "CP-X", "cache/clear", ``)
+			if msg, _ := body["status_message"].(string); status != http.StatusBadGateway ||
+				!strings.Contains(msg, "InternalError") || !strings.Contains(msg, "cache is on fire") {
+				t.Errorf("CALLERROR through node A: %d %v", status, body)
+			}
+
+			// Node B stops; the station reconnects to node A.
+			b.stop()
+			p.WaitClosed()
+			waitOwner(t, c, "CP-X", "")
+			if status, body := post(t, a, "CP-X", "reset", `{"type": "Hard"}`); status != http.StatusConflict {
+				t.Errorf("reset while the station is nowhere: %d %v, want 409", status, body)
+			}
+			p.Close()
+			connect(t, p, a.ocppURL, "CP-X", v.subprotocol)
+			waitOwner(t, c, "CP-X", "node-a")
+			status, body = post(t, a, "CP-X", "reset", `{"type": "Hard"}`)
+			if status != http.StatusOK || body["message"] != "Hard reset accepted by charger" {
+				t.Fatalf("reset after the station moved to node A: %d %v", status, body)
+			}
+			if n := len(p.WaitReceived("Reset", 2)); n != 2 {
+				t.Errorf("station got %d Reset CALLs, want 2", n)
+			}
+		})
+	}
+}
+
+// TestDeadNode: a row left by a node that died sends commands nowhere (504 after the
+// timeout); once the station reconnects to a live node its row is overwritten and
+// commands work again.
+func TestDeadNode(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	a := c.start(t, "node-a", 400*time.Millisecond)
+	c.addStation("CP-D", ocpp.ProtocolOCPP16, a)
+	_, err := c.db.Exec(`INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
+		VALUES ('CP-D', 'node-dead', $1, 'Ocpp16', now() - interval '1 hour')`, uuid.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	status, body := post(t, a, "CP-D", "reset", `{"type": "Soft"}`)
+	if status != http.StatusGatewayTimeout {
+		t.Fatalf("command to a dead node: %d %v, want 504", status, body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("504 after %v with a 400ms timeout", d)
+	}
+	var left int
+	if err := c.db.Get(&left, `SELECT count(*) FROM command_calls`); err != nil || left != 0 {
+		t.Errorf("%d forwarded calls left behind (err %v)", left, err)
+	}
+
+	p := ocpppeer.Start(t)
+	p.OnCall("Reset", map[string]any{"status": "Accepted"})
+	connect(t, p, a.ocppURL, "CP-D", "ocpp1.6")
+	waitOwner(t, c, "CP-D", "node-a")
+	if status, body := post(t, a, "CP-D", "reset", `{"type": "Soft"}`); status != http.StatusOK {
+		t.Fatalf("command after reconnecting to a live node: %d %v", status, body)
+	}
+}
+
+// TestSilentStationOnOtherNode: the owner's gateway times out; the caller answers 504.
+func TestSilentStationOnOtherNode(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	a := c.start(t, "node-a", 500*time.Millisecond)
+	b := c.start(t, "node-b", 500*time.Millisecond)
+	c.addStation("CP-S", ocpp.ProtocolOCPP201, a, b)
+	p := ocpppeer.Start(t)
+	p.OnCallNever("UnlockConnector")
+	connect(t, p, b.ocppURL, "CP-S", "ocpp2.0.1")
+	waitOwner(t, c, "CP-S", "node-b")
+	status, body := post(t, a, "CP-S", "unlock", `{"connectorId": 1}`)
+	if status != http.StatusGatewayTimeout {
+		t.Fatalf("silent station on node B: %d %v, want 504", status, body)
+	}
+	p.WaitReceived("UnlockConnector", 1)
+}
+
+// TestSessionRows: connect writes the owner, a second connection elsewhere takes it over,
+// and the replaced node's disconnect does not delete the new owner's row.
+func TestSessionRows(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	a := c.start(t, "node-a", time.Second)
+	b := c.start(t, "node-b", time.Second)
+	c.addStation("CP-R", ocpp.ProtocolOCPP16, a, b)
+
+	p1 := ocpppeer.Start(t)
+	connect(t, p1, a.ocppURL, "CP-R", "ocpp1.6")
+	waitOwner(t, c, "CP-R", "node-a")
+
+	p2 := ocpppeer.Start(t) // the same station, reconnecting through another node
+	connect(t, p2, b.ocppURL, "CP-R", "ocpp1.6")
+	waitOwner(t, c, "CP-R", "node-b")
+
+	// Both sockets are open: the newest connection gets the commands, also those sent
+	// through the node holding the older one.
+	p1.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	p2.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	if status, body := post(t, a, "CP-R", "cache/clear", ``); status != http.StatusOK {
+		t.Fatalf("cache/clear through node A: %d %v", status, body)
+	}
+	p2.WaitReceived("ClearCache", 1)
+	if n := len(p1.Received("ClearCache")); n != 0 {
+		t.Errorf("the older connection on node A got %d ClearCache CALLs, want 0", n)
+	}
+
+	p1.Close() // the old socket closes on node A
+	a.reg.Wait(t, waitTimeout, "disconnect on node A", func(r *ocpptest.Registry) bool { return len(r.Disconnects) == 1 })
+	if owner := c.sessionOwner(t, "CP-R"); owner != "node-b" {
+		t.Errorf("after the old connection closed: owner %q, want node-b", owner)
+	}
+	p2.Close()
+	waitOwner(t, c, "CP-R", "")
+
+	// A restarted node clears the rows left under its id.
+	if _, err := c.db.Exec(`INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
+		VALUES ('CP-OLD', 'node-c', $1, 'Ocpp16', now())`, uuid.New()); err != nil {
+		t.Fatal(err)
+	}
+	c.start(t, "node-c", time.Second)
+	if owner := c.sessionOwner(t, "CP-OLD"); owner != "" {
+		t.Errorf("node-c restarted but its stale row remains (owner %q)", owner)
+	}
+}

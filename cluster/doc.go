@@ -1,0 +1,48 @@
+// Package cluster lets several evroam nodes (evroam serve processes on one PostgreSQL
+// database) share the charge stations: a station is connected to one node, and a charger
+// command sent to any node reaches it. PostgreSQL is the only shared infrastructure.
+//
+// # Who holds which station
+//
+// The table station_sessions maps a station's identity to the node holding its WebSocket
+// (plus a session id and the protocol version). Node.Registry wraps the gateway's
+// ocpp.Registry: RecordConnect upserts the row (the newest connection wins, so a row left
+// by a node that died is overwritten when the station reconnects elsewhere), and
+// RecordDisconnect deletes it only if it still belongs to this node's session. These are
+// the only writes, one per connect and one per disconnect: nothing is written per frame.
+// At start a node deletes rows left under its own id by an earlier run.
+//
+// # Forwarding a command
+//
+// Node.Call sends a CALL to a station. The node reads the owner from station_sessions
+// (one indexed read per command). If it is this node, or there is no row yet while the
+// station is connected here, the local ocpp.Server sends the CALL. The row wins over a
+// local connection: after a station reconnected through another node, a half-open socket
+// left here must not get its commands. Otherwise the node forwards:
+//
+//  1. INSERT the request (action, payload, timeout) into command_calls and, in the same
+//     statement, pg_notify the owner's channel with "req:<id>". Payloads travel in the row,
+//     because NOTIFY payloads are limited to 8000 bytes.
+//  2. The owner, LISTENing on its channel, claims the row (UPDATE … SET picked_at WHERE
+//     picked_at IS NULL, so a request runs once), sends the CALL through its ocpp.Server
+//     with what remains of the caller's timeout, writes the answer or the error (not
+//     connected, timeout, CALLERROR code/description/details, schema violations) into
+//     the row and pg_notifies the caller's channel with "res:<id>".
+//  3. The caller, woken by the notification, deletes the row and returns the answer, or
+//     the error as the same error values ocpp.Server.Call returns, so callers cannot tell
+//     a forwarded call from a local one.
+//
+// Each node LISTENs on one channel, evroam_node_<hash of its node id>, over a dedicated
+// connection (lib/pq Listener). When that connection is re-established notifications
+// may have been lost, so the node then serves every unclaimed request addressed to it and
+// re-checks every call it is waiting for.
+//
+// # Failures
+//
+// A caller waits at most its context's deadline (the command timeout). A node that died
+// never answers: its callers time out (HTTP 504) and delete their rows; once the station
+// reconnects to a live node, that node's upsert takes the row over and commands work
+// again. The station is not connected anywhere (no row, or a row of this very node
+// without a local connection): ocpp.ErrNotConnected (HTTP 409). Rows whose caller died
+// are swept after their timeout plus a grace period.
+package cluster

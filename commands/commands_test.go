@@ -1,0 +1,461 @@
+package commands_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/evroam/evroam/commands"
+	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/ocpp/ocpptest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// endpointCase is one command sent to a strict station: the station's canned answer, the
+// frame it must receive and the HTTP answer we must give.
+type endpointCase struct {
+	name   string
+	path   string // after /chargers/{id}/
+	body   string
+	action string // the CALL the station must receive
+	answer any    // the station's CALLRESULT
+	// params is the CALL payload the station must receive ({{ID}} is the station). With
+	// a requestId, "requestId":0 stands for "any positive number, echoed in the answer".
+	params string
+	// checkParams replaces params for payloads too long to spell out.
+	checkParams func(t *testing.T, params json.RawMessage)
+	want        string // the HTTP 200 body ({{ID}} is the station)
+	// after runs extra checks, e.g. on the stored configuration.
+	after func(t *testing.T, e *env, id string)
+}
+
+var cases16 = []endpointCase{
+	{
+		name: "reset", path: "reset", body: `{"type": "Soft"}`,
+		action: "Reset", answer: map[string]any{"status": "Accepted"}, params: `{"type": "Soft"}`,
+		want: `{"message": "Soft reset accepted by charger", "chargeBoxId": "{{ID}}", "type": "Soft", "status": "accepted"}`,
+	},
+	{
+		name: "reset hard rejected", path: "reset", body: `{"type": "Hard", "when": "Immediate"}`,
+		action: "Reset", answer: map[string]any{"status": "Rejected"}, params: `{"type": "Hard"}`,
+		want: `{"message": "Hard reset rejected by charger", "chargeBoxId": "{{ID}}", "type": "Hard", "when": "Immediate", "status": "rejected"}`,
+	},
+	{
+		name: "unlock", path: "unlock", body: `{"connectorId": 1}`,
+		action: "UnlockConnector", answer: map[string]any{"status": "Unlocked"}, params: `{"connectorId": 1}`,
+		want: `{"message": "Connector unlocked successfully", "chargeBoxId": "{{ID}}", "connectorId": 1, "status": "unlocked"}`,
+	},
+	{
+		name: "unlock failed", path: "unlock", body: `{"connectorId": 2}`,
+		action: "UnlockConnector", answer: map[string]any{"status": "UnlockFailed"}, params: `{"connectorId": 2}`,
+		want: `{"message": "Charger failed to unlock the connector", "chargeBoxId": "{{ID}}", "connectorId": 2, "status": "unlock_failed"}`,
+	},
+	{
+		name: "cache clear", path: "cache/clear", body: ``,
+		action: "ClearCache", answer: map[string]any{"status": "Accepted"}, params: `{}`,
+		want: `{"message": "Cache cleared successfully", "chargeBoxId": "{{ID}}", "status": "accepted"}`,
+	},
+	{
+		name: "trigger", path: "trigger", body: `{"requestedMessage": "StatusNotification", "connectorId": 1}`,
+		action: "TriggerMessage", answer: map[string]any{"status": "Accepted"},
+		params: `{"requestedMessage": "StatusNotification", "connectorId": 1}`,
+		want: `{"message": "StatusNotification trigger accepted by charger", "chargeBoxId": "{{ID}}",
+			"requestedMessage": "StatusNotification", "connectorId": 1, "status": "accepted"}`,
+	},
+	{
+		name: "availability", path: "availability", body: `{"connectorId": 1, "type": "Inoperative"}`,
+		action: "ChangeAvailability", answer: map[string]any{"status": "Scheduled"},
+		params: `{"connectorId": 1, "type": "Inoperative"}`,
+		want: `{"message": "Availability change scheduled by charger", "chargeBoxId": "{{ID}}", "connectorId": 1,
+			"type": "Inoperative", "status": "scheduled"}`,
+	},
+	{
+		name: "configuration get keys", path: "configuration/get", body: `{"key": ["HeartbeatInterval", "MeterValueSampleInterval", "Nope"]}`,
+		action: "GetConfiguration",
+		answer: map[string]any{"configurationKey": []any{
+			map[string]any{"key": "HeartbeatInterval", "readonly": false, "value": "300"},
+			map[string]any{"key": "MeterValueSampleInterval", "readonly": false, "value": "60"},
+		}, "unknownKey": []any{"Nope"}},
+		params: `{"key": ["HeartbeatInterval", "MeterValueSampleInterval", "Nope"]}`,
+		want: `{"chargeBoxId": "{{ID}}", "configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": "300"},
+			{"key": "MeterValueSampleInterval", "readonly": false, "value": "60"}], "unknownKey": ["Nope"]}`,
+	},
+	{
+		name: "configuration get all", path: "configuration/get", body: `{}`,
+		action: "GetConfiguration",
+		answer: map[string]any{"configurationKey": []any{
+			map[string]any{"key": "HeartbeatInterval", "readonly": false, "value": "300"},
+			map[string]any{"key": "NumberOfConnectors", "readonly": true, "value": "2"},
+			map[string]any{"key": "AuthorizationKey", "readonly": false},
+		}},
+		params: `{}`,
+		want: `{"chargeBoxId": "{{ID}}", "configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": "300"},
+			{"key": "NumberOfConnectors", "readonly": true, "value": "2"}, {"key": "AuthorizationKey", "readonly": false}], "unknownKey": []}`,
+	},
+	{
+		name: "configuration change accepted", path: "configuration/change", body: `{"key": "HeartbeatInterval", "value": "600"}`,
+		action: "ChangeConfiguration", answer: map[string]any{"status": "Accepted"},
+		params: `{"key": "HeartbeatInterval", "value": "600"}`,
+		want: `{"chargeBoxId": "{{ID}}", "key": "HeartbeatInterval", "value": "600", "status": "Accepted",
+			"message": "Configuration changed successfully"}`,
+		after: wantStoredConfig("HeartbeatInterval", "600", true),
+	},
+	{
+		name: "configuration change rejected", path: "configuration/change", body: `{"key": "HeartbeatInterval", "value": "7"}`,
+		action: "ChangeConfiguration", answer: map[string]any{"status": "Rejected"},
+		params: `{"key": "HeartbeatInterval", "value": "7"}`,
+		want: `{"chargeBoxId": "{{ID}}", "key": "HeartbeatInterval", "value": "7", "status": "Rejected",
+			"message": "Charger rejected the configuration change"}`,
+		after: wantStoredConfig("HeartbeatInterval", "", false),
+	},
+	{
+		name: "configuration change reboot required", path: "configuration/change", body: `{"key": "WebSocketPingInterval", "value": "0"}`,
+		action: "ChangeConfiguration", answer: map[string]any{"status": "RebootRequired"},
+		params: `{"key": "WebSocketPingInterval", "value": "0"}`,
+		want: `{"chargeBoxId": "{{ID}}", "key": "WebSocketPingInterval", "value": "0", "status": "RebootRequired",
+			"message": "Configuration changed; it takes effect after a reboot"}`,
+		after: wantStoredConfig("WebSocketPingInterval", "0", true),
+	},
+	{
+		name: "firmware update", path: "firmware/update",
+		body:   `{"location": "https://firmware.example.com/v2.0.0/firmware.bin", "retrieveDate": "2026-02-10T14:00:00Z", "retries": 3, "retryInterval": 60}`,
+		action: "UpdateFirmware", answer: map[string]any{},
+		params: `{"location": "https://firmware.example.com/v2.0.0/firmware.bin", "retrieveDate": "2026-02-10T14:00:00Z", "retries": 3, "retryInterval": 60}`,
+		want: `{"message": "Firmware update accepted by charger", "chargeBoxId": "{{ID}}",
+			"location": "https://firmware.example.com/v2.0.0/firmware.bin", "retrieveDate": "2026-02-10T14:00:00Z", "status": "accepted"}`,
+	},
+	{
+		name: "diagnostics", path: "diagnostics",
+		body:   `{"location": "https://uploads.example.com/diagnostics/", "startTime": "2026-02-09T00:00:00Z", "stopTime": "2026-02-10T00:00:00+01:00", "retries": 3, "retryInterval": 60}`,
+		action: "GetDiagnostics", answer: map[string]any{"fileName": "diag-0001.zip"},
+		params: `{"location": "https://uploads.example.com/diagnostics/", "startTime": "2026-02-09T00:00:00Z", "stopTime": "2026-02-09T23:00:00Z", "retries": 3, "retryInterval": 60}`,
+		want: `{"message": "Diagnostics upload accepted by charger", "chargeBoxId": "{{ID}}",
+			"location": "https://uploads.example.com/diagnostics/", "fileName": "diag-0001.zip", "status": "accepted"}`,
+	},
+	{
+		name: "data transfer", path: "data-transfer", body: `{"vendorId": "MyVendor", "messageId": "GetDisplayMessage", "data": "{\"screen\": 1}"}`,
+		action: "DataTransfer", answer: map[string]any{"status": "Accepted", "data": `{"text": "Hello"}`},
+		params: `{"vendorId": "MyVendor", "messageId": "GetDisplayMessage", "data": "{\"screen\": 1}"}`,
+		want: `{"message": "DataTransfer accepted by charger", "chargeBoxId": "{{ID}}", "vendorId": "MyVendor",
+			"messageId": "GetDisplayMessage", "status": "Accepted", "responseData": "{\"text\": \"Hello\"}"}`,
+	},
+}
+
+// comp and vr build 2.0.1 component and variable objects for canned answers.
+func comp(name string) map[string]any { return map[string]any{"name": name} }
+func vr(name string) map[string]any   { return map[string]any{"name": name} }
+
+var cases201 = []endpointCase{
+	{
+		name: "reset", path: "reset", body: `{"type": "Soft"}`,
+		action: "Reset", answer: map[string]any{"status": "Accepted"}, params: `{"type": "Immediate"}`,
+		want: `{"message": "Soft reset accepted by charger", "chargeBoxId": "{{ID}}", "type": "Soft", "status": "accepted"}`,
+	},
+	{
+		name: "reset on idle evse", path: "reset", body: `{"type": "Hard", "when": "OnIdle", "evseId": 2}`,
+		action: "Reset", answer: map[string]any{"status": "Scheduled"}, params: `{"type": "OnIdle", "evseId": 2}`,
+		want: `{"message": "Hard reset scheduled by charger", "chargeBoxId": "{{ID}}", "type": "Hard", "when": "OnIdle",
+			"evseId": 2, "status": "scheduled"}`,
+	},
+	{
+		name: "unlock", path: "unlock", body: `{"connectorId": 1}`,
+		action: "UnlockConnector", answer: map[string]any{"status": "Unlocked"}, params: `{"evseId": 1, "connectorId": 1}`,
+		want: `{"message": "Connector unlocked successfully", "chargeBoxId": "{{ID}}", "connectorId": 1, "status": "unlocked"}`,
+	},
+	{
+		name: "unlock evse connector", path: "unlock", body: `{"evseId": 2, "connectorId": 3}`,
+		action: "UnlockConnector", answer: map[string]any{"status": "OngoingAuthorizedTransaction"},
+		params: `{"evseId": 2, "connectorId": 3}`,
+		want: `{"message": "Connector not unlocked: an authorized transaction is ongoing", "chargeBoxId": "{{ID}}",
+			"connectorId": 3, "evseId": 2, "status": "ongoing_authorized_transaction"}`,
+	},
+	{
+		name: "cache clear rejected", path: "cache/clear", body: `{}`,
+		action: "ClearCache", answer: map[string]any{"status": "Rejected", "statusInfo": map[string]any{"reasonCode": "Disabled"}},
+		params: `{}`,
+		want:   `{"message": "Clearing the cache rejected by charger (Disabled)", "chargeBoxId": "{{ID}}", "status": "rejected"}`,
+	},
+	{
+		name: "trigger", path: "trigger", body: `{"requestedMessage": "DiagnosticsStatusNotification", "connectorId": 2}`,
+		action: "TriggerMessage", answer: map[string]any{"status": "NotImplemented"},
+		params: `{"requestedMessage": "LogStatusNotification", "evse": {"id": 2}}`,
+		want: `{"message": "DiagnosticsStatusNotification trigger not implemented by charger", "chargeBoxId": "{{ID}}",
+			"requestedMessage": "DiagnosticsStatusNotification", "connectorId": 2, "status": "not_implemented"}`,
+	},
+	{
+		name: "availability whole station", path: "availability", body: `{"connectorId": 0, "type": "Operative"}`,
+		action: "ChangeAvailability", answer: map[string]any{"status": "Accepted"}, params: `{"operationalStatus": "Operative"}`,
+		want: `{"message": "Availability change accepted by charger", "chargeBoxId": "{{ID}}", "connectorId": 0,
+			"type": "Operative", "status": "accepted"}`,
+	},
+	{
+		name: "availability evse", path: "availability", body: `{"connectorId": 2, "type": "Inoperative"}`,
+		action: "ChangeAvailability", answer: map[string]any{"status": "Accepted"},
+		params: `{"operationalStatus": "Inoperative", "evse": {"id": 2}}`,
+		want: `{"message": "Availability change accepted by charger", "chargeBoxId": "{{ID}}", "connectorId": 2,
+			"type": "Inoperative", "status": "accepted"}`,
+	},
+	{
+		name: "configuration get keys", path: "configuration/get",
+		body:   `{"key": ["HeartbeatInterval", "MeterValueSampleInterval", "NotAKey", "OCPPCommCtrlr.MessageTimeout[Default]"]}`,
+		action: "GetVariables",
+		// Results out of request order: they are matched by component and variable.
+		answer: map[string]any{"getVariableResult": []any{
+			map[string]any{"attributeStatus": "Accepted", "attributeValue": "30", "component": comp("OCPPCommCtrlr"),
+				"variable": map[string]any{"name": "MessageTimeout", "instance": "Default"}},
+			map[string]any{"attributeStatus": "UnknownVariable", "component": comp("SampledDataCtrlr"), "variable": vr("TxUpdatedInterval")},
+			map[string]any{"attributeStatus": "Accepted", "attributeValue": "300", "component": comp("OCPPCommCtrlr"), "variable": vr("HeartbeatInterval")},
+		}},
+		params: `{"getVariableData": [
+			{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+			{"component": {"name": "SampledDataCtrlr"}, "variable": {"name": "TxUpdatedInterval"}},
+			{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "MessageTimeout", "instance": "Default"}}]}`,
+		want: `{"chargeBoxId": "{{ID}}", "configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": "300"},
+			{"key": "OCPPCommCtrlr.MessageTimeout[Default]", "readonly": false, "value": "30"}],
+			"unknownKey": ["NotAKey", "MeterValueSampleInterval"]}`,
+	},
+	{
+		name: "configuration get all", path: "configuration/get", body: `{}`,
+		action: "GetVariables",
+		answer: map[string]any{"getVariableResult": []any{
+			map[string]any{"attributeStatus": "Accepted", "attributeValue": "300", "component": comp("OCPPCommCtrlr"), "variable": vr("HeartbeatInterval")},
+			map[string]any{"attributeStatus": "Accepted", "attributeValue": "5", "component": comp("SecurityCtrlr"), "variable": vr("CertificateEntries")},
+		}},
+		checkParams: func(t *testing.T, params json.RawMessage) {
+			var p struct {
+				GetVariableData []struct {
+					Component struct{ Name string } `json:"component"`
+					Variable  struct{ Name string } `json:"variable"`
+				} `json:"getVariableData"`
+			}
+			if err := json.Unmarshal(params, &p); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, d := range p.GetVariableData {
+				got[d.Component.Name+"."+d.Variable.Name] = true
+			}
+			for _, want := range []string{"OCPPCommCtrlr.HeartbeatInterval", "SampledDataCtrlr.TxUpdatedInterval",
+				"TxCtrlr.EVConnectionTimeOut", "AuthCtrlr.AuthorizeRemoteStart", "SecurityCtrlr.SecurityProfile"} {
+				if !got[want] {
+					t.Errorf("GetVariables does not ask for %s: %s", want, params)
+				}
+			}
+			if got["SecurityCtrlr.BasicAuthPassword"] {
+				t.Errorf("GetVariables asks for the write-only BasicAuthPassword")
+			}
+			if len(p.GetVariableData) != 25 {
+				t.Errorf("GetVariables asks for %d variables, want the 25 readable mapped 1.6 keys", len(p.GetVariableData))
+			}
+		},
+		after: func(t *testing.T, e *env, id string) {}, // the answer is checked below
+		want:  "",
+	},
+	{
+		name: "configuration change accepted", path: "configuration/change", body: `{"key": "HeartbeatInterval", "value": "600"}`,
+		action: "SetVariables",
+		answer: map[string]any{"setVariableResult": []any{map[string]any{"attributeStatus": "Accepted",
+			"component": comp("OCPPCommCtrlr"), "variable": vr("HeartbeatInterval")}}},
+		params: `{"setVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "attributeValue": "600"}]}`,
+		want: `{"chargeBoxId": "{{ID}}", "key": "HeartbeatInterval", "value": "600", "status": "Accepted",
+			"message": "Configuration changed successfully"}`,
+		after: wantStoredConfig("OCPPCommCtrlr.HeartbeatInterval", "600", true),
+	},
+	{
+		name: "configuration change rejected", path: "configuration/change", body: `{"key": "HeartbeatInterval", "value": "1"}`,
+		action: "SetVariables",
+		answer: map[string]any{"setVariableResult": []any{map[string]any{"attributeStatus": "Rejected",
+			"component": comp("OCPPCommCtrlr"), "variable": vr("HeartbeatInterval"),
+			"attributeStatusInfo": map[string]any{"reasonCode": "ValueTooLow"}}}},
+		params: `{"setVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "attributeValue": "1"}]}`,
+		want: `{"chargeBoxId": "{{ID}}", "key": "HeartbeatInterval", "value": "1", "status": "Rejected",
+			"message": "Charger rejected the configuration change (ValueTooLow)"}`,
+		after: wantStoredConfig("OCPPCommCtrlr.HeartbeatInterval", "", false),
+	},
+	{
+		name: "configuration change device key unknown", path: "configuration/change", body: `{"key": "EVSE@1.Power/MaxSet", "value": "11000"}`,
+		action: "SetVariables",
+		answer: map[string]any{"setVariableResult": []any{map[string]any{"attributeStatus": "UnknownVariable", "attributeType": "MaxSet",
+			"component": map[string]any{"name": "EVSE", "evse": map[string]any{"id": 1}}, "variable": vr("Power")}}},
+		params: `{"setVariableData": [{"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "Power"},
+			"attributeType": "MaxSet", "attributeValue": "11000"}]}`,
+		want: `{"chargeBoxId": "{{ID}}", "key": "EVSE@1.Power/MaxSet", "value": "11000", "status": "NotSupported",
+			"message": "Charger does not support this configuration key"}`,
+	},
+	{
+		name: "firmware update", path: "firmware/update",
+		body:   `{"location": "https://firmware.example.com/v2.0.0/firmware.bin", "retrieveDate": "2026-02-10T14:00:00.123456Z", "retries": 3, "retryInterval": 60}`,
+		action: "UpdateFirmware", answer: map[string]any{"status": "Accepted"},
+		params: `{"requestId": 0, "firmware": {"location": "https://firmware.example.com/v2.0.0/firmware.bin",
+			"retrieveDateTime": "2026-02-10T14:00:00.123Z"}, "retries": 3, "retryInterval": 60}`,
+		want: `{"message": "Firmware update accepted by charger", "chargeBoxId": "{{ID}}",
+			"location": "https://firmware.example.com/v2.0.0/firmware.bin", "retrieveDate": "2026-02-10T14:00:00.123456Z",
+			"requestId": 0, "status": "accepted"}`,
+	},
+	{
+		name: "diagnostics", path: "diagnostics",
+		body:   `{"location": "https://uploads.example.com/diagnostics/", "startTime": "2026-02-09T00:00:00Z", "stopTime": "2026-02-10T00:00:00Z", "retries": 3, "retryInterval": 60}`,
+		action: "GetLog", answer: map[string]any{"status": "Accepted", "filename": "log-0001.zip"},
+		params: `{"log": {"remoteLocation": "https://uploads.example.com/diagnostics/", "oldestTimestamp": "2026-02-09T00:00:00Z",
+			"latestTimestamp": "2026-02-10T00:00:00Z"}, "logType": "DiagnosticsLog", "requestId": 0, "retries": 3, "retryInterval": 60}`,
+		want: `{"message": "Diagnostics upload accepted by charger", "chargeBoxId": "{{ID}}",
+			"location": "https://uploads.example.com/diagnostics/", "fileName": "log-0001.zip", "requestId": 0, "status": "accepted"}`,
+	},
+	{
+		name: "data transfer", path: "data-transfer", body: `{"vendorId": "MyVendor", "messageId": "GetDisplayMessage", "data": "{\"screen\": 1}"}`,
+		action: "DataTransfer", answer: map[string]any{"status": "Accepted", "data": map[string]any{"text": "Hello"}},
+		params: `{"vendorId": "MyVendor", "messageId": "GetDisplayMessage", "data": "{\"screen\": 1}"}`,
+		want: `{"message": "DataTransfer accepted by charger", "chargeBoxId": "{{ID}}", "vendorId": "MyVendor",
+			"messageId": "GetDisplayMessage", "status": "Accepted", "responseData": "{\"text\":\"Hello\"}"}`,
+	},
+	{
+		name: "data transfer unknown vendor", path: "data-transfer", body: `{"vendorId": "Other"}`,
+		action: "DataTransfer", answer: map[string]any{"status": "UnknownVendorId"},
+		params: `{"vendorId": "Other"}`,
+		want:   `{"message": "Charger does not know this vendorId", "chargeBoxId": "{{ID}}", "vendorId": "Other", "status": "UnknownVendorId"}`,
+	},
+}
+
+// wantStoredConfig checks the configuration the gateway recorded for the station: key with
+// value, or no key at all when present is false.
+func wantStoredConfig(key, value string, present bool) func(t *testing.T, e *env, id string) {
+	return func(t *testing.T, e *env, id string) {
+		t.Helper()
+		var found *ocpp.ConfigurationValue
+		e.reg.Do(func(r *ocpptest.Registry) {
+			for _, v := range r.Configuration[id] {
+				if v.Key == key {
+					v := v
+					found = &v
+				}
+			}
+		})
+		switch {
+		case !present && found != nil:
+			t.Errorf("stored configuration has %s = %q after a change that was not accepted", key, found.Value)
+		case present && found == nil:
+			t.Errorf("stored configuration has no %s after an accepted change", key)
+		case present && (found.Value != value || !found.HasValue):
+			t.Errorf("stored %s = %q, want %q", key, found.Value, value)
+		}
+	}
+}
+
+// withRequestID replaces a positive "requestId" in v by 0 and returns it (0 if absent).
+func withRequestID(t *testing.T, v any) int64 {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		return 0
+	}
+	n, ok := m["requestId"].(json.Number)
+	if !ok {
+		return 0
+	}
+	id, err := n.Int64()
+	if err != nil || id <= 0 {
+		t.Errorf("requestId = %v, want a positive integer", m["requestId"])
+	}
+	m["requestId"] = json.Number("0")
+	return id
+}
+
+func runEndpointCases(t *testing.T, v version, cases []endpointCase) {
+	e := newEnv(t, commands.Config{})
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			id := fmt.Sprintf("CP-%s-%02d", strings.ReplaceAll(v.name, ".", ""), i)
+			p := e.connect(t, e.ocppURL, v, id)
+			p.OnCall(tc.action, tc.answer)
+			status, body := do(t, http.MethodPost, e.apiURL+"/chargers/"+id+"/"+tc.path, keyA, tc.body)
+			if status != http.StatusOK {
+				t.Fatalf("POST %s = %d %s, want 200", tc.path, status, body)
+			}
+
+			calls := p.WaitReceived(tc.action, 1)
+			if len(calls) != 1 {
+				t.Fatalf("station received %d %s CALLs, want 1 (events: %v)", len(calls), tc.action, p.Events("call"))
+			}
+			var frameID int64
+			if tc.checkParams != nil {
+				tc.checkParams(t, calls[0].Params)
+			} else {
+				got := decodeJSON(t, calls[0].Params)
+				frameID = withRequestID(t, got)
+				if diff := cmp.Diff(decodeJSON(t, []byte(tc.params)), got); diff != "" {
+					t.Errorf("%s payload mismatch (-want +got):\n%s", tc.action, diff)
+				}
+			}
+
+			if tc.want != "" {
+				got := decodeJSON(t, body)
+				if bodyID := withRequestID(t, got); bodyID != frameID {
+					t.Errorf("answer requestId = %d, the station got %d", bodyID, frameID)
+				}
+				want := decodeJSON(t, []byte(strings.ReplaceAll(tc.want, "{{ID}}", id)))
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("POST %s answer mismatch (-want +got):\n%s", tc.path, diff)
+				}
+			}
+			if tc.after != nil {
+				tc.after(t, e, id)
+			}
+
+			// The command and its answer are in the message log.
+			e.reg.Wait(t, waitTimeout, "command in the message log", func(r *ocpptest.Registry) bool {
+				var call, result bool
+				for _, m := range r.Messages {
+					if m.Identity == id && m.Action == tc.action && m.MessageID == calls[0].MessageID {
+						call = call || (m.Direction == ocpp.DirectionOut && m.MessageType == ocpp.MessageTypeCall)
+						result = result || (m.Direction == ocpp.DirectionIn && m.MessageType == ocpp.MessageTypeCallResult)
+					}
+				}
+				return call && result
+			})
+		})
+	}
+}
+
+func TestEndpoints16(t *testing.T) { t.Parallel(); runEndpointCases(t, v16, cases16) }
+
+func TestEndpoints201(t *testing.T) { t.Parallel(); runEndpointCases(t, v201, cases201) }
+
+// TestConfigurationGetAll201 checks the answer to configuration/get {} on a 2.0.1 station:
+// the 1.6 keys the station knows, with their 1.6 names, and the others as unknown.
+func TestConfigurationGetAll201(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, commands.Config{})
+	p := e.connect(t, e.ocppURL, v201, "CP-ALL")
+	p.OnCall("GetVariables", map[string]any{"getVariableResult": []any{
+		map[string]any{"attributeStatus": "Accepted", "attributeValue": "300", "component": comp("OCPPCommCtrlr"), "variable": vr("HeartbeatInterval")},
+		map[string]any{"attributeStatus": "Accepted", "attributeValue": "5", "component": comp("SecurityCtrlr"), "variable": vr("CertificateEntries")},
+		map[string]any{"attributeStatus": "UnknownComponent", "component": comp("AuthCtrlr"), "variable": vr("LocalPreAuthorize")},
+	}})
+	status, body := do(t, http.MethodPost, e.apiURL+"/chargers/CP-ALL/configuration/get", keyA, `{}`)
+	if status != http.StatusOK {
+		t.Fatalf("status %d %s", status, body)
+	}
+	var got struct {
+		ChargeBoxID      string `json:"chargeBoxId"`
+		ConfigurationKey []struct {
+			Key      string  `json:"key"`
+			ReadOnly bool    `json:"readonly"`
+			Value    *string `json:"value"`
+		} `json:"configurationKey"`
+		UnknownKey []string `json:"unknownKey"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.ConfigurationKey) != 2 || got.ConfigurationKey[0].Key != "CertificateStoreMaxLength" || !got.ConfigurationKey[0].ReadOnly ||
+		*got.ConfigurationKey[0].Value != "5" || got.ConfigurationKey[1].Key != "HeartbeatInterval" || got.ConfigurationKey[1].ReadOnly ||
+		*got.ConfigurationKey[1].Value != "300" {
+		t.Errorf("configurationKey = %s", body)
+	}
+	if len(got.UnknownKey) != 23 {
+		t.Errorf("unknownKey has %d keys, want the 23 others: %s", len(got.UnknownKey), body)
+	}
+}

@@ -1,0 +1,60 @@
+// Package commands serves the charger commands of the REST API (contract §6):
+// /api/v1/chargers/{chargeBoxId}/reset, unlock, cache/clear, trigger, availability,
+// configuration/get, configuration/change, firmware/update, diagnostics and data-transfer
+// (POST sends one, GET lists the history). Bodies and answers are plain JSON objects, not
+// the registry envelope, exactly as the charger-command API documents them; errors use the
+// registry's error envelope.
+//
+// Every command is one OCPP CALL, built for the protocol the station speaks: OCPP 1.6
+// actions for 1.6 stations and their 2.0.1 counterparts for 2.0.1 stations (Reset with
+// Immediate/OnIdle, UnlockConnector with evseId/connectorId, ChangeAvailability with
+// operationalStatus/evse, GetVariables/SetVariables with the 1.6→2.0.1 key mapping,
+// UpdateFirmware, GetLog, DataTransfer), and the answer keeps one shape for both. The CALL
+// goes through a Gateway: a cluster.Node forwards it to the node that holds the station's
+// WebSocket, whose ocpp.Server sends it and logs both frames in the message log.
+//
+// The station's own answer (Accepted, Rejected, RebootRequired, NotSupported, …) is an
+// HTTP 200. Failing to get one is an error: unknown or invisible station 404, not connected
+// 409, invalid body 422 (every bad field named), no answer within Config.Timeout 504,
+// CALLERROR 502 with the station's code and description.
+//
+// Which stations a key may command, and the protocol they speak, comes from the narrow
+// Stations interface, which cmd/evroam implements over the charge-station store; the
+// DataTransfer history through DataTransfers, over the store the gateway's
+// Registry.RecordDataTransfer writes to.
+//
+// # Translating for OCPP 2.0.1
+//
+//   - reset: type Soft/Hard is kept in the answer; the 2.0.1 Reset type is `when`
+//     (default Immediate, which like a 1.6 reset ends transactions first), with evseId.
+//     1.6 stations cannot reset OnIdle or one EVSE: 422.
+//   - unlock: evseId (2.0.1 only) and connectorId; without evseId the connectorId names
+//     the EVSE (a 1.6 connectorId is a 2.0.1 evseId) and its connector 1 is unlocked.
+//   - trigger, availability: connectorId becomes evse.id (0 = the whole station, no evse);
+//     DiagnosticsStatusNotification becomes LogStatusNotification.
+//   - configuration/get and /change: 1.6 keys become device-model variables through the
+//     OCPP 2.0.1 mapping table (HeartbeatInterval → OCPPCommCtrlr.HeartbeatInterval, …);
+//     a key may also be written as Component[instance]@evse/connector.Variable[instance]/type
+//     (the form the stored configuration uses). get with no keys asks for every readable
+//     mapped 1.6 key; the whole device model is read after each boot anyway (GetBaseReport)
+//     and kept in the stored configuration. SetVariables statuses map onto 1.6 ones
+//     (Unknown*/NotSupportedAttributeType → NotSupported).
+//   - firmware/update: UpdateFirmware with firmware{location, retrieveDateTime} and a
+//     fresh requestId, returned in the answer; diagnostics: GetLog (DiagnosticsLog) with
+//     log{remoteLocation, oldestTimestamp, latestTimestamp} and a requestId.
+//   - data-transfer: data is sent as a JSON string to both versions; a 2.0.1 answer's
+//     non-string data comes back as its JSON text.
+//
+// Statuses in the answers follow the documented API: lower snake case for reset,
+// unlock, cache/clear, trigger, availability, firmware/update and diagnostics ("accepted",
+// "unlock_failed", "not_implemented"); the OCPP spelling for configuration/change and
+// data-transfer ("Accepted", "RebootRequired", "UnknownVendorId").
+//
+// # Wiring (cmd/evroam)
+//
+//	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
+//		db, registry, ocppCfg, log)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers)
+//	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
+//	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
+package commands

@@ -1,0 +1,2 @@
+DROP TABLE command_calls;
+DROP TABLE station_sessions;
