@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
@@ -38,6 +39,7 @@ type apiDeps struct {
 	evseStore    *evse.Store
 	logStore     *stationlogs.Store
 	logs         *stationlogs.Handler
+	commands     *commands.Handler // set once the cluster node exists (newApp)
 }
 
 func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger, ocpiCfg ocpi.Config) apiDeps {
@@ -88,6 +90,9 @@ func newAPI(d apiDeps) *gin.Engine {
 	d.stations.Routes(v1)
 	d.evses.Routes(v1)
 	d.logs.Routes(v1)
+	if d.commands != nil {
+		d.commands.Routes(v1)
+	}
 	d.ocpi.AdminRoutes(v1)
 
 	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys

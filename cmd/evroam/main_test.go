@@ -19,16 +19,23 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // startApp wires the whole service on a fresh database (through dbURL when given) and serves
 // its API.
 func startApp(t *testing.T, dbURL string) (*app, *httptest.Server) {
+	return startNode(t, dbURL, "test-node")
+}
+
+// startNode is startApp for one of several nodes on one database.
+func startNode(t *testing.T, dbURL, nodeID string) (*app, *httptest.Server) {
 	t.Helper()
 	if dbURL == "" {
 		dbURL = pgtest.URL(t)
 	}
 	cfg, err := loadConfig(nil, func(k string) string {
 		return map[string]string{
-			"EVROAM_DATABASE_URL":  dbURL,
-			"EVROAM_ADMIN_API_KEY": "test-admin-key-0123456789",
-			"EVROAM_HTTP_ADDR":     "127.0.0.1:0",
-			"EVROAM_OCPP_ADDR":     "127.0.0.1:0",
+			"EVROAM_DATABASE_URL":    dbURL,
+			"EVROAM_ADMIN_API_KEY":   "test-admin-key-0123456789",
+			"EVROAM_HTTP_ADDR":       "127.0.0.1:0",
+			"EVROAM_OCPP_ADDR":       "127.0.0.1:0",
+			"EVROAM_NODE_ID":         nodeID,
+			"EVROAM_COMMAND_TIMEOUT": "5s",
 		}[k]
 	})
 	if err != nil {

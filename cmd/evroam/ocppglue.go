@@ -210,9 +210,9 @@ func (g *gatewayRegistry) RecordConfiguration(ctx context.Context, identity stri
 func (a *app) ocppHandler() http.Handler { return a.gateway }
 
 // closeGateway closes the gateway's WebSocket connections (http.Server.Shutdown leaves hijacked
-// connections open) and flushes its batched writes.
+// connections open), flushes its batched writes and leaves the cluster.
 func (a *app) closeGateway(ctx context.Context) {
-	if err := a.gateway.Close(ctx); err != nil {
+	if err := a.node.Close(ctx); err != nil {
 		a.log.Warn("closing the OCPP gateway", "err", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/evroam/evroam/cluster"
+	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
@@ -27,7 +29,8 @@ type app struct {
 	db      *sqlx.DB
 	api     *gin.Engine
 	deps    apiDeps
-	gateway *ocpp.Server
+	node    *cluster.Node
+	gateway *ocpp.Server // node.Server(): this node's OCPP endpoint
 }
 
 // newApp opens the database, applies migrations, makes sure the root network (and the admin
@@ -54,19 +57,28 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 	}
 	deps := newDeps(db, nets, log, ocpi.Config{PublicURL: cfg.PublicURL})
-	gateway := ocpp.NewServer(ocpp.Config{
-		HeartbeatInterval: cfg.HeartbeatInterval,
-		PublicURL:         cfg.OCPPPublicURL,
-		CallTimeout:       cfg.CommandTimeout,
-	}, newGatewayRegistry(db, deps.stationStore, deps.evseStore, deps.logStore, log), log)
-	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps, gateway: gateway}, nil
+	// The node owns this process's OCPP gateway and routes charger commands to whichever
+	// node holds a station (package cluster).
+	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout},
+		db, newGatewayRegistry(db, deps.stationStore, deps.evseStore, deps.logStore, log), ocpp.Config{
+			HeartbeatInterval: cfg.HeartbeatInterval,
+			PublicURL:         cfg.OCPPPublicURL,
+			CallTimeout:       cfg.CommandTimeout,
+		}, log)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("join the cluster: %w", err)
+	}
+	deps.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
+		commandStations{deps.stationStore}, node, commandTransfers{deps.logStore})
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps, node: node, gateway: node.Server()}, nil
 }
 
-// Close stops the gateway (when serve did not already) and closes the database.
+// Close stops the gateway and the node (when serve did not already) and closes the database.
 func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	a.gateway.Close(ctx)
+	a.node.Close(ctx)
 	a.db.Close()
 }
 

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/commands"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/stationlogs"
+)
+
+// commandStations lets the charger commands find a station an API key may command, and its
+// protocol, through the charge-station store.
+type commandStations struct{ store *chargestations.Store }
+
+func (s commandStations) Station(ctx context.Context, p web.Principal, identity string) (commands.Station, error) {
+	cs, err := s.store.Get(ctx, p.Networks, identity, "")
+	if err != nil {
+		return commands.Station{}, err // chargestations.ErrNotFound wraps apperr.NotFound
+	}
+	st := commands.Station{Identity: cs.ID}
+	if cs.Gateway.ProtocolVersion != nil {
+		st.ProtocolVersion = string(*cs.Gateway.ProtocolVersion)
+	}
+	return st, nil
+}
+
+// commandTransfers serves the DataTransfer history from the station logs, where the gateway
+// records every exchange in both directions.
+type commandTransfers struct{ logs *stationlogs.Store }
+
+func (t commandTransfers) ListDataTransfers(ctx context.Context, p web.Principal, identity string, limit int) ([]commands.DataTransfer, error) {
+	ds, err := t.logs.DataTransfers(ctx, p.Networks, identity, limit)
+	if errors.Is(err, stationlogs.ErrStationNotFound) {
+		return nil, chargestations.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commands.DataTransfer, len(ds))
+	for i, d := range ds {
+		out[i] = commands.DataTransfer{ID: d.ID, DataTransfer: ocpp.DataTransfer{Identity: d.StationID, Direction: d.Direction,
+			VendorID: d.VendorID, MessageID: d.MessageID, Data: d.Data, Status: d.Status, ResponseData: d.ResponseData,
+			Error: d.Error, At: d.Created}}
+	}
+	return out, nil
+}
