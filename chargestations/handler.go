@@ -413,17 +413,9 @@ func (h *Handler) get(c *gin.Context) error {
 	return respond(c, http.StatusOK, cs)
 }
 
-func readBody(c *gin.Context) ([]byte, error) {
-	raw, err := c.GetRawData()
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", apperr.BadRequest)
-	}
-	return raw, nil
-}
-
 // create registers a station; its id is the body's charge_station_id.
 func (h *Handler) create(c *gin.Context) error {
-	raw, err := readBody(c)
+	raw, err := web.ReadBody(c)
 	if err != nil {
 		return err
 	}
@@ -446,7 +438,7 @@ func withPathID(raw []byte, id string) ([]byte, error) {
 
 // put creates the station (201) or replaces it (200, etag required).
 func (h *Handler) put(c *gin.Context) error {
-	raw, err := readBody(c)
+	raw, err := web.ReadBody(c)
 	if err != nil {
 		return err
 	}
@@ -480,7 +472,7 @@ func (h *Handler) put(c *gin.Context) error {
 // patch changes only the fields the body names, under the station's row lock; the etag is
 // optional. A patch with charge_station_template_id rebuilds the EVSEs from the template.
 func (h *Handler) patch(c *gin.Context) error {
-	raw, err := readBody(c)
+	raw, err := web.ReadBody(c)
 	if err != nil {
 		return err
 	}

@@ -241,18 +241,18 @@ func bind(raw []byte, cur EVSE) (EVSE, error) {
 // put replaces the EVSE's writable fields. An If-Match with the station's etag is optional and
 // checked when given.
 func (h *Handler) put(c *gin.Context) error {
-	raw, err := c.GetRawData()
+	raw, err := web.ReadBody(c)
 	if err != nil {
-		return fmt.Errorf("read body: %w", apperr.BadRequest)
+		return err
 	}
 	return h.update(c, func(cur EVSE) (EVSE, error) { return bind(raw, cur) })
 }
 
 // patch changes only the fields the body names.
 func (h *Handler) patch(c *gin.Context) error {
-	raw, err := c.GetRawData()
+	raw, err := web.ReadBody(c)
 	if err != nil {
-		return fmt.Errorf("read body: %w", apperr.BadRequest)
+		return err
 	}
 	return h.update(c, func(cur EVSE) (EVSE, error) {
 		merged, err := web.MergeJSON(ToResponse(cur), raw)

@@ -2,7 +2,6 @@ package locations
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/evroam/evroam/internal/apperr"
@@ -224,9 +223,9 @@ func (h *Handler) put(c *gin.Context) error {
 
 // patch changes only the fields the body names; the etag is optional.
 func (h *Handler) patch(c *gin.Context) error {
-	raw, err := c.GetRawData()
+	raw, err := web.ReadBody(c)
 	if err != nil {
-		return fmt.Errorf("read body: %w", apperr.BadRequest)
+		return err
 	}
 	return h.update(c, func(cur Location) (locationBody, error) {
 		var body locationBody

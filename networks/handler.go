@@ -1,7 +1,6 @@
 package networks
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/evroam/evroam/internal/apperr"
@@ -120,9 +119,9 @@ func (h *Handler) patch(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := c.GetRawData()
+	body, err := web.ReadBody(c)
 	if err != nil {
-		return fmt.Errorf("read body: %w", apperr.BadRequest)
+		return err
 	}
 	var req networkRequest
 	if err := web.MergePatch(toResponse(cur), body, &req); err != nil {

@@ -47,16 +47,8 @@ func cursor(c *gin.Context) (limit int, before int64, err error) {
 func respondPage(c *gin.Context, limit int, lastID int64, n int, data any) {
 	c.Header("X-Limit", strconv.Itoa(web.MaxLimit))
 	if n == limit && lastID > 0 {
-		q := c.Request.URL.Query()
-		q.Set("before", strconv.FormatInt(lastID, 10))
-		q.Set("limit", strconv.Itoa(limit))
-		u := *c.Request.URL
-		u.RawQuery = q.Encode()
-		scheme := "http"
-		if c.Request.TLS != nil {
-			scheme = "https"
-		}
-		c.Header("Link", fmt.Sprintf(`<%s://%s%s>; rel="next"`, scheme, c.Request.Host, u.RequestURI()))
+		next := web.URLWith(c.Request, map[string]string{"before": strconv.FormatInt(lastID, 10), "limit": strconv.Itoa(limit)})
+		c.Header("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
 	}
 	web.Respond(c, http.StatusOK, data)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,8 +85,12 @@ func TestMessagesOrderAndPaging(t *testing.T) {
 	if link == "" {
 		t.Fatal("a full page has no Link to the next one")
 	}
+	next := strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`)
+	if want := fmt.Sprintf("before=%d", page1[3].ID); !strings.HasPrefix(next, "http") || !strings.Contains(next, want) {
+		t.Fatalf("Link %q: want an absolute URL with %s", link, want)
+	}
 	var page2 []frame
-	e.Do("GET", fmt.Sprintf("/api/v1/chargestations/CS-1/messages?limit=4&before=%d", page1[3].ID), nil).Must(t, http.StatusOK).Decode(t, &page2)
+	e.Do("GET", next, nil).Must(t, http.StatusOK).Decode(t, &page2)
 	if len(page2) != 2 || page2[0].MessageID != "m02" || page2[1].MessageID != "m00" {
 		t.Errorf("second page = %+v, want m02, m00", page2)
 	}

@@ -79,7 +79,7 @@ func toResponse(t Template) templateResponse {
 // toTemplate applies the rules the validator tags cannot express: connector types resolved
 // and checked together, sequence numbers unique per template and connector ids unique per
 // EVSE. Every problem is reported with its JSON path.
-func (b templateBody) toTemplate(network uuid.UUID) (Template, error) {
+func (b templateBody) toTemplate(network uuid.UUID) (Template, apperr.FieldErrors) {
 	var problems apperr.FieldErrors
 	t := Template{ID: b.TemplateID, Name: b.Name, NetworkID: network}
 	seqs := map[int]bool{}
@@ -114,30 +114,29 @@ func (b templateBody) toTemplate(network uuid.UUID) (Template, error) {
 		}
 		t.EVSETemplates = append(t.EVSETemplates, et)
 	}
-	return t, problems.Err()
+	return t, problems
 }
 
-// bind reads and checks a template body: tag validation and the cross-field rules together,
-// so one 422 names every bad field.
+// bind reads and checks a template body: tag validation and the cross-field rules together
+// (web.BindWithRules), so one 422 names every bad field.
 func bind(c *gin.Context, network func(*uuid.UUID) (uuid.UUID, error)) (templateBody, Template, error) {
-	var body templateBody
-	err := web.Bind(c, &body)
-	var problems apperr.FieldErrors
+	raw, err := web.ReadBody(c)
 	if err != nil {
-		if !asFieldErrors(err, &problems) {
-			return body, Template{}, err
+		return templateBody{}, Template{}, err
+	}
+	var body templateBody
+	var t Template
+	err = web.BindWithRules(raw, &body, func() apperr.FieldErrors {
+		var problems apperr.FieldErrors
+		net, nerr := network(body.NetworkID)
+		if nerr != nil {
+			problems.Add("network_id", "no such network")
 		}
-	}
-	net, nerr := network(body.NetworkID)
-	if nerr != nil {
-		problems = append(problems, apperr.FieldError{Field: "network_id", Message: "no such network"})
-	}
-	t, rerr := body.toTemplate(net)
-	var more apperr.FieldErrors
-	if asFieldErrors(rerr, &more) {
-		problems = mergeProblems(problems, more)
-	}
-	return body, t, problems.Err()
+		var rules apperr.FieldErrors
+		t, rules = body.toTemplate(net)
+		return append(problems, rules...)
+	})
+	return body, t, err
 }
 
 func (h *Handler) network(p web.Principal, fallback uuid.UUID) func(*uuid.UUID) (uuid.UUID, error) {

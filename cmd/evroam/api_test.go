@@ -2,14 +2,10 @@ package main
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/evroam/evroam/internal/pgtest"
-	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
 )
 
@@ -18,18 +14,7 @@ import (
 // EVSEs and the 409 on deleting the location.
 func TestAPIWiring(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	nets := networks.NewStore(db)
-	root, err := nets.EnsureRoot(t.Context(), "root", "NL", "EVR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := nets.CreateKey(t.Context(), root.ID, "test", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.NewTextHandler(io.Discard, nil)), ocpi.Config{})))
-	defer srv.Close()
+	srv, key, _, _ := routeTable(t, ocpi.Config{})
 	do := func(method, path, body string, want int) string {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))

@@ -2,14 +2,10 @@ package main
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/evroam/evroam/internal/pgtest"
-	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
 )
 
@@ -17,22 +13,11 @@ import (
 // token authentication and the partner administration behind admin API keys.
 func TestRouteTableMountsOCPI(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	nets := networks.NewStore(db)
-	root, err := nets.EnsureRoot(t.Context(), "root", "NL", "EVR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := nets.CreateKey(t.Context(), root.ID, "admin", true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, admin, nets, root := routeTable(t, ocpi.Config{PublicURL: "https://cpo.example.com"})
 	plain, err := nets.CreateKey(t.Context(), root.ID, "plain", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.DiscardHandler), ocpi.Config{PublicURL: "https://cpo.example.com"})))
-	defer srv.Close()
 
 	do := func(method, path, header string) (int, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)

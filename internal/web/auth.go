@@ -74,6 +74,3 @@ func APIKey(c *gin.Context) string {
 func CurrentPrincipal(c *gin.Context) Principal {
 	return c.MustGet(principalKey).(Principal)
 }
-
-// WithPrincipal stores p on the context; for tests of handlers mounted without RequireAPIKey.
-func WithPrincipal(c *gin.Context, p Principal) { c.Set(principalKey, p) }

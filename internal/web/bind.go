@@ -57,14 +57,24 @@ func Validator() *validator.Validate {
 // Fields of type Ignored accept any value and are dropped: they let a client PUT back the body
 // it got from a GET, read-only fields included.
 func Bind(c *gin.Context, dst any) error {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	body, err := ReadBody(c)
 	if err != nil {
-		return fmt.Errorf("read body: %w", apperr.BadRequest)
-	}
-	if len(body) > maxBody {
-		return fmt.Errorf("request body larger than %d bytes: %w", maxBody, apperr.BadRequest)
+		return err
 	}
 	return BindJSON(body, dst)
+}
+
+// ReadBody reads the request body, at most maxBody bytes, for handlers that bind it
+// themselves (PATCH merges, BindWithRules).
+func ReadBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", apperr.BadRequest)
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("request body larger than %d bytes: %w", maxBody, apperr.BadRequest)
+	}
+	return body, nil
 }
 
 // BindJSON is Bind for a body already read.

@@ -106,9 +106,16 @@ func RespondList(c *gin.Context, p Page, total int, data any) {
 
 // NextURL is the absolute URL of r with offset and limit replaced.
 func NextURL(r *http.Request, offset, limit int) string {
+	return URLWith(r, map[string]string{"offset": strconv.Itoa(offset), "limit": strconv.Itoa(limit)})
+}
+
+// URLWith is the absolute URL of r with the given query parameters set and every other one
+// kept: the target of a Link rel="next".
+func URLWith(r *http.Request, set map[string]string) string {
 	q := r.URL.Query()
-	q.Set("offset", strconv.Itoa(offset))
-	q.Set("limit", strconv.Itoa(limit))
+	for k, v := range set {
+		q.Set(k, v)
+	}
 	u := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
 	return u.String()
 }
