@@ -8,7 +8,7 @@ import (
 	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/templates"
@@ -59,7 +59,7 @@ func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (Char
 }
 
 // List returns a page of visible stations with their EVSEs, and the total.
-func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p web.Page) ([]ChargeStation, int, error) {
+func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, int, error) {
 	list, total, err := s.store.List(ctx, visible, f, p)
 	if err != nil || len(list) == 0 {
 		return list, total, err

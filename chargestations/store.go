@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/schema"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -281,7 +281,7 @@ func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
 
 // List returns a page of visible stations (without EVSEs) in (last_updated, id) order, or
 // (station-only last_updated, id) when f.ExcludeEVSEsModified, and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p web.Page) ([]ChargeStation, int, error) {
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, int, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	if f.LocationID != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/ocpp"
 )
 
@@ -29,7 +29,7 @@ type Stations interface {
 	// Station returns the station whose OCPP identity is identity, if p may see it (its
 	// network is in p.Networks). A station that does not exist or that p may not see is an
 	// error wrapping apperr.NotFound (so ids cannot be probed).
-	Station(ctx context.Context, p web.Principal, identity string) (Station, error)
+	Station(ctx context.Context, p auth.Principal, identity string) (Station, error)
 }
 
 // Station is what the handlers need to know about a charge station.
@@ -54,7 +54,7 @@ type Gateway interface {
 type DataTransfers interface {
 	// ListDataTransfers returns the exchanges of station identity, newest first, at most
 	// limit. The handler has checked already that p may see the station.
-	ListDataTransfers(ctx context.Context, p web.Principal, identity string, limit int) ([]DataTransfer, error)
+	ListDataTransfers(ctx context.Context, p auth.Principal, identity string, limit int) ([]DataTransfer, error)
 }
 
 // DataTransfer is one recorded DataTransfer exchange.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/schema"
 	"github.com/gin-gonic/gin"
@@ -130,7 +131,7 @@ func (b locationBody) toLocation(network uuid.UUID) Location {
 
 // network resolves the network a write puts the location in: the body's network_id when the
 // caller can see it, else fallback.
-func network(p web.Principal, requested *uuid.UUID, fallback uuid.UUID) (uuid.UUID, error) {
+func network(p auth.Principal, requested *uuid.UUID, fallback uuid.UUID) (uuid.UUID, error) {
 	if requested == nil {
 		return fallback, nil
 	}

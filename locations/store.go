@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/schema"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -168,7 +168,7 @@ func get(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id, lo
 }
 
 // List returns a page of visible locations in (last_updated, id) order, and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, p web.Page) ([]Location, int, error) {
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, int, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)

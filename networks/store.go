@@ -11,8 +11,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -109,7 +110,7 @@ func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Net
 }
 
 // List returns a page of the visible networks in (last_updated, id) order and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, p web.Page) ([]Network, int, error) {
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Network, int, error) {
 	var w database.Where
 	w.Add("id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
@@ -192,9 +193,9 @@ func (s *Store) EnsureKey(ctx context.Context, networkID uuid.UUID, key, name st
 
 // Authenticate resolves key to its network and the networks below it. The candidate rows are
 // found by the key's prefix and the hashes compared in constant time. Errors: ErrBadKey.
-func (s *Store) Authenticate(ctx context.Context, key string) (web.Principal, error) {
+func (s *Store) Authenticate(ctx context.Context, key string) (auth.Principal, error) {
 	if len(key) < MinKeyLength {
-		return web.Principal{}, ErrBadKey
+		return auth.Principal{}, ErrBadKey
 	}
 	const q = `
 	WITH RECURSIVE k AS (
@@ -209,19 +210,19 @@ func (s *Store) Authenticate(ctx context.Context, key string) (web.Principal, er
 	FROM k`
 	rows, err := s.db.QueryxContext(ctx, q, key[:keyPrefixLen])
 	if err != nil {
-		return web.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
+		return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
 	}
 	defer rows.Close()
 	want := hashKey(key)
-	var found *web.Principal
+	var found *auth.Principal
 	for rows.Next() {
 		var (
-			p    web.Principal
+			p    auth.Principal
 			hash []byte
 			nets pq.StringArray
 		)
 		if err := rows.Scan(&p.KeyID, &p.NetworkID, &hash, &p.Admin, &nets); err != nil {
-			return web.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
+			return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
 		}
 		if subtle.ConstantTimeCompare(hash, want) == 1 {
 			for _, n := range nets {
@@ -231,10 +232,10 @@ func (s *Store) Authenticate(ctx context.Context, key string) (web.Principal, er
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return web.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
+		return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
 	}
 	if found == nil {
-		return web.Principal{}, ErrBadKey
+		return auth.Principal{}, ErrBadKey
 	}
 	return *found, nil
 }

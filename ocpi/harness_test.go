@@ -7,13 +7,14 @@ import (
 
 	"encoding/base64"
 	"encoding/json"
-	"github.com/evroam/evroam/schema"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/evroam/evroam/schema"
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/evse"

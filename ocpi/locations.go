@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/gin-gonic/gin"
 )
@@ -14,8 +15,8 @@ const MaxLimit = 100
 
 // parsePage reads date_from, date_to, offset and limit. A value that cannot be read is an
 // HTTP 400 with status 2001.
-func parsePage(c *gin.Context) (web.Page, error) {
-	p := web.Page{Limit: MaxLimit}
+func parsePage(c *gin.Context) (paging.Page, error) {
+	p := paging.Page{Limit: MaxLimit}
 	if s := c.Query("offset"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {

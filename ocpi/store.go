@@ -9,7 +9,7 @@ import (
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -109,7 +109,7 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (Partner, error) {
 }
 
 // List returns a page of partners in (last_updated, id) order and the total.
-func (s *Store) List(ctx context.Context, p web.Page) ([]Partner, int, error) {
+func (s *Store) List(ctx context.Context, p paging.Page) ([]Partner, int, error) {
 	var w database.Where
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []partnerRow

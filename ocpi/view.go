@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/schema"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -100,7 +100,7 @@ const viewFrom = `(
 
 // List returns a page of the published locations in (last_updated, id) order, filtered on
 // last_updated by the page's date_from (inclusive) and date_to (exclusive), and the total.
-func (v *View) List(ctx context.Context, p web.Page) ([]Location, int, error) {
+func (v *View) List(ctx context.Context, p paging.Page) ([]Location, int, error) {
 	var w database.Where
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []struct {

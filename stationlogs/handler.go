@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/gin-gonic/gin"
 )
@@ -26,13 +27,13 @@ func (h *Handler) Routes(rg *gin.RouterGroup) {
 // Paging of the logs: newest first, limit (default 100, max 1000) and before (an entry id:
 // only older entries). The Link header points at the next, older page.
 func cursor(c *gin.Context) (limit int, before int64, err error) {
-	limit = web.DefaultLimit
+	limit = paging.DefaultLimit
 	if s := c.Query("limit"); s != "" {
 		n, perr := strconv.Atoi(s)
 		if perr != nil || n < 1 {
 			return 0, 0, web.BadQuery("limit", "must be a whole number >= 1")
 		}
-		limit = min(n, web.MaxLimit)
+		limit = min(n, paging.MaxLimit)
 	}
 	if s := c.Query("before"); s != "" {
 		n, perr := strconv.ParseInt(s, 10, 64)
@@ -45,7 +46,7 @@ func cursor(c *gin.Context) (limit int, before int64, err error) {
 }
 
 func respondPage(c *gin.Context, limit int, lastID int64, n int, data any) {
-	c.Header("X-Limit", strconv.Itoa(web.MaxLimit))
+	c.Header("X-Limit", strconv.Itoa(paging.MaxLimit))
 	if n == limit && lastID > 0 {
 		next := web.URLWith(c.Request, map[string]string{"before": strconv.FormatInt(lastID, 10), "limit": strconv.Itoa(limit)})
 		c.Header("Link", fmt.Sprintf(`<%s>; rel="next"`, next))

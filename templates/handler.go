@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/schema"
 	"github.com/gin-gonic/gin"
@@ -139,7 +140,7 @@ func bind(c *gin.Context, network func(*uuid.UUID) (uuid.UUID, error)) (template
 	return body, t, err
 }
 
-func (h *Handler) network(p web.Principal, fallback uuid.UUID) func(*uuid.UUID) (uuid.UUID, error) {
+func (h *Handler) network(p auth.Principal, fallback uuid.UUID) func(*uuid.UUID) (uuid.UUID, error) {
 	return func(req *uuid.UUID) (uuid.UUID, error) {
 		if req == nil {
 			return fallback, nil

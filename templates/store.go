@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -72,7 +72,7 @@ func get(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id, lo
 }
 
 // List returns a page of visible templates in (last_updated, template_id) order, and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, p web.Page) ([]Template, int, error) {
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Template, int, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/commands"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/stationlogs"
 )
@@ -15,7 +15,7 @@ import (
 // protocol, through the charge-station store.
 type commandStations struct{ store *chargestations.Store }
 
-func (s commandStations) Station(ctx context.Context, p web.Principal, identity string) (commands.Station, error) {
+func (s commandStations) Station(ctx context.Context, p auth.Principal, identity string) (commands.Station, error) {
 	cs, err := s.store.Get(ctx, p.Networks, identity, "")
 	if err != nil {
 		return commands.Station{}, err // chargestations.ErrNotFound wraps apperr.NotFound
@@ -31,7 +31,7 @@ func (s commandStations) Station(ctx context.Context, p web.Principal, identity 
 // records every exchange in both directions.
 type commandTransfers struct{ logs *stationlogs.Store }
 
-func (t commandTransfers) ListDataTransfers(ctx context.Context, p web.Principal, identity string, limit int) ([]commands.DataTransfer, error) {
+func (t commandTransfers) ListDataTransfers(ctx context.Context, p auth.Principal, identity string, limit int) ([]commands.DataTransfer, error) {
 	ds, err := t.logs.DataTransfers(ctx, p.Networks, identity, limit)
 	if errors.Is(err, stationlogs.ErrStationNotFound) {
 		return nil, chargestations.ErrNotFound

@@ -10,7 +10,7 @@ import (
 
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/apperr"
-	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/ocpp/ocpptest"
 	"github.com/google/uuid"
 )
@@ -38,7 +38,7 @@ func (s *Stations) Add(identity string, network uuid.UUID, protocol string) {
 }
 
 // Station implements commands.Stations.
-func (s *Stations) Station(_ context.Context, p web.Principal, identity string) (commands.Station, error) {
+func (s *Stations) Station(_ context.Context, p auth.Principal, identity string) (commands.Station, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st, ok := s.m[identity]
@@ -54,12 +54,12 @@ var _ commands.Stations = (*Stations)(nil)
 type Authenticator map[string]uuid.UUID
 
 // Authenticate implements web.Authenticator.
-func (a Authenticator) Authenticate(_ context.Context, key string) (web.Principal, error) {
+func (a Authenticator) Authenticate(_ context.Context, key string) (auth.Principal, error) {
 	n, ok := a[key]
 	if !ok {
-		return web.Principal{}, fmt.Errorf("unknown API key: %w", apperr.Unauthorized)
+		return auth.Principal{}, fmt.Errorf("unknown API key: %w", apperr.Unauthorized)
 	}
-	return web.Principal{NetworkID: n, Networks: []uuid.UUID{n}}, nil
+	return auth.Principal{NetworkID: n, Networks: []uuid.UUID{n}}, nil
 }
 
 // DataTransfers is a commands.DataTransfers over the exchanges an ocpptest.Registry
@@ -69,7 +69,7 @@ type DataTransfers struct {
 }
 
 // ListDataTransfers implements commands.DataTransfers.
-func (d DataTransfers) ListDataTransfers(_ context.Context, _ web.Principal, identity string, limit int) ([]commands.DataTransfer, error) {
+func (d DataTransfers) ListDataTransfers(_ context.Context, _ auth.Principal, identity string, limit int) ([]commands.DataTransfer, error) {
 	var out []commands.DataTransfer
 	d.Registry.Do(func(r *ocpptest.Registry) {
 		for i := len(r.DataTransfers) - 1; i >= 0 && len(out) < limit; i-- {

@@ -3,29 +3,17 @@ package web
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/auth"
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 )
-
-// Principal is who is calling: the API key's network and every network below it.
-type Principal struct {
-	KeyID     uuid.UUID
-	NetworkID uuid.UUID
-	Networks  []uuid.UUID // NetworkID and its descendants: what the key may see
-	Admin     bool
-}
-
-// Sees reports whether the principal may see objects of network id.
-func (p Principal) Sees(id uuid.UUID) bool { return slices.Contains(p.Networks, id) }
 
 // Authenticator resolves an API key to a principal; it returns an apperr.Unauthorized error for
 // an unknown key.
 type Authenticator interface {
-	Authenticate(ctx context.Context, key string) (Principal, error)
+	Authenticate(ctx context.Context, key string) (auth.Principal, error)
 }
 
 const principalKey = "evroam.principal"
@@ -71,6 +59,6 @@ func APIKey(c *gin.Context) string {
 
 // CurrentPrincipal returns the authenticated caller. It panics when RequireAPIKey did not run,
 // which is a routing bug, not a client error.
-func CurrentPrincipal(c *gin.Context) Principal {
-	return c.MustGet(principalKey).(Principal)
+func CurrentPrincipal(c *gin.Context) auth.Principal {
+	return c.MustGet(principalKey).(auth.Principal)
 }

@@ -9,27 +9,14 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/gin-gonic/gin"
 )
 
-// Page limits (contract §2).
-const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
-)
-
-// Page is the paging and sync window of a list request.
-type Page struct {
-	Offset   int
-	Limit    int
-	DateFrom *time.Time // inclusive
-	DateTo   *time.Time // exclusive
-}
-
 // ParsePage reads offset, limit, date_from and date_to. A limit above MaxLimit is clamped;
 // a value that cannot be read is a 400 naming the parameter.
-func ParsePage(c *gin.Context) (Page, error) {
-	p := Page{Limit: DefaultLimit}
+func ParsePage(c *gin.Context) (paging.Page, error) {
+	p := paging.Page{Limit: paging.DefaultLimit}
 	var problems apperr.FieldErrors
 	if s := c.Query("offset"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -43,7 +30,7 @@ func ParsePage(c *gin.Context) (Page, error) {
 		if err != nil || n < 1 {
 			problems.Add("limit", "must be a whole number >= 1")
 		}
-		p.Limit = min(n, MaxLimit)
+		p.Limit = min(n, paging.MaxLimit)
 	}
 	for _, d := range []struct {
 		name string
@@ -95,9 +82,9 @@ func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // RespondList writes a page of a list: the envelope plus X-Total-Count, X-Limit and, when more
 // remain, Link rel="next" with every query parameter kept and the offset moved on.
-func RespondList(c *gin.Context, p Page, total int, data any) {
+func RespondList(c *gin.Context, p paging.Page, total int, data any) {
 	c.Header("X-Total-Count", strconv.Itoa(total))
-	c.Header("X-Limit", strconv.Itoa(MaxLimit))
+	c.Header("X-Limit", strconv.Itoa(paging.MaxLimit))
 	if next := p.Offset + p.Limit; next < total {
 		c.Header("Link", fmt.Sprintf(`<%s>; rel="next"`, NextURL(c.Request, next, p.Limit)))
 	}
