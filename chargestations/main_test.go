@@ -34,16 +34,14 @@ func newEnv(t testing.TB) *env {
 	e := &env{}
 	e.Env = apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
 		locStore := locations.NewStore(db)
-		locStore.SetStationIndex(chargestations.StationIDsAt)
 		tplStore := templates.NewStore(db)
 		e.EVSEs = evse.NewStore(db)
-		evseH := evse.NewHandler(e.EVSEs)
 		e.Stations = chargestations.NewStore(db)
 		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil)
-		locations.NewHandler(locStore, evseH).Routes(v1)
-		templates.NewHandler(tplStore).Routes(v1)
+		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
+		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 		chargestations.NewHandler(e.Service).Routes(v1)
-		evseH.Routes(v1)
+		evse.NewHandler(evse.NewService(db, e.EVSEs, nil)).Routes(v1)
 	})
 	// Production runs with a bounded pool; so do the tests, which would hang if a request
 	// needed a second connection while holding a transaction.

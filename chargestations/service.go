@@ -16,41 +16,28 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// locationGetter finds a visible location, reading through the caller's transaction.
-type locationGetter interface {
-	GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (locations.Location, error)
-}
-
-// templateGetter finds a visible hardware template, reading through the caller's transaction.
-type templateGetter interface {
-	GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (templates.Template, error)
-}
-
 // Service holds the charge-station rules and their transaction boundaries: a station and its
 // EVSEs are always written together.
 type Service struct {
 	db        *sqlx.DB
 	store     *Store
 	evses     *evse.Store
-	locations locationGetter
-	templates templateGetter
+	locations *locations.Store
+	templates *templates.Store
 	now       func() time.Time
 }
 
 // NewService returns a Service. now may be nil (time.Now).
-func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs locationGetter, tpls templateGetter, now func() time.Time) *Service {
+func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.Store, tpls *templates.Store, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, now: now}
 }
 
-// Store returns the service's store (the OCPP gateway's writes live there).
-func (s *Service) Store() *Store { return s.store }
-
 // Get returns a visible station with its EVSEs, as it is now. Errors: ErrNotFound.
 func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
-	cs, err := s.store.Get(ctx, visible, id, "")
+	cs, err := s.store.Get(ctx, visible, id)
 	if err != nil {
 		return ChargeStation{}, err
 	}
@@ -104,7 +91,7 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 		var c ChargeStation
 		err := ErrNotFound
 		if schema.ValidChargeStationID(id) { // an invalid id (reported by build) is never stored
-			c, err = st.Get(ctx, visible, id, " FOR UPDATE")
+			c, err = st.GetForUpdate(ctx, visible, id)
 		}
 		switch {
 		case err == nil:
@@ -126,7 +113,7 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 		}
 		var network uuid.UUID
 		if d.Station.LocationID != "" {
-			loc, lerr := s.locations.GetWith(ctx, tx, visible, d.Station.LocationID)
+			loc, lerr := s.locations.WithTx(tx).Get(ctx, visible, d.Station.LocationID)
 			switch {
 			case errors.Is(lerr, locations.ErrNotFound):
 				problems.Add("location_id", "no such location")
@@ -142,7 +129,7 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 
 		evses := d.EVSEs
 		if d.TemplateID != "" {
-			tpl, err := s.templates.GetWith(ctx, tx, visible, d.TemplateID)
+			tpl, err := s.templates.WithTx(tx).Get(ctx, visible, d.TemplateID)
 			if err != nil {
 				return err
 			}

@@ -83,63 +83,13 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
 	last_boot_at, last_heartbeat_at, etag, created, last_updated, station_last_updated`
 
-func nullString(p *string) sql.NullString {
-	if p == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: *p, Valid: true}
-}
 
-func nullEnum[T ~string](p *T) sql.NullString {
-	if p == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: string(*p), Valid: true}
-}
 
-func nullBool(p *bool) sql.NullBool {
-	if p == nil {
-		return sql.NullBool{}
-	}
-	return sql.NullBool{Bool: *p, Valid: true}
-}
 
-func nullTime(p *time.Time) sql.NullTime {
-	if p == nil {
-		return sql.NullTime{}
-	}
-	return sql.NullTime{Time: *p, Valid: true}
-}
 
-func stringPtr(n sql.NullString) *string {
-	if !n.Valid {
-		return nil
-	}
-	return &n.String
-}
 
-func enumPtr[T ~string](n sql.NullString) *T {
-	if !n.Valid {
-		return nil
-	}
-	v := T(n.String)
-	return &v
-}
 
-func boolPtr(n sql.NullBool) *bool {
-	if !n.Valid {
-		return nil
-	}
-	return &n.Bool
-}
 
-func timePtr(n sql.NullTime) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := n.Time.UTC()
-	return &t
-}
 
 func toRow(cs ChargeStation) stationRow {
 	caps := make(pq.StringArray, len(cs.Capabilities))
@@ -148,23 +98,23 @@ func toRow(cs ChargeStation) stationRow {
 	}
 	g := cs.Gateway
 	r := stationRow{
-		ID: cs.ID, NetworkID: cs.NetworkID, LocationID: cs.LocationID, Name: nullString(cs.Name),
-		DeployState: string(cs.DeployState), InstallationDate: nullTime(cs.InstallationDate),
+		ID: cs.ID, NetworkID: cs.NetworkID, LocationID: cs.LocationID, Name: database.NullString(cs.Name),
+		DeployState: string(cs.DeployState), InstallationDate: database.NullTime(cs.InstallationDate),
 		DefaultTariffID: cs.DefaultTariffID, ChargerType: string(cs.ChargerType), Capabilities: caps,
-		ContactlessType: nullEnum(cs.ContactlessType), TapToStop: nullBool(cs.TapToStop),
-		StopOnParking:     nullBool(cs.StopOnParking),
+		ContactlessType: database.NullString(cs.ContactlessType), TapToStop: database.NullBool(cs.TapToStop),
+		StopOnParking:     database.NullBool(cs.StopOnParking),
 		DefaultDirections: database.JSON[[]schema.DisplayText]{V: cs.DefaultDirections},
-		DefaultFloorLevel: nullString(cs.DefaultFloorLevel), MaintenanceInfo: nullString(cs.MaintenanceInfo),
-		Remarks: nullString(cs.Remarks), SecurityProfile: int(cs.SecurityProfile),
-		ChargePointVendor: nullString(g.ChargePointVendor), ChargePointModel: nullString(g.ChargePointModel),
-		ChargePointSerialNumber: nullString(g.ChargePointSerialNumber),
-		ChargeBoxSerialNumber:   nullString(g.ChargeBoxSerialNumber), FirmwareVersion: nullString(g.FirmwareVersion),
-		ICCID: nullString(g.ICCID), IMSI: nullString(g.IMSI), MeterType: nullString(g.MeterType),
-		MeterSerialNumber: nullString(g.MeterSerialNumber), ClientIPAddress: nullString(g.ClientIPAddress),
-		RemoteManageable: nullBool(g.RemoteManageable), ConnectivityStatus: nullEnum(g.ConnectivityStatus),
-		ProtocolVersion: nullEnum(g.ProtocolVersion), Endpoint: nullString(g.Endpoint),
-		OnboardingState: string(g.OnboardingState), LastBootAt: nullTime(g.LastBootAt),
-		LastHeartbeatAt: nullTime(g.LastHeartbeatAt),
+		DefaultFloorLevel: database.NullString(cs.DefaultFloorLevel), MaintenanceInfo: database.NullString(cs.MaintenanceInfo),
+		Remarks: database.NullString(cs.Remarks), SecurityProfile: int(cs.SecurityProfile),
+		ChargePointVendor: database.NullString(g.ChargePointVendor), ChargePointModel: database.NullString(g.ChargePointModel),
+		ChargePointSerialNumber: database.NullString(g.ChargePointSerialNumber),
+		ChargeBoxSerialNumber:   database.NullString(g.ChargeBoxSerialNumber), FirmwareVersion: database.NullString(g.FirmwareVersion),
+		ICCID: database.NullString(g.ICCID), IMSI: database.NullString(g.IMSI), MeterType: database.NullString(g.MeterType),
+		MeterSerialNumber: database.NullString(g.MeterSerialNumber), ClientIPAddress: database.NullString(g.ClientIPAddress),
+		RemoteManageable: database.NullBool(g.RemoteManageable), ConnectivityStatus: database.NullString(g.ConnectivityStatus),
+		ProtocolVersion: database.NullString(g.ProtocolVersion), Endpoint: database.NullString(g.Endpoint),
+		OnboardingState: string(g.OnboardingState), LastBootAt: database.NullTime(g.LastBootAt),
+		LastHeartbeatAt: database.NullTime(g.LastHeartbeatAt),
 		ETag:            cs.ETag, Created: cs.Created, LastUpdated: cs.LastUpdated, StationUpdated: cs.StationUpdated,
 	}
 	if cs.PasswordHash != "" {
@@ -185,25 +135,25 @@ func (r stationRow) toStation() ChargeStation {
 		caps[i] = schema.Capability(c)
 	}
 	cs := ChargeStation{
-		ID: r.ID, NetworkID: r.NetworkID, LocationID: r.LocationID, Name: stringPtr(r.Name),
-		DeployState: schema.DeployState(r.DeployState), InstallationDate: timePtr(r.InstallationDate),
+		ID: r.ID, NetworkID: r.NetworkID, LocationID: r.LocationID, Name: database.StringPtr[string](r.Name),
+		DeployState: schema.DeployState(r.DeployState), InstallationDate: database.TimePtr(r.InstallationDate),
 		DefaultTariffID: r.DefaultTariffID, ChargerType: schema.ChargerType(r.ChargerType),
-		Capabilities: caps, ContactlessType: enumPtr[schema.ContactlessType](r.ContactlessType),
-		TapToStop: boolPtr(r.TapToStop), StopOnParking: boolPtr(r.StopOnParking),
-		DefaultDirections: r.DefaultDirections.V, DefaultFloorLevel: stringPtr(r.DefaultFloorLevel),
-		MaintenanceInfo: stringPtr(r.MaintenanceInfo), Remarks: stringPtr(r.Remarks),
+		Capabilities: caps, ContactlessType: database.StringPtr[schema.ContactlessType](r.ContactlessType),
+		TapToStop: database.BoolPtr(r.TapToStop), StopOnParking: database.BoolPtr(r.StopOnParking),
+		DefaultDirections: r.DefaultDirections.V, DefaultFloorLevel: database.StringPtr[string](r.DefaultFloorLevel),
+		MaintenanceInfo: database.StringPtr[string](r.MaintenanceInfo), Remarks: database.StringPtr[string](r.Remarks),
 		SecurityProfile: schema.SecurityProfile(r.SecurityProfile), PasswordHash: r.PasswordHash.String,
 		Gateway: Gateway{
-			ChargePointVendor: stringPtr(r.ChargePointVendor), ChargePointModel: stringPtr(r.ChargePointModel),
-			ChargePointSerialNumber: stringPtr(r.ChargePointSerialNumber),
-			ChargeBoxSerialNumber:   stringPtr(r.ChargeBoxSerialNumber), FirmwareVersion: stringPtr(r.FirmwareVersion),
-			ICCID: stringPtr(r.ICCID), IMSI: stringPtr(r.IMSI), MeterType: stringPtr(r.MeterType),
-			MeterSerialNumber: stringPtr(r.MeterSerialNumber), ClientIPAddress: stringPtr(r.ClientIPAddress),
-			RemoteManageable:   boolPtr(r.RemoteManageable),
-			ConnectivityStatus: enumPtr[schema.ConnectivityStatus](r.ConnectivityStatus),
-			ProtocolVersion:    enumPtr[schema.ProtocolVersion](r.ProtocolVersion), Endpoint: stringPtr(r.Endpoint),
-			OnboardingState: schema.OnboardingState(r.OnboardingState), LastBootAt: timePtr(r.LastBootAt),
-			LastHeartbeatAt: timePtr(r.LastHeartbeatAt),
+			ChargePointVendor: database.StringPtr[string](r.ChargePointVendor), ChargePointModel: database.StringPtr[string](r.ChargePointModel),
+			ChargePointSerialNumber: database.StringPtr[string](r.ChargePointSerialNumber),
+			ChargeBoxSerialNumber:   database.StringPtr[string](r.ChargeBoxSerialNumber), FirmwareVersion: database.StringPtr[string](r.FirmwareVersion),
+			ICCID: database.StringPtr[string](r.ICCID), IMSI: database.StringPtr[string](r.IMSI), MeterType: database.StringPtr[string](r.MeterType),
+			MeterSerialNumber: database.StringPtr[string](r.MeterSerialNumber), ClientIPAddress: database.StringPtr[string](r.ClientIPAddress),
+			RemoteManageable:   database.BoolPtr(r.RemoteManageable),
+			ConnectivityStatus: database.StringPtr[schema.ConnectivityStatus](r.ConnectivityStatus),
+			ProtocolVersion:    database.StringPtr[schema.ProtocolVersion](r.ProtocolVersion), Endpoint: database.StringPtr[string](r.Endpoint),
+			OnboardingState: schema.OnboardingState(r.OnboardingState), LastBootAt: database.TimePtr(r.LastBootAt),
+			LastHeartbeatAt: database.TimePtr(r.LastHeartbeatAt),
 		},
 		ETag: r.ETag, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(), StationUpdated: r.StationUpdated.UTC(),
 	}
@@ -214,14 +164,27 @@ func (r stationRow) toStation() ChargeStation {
 	return cs
 }
 
-// Get returns station id (without EVSEs) when its network is visible; lock is "" or a
-// locking clause such as " FOR UPDATE". Errors: ErrNotFound.
-func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id, lock string) (ChargeStation, error) {
-	var row stationRow
-	err := sqlx.GetContext(ctx, s.q, &row, `
-	SELECT `+columns+`
+// Get returns station id (without EVSEs) when its network is visible. Errors: ErrNotFound.
+func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
+	return s.get(ctx, visible, id, false)
+}
+
+// GetForUpdate is Get with the station's row locked until the transaction ends (the store
+// must be one made by WithTx). Errors: ErrNotFound.
+func (s *Store) GetForUpdate(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
+	return s.get(ctx, visible, id, true)
+}
+
+func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpdate bool) (ChargeStation, error) {
+	q := `
+	SELECT ` + columns + `
 	FROM charge_stations
-	WHERE id = $1 AND network_id = ANY($2)`+lock, id, pq.Array(visible))
+	WHERE id = $1 AND network_id = ANY($2)`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	var row stationRow
+	err := sqlx.GetContext(ctx, s.q, &row, q, id, pq.Array(visible))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ChargeStation{}, ErrNotFound
 	}
@@ -326,11 +289,11 @@ func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) erro
 	return nil
 }
 
-// StationIDsAt returns the ids of the stations at a location, reading through q (the
-// transaction that deletes the location). It is the locations.StationIndex.
-func StationIDsAt(ctx context.Context, q sqlx.QueryerContext, locationID string) ([]string, error) {
+// IDsAtLocation returns the ids of the stations at a location, in id order (locations
+// names them when it refuses to delete the location).
+func (s *Store) IDsAtLocation(ctx context.Context, locationID string) ([]string, error) {
 	var ids []string
-	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM charge_stations WHERE location_id = $1 ORDER BY id`, locationID); err != nil {
+	if err := sqlx.SelectContext(ctx, s.q, &ids, `SELECT id FROM charge_stations WHERE location_id = $1 ORDER BY id`, locationID); err != nil {
 		return nil, fmt.Errorf("list stations at location %s: %w", locationID, database.Translate(err))
 	}
 	return ids, nil

@@ -1,7 +1,6 @@
 package evse
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -177,10 +176,10 @@ func ValidUID(s string) bool {
 }
 
 // Handler serves /chargestations/{charge_station_id}/evses/{uid}.
-type Handler struct{ store *Store }
+type Handler struct{ svc *Service }
 
-// NewHandler returns a Handler on store.
-func NewHandler(store *Store) *Handler { return &Handler{store: store} }
+// NewHandler returns a Handler on svc.
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Routes registers the EVSE endpoints on rg (already authenticated). The station parameter is
 // named charge_station_id, as on every /chargestations route (gin needs one name per segment).
@@ -188,20 +187,6 @@ func (h *Handler) Routes(rg *gin.RouterGroup) {
 	rg.GET("/chargestations/:charge_station_id/evses/:uid", web.Handle(h.get))
 	rg.PUT("/chargestations/:charge_station_id/evses/:uid", web.Handle(h.put))
 	rg.PATCH("/chargestations/:charge_station_id/evses/:uid", web.Handle(h.patch))
-}
-
-// LocationEVSEs returns the EVSEs of every charge station at a location in response form, for
-// the real-time GET /locations/{id} (it implements locations.EVSESource).
-func (h *Handler) LocationEVSEs(ctx context.Context, locationID string) ([]any, error) {
-	es, err := h.store.ByLocation(ctx, locationID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(es))
-	for i, e := range es {
-		out[i] = ToResponse(e)
-	}
-	return out, nil
 }
 
 func respond(c *gin.Context, e EVSE, stationETag uuid.UUID) error {
@@ -212,7 +197,7 @@ func respond(c *gin.Context, e EVSE, stationETag uuid.UUID) error {
 }
 
 func (h *Handler) get(c *gin.Context) error {
-	e, etag, err := h.store.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"), c.Param("uid"))
+	e, etag, err := h.svc.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"), c.Param("uid"))
 	if err != nil {
 		return err
 	}
@@ -264,7 +249,7 @@ func (h *Handler) patch(c *gin.Context) error {
 }
 
 func (h *Handler) update(c *gin.Context, build func(cur EVSE) (EVSE, error)) error {
-	e, etag, err := h.store.Update(c.Request.Context(), web.CurrentPrincipal(c).Networks,
+	e, etag, err := h.svc.Update(c.Request.Context(), web.CurrentPrincipal(c).Networks,
 		c.Param("charge_station_id"), c.Param("uid"),
 		func(cur EVSE, stationETag uuid.UUID) (EVSE, error) {
 			next, err := build(cur)

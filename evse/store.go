@@ -17,27 +17,17 @@ import (
 	"github.com/lib/pq"
 )
 
-// Store keeps EVSEs in PostgreSQL. A Store made by NewStore runs its own transactions; one
-// made by WithTx runs inside the caller's.
+// Store keeps EVSEs in PostgreSQL. A Store made by NewStore runs each statement on the pool;
+// one made by WithTx runs in the caller's transaction.
 type Store struct {
-	db  *sqlx.DB         // nil inside a caller's transaction
-	q   sqlx.ExtContext  // what statements run on: db or the caller's tx
-	now func() time.Time // clock for last_updated
+	q sqlx.ExtContext
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, q: db, now: time.Now} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
 
 // WithTx returns a Store whose statements run in tx.
-func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
-
-// inTx runs fn in a transaction: the Store's own, or the caller's when made by WithTx.
-func (s *Store) inTx(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
-	if s.db == nil {
-		return fn(s.q)
-	}
-	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return fn(tx) })
-}
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
 
 // connectorDoc is a connector as stored in the evses.connectors jsonb column.
 type connectorDoc struct {
@@ -80,20 +70,6 @@ var (
 	eColumns = "e." + strings.Join(columnList, ", e.")
 )
 
-func nullString(p *string) sql.NullString {
-	if p == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: *p, Valid: true}
-}
-
-func stringPtr(n sql.NullString) *string {
-	if !n.Valid {
-		return nil
-	}
-	return &n.String
-}
-
 func stringArray[T ~string](in []T) pq.StringArray {
 	out := make(pq.StringArray, len(in))
 	for i, v := range in {
@@ -119,11 +95,11 @@ func toRow(e EVSE) evseRow {
 	}
 	return evseRow{
 		UID: e.UID, ChargeStationID: e.ChargeStationID, SequenceNumber: e.SequenceNumber,
-		EVSEID: nullString(e.EVSEID), Status: string(e.Status), OCPPStatus: nullString(e.OCPPStatus),
+		EVSEID: database.NullString(e.EVSEID), Status: string(e.Status), OCPPStatus: database.NullString(e.OCPPStatus),
 		Capabilities: stringArray(e.Capabilities), Connectors: database.JSON[[]connectorDoc]{V: conns},
-		FloorLevel:          nullString(e.FloorLevel),
+		FloorLevel:          database.NullString(e.FloorLevel),
 		Coordinates:         database.JSON[*schema.GeoLocation]{V: e.Coordinates},
-		PhysicalReference:   nullString(e.PhysicalReference),
+		PhysicalReference:   database.NullString(e.PhysicalReference),
 		Directions:          database.JSON[[]schema.DisplayText]{V: e.Directions},
 		ParkingRestrictions: stringArray(e.ParkingRestrictions),
 		StatusSchedule:      database.JSON[[]schema.StatusSchedule]{V: e.StatusSchedule},
@@ -140,10 +116,10 @@ func (r evseRow) toEVSE() EVSE {
 	}
 	return EVSE{
 		UID: r.UID, ChargeStationID: r.ChargeStationID, SequenceNumber: r.SequenceNumber,
-		EVSEID: stringPtr(r.EVSEID), Status: schema.Status(r.Status), OCPPStatus: stringPtr(r.OCPPStatus),
+		EVSEID: database.StringPtr[string](r.EVSEID), Status: schema.Status(r.Status), OCPPStatus: database.StringPtr[string](r.OCPPStatus),
 		Capabilities: fromStrings[schema.Capability](r.Capabilities), Connectors: conns,
-		FloorLevel: stringPtr(r.FloorLevel), Coordinates: r.Coordinates.V,
-		PhysicalReference: stringPtr(r.PhysicalReference), Directions: r.Directions.V,
+		FloorLevel: database.StringPtr[string](r.FloorLevel), Coordinates: r.Coordinates.V,
+		PhysicalReference: database.StringPtr[string](r.PhysicalReference), Directions: r.Directions.V,
 		ParkingRestrictions: fromStrings[schema.ParkingRestriction](r.ParkingRestrictions),
 		StatusSchedule:      r.StatusSchedule.V, LastUpdated: r.LastUpdated.UTC(),
 	}
@@ -200,28 +176,29 @@ func (s *Store) ByLocation(ctx context.Context, locationID string) ([]EVSE, erro
 	return toEVSEs(rows), nil
 }
 
-// Get returns EVSE uid of station stationID when the station's network is visible.
-// Errors: ErrStationNotFound, ErrNotFound.
-func (s *Store) Get(ctx context.Context, visible []uuid.UUID, stationID, uid string) (EVSE, uuid.UUID, error) {
-	var etag uuid.UUID
-	var e EVSE
-	err := s.inTx(ctx, func(q sqlx.ExtContext) error {
-		var err error
-		if etag, err = stationETag(ctx, q, visible, stationID, ""); err != nil {
-			return err
-		}
-		e, err = get(ctx, q, stationID, uid, "")
-		return err
-	})
-	return e, etag, err
+// StationETag returns the etag of station stationID when its network is visible: an EVSE is
+// part of its station, whose etag guards it. Errors: ErrStationNotFound.
+func (s *Store) StationETag(ctx context.Context, visible []uuid.UUID, stationID string) (uuid.UUID, error) {
+	return s.stationETag(ctx, visible, stationID, false)
 }
 
-func stationETag(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, stationID, lock string) (uuid.UUID, error) {
-	var etag uuid.UUID
-	err := sqlx.GetContext(ctx, q, &etag, `
+// StationETagForUpdate is StationETag with the station's row locked until the transaction
+// ends, as every writer of a station's EVSEs locks it first (the store must be one made by
+// WithTx). Errors: ErrStationNotFound.
+func (s *Store) StationETagForUpdate(ctx context.Context, visible []uuid.UUID, stationID string) (uuid.UUID, error) {
+	return s.stationETag(ctx, visible, stationID, true)
+}
+
+func (s *Store) stationETag(ctx context.Context, visible []uuid.UUID, stationID string, forUpdate bool) (uuid.UUID, error) {
+	q := `
 	SELECT etag
 	FROM charge_stations
-	WHERE id = $1 AND network_id = ANY($2)`+lock, stationID, pq.Array(visible))
+	WHERE id = $1 AND network_id = ANY($2)`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	var etag uuid.UUID
+	err := sqlx.GetContext(ctx, s.q, &etag, q, stationID, pq.Array(visible))
 	if errors.Is(err, sql.ErrNoRows) {
 		return uuid.Nil, ErrStationNotFound
 	}
@@ -231,12 +208,28 @@ func stationETag(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID
 	return etag, nil
 }
 
-func get(ctx context.Context, q sqlx.QueryerContext, stationID, uid, lock string) (EVSE, error) {
-	var row evseRow
-	err := sqlx.GetContext(ctx, q, &row, `
-	SELECT `+columns+`
+// Get returns EVSE uid of station stationID; the caller has checked that the station is
+// visible. Errors: ErrNotFound.
+func (s *Store) Get(ctx context.Context, stationID, uid string) (EVSE, error) {
+	return s.get(ctx, stationID, uid, false)
+}
+
+// GetForUpdate is Get with the EVSE's row locked until the transaction ends (the store must be
+// one made by WithTx). Errors: ErrNotFound.
+func (s *Store) GetForUpdate(ctx context.Context, stationID, uid string) (EVSE, error) {
+	return s.get(ctx, stationID, uid, true)
+}
+
+func (s *Store) get(ctx context.Context, stationID, uid string, forUpdate bool) (EVSE, error) {
+	q := `
+	SELECT ` + columns + `
 	FROM evses
-	WHERE uid = $1 AND charge_station_id = $2`+lock, uid, stationID)
+	WHERE uid = $1 AND charge_station_id = $2`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	var row evseRow
+	err := sqlx.GetContext(ctx, s.q, &row, q, uid, stationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return EVSE{}, ErrNotFound
 	}
@@ -246,49 +239,46 @@ func get(ctx context.Context, q sqlx.QueryerContext, stationID, uid, lock string
 	return row.toEVSE(), nil
 }
 
-// Update changes one EVSE through the API. It locks the station's row first (so it runs after
-// or before a concurrent station PUT or PATCH, never in between), then calls change with the
-// current EVSE and the station's etag; change returns the new writable fields or an error
-// that aborts (e.g. a stale etag). uid, station, sequence number and statuses are kept. The
-// station gets a new etag; the EVSE's and the station's last_updated move when the EVSE
-// changed. Returns the stored EVSE and the station's new etag.
-// Errors: ErrStationNotFound, ErrNotFound, and change's errors.
-func (s *Store) Update(ctx context.Context, visible []uuid.UUID, stationID, uid string,
-	change func(cur EVSE, stationETag uuid.UUID) (EVSE, error)) (EVSE, uuid.UUID, error) {
-	var out EVSE
-	newETag := uuid.New()
-	err := s.inTx(ctx, func(q sqlx.ExtContext) error {
-		etag, err := stationETag(ctx, q, visible, stationID, " FOR UPDATE")
-		if err != nil {
-			return err
-		}
-		cur, err := get(ctx, q, stationID, uid, " FOR UPDATE")
-		if err != nil {
-			return err
-		}
-		next, err := change(cur, etag)
-		if err != nil {
-			return err
-		}
-		next.UID, next.ChargeStationID, next.SequenceNumber = cur.UID, cur.ChargeStationID, cur.SequenceNumber
-		now := database.Timestamp(s.now())
-		next, changed := Stamp(&cur, next, now)
-		if changed {
-			if err := upsert(ctx, q, next); err != nil {
-				return err
-			}
-		}
-		const qs = `
-		UPDATE charge_stations
-		SET etag = $2, last_updated = CASE WHEN $3 THEN GREATEST(last_updated, $4) ELSE last_updated END
-		WHERE id = $1`
-		if _, err := q.ExecContext(ctx, qs, stationID, newETag, changed, now); err != nil {
-			return fmt.Errorf("touch charge station %s: %w", stationID, database.Translate(err))
-		}
-		out, err = get(ctx, q, stationID, uid, "")
-		return err
-	})
-	return out, newETag, err
+// Write writes e's client-writable fields and timestamps (an insert, or an update of the EVSE
+// with its uid). The statuses are left alone on an existing row (they belong to the station's
+// reports); a uid of another station is refused. Errors: ErrUIDTaken.
+func (s *Store) Write(ctx context.Context, e EVSE) error {
+	const qs = `
+	INSERT INTO evses (uid, charge_station_id, evse_sequence_number, evse_id, status, capabilities,
+		connectors, floor_level, coordinates, physical_reference, directions, parking_restrictions,
+		status_schedule, last_updated)
+	VALUES (:uid, :charge_station_id, :evse_sequence_number, :evse_id, :status, :capabilities,
+		:connectors, :floor_level, :coordinates, :physical_reference, :directions, :parking_restrictions,
+		:status_schedule, :last_updated)
+	ON CONFLICT (uid) DO UPDATE SET
+		evse_sequence_number = excluded.evse_sequence_number, evse_id = excluded.evse_id,
+		capabilities = excluded.capabilities, connectors = excluded.connectors,
+		floor_level = excluded.floor_level, coordinates = excluded.coordinates,
+		physical_reference = excluded.physical_reference, directions = excluded.directions,
+		parking_restrictions = excluded.parking_restrictions, status_schedule = excluded.status_schedule,
+		last_updated = excluded.last_updated
+	WHERE evses.charge_station_id = excluded.charge_station_id`
+	res, err := sqlx.NamedExecContext(ctx, s.q, qs, toRow(e))
+	if err != nil {
+		return fmt.Errorf("write EVSE %s: %w", e.UID, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrUIDTaken{UID: e.UID}
+	}
+	return nil
+}
+
+// TouchStation gives station stationID a new etag after a change made through one of its
+// EVSEs, and moves its last_updated to now (never backwards) when the EVSE changed.
+func (s *Store) TouchStation(ctx context.Context, stationID string, etag uuid.UUID, changed bool, now time.Time) error {
+	const q = `
+	UPDATE charge_stations
+	SET etag = $2, last_updated = CASE WHEN $3 THEN GREATEST(last_updated, $4) ELSE last_updated END
+	WHERE id = $1`
+	if _, err := s.q.ExecContext(ctx, q, stationID, etag, changed, now); err != nil {
+		return fmt.Errorf("touch charge station %s: %w", stationID, database.Translate(err))
+	}
+	return nil
 }
 
 // Stamp prepares next for writing over old (nil for a new EVSE): it keeps old's statuses,
@@ -360,34 +350,6 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// upsert writes e's client-writable fields and timestamps. The statuses are left alone on an
-// existing row (they belong to the station's reports); a uid of another station is refused.
-func upsert(ctx context.Context, q sqlx.ExtContext, e EVSE) error {
-	const qs = `
-	INSERT INTO evses (uid, charge_station_id, evse_sequence_number, evse_id, status, capabilities,
-		connectors, floor_level, coordinates, physical_reference, directions, parking_restrictions,
-		status_schedule, last_updated)
-	VALUES (:uid, :charge_station_id, :evse_sequence_number, :evse_id, :status, :capabilities,
-		:connectors, :floor_level, :coordinates, :physical_reference, :directions, :parking_restrictions,
-		:status_schedule, :last_updated)
-	ON CONFLICT (uid) DO UPDATE SET
-		evse_sequence_number = excluded.evse_sequence_number, evse_id = excluded.evse_id,
-		capabilities = excluded.capabilities, connectors = excluded.connectors,
-		floor_level = excluded.floor_level, coordinates = excluded.coordinates,
-		physical_reference = excluded.physical_reference, directions = excluded.directions,
-		parking_restrictions = excluded.parking_restrictions, status_schedule = excluded.status_schedule,
-		last_updated = excluded.last_updated
-	WHERE evses.charge_station_id = excluded.charge_station_id`
-	res, err := sqlx.NamedExecContext(ctx, q, qs, toRow(e))
-	if err != nil {
-		return fmt.Errorf("write EVSE %s: %w", e.UID, database.Translate(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrUIDTaken{UID: e.UID}
-	}
-	return nil
-}
-
 // Replace makes next the EVSE set of station stationID, whose current set is old (read in the
 // same transaction, under the station's lock). EVSEs whose uid survives keep their statuses,
 // and keep their last_updated when unchanged (connectors likewise); EVSEs not in next are
@@ -408,7 +370,7 @@ func (s *Store) Replace(ctx context.Context, stationID string, old, next []EVSE,
 			continue
 		}
 		changed = true
-		if err := upsert(ctx, s.q, stamped); err != nil {
+		if err := s.Write(ctx, stamped); err != nil {
 			return nil, false, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/internal/web"
@@ -12,20 +13,21 @@ import (
 	"github.com/google/uuid"
 )
 
-// EVSESource returns the EVSEs of the charge stations at a location, already in their
-// response form, for the real-time GET /locations/{id}. The evse package provides it.
-type EVSESource interface {
-	LocationEVSEs(ctx context.Context, locationID string) ([]any, error)
+// EVSELister reads the EVSEs of the charge stations at a location, for the real-time
+// GET /locations/{id}; evse.Store implements it, and the EVSEs are rendered in evse's own
+// response form.
+type EVSELister interface {
+	ByLocation(ctx context.Context, locationID string) ([]evse.EVSE, error)
 }
 
 // Handler serves /locations.
 type Handler struct {
-	store *Store
-	evses EVSESource // nil until charge stations exist: locations then show no EVSEs
+	svc   *Service
+	evses EVSELister
 }
 
-// NewHandler returns a Handler; evses may be nil.
-func NewHandler(store *Store, evses EVSESource) *Handler { return &Handler{store: store, evses: evses} }
+// NewHandler returns a Handler.
+func NewHandler(svc *Service, evses EVSELister) *Handler { return &Handler{svc: svc, evses: evses} }
 
 // Routes registers the location endpoints on rg (already authenticated).
 func (h *Handler) Routes(rg *gin.RouterGroup) {
@@ -86,7 +88,7 @@ type locationResponse struct {
 	Owner              *schema.BusinessDetails `json:"owner"`
 	ChargingWhenClosed *bool                   `json:"charging_when_closed"`
 	Publish            bool                    `json:"publish"`
-	EVSEs              *[]any                  `json:"evses,omitempty"` // absent with exclude_evses=true
+	EVSEs              *[]evse.Response        `json:"evses,omitempty"` // absent with exclude_evses=true
 	ETag               string                  `json:"etag"`
 	Created            string                  `json:"created"`
 	LastUpdated        string                  `json:"last_updated"`
@@ -146,7 +148,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	locs, total, err := h.store.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
+	locs, total, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
 	if err != nil {
 		return err
 	}
@@ -165,15 +167,11 @@ func (h *Handler) respond(c *gin.Context, status int, l Location) error {
 		return err
 	}
 	if !exclude {
-		evses := []any{}
-		if h.evses != nil {
-			if evses, err = h.evses.LocationEVSEs(c.Request.Context(), l.ID); err != nil {
-				return err
-			}
-			if evses == nil {
-				evses = []any{}
-			}
+		es, err := h.evses.ByLocation(c.Request.Context(), l.ID)
+		if err != nil {
+			return err
 		}
+		evses := evse.ToResponses(es)
 		resp.EVSEs = &evses
 	}
 	web.SetETag(c, resp.ETag)
@@ -195,7 +193,7 @@ func (h *Handler) create(c *gin.Context) error {
 	if l.ID == "" {
 		l.ID = uuid.NewString()
 	}
-	l, err = h.store.Create(c.Request.Context(), l)
+	l, err = h.svc.Create(c.Request.Context(), l)
 	if err != nil {
 		return err
 	}
@@ -203,7 +201,7 @@ func (h *Handler) create(c *gin.Context) error {
 }
 
 func (h *Handler) get(c *gin.Context) error {
-	l, err := h.store.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("id"))
+	l, err := h.svc.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -246,7 +244,7 @@ func (h *Handler) patch(c *gin.Context) error {
 // current state, checks the etag against the current one and writes.
 func (h *Handler) update(c *gin.Context, build func(cur Location) (locationBody, error), etagRequired bool) error {
 	p := web.CurrentPrincipal(c)
-	l, err := h.store.Update(c.Request.Context(), p.Networks, c.Param("id"), func(cur Location) (Location, error) {
+	l, err := h.svc.Update(c.Request.Context(), p.Networks, c.Param("id"), func(cur Location) (Location, error) {
 		body, err := build(cur)
 		if err != nil {
 			return Location{}, err
@@ -267,7 +265,7 @@ func (h *Handler) update(c *gin.Context, build func(cur Location) (locationBody,
 }
 
 func (h *Handler) delete(c *gin.Context) error {
-	if err := h.store.Delete(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("id")); err != nil {
+	if err := h.svc.Delete(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("id")); err != nil {
 		return err
 	}
 	web.NoContent(c)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/apitest"
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/locations"
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func newEnv(t *testing.T) *apitest.Env {
 	return apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
-		locations.NewHandler(locations.NewStore(db), nil).Routes(v1)
+		locations.NewHandler(locations.NewService(db, locations.NewStore(db), chargestations.NewStore(db), nil), evse.NewStore(db)).Routes(v1)
 	})
 }
 

@@ -15,22 +15,17 @@ import (
 	"github.com/lib/pq"
 )
 
-// Store keeps locations in PostgreSQL.
+// Store keeps locations in PostgreSQL. A Store made by NewStore runs each statement on the
+// pool; one made by WithTx runs in the caller's transaction.
 type Store struct {
-	db       *sqlx.DB
-	now      func() time.Time
-	stations StationIndex
+	q sqlx.ExtContext
 }
 
-// StationIndex lists the identities of the charge stations at a location, reading through q
-// (the deleting transaction). The charge-station package provides it; see SetStationIndex.
-type StationIndex func(ctx context.Context, q sqlx.QueryerContext, locationID string) ([]string, error)
-
-// SetStationIndex installs the lookup that keeps a location with stations from being deleted.
-func (s *Store) SetStationIndex(f StationIndex) { s.stations = f }
-
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
+
+// WithTx returns a Store whose statements run in tx.
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
 
 type locationRow struct {
 	ID                 string                                 `db:"id"`
@@ -63,20 +58,6 @@ const columns = `id, network_id, name, address, city, postal_code, state, countr
 	time_zone, parking_type, facilities, opening_times, directions, operator, suboperator, owner,
 	charging_when_closed, publish, etag, created, last_updated`
 
-func nullString(p *string) sql.NullString {
-	if p == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: *p, Valid: true}
-}
-
-func stringPtr(n sql.NullString) *string {
-	if !n.Valid {
-		return nil
-	}
-	return &n.String
-}
-
 func toRow(l Location) locationRow {
 	facilities := make(pq.StringArray, len(l.Facilities))
 	for i, f := range l.Facilities {
@@ -84,7 +65,7 @@ func toRow(l Location) locationRow {
 	}
 	r := locationRow{
 		ID: l.ID, NetworkID: l.NetworkID, Name: l.Name, Address: l.Address, City: l.City,
-		PostalCode: nullString(l.PostalCode), State: nullString(l.State), Country: l.Country,
+		PostalCode: database.NullString(l.PostalCode), State: database.NullString(l.State), Country: l.Country,
 		Latitude: l.Coordinates.Latitude, Longitude: l.Coordinates.Longitude, TimeZone: l.TimeZone,
 		Facilities:   facilities,
 		OpeningTimes: database.JSON[*schema.Hours]{V: l.OpeningTimes},
@@ -106,7 +87,7 @@ func toRow(l Location) locationRow {
 func (r locationRow) toLocation() Location {
 	l := Location{
 		ID: r.ID, NetworkID: r.NetworkID, Name: r.Name, Address: r.Address, City: r.City,
-		PostalCode: stringPtr(r.PostalCode), State: stringPtr(r.State), Country: r.Country,
+		PostalCode: database.StringPtr[string](r.PostalCode), State: database.StringPtr[string](r.State), Country: r.Country,
 		Coordinates:  schema.GeoLocation{Latitude: r.Latitude, Longitude: r.Longitude},
 		TimeZone:     r.TimeZone,
 		Facilities:   make([]schema.Facility, len(r.Facilities)),
@@ -128,36 +109,44 @@ func (r locationRow) toLocation() Location {
 	return l
 }
 
-// Create inserts l with a new etag and timestamps. Errors: ErrIDTaken.
-func (s *Store) Create(ctx context.Context, l Location) (Location, error) {
-	now := database.Timestamp(s.now())
-	l.ETag, l.Created, l.LastUpdated = uuid.New(), now, now
+// Create inserts l as it is: etag and timestamps are the caller's. Errors: ErrIDTaken.
+func (s *Store) Create(ctx context.Context, l Location) error {
 	const q = `
 	INSERT INTO locations (` + columns + `)
 	VALUES (:id, :network_id, :name, :address, :city, :postal_code, :state, :country, :latitude, :longitude,
 		:time_zone, :parking_type, :facilities, :opening_times, :directions, :operator, :suboperator, :owner,
 		:charging_when_closed, :publish, :etag, :created, :last_updated)`
-	_, err := s.db.NamedExecContext(ctx, q, toRow(l))
+	_, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(l))
 	if database.IsUniqueViolation(err, "locations_pkey") {
-		return Location{}, ErrIDTaken
+		return ErrIDTaken
 	}
 	if err != nil {
-		return Location{}, fmt.Errorf("insert location %s: %w", l.ID, database.Translate(err))
+		return fmt.Errorf("insert location %s: %w", l.ID, database.Translate(err))
 	}
-	return l, nil
+	return nil
 }
 
 // Get returns location id if its network is visible. Errors: ErrNotFound.
 func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id string) (Location, error) {
-	return get(ctx, s.db, visible, id, "")
+	return s.get(ctx, visible, id, false)
 }
 
-func get(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id, lock string) (Location, error) {
-	var row locationRow
-	err := sqlx.GetContext(ctx, q, &row, `
-	SELECT `+columns+`
+// GetForUpdate is Get with the location's row locked until the transaction ends (the store
+// must be one made by WithTx). Errors: ErrNotFound.
+func (s *Store) GetForUpdate(ctx context.Context, visible []uuid.UUID, id string) (Location, error) {
+	return s.get(ctx, visible, id, true)
+}
+
+func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpdate bool) (Location, error) {
+	q := `
+	SELECT ` + columns + `
 	FROM locations
-	WHERE id = $1 AND network_id = ANY($2)`+lock, id, pq.Array(visible))
+	WHERE id = $1 AND network_id = ANY($2)`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	var row locationRow
+	err := sqlx.GetContext(ctx, s.q, &row, q, id, pq.Array(visible))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Location{}, ErrNotFound
 	}
@@ -173,7 +162,7 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []locationRow
-	total, err := database.SelectPage(ctx, s.db, &rows, func(r locationRow) int64 { return r.Total },
+	total, err := database.SelectPage(ctx, s.q, &rows, func(r locationRow) int64 { return r.Total },
 		columns, "locations", &w, "last_updated, id", p.Limit, p.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list locations: %w", err)
@@ -185,71 +174,33 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	return out, total, nil
 }
 
-// Update changes location id under a row lock: change receives the current state and returns
-// the new one (or an error, e.g. a stale etag, which aborts the update). Concurrent updates of
-// one location therefore run one after the other, each on the result of the previous, so none
-// is lost. The etag and last_updated are renewed. Errors: ErrNotFound, and change's errors.
-func (s *Store) Update(ctx context.Context, visible []uuid.UUID, id string, change func(cur Location) (Location, error)) (Location, error) {
-	var out Location
-	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		cur, err := get(ctx, tx, visible, id, " FOR UPDATE")
-		if err != nil {
-			return err
-		}
-		next, err := change(cur)
-		if err != nil {
-			return err
-		}
-		next.ID, next.Created = cur.ID, cur.Created
-		next.ETag, next.LastUpdated = uuid.New(), database.Timestamp(s.now())
-		const q = `
-		UPDATE locations SET
-			network_id = :network_id, name = :name, address = :address, city = :city,
-			postal_code = :postal_code, state = :state, country = :country, latitude = :latitude,
-			longitude = :longitude, time_zone = :time_zone, parking_type = :parking_type,
-			facilities = :facilities, opening_times = :opening_times, directions = :directions,
-			operator = :operator, suboperator = :suboperator, owner = :owner,
-			charging_when_closed = :charging_when_closed, publish = :publish, etag = :etag,
-			last_updated = :last_updated
-		WHERE id = :id`
-		if _, err := tx.NamedExecContext(ctx, q, toRow(next)); err != nil {
-			return fmt.Errorf("update location %s: %w", id, database.Translate(err))
-		}
-		out = next
-		return nil
-	})
-	return out, err
+// Update writes every field of l (found by l.ID) as it is: etag and timestamps are the
+// caller's.
+func (s *Store) Update(ctx context.Context, l Location) error {
+	const q = `
+	UPDATE locations SET
+		network_id = :network_id, name = :name, address = :address, city = :city,
+		postal_code = :postal_code, state = :state, country = :country, latitude = :latitude,
+		longitude = :longitude, time_zone = :time_zone, parking_type = :parking_type,
+		facilities = :facilities, opening_times = :opening_times, directions = :directions,
+		operator = :operator, suboperator = :suboperator, owner = :owner,
+		charging_when_closed = :charging_when_closed, publish = :publish, etag = :etag,
+		last_updated = :last_updated
+	WHERE id = :id`
+	if _, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(l)); err != nil {
+		return fmt.Errorf("update location %s: %w", l.ID, database.Translate(err))
+	}
+	return nil
 }
 
-// Delete removes location id. The charge stations still at the location are read inside the
-// same transaction, with the location locked; when there are any the location is kept and
-// ErrHasStations names them. Errors: ErrNotFound, ErrHasStations.
-func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) error {
-	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if _, err := get(ctx, tx, visible, id, " FOR UPDATE"); err != nil {
-			return err
+// Delete removes location id. A location that charge stations still refer to is kept
+// (the foreign key refuses): ErrHasStations, without the stations' names.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM locations WHERE id = $1`, id); err != nil {
+		if database.IsForeignKeyViolation(err) {
+			return ErrHasStations{}
 		}
-		if s.stations != nil {
-			ids, err := s.stations(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if len(ids) > 0 {
-				return ErrHasStations{StationIDs: ids}
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM locations WHERE id = $1`, id); err != nil {
-			if database.IsForeignKeyViolation(err) {
-				return ErrHasStations{}
-			}
-			return fmt.Errorf("delete location %s: %w", id, database.Translate(err))
-		}
-		return nil
-	})
-}
-
-// GetWith is Get reading through q, e.g. another package's transaction, so that a caller
-// holding a transaction does not need a second connection from the pool.
-func (s *Store) GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (Location, error) {
-	return get(ctx, q, visible, id, "")
+		return fmt.Errorf("delete location %s: %w", id, database.Translate(err))
+	}
+	return nil
 }

@@ -19,14 +19,18 @@ import (
 	"github.com/lib/pq"
 )
 
-// Store keeps networks and API keys in PostgreSQL.
+// Store keeps networks and API keys in PostgreSQL. A Store made by NewStore runs each
+// statement on the pool; one made by WithTx runs in the caller's transaction.
 type Store struct {
-	db  *sqlx.DB
+	q   sqlx.ExtContext
 	now func() time.Time
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db, now: time.Now} }
+
+// WithTx returns a Store whose statements run in tx.
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
 
 type networkRow struct {
 	ID          uuid.UUID     `db:"id"`
@@ -56,7 +60,7 @@ func (s *Store) EnsureRoot(ctx context.Context, name, countryCode, partyID strin
 	INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
 	VALUES ($1, $2, $3, $4, NULL, $5, $5)
 	ON CONFLICT DO NOTHING`
-	if _, err := s.db.ExecContext(ctx, q, uuid.New(), name, countryCode, partyID, now); err != nil {
+	if _, err := s.q.ExecContext(ctx, q, uuid.New(), name, countryCode, partyID, now); err != nil {
 		return Network{}, fmt.Errorf("ensure root network: %w", database.Translate(err))
 	}
 	var row networkRow
@@ -64,7 +68,7 @@ func (s *Store) EnsureRoot(ctx context.Context, name, countryCode, partyID strin
 	SELECT id, name, country_code, party_id, parent_id, created, last_updated
 	FROM networks
 	WHERE parent_id IS NULL`
-	if err := s.db.GetContext(ctx, &row, sel); err != nil {
+	if err := sqlx.GetContext(ctx, s.q, &row, sel); err != nil {
 		return Network{}, fmt.Errorf("get root network: %w", database.Translate(err))
 	}
 	return row.toNetwork(), nil
@@ -80,7 +84,7 @@ func (s *Store) Create(ctx context.Context, n Network) (Network, error) {
 	const q = `
 	INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	_, err := s.db.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, n.ParentID, n.Created, n.LastUpdated)
+	_, err := s.q.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, n.ParentID, n.Created, n.LastUpdated)
 	switch {
 	case database.IsUniqueViolation(err, "networks_party_key"):
 		return Network{}, ErrPartyTaken
@@ -99,7 +103,7 @@ func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Net
 	FROM networks
 	WHERE id = $1 AND id = ANY($2)`
 	var row networkRow
-	err := s.db.GetContext(ctx, &row, q, id, pq.Array(visible))
+	err := sqlx.GetContext(ctx, s.q, &row, q, id, pq.Array(visible))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Network{}, ErrNotFound
 	}
@@ -115,7 +119,7 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	w.Add("id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []networkRow
-	total, err := database.SelectPage(ctx, s.db, &rows, func(r networkRow) int64 { return r.Total },
+	total, err := database.SelectPage(ctx, s.q, &rows, func(r networkRow) int64 { return r.Total },
 		"id, name, country_code, party_id, parent_id, created, last_updated", "networks", &w,
 		"last_updated, id", p.Limit, p.Offset)
 	if err != nil {
@@ -134,7 +138,7 @@ func (s *Store) Update(ctx context.Context, visible []uuid.UUID, n Network) (Net
 	UPDATE networks
 	SET name = $2, country_code = $3, party_id = $4, last_updated = $5
 	WHERE id = $1 AND id = ANY($6)`
-	res, err := s.db.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, s.now().UTC(), pq.Array(visible))
+	res, err := s.q.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, s.now().UTC(), pq.Array(visible))
 	if database.IsUniqueViolation(err, "networks_party_key") {
 		return Network{}, ErrPartyTaken
 	}
@@ -181,7 +185,7 @@ func (s *Store) EnsureKey(ctx context.Context, networkID uuid.UUID, key, name st
 	INSERT INTO api_keys (id, network_id, name, prefix, hash, admin, created)
 	VALUES ($1, $2, $3, $4, $5, $6, $7)
 	ON CONFLICT (hash) DO NOTHING`
-	_, err := s.db.ExecContext(ctx, q, uuid.New(), networkID, name, key[:keyPrefixLen], hashKey(key), admin, s.now().UTC())
+	_, err := s.q.ExecContext(ctx, q, uuid.New(), networkID, name, key[:keyPrefixLen], hashKey(key), admin, s.now().UTC())
 	if database.IsForeignKeyViolation(err) {
 		return ErrNotFound
 	}
@@ -208,7 +212,7 @@ func (s *Store) Authenticate(ctx context.Context, key string) (auth.Principal, e
 	SELECT k.id, k.network_id, k.hash, k.admin,
 		ARRAY(SELECT tree.id::text FROM tree WHERE tree.key_id = k.id) AS networks
 	FROM k`
-	rows, err := s.db.QueryxContext(ctx, q, key[:keyPrefixLen])
+	rows, err := s.q.QueryxContext(ctx, q, key[:keyPrefixLen])
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
 	}

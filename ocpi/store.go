@@ -23,14 +23,19 @@ var (
 	errStateChanged = errors.New("partner state changed")
 )
 
-// Store keeps OCPI partners and reads the registry tables the OCPI view is built from.
+// Store keeps OCPI partners and reads the registry tables the OCPI view is built from. A Store
+// made by NewStore runs each statement on the pool; one made by WithTx runs in the caller's
+// transaction.
 type Store struct {
-	db  *sqlx.DB
+	q   sqlx.ExtContext
 	now func() time.Time
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db, now: time.Now} }
+
+// WithTx returns a Store whose statements run in tx.
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
 
 type partnerRow struct {
 	ID                 uuid.UUID                        `db:"id"`
@@ -89,7 +94,7 @@ func (s *Store) insert(ctx context.Context, name string, initiator Initiator, to
 	INSERT INTO ocpi_partners (id, name, initiator, state, token_a_hash, inbound_token_hash,
 		partner_versions_url, created, last_updated)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
-	if _, err := s.db.ExecContext(ctx, q, p.ID, name, initiator, p.State, tokenAHash, inboundHash, nullString(versionsURL), now); err != nil {
+	if _, err := s.q.ExecContext(ctx, q, p.ID, name, initiator, p.State, tokenAHash, inboundHash, nullString(versionsURL), now); err != nil {
 		return Partner{}, fmt.Errorf("insert OCPI partner: %w", database.Translate(err))
 	}
 	return p, nil
@@ -98,7 +103,7 @@ func (s *Store) insert(ctx context.Context, name string, initiator Initiator, to
 // Get returns partner id. Errors: ErrPartnerNotFound.
 func (s *Store) Get(ctx context.Context, id uuid.UUID) (Partner, error) {
 	var row partnerRow
-	err := s.db.GetContext(ctx, &row, `SELECT `+partnerColumns+` FROM ocpi_partners WHERE id = $1`, id)
+	err := sqlx.GetContext(ctx, s.q, &row, `SELECT `+partnerColumns+` FROM ocpi_partners WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Partner{}, ErrPartnerNotFound
 	}
@@ -113,7 +118,7 @@ func (s *Store) List(ctx context.Context, p paging.Page) ([]Partner, int, error)
 	var w database.Where
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []partnerRow
-	total, err := database.SelectPage(ctx, s.db, &rows, func(r partnerRow) int64 { return r.Total },
+	total, err := database.SelectPage(ctx, s.q, &rows, func(r partnerRow) int64 { return r.Total },
 		partnerColumns, "ocpi_partners", &w, "last_updated, id", p.Limit, p.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list OCPI partners: %w", err)
@@ -154,7 +159,7 @@ func (s *Store) Authenticate(ctx context.Context, candidates []string) (caller, 
 	WHERE state IN ('PENDING', 'REGISTERED')
 		AND (token_a_hash = ANY($1) OR inbound_token_hash = ANY($1))
 	LIMIT 1`
-	err := s.db.GetContext(ctx, &row, q, pq.ByteaArray(hashes))
+	err := sqlx.GetContext(ctx, s.q, &row, q, pq.ByteaArray(hashes))
 	if errors.Is(err, sql.ErrNoRows) {
 		return caller{}, false, nil
 	}
@@ -209,7 +214,7 @@ func (s *Store) setRegistered(ctx context.Context, id uuid.UUID, from State, mat
 	default:
 		panic("ocpi: setRegistered: bad column " + matchColumn)
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	res, err := s.q.ExecContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("register OCPI partner %s: %w", id, database.Translate(err))
 	}
@@ -224,7 +229,7 @@ func (s *Store) setFailed(ctx context.Context, id uuid.UUID, reason string) erro
 	const q = `
 	UPDATE ocpi_partners SET state = 'FAILED', inbound_token_hash = NULL, last_error = $2, last_updated = $3
 	WHERE id = $1 AND state = 'PENDING'`
-	if _, err := s.db.ExecContext(ctx, q, id, reason, database.Timestamp(s.now())); err != nil {
+	if _, err := s.q.ExecContext(ctx, q, id, reason, database.Timestamp(s.now())); err != nil {
 		return fmt.Errorf("mark OCPI partner %s failed: %w", id, database.Translate(err))
 	}
 	return nil
@@ -234,33 +239,34 @@ func (s *Store) setFailed(ctx context.Context, id uuid.UUID, reason string) erro
 // partner is registered (and, when inboundHash is not nil, still uses that token).
 // Errors: errStateChanged.
 func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash []byte) error {
-	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		q := `
+	// One statement, so the state change and the dropped pushes commit together.
+	q := `
+	WITH unregistered AS (
 		UPDATE ocpi_partners SET state = 'UNREGISTERED', token_a_hash = NULL, inbound_token_hash = NULL,
 			outbound_token = NULL, locations_url = NULL, last_updated = $2
-		WHERE id = $1 AND state = 'REGISTERED'`
-		args := []any{id, database.Timestamp(s.now())}
-		if inboundHash != nil {
-			q += ` AND inbound_token_hash = $3`
-			args = append(args, inboundHash)
-		}
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("unregister OCPI partner %s: %w", id, database.Translate(err))
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errStateChanged
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ocpi_deliveries WHERE partner_id = $1`, id); err != nil {
-			return fmt.Errorf("drop pushes of OCPI partner %s: %w", id, database.Translate(err))
-		}
-		return nil
-	})
+		WHERE id = $1 AND state = 'REGISTERED' AND ($3::bytea IS NULL OR inbound_token_hash = $3)
+		RETURNING id
+	), dropped AS (
+		DELETE FROM ocpi_deliveries WHERE partner_id IN (SELECT id FROM unregistered)
+	)
+	SELECT count(*) FROM unregistered`
+	var hash any // NULL: any token
+	if inboundHash != nil {
+		hash = inboundHash
+	}
+	var n int
+	if err := sqlx.GetContext(ctx, s.q, &n, q, id, database.Timestamp(s.now()), hash); err != nil {
+		return fmt.Errorf("unregister OCPI partner %s: %w", id, database.Translate(err))
+	}
+	if n == 0 {
+		return errStateChanged
+	}
+	return nil
 }
 
 // Delete removes partner id and its queued pushes. Errors: ErrPartnerNotFound.
 func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM ocpi_partners WHERE id = $1`, id)
+	res, err := s.q.ExecContext(ctx, `DELETE FROM ocpi_partners WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete OCPI partner %s: %w", id, database.Translate(err))
 	}
@@ -282,7 +288,7 @@ func (s *Store) ourRoles(ctx context.Context) ([]CredentialsRole, error) {
 	SELECT name, country_code, party_id
 	FROM networks
 	ORDER BY parent_id IS NOT NULL, created, id`
-	if err := s.db.SelectContext(ctx, &rows, q); err != nil {
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q); err != nil {
 		return nil, fmt.Errorf("list networks for OCPI roles: %w", database.Translate(err))
 	}
 	out := make([]CredentialsRole, len(rows))

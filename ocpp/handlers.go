@@ -224,19 +224,40 @@ type meterValue201 struct {
 	} `json:"sampledValue"`
 }
 
-func samples16(mvs []meterValue16) []Sample {
+// Defaults of a sampled value that leaves them out (OCPP 1.6 §7.43, 2.0.1 SampledValueType).
+const (
+	defaultMeasurand = "Energy.Active.Import.Register"
+	defaultUnit      = "Wh"
+)
+
+// sample fills the defaults into s; at is when the meter value arrived, the timestamp of a
+// meter value whose own cannot be read.
+func sample(s Sample, at time.Time) Sample {
+	if s.Measurand == "" {
+		s.Measurand = defaultMeasurand
+	}
+	if s.Unit == "" {
+		s.Unit = defaultUnit
+	}
+	if s.Timestamp.IsZero() {
+		s.Timestamp = at
+	}
+	return s
+}
+
+func samples16(mvs []meterValue16, at time.Time) []Sample {
 	var out []Sample
 	for _, mv := range mvs {
 		ts := parseTime(mv.Timestamp)
 		for _, sv := range mv.SampledValue {
-			out = append(out, Sample{Timestamp: ts, Value: sv.Value, Context: sv.Context, Format: sv.Format,
-				Measurand: sv.Measurand, Phase: sv.Phase, Location: sv.Location, Unit: sv.Unit})
+			out = append(out, sample(Sample{Timestamp: ts, Value: sv.Value, Context: sv.Context, Format: sv.Format,
+				Measurand: sv.Measurand, Phase: sv.Phase, Location: sv.Location, Unit: sv.Unit}, at))
 		}
 	}
 	return out
 }
 
-func samples201(mvs []meterValue201) []Sample {
+func samples201(mvs []meterValue201, at time.Time) []Sample {
 	var out []Sample
 	for _, mv := range mvs {
 		ts := parseTime(mv.Timestamp)
@@ -246,7 +267,7 @@ func samples201(mvs []meterValue201) []Sample {
 			if sv.UnitOfMeasure != nil {
 				s.Unit, s.Multiplier = sv.UnitOfMeasure.Unit, sv.UnitOfMeasure.Multiplier
 			}
-			out = append(out, s)
+			out = append(out, sample(s, at))
 		}
 	}
 	return out
@@ -256,7 +277,7 @@ func samples201(mvs []meterValue201) []Sample {
 func energyWh(samples []Sample) *float64 {
 	var out *float64
 	for _, s := range samples {
-		if s.Measurand != "" && s.Measurand != "Energy.Active.Import.Register" {
+		if s.Measurand != defaultMeasurand {
 			continue
 		}
 		if s.Phase != "" {
@@ -284,7 +305,8 @@ func meterValues16(ctx context.Context, c *conn, payload json.RawMessage) (any, 
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
-	r := MeterValuesReport{Identity: c.identity, EVSESequence: req.ConnectorID, Samples: samples16(req.MeterValue), At: c.s.cfg.Now()}
+	now := c.s.cfg.Now()
+	r := MeterValuesReport{Identity: c.identity, EVSESequence: req.ConnectorID, Samples: samples16(req.MeterValue, now), At: now}
 	if req.TransactionID != nil {
 		r.TransactionID = strconv.Itoa(*req.TransactionID)
 	}
@@ -302,7 +324,8 @@ func meterValues201(ctx context.Context, c *conn, payload json.RawMessage) (any,
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
-	r := MeterValuesReport{Identity: c.identity, EVSESequence: req.EVSEID, Samples: samples201(req.MeterValue), At: c.s.cfg.Now()}
+	now := c.s.cfg.Now()
+	r := MeterValuesReport{Identity: c.identity, EVSESequence: req.EVSEID, Samples: samples201(req.MeterValue, now), At: now}
 	if err := c.s.reg.RecordMeterValues(ctx, r); err != nil {
 		return nil, err
 	}
@@ -352,9 +375,13 @@ func stopTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (a
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
+	if req.Reason == "" {
+		req.Reason = "Local" // OCPP 1.6 §6.51: an absent reason means Local
+	}
+	now := c.s.cfg.Now()
 	err := c.s.reg.StopTransaction(ctx, TransactionStop{
 		Identity: c.identity, TransactionID: req.TransactionID, IDTag: req.IDTag, MeterStopWh: req.MeterStop,
-		Reason: req.Reason, Timestamp: parseTime(req.Timestamp), Samples: samples16(req.TransactionData), At: c.s.cfg.Now(),
+		Reason: req.Reason, Timestamp: parseTime(req.Timestamp), Samples: samples16(req.TransactionData, now), At: now,
 	})
 	if err != nil {
 		return nil, err
@@ -389,11 +416,12 @@ func transactionEvent201(ctx context.Context, c *conn, payload json.RawMessage) 
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
+	now := c.s.cfg.Now()
 	e := TransactionEvent{
 		Identity: c.identity, TransactionID: req.TransactionInfo.TransactionID, EventType: req.EventType,
 		TriggerReason: req.TriggerReason, SeqNo: req.SeqNo, ChargingState: req.TransactionInfo.ChargingState,
-		StoppedReason: req.TransactionInfo.StoppedReason, Samples: samples201(req.MeterValue),
-		Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
+		StoppedReason: req.TransactionInfo.StoppedReason, Samples: samples201(req.MeterValue, now),
+		Timestamp: parseTime(req.Timestamp), At: now,
 	}
 	if req.EVSE != nil {
 		e.EVSESequence, e.ConnectorID = req.EVSE.ID, req.EVSE.ConnectorID

@@ -202,7 +202,7 @@ func TestTransactions16(t *testing.T) {
 			t.Errorf("MeterValues = %+v", r.MeterValues)
 		}
 		if len(r.TxStops) != 1 || r.TxStops[0].TransactionID != 1001 || r.TxStops[0].MeterStopWh != 2500 ||
-			len(r.TxStops[0].Samples) != 2 || r.TxStops[0].Reason != "" {
+			len(r.TxStops[0].Samples) != 2 || r.TxStops[0].Reason != "Local" {
 			t.Errorf("TxStops = %+v", r.TxStops)
 		}
 	})

@@ -163,16 +163,18 @@ type MeterValuesReport struct {
 	At            time.Time
 }
 
-// Sample is one sampled value with the timestamp of its meter value.
+// Sample is one sampled value with the timestamp of its meter value. The decoders fill in
+// what OCPP leaves implicit: a missing measurand is Energy.Active.Import.Register, a missing
+// unit Wh, and a meter value whose timestamp cannot be read carries the time it was received.
 type Sample struct {
 	Timestamp time.Time
 	Value     string // decimal text (1.6 sends strings, 2.0.1 numbers)
 	Context   string
 	Format    string
-	Measurand string // empty means Energy.Active.Import.Register
+	Measurand string
 	Phase     string
 	Location  string
-	Unit      string // empty means Wh
+	Unit      string
 	// Multiplier is the 2.0.1 unitOfMeasure multiplier (power of ten); 0 for 1.6.
 	Multiplier int
 }
@@ -194,7 +196,7 @@ type TransactionStop struct {
 	TransactionID int
 	IDTag         string
 	MeterStopWh   int
-	Reason        string // empty means Local
+	Reason        string // OCPP 1.6 Reason; an absent one is Local
 	Timestamp     time.Time
 	Samples       []Sample // transactionData
 	At            time.Time

@@ -1,8 +1,8 @@
 // Package stationlogs keeps what charge stations report over OCPP, apart from the registry
 // fields the charge-station package owns: the message log (every frame in and out, redacted),
 // the status log (every StatusNotification with its OCPI and friendly status), the
-// configuration last read from each station, the latest meter values per connector,
-// transactions, and data transfers. It serves the read-only endpoints
+// configuration last read from each station, and data transfers. (Transactions and meter
+// values are package sessions'.) It serves the read-only endpoints
 // /api/v1/chargestations/{id}/messages, /status-log and /configuration.
 //
 // Writes come from the OCPP gateway in batches (AppendMessages takes many frames of many

@@ -17,11 +17,15 @@ import (
 // ErrStationNotFound is returned for a station the caller cannot see.
 var ErrStationNotFound = fmt.Errorf("charge station %w", apperr.NotFound)
 
-// Store keeps the station logs in PostgreSQL.
-type Store struct{ db *sqlx.DB }
+// Store keeps the station logs in PostgreSQL. A Store made by NewStore runs each statement
+// on the pool; one made by WithTx runs in the caller's transaction.
+type Store struct{ q sqlx.ExtContext }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
+
+// WithTx returns a Store whose statements run in tx.
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
 
 func jsonText(raw json.RawMessage) sql.NullString {
 	if len(raw) == 0 {
@@ -51,7 +55,7 @@ func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 		WITH ORDINALITY AS u(station, dir, type, id, action, payload, created, n)
 	JOIN charge_stations c ON c.id = u.station
 	ORDER BY u.n`
-	_, err := s.db.ExecContext(ctx, q, pq.Array(stations), pq.Array(dirs), pq.Array(types), pq.Array(ids),
+	_, err := s.q.ExecContext(ctx, q, pq.Array(stations), pq.Array(dirs), pq.Array(types), pq.Array(ids),
 		pq.Array(actions), pq.Array(payloads), pq.Array(created))
 	if err != nil {
 		return fmt.Errorf("append %d messages: %w", n, database.Translate(err))
@@ -62,7 +66,7 @@ func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 // visible checks that station id exists in one of the visible networks.
 func (s *Store) visible(ctx context.Context, visible []uuid.UUID, id string) error {
 	var ok bool
-	err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM charge_stations WHERE id = $1 AND network_id = ANY($2))`, id, pq.Array(visible))
+	err := sqlx.GetContext(ctx, s.q, &ok, `SELECT EXISTS (SELECT 1 FROM charge_stations WHERE id = $1 AND network_id = ANY($2))`, id, pq.Array(visible))
 	if err != nil {
 		return fmt.Errorf("find charge station %s: %w", id, database.Translate(err))
 	}
@@ -99,7 +103,7 @@ func (s *Store) Messages(ctx context.Context, visible []uuid.UUID, id string, li
 	ORDER BY id DESC
 	LIMIT $3`
 	var rows []messageRow
-	if err := s.db.SelectContext(ctx, &rows, q, id, before, limit); err != nil {
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id, before, limit); err != nil {
 		return nil, fmt.Errorf("list messages of %s: %w", id, database.Translate(err))
 	}
 	out := make([]Message, len(rows))
@@ -110,14 +114,14 @@ func (s *Store) Messages(ctx context.Context, visible []uuid.UUID, id string, li
 	return out, nil
 }
 
-// AppendStatus stores one status report, through q (the transaction that also updates the
-// EVSE, so the log and the EVSE never disagree).
-func AppendStatus(ctx context.Context, q sqlx.ExecerContext, e StatusEntry) error {
+// AppendStatus stores one status report. Run it in the transaction that also updates the
+// EVSE (WithTx), so the log and the EVSE never disagree.
+func (s *Store) AppendStatus(ctx context.Context, e StatusEntry) error {
 	const stmt = `
 	INSERT INTO station_status_log (charge_station_id, evse_sequence_number, connector_id, ocpp_status,
 		error_code, info, vendor_error_code, ocpi_status, friendly_status, reported_at, created)
 	VALUES ($1, $2, $3, $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11)`
-	_, err := q.ExecContext(ctx, stmt, e.StationID, e.EVSESequenceNumber, e.ConnectorID, e.OCPPStatus,
+	_, err := s.q.ExecContext(ctx, stmt, e.StationID, e.EVSESequenceNumber, e.ConnectorID, e.OCPPStatus,
 		e.ErrorCode, e.Info, e.VendorErrorCode, e.OCPIStatus, e.FriendlyStatus, e.ReportedAt, e.Created.UTC())
 	if err != nil {
 		return fmt.Errorf("append status of %s: %w", e.StationID, database.Translate(err))
@@ -157,7 +161,7 @@ func (s *Store) StatusLog(ctx context.Context, visible []uuid.UUID, id string, l
 	ORDER BY id DESC
 	LIMIT $3`
 	var rows []statusRow
-	if err := s.db.SelectContext(ctx, &rows, q, id, before, limit); err != nil {
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id, before, limit); err != nil {
 		return nil, fmt.Errorf("status log of %s: %w", id, database.Translate(err))
 	}
 	out := make([]StatusEntry, len(rows))
@@ -198,7 +202,7 @@ func (s *Store) MergeConfiguration(ctx context.Context, station string, values [
 		value = EXCLUDED.value, readonly = EXCLUDED.readonly, unknown = EXCLUDED.unknown,
 		component = EXCLUDED.component, variable = EXCLUDED.variable, mutability = EXCLUDED.mutability,
 		updated = EXCLUDED.updated`
-	_, err := s.db.ExecContext(ctx, q, station, pq.Array(keys), pq.Array(vals), pq.Array(ro), pq.Array(unknown),
+	_, err := s.q.ExecContext(ctx, q, station, pq.Array(keys), pq.Array(vals), pq.Array(ro), pq.Array(unknown),
 		pq.Array(comps), pq.Array(vars), pq.Array(muts), pq.Array(updated))
 	if err != nil {
 		return fmt.Errorf("merge configuration of %s: %w", station, database.Translate(err))
@@ -228,7 +232,7 @@ func (s *Store) Configuration(ctx context.Context, visible []uuid.UUID, id strin
 	WHERE charge_station_id = $1
 	ORDER BY key`
 	var rows []configRow
-	if err := s.db.SelectContext(ctx, &rows, q, id); err != nil {
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id); err != nil {
 		return nil, fmt.Errorf("configuration of %s: %w", id, database.Translate(err))
 	}
 	out := make([]ConfigurationValue, len(rows))
@@ -249,7 +253,7 @@ func (s *Store) AppendDataTransfer(ctx context.Context, d DataTransfer) error {
 	INSERT INTO data_transfers (charge_station_id, direction, vendor_id, message_id, data, response_status, response_data, error, created)
 	SELECT $1, $2, $3, NULLIF($4, ''), $5::jsonb, NULLIF($6, ''), $7::jsonb, NULLIF($8, ''), $9
 	WHERE EXISTS (SELECT 1 FROM charge_stations WHERE id = $1)`
-	_, err := s.db.ExecContext(ctx, q, d.StationID, d.Direction, d.VendorID, d.MessageID, jsonText(d.Data),
+	_, err := s.q.ExecContext(ctx, q, d.StationID, d.Direction, d.VendorID, d.MessageID, jsonText(d.Data),
 		d.Status, jsonText(d.ResponseData), d.Error, d.Created.UTC())
 	if err != nil {
 		return fmt.Errorf("append data transfer of %s: %w", d.StationID, database.Translate(err))
@@ -282,7 +286,7 @@ func (s *Store) DataTransfers(ctx context.Context, visible []uuid.UUID, id strin
 	ORDER BY id DESC
 	LIMIT $2`
 	var rows []transferRow
-	if err := s.db.SelectContext(ctx, &rows, q, id, limit); err != nil {
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id, limit); err != nil {
 		return nil, fmt.Errorf("data transfers of %s: %w", id, database.Translate(err))
 	}
 	out := make([]DataTransfer, len(rows))
@@ -292,71 +296,4 @@ func (s *Store) DataTransfers(ctx context.Context, visible []uuid.UUID, id strin
 			Error: r.Error.String, Created: r.Created.UTC()}
 	}
 	return out, nil
-}
-
-// MergeMeterValues keeps the latest sample per station, EVSE, measurand and phase.
-func (s *Store) MergeMeterValues(ctx context.Context, vs []MeterValue) error {
-	if len(vs) == 0 {
-		return nil
-	}
-	n := len(vs)
-	st, ms, ph, val, unit := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	evse, at := make([]int64, n), make([]time.Time, n)
-	for i, v := range vs {
-		st[i], ms[i], ph[i], val[i], unit[i], evse[i], at[i] = v.StationID, v.Measurand, v.Phase, v.Value, v.Unit, int64(v.EVSESequenceNumber), v.SampledAt.UTC()
-	}
-	const q = `
-	INSERT INTO meter_values (charge_station_id, evse_sequence_number, measurand, phase, value, unit, sampled_at)
-	SELECT DISTINCT ON (u.st, u.evse, u.ms, u.ph) u.st, u.evse, u.ms, u.ph, u.val, u.unit, u.at
-	FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-		AS u(st, evse, ms, ph, val, unit, at)
-	JOIN charge_stations c ON c.id = u.st
-	ORDER BY u.st, u.evse, u.ms, u.ph, u.at DESC
-	ON CONFLICT (charge_station_id, evse_sequence_number, measurand, phase) DO UPDATE SET
-		value = EXCLUDED.value, unit = EXCLUDED.unit, sampled_at = EXCLUDED.sampled_at
-	WHERE meter_values.sampled_at <= EXCLUDED.sampled_at`
-	_, err := s.db.ExecContext(ctx, q, pq.Array(st), pq.Array(evse), pq.Array(ms), pq.Array(ph), pq.Array(val), pq.Array(unit), pq.Array(at))
-	if err != nil {
-		return fmt.Errorf("merge meter values: %w", database.Translate(err))
-	}
-	return nil
-}
-
-// StartTransaction records a 1.6 transaction start and returns the id the station must use.
-func (s *Store) StartTransaction(ctx context.Context, t Transaction) (int, error) {
-	const q = `
-	INSERT INTO transactions (charge_station_id, transaction_id, evse_sequence_number, id_tag, meter_start_wh, started_at, updated)
-	VALUES ($1, nextval('ocpp16_transaction_ids')::text, $2, $3, $4, $5, $6)
-	RETURNING transaction_id::int`
-	var id int
-	err := s.db.GetContext(ctx, &id, q, t.StationID, t.EVSESequenceNumber, t.IDTag, t.MeterStartWh, t.StartedAt, t.Updated.UTC())
-	if err != nil {
-		return 0, fmt.Errorf("start transaction on %s: %w", t.StationID, database.Translate(err))
-	}
-	return id, nil
-}
-
-// UpsertTransaction records a transaction update: fields that are set (non-nil, non-empty)
-// overwrite; the rest stay. It serves 1.6 StopTransaction and 2.0.1 TransactionEvent.
-func (s *Store) UpsertTransaction(ctx context.Context, t Transaction) error {
-	const q = `
-	INSERT INTO transactions (charge_station_id, transaction_id, evse_sequence_number, id_tag,
-		meter_start_wh, meter_stop_wh, started_at, stopped_at, stop_reason, updated)
-	SELECT $1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, NULLIF($9, ''), $10
-	WHERE EXISTS (SELECT 1 FROM charge_stations WHERE id = $1)
-	ON CONFLICT (charge_station_id, transaction_id) DO UPDATE SET
-		evse_sequence_number = COALESCE(NULLIF(EXCLUDED.evse_sequence_number, 0), transactions.evse_sequence_number),
-		id_tag = COALESCE(EXCLUDED.id_tag, transactions.id_tag),
-		meter_start_wh = COALESCE(transactions.meter_start_wh, EXCLUDED.meter_start_wh),
-		meter_stop_wh = COALESCE(EXCLUDED.meter_stop_wh, transactions.meter_stop_wh),
-		started_at = COALESCE(transactions.started_at, EXCLUDED.started_at),
-		stopped_at = COALESCE(EXCLUDED.stopped_at, transactions.stopped_at),
-		stop_reason = COALESCE(EXCLUDED.stop_reason, transactions.stop_reason),
-		updated = EXCLUDED.updated`
-	_, err := s.db.ExecContext(ctx, q, t.StationID, t.TransactionID, t.EVSESequenceNumber, t.IDTag,
-		t.MeterStartWh, t.MeterStopWh, t.StartedAt, t.StoppedAt, t.StopReason, t.Updated.UTC())
-	if err != nil {
-		return fmt.Errorf("record transaction %s on %s: %w", t.TransactionID, t.StationID, database.Translate(err))
-	}
-	return nil
 }

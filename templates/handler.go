@@ -13,10 +13,10 @@ import (
 )
 
 // Handler serves /templates.
-type Handler struct{ store *Store }
+type Handler struct{ svc *Service }
 
-// NewHandler returns a Handler on store.
-func NewHandler(store *Store) *Handler { return &Handler{store: store} }
+// NewHandler returns a Handler on svc.
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Routes registers the template endpoints on rg (already authenticated).
 func (h *Handler) Routes(rg *gin.RouterGroup) {
@@ -157,7 +157,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ts, total, err := h.store.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
+	ts, total, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (h *Handler) list(c *gin.Context) error {
 }
 
 func (h *Handler) get(c *gin.Context) error {
-	t, err := h.store.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("template_id"))
+	t, err := h.svc.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("template_id"))
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (h *Handler) create(c *gin.Context) error {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	t, _, err = h.store.Put(c.Request.Context(), p.Networks, id, func(cur *Template) (Template, error) {
+	t, _, err = h.svc.Put(c.Request.Context(), p.Networks, id, func(cur *Template) (Template, error) {
 		if cur != nil {
 			return Template{}, ErrIDTaken
 		}
@@ -213,7 +213,7 @@ func (h *Handler) put(c *gin.Context) error {
 	id := c.Param("template_id")
 	var body templateBody
 	var t Template
-	t, created, err := h.store.Put(c.Request.Context(), p.Networks, id, func(cur *Template) (Template, error) {
+	t, created, err := h.svc.Put(c.Request.Context(), p.Networks, id, func(cur *Template) (Template, error) {
 		fallback := p.NetworkID
 		if cur != nil {
 			fallback = cur.NetworkID
@@ -243,7 +243,7 @@ func (h *Handler) put(c *gin.Context) error {
 }
 
 func (h *Handler) delete(c *gin.Context) error {
-	if err := h.store.Delete(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("template_id")); err != nil {
+	if err := h.svc.Delete(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("template_id")); err != nil {
 		return err
 	}
 	web.NoContent(c)

@@ -14,14 +14,18 @@ import (
 	"github.com/lib/pq"
 )
 
-// Store keeps templates in PostgreSQL; the EVSE tree is one jsonb document.
+// Store keeps templates in PostgreSQL; the EVSE tree is one jsonb document. A Store made by
+// NewStore runs each statement on the pool; one made by WithTx runs in the caller's
+// transaction.
 type Store struct {
-	db  *sqlx.DB
-	now func() time.Time
+	q sqlx.ExtContext
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, now: time.Now} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
+
+// WithTx returns a Store whose statements run in tx.
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
 
 type templateRow struct {
 	ID            string                        `db:"template_id"`
@@ -49,23 +53,29 @@ func (r templateRow) toTemplate() Template {
 
 // Get returns template id if its network is visible. Errors: ErrNotFound.
 func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id string) (Template, error) {
-	t, err := get(ctx, s.db, visible, id, "")
+	return s.get(ctx, visible, id, false)
+}
+
+// GetForUpdate is Get with the template's row locked until the transaction ends (the store
+// must be one made by WithTx). Errors: ErrNotFound.
+func (s *Store) GetForUpdate(ctx context.Context, visible []uuid.UUID, id string) (Template, error) {
+	return s.get(ctx, visible, id, true)
+}
+
+func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpdate bool) (Template, error) {
+	q := `
+	SELECT ` + columns + `
+	FROM templates
+	WHERE template_id = $1 AND network_id = ANY($2)`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	var row templateRow
+	err := sqlx.GetContext(ctx, s.q, &row, q, id, pq.Array(visible))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Template{}, ErrNotFound
 	}
-	return t, err
-}
-
-func get(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id, lock string) (Template, error) {
-	var row templateRow
-	err := sqlx.GetContext(ctx, q, &row, `
-	SELECT `+columns+`
-	FROM templates
-	WHERE template_id = $1 AND network_id = ANY($2)`+lock, id, pq.Array(visible))
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Template{}, err
-		}
 		return Template{}, fmt.Errorf("get template %s: %w", id, database.Translate(err))
 	}
 	return row.toTemplate(), nil
@@ -77,7 +87,7 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []templateRow
-	total, err := database.SelectPage(ctx, s.db, &rows, func(r templateRow) int64 { return r.Total },
+	total, err := database.SelectPage(ctx, s.q, &rows, func(r templateRow) int64 { return r.Total },
 		columns, "templates", &w, "last_updated, template_id", p.Limit, p.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list templates: %w", err)
@@ -89,53 +99,35 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	return out, total, nil
 }
 
-// Put creates template id or replaces it, under a row lock. change receives the current
-// template (nil when there is none) and returns the one to store, or an error (a missing or
-// stale etag) that aborts. created tells which happened. Errors: ErrIDTaken (the id belongs to
-// a template the caller cannot see), and change's errors.
-func (s *Store) Put(ctx context.Context, visible []uuid.UUID, id string, change func(cur *Template) (Template, error)) (t Template, created bool, err error) {
-	err = database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var cur *Template
-		c, err := get(ctx, tx, visible, id, " FOR UPDATE")
-		switch {
-		case err == nil:
-			cur = &c
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		next, err := change(cur)
-		if err != nil {
-			return err
-		}
-		now := database.Timestamp(s.now())
-		next.ID, next.ETag, next.LastUpdated = id, uuid.New(), now
-		if cur == nil {
-			next.Created = now
-			_, err = tx.NamedExecContext(ctx, `INSERT INTO templates (`+columns+`)
-			VALUES (:template_id, :network_id, :name, :evse_templates, :etag, :created, :last_updated)`, toRow(next))
-			if database.IsUniqueViolation(err, "templates_pkey") {
-				return ErrIDTaken
-			}
-			created = true
-		} else {
-			next.Created = cur.Created
-			_, err = tx.NamedExecContext(ctx, `UPDATE templates
-			SET network_id = :network_id, name = :name, evse_templates = :evse_templates,
-				etag = :etag, last_updated = :last_updated
-			WHERE template_id = :template_id`, toRow(next))
-		}
-		if err != nil {
-			return fmt.Errorf("put template %s: %w", id, database.Translate(err))
-		}
-		t = next
-		return nil
-	})
-	return t, created, err
+// Create inserts t as it is: etag and timestamps are the caller's. Errors: ErrIDTaken (the
+// id belongs to a template, maybe one the caller cannot see).
+func (s *Store) Create(ctx context.Context, t Template) error {
+	_, err := sqlx.NamedExecContext(ctx, s.q, `INSERT INTO templates (`+columns+`)
+	VALUES (:template_id, :network_id, :name, :evse_templates, :etag, :created, :last_updated)`, toRow(t))
+	if database.IsUniqueViolation(err, "templates_pkey") {
+		return ErrIDTaken
+	}
+	if err != nil {
+		return fmt.Errorf("insert template %s: %w", t.ID, database.Translate(err))
+	}
+	return nil
+}
+
+// Update writes t (found by t.ID) as it is: etag and timestamps are the caller's.
+func (s *Store) Update(ctx context.Context, t Template) error {
+	_, err := sqlx.NamedExecContext(ctx, s.q, `UPDATE templates
+	SET network_id = :network_id, name = :name, evse_templates = :evse_templates,
+		etag = :etag, last_updated = :last_updated
+	WHERE template_id = :template_id`, toRow(t))
+	if err != nil {
+		return fmt.Errorf("update template %s: %w", t.ID, database.Translate(err))
+	}
+	return nil
 }
 
 // Delete removes template id. Stations made from it keep their copy. Errors: ErrNotFound.
 func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM templates WHERE template_id = $1 AND network_id = ANY($2)`, id, pq.Array(visible))
+	res, err := s.q.ExecContext(ctx, `DELETE FROM templates WHERE template_id = $1 AND network_id = ANY($2)`, id, pq.Array(visible))
 	if err != nil {
 		return fmt.Errorf("delete template %s: %w", id, database.Translate(err))
 	}
@@ -143,14 +135,4 @@ func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) erro
 		return ErrNotFound
 	}
 	return nil
-}
-
-// GetWith is Get reading through q, e.g. another package's transaction, so that a caller
-// holding a transaction does not need a second connection from the pool. Errors: ErrNotFound.
-func (s *Store) GetWith(ctx context.Context, q sqlx.QueryerContext, visible []uuid.UUID, id string) (Template, error) {
-	t, err := get(ctx, q, visible, id, "")
-	if errors.Is(err, sql.ErrNoRows) {
-		return Template{}, ErrNotFound
-	}
-	return t, err
 }

@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func newEnv(t *testing.T) *apitest.Env {
 	return apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
-		templates.NewHandler(templates.NewStore(db)).Routes(v1)
+		templates.NewHandler(templates.NewService(db, templates.NewStore(db), nil)).Routes(v1)
 	})
 }
 

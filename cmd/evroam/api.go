@@ -14,7 +14,9 @@ import (
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
+	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
+	"github.com/evroam/evroam/stationreports"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -23,53 +25,75 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// apiDeps are the handlers the route table mounts.
-type apiDeps struct {
+// registry is the registry side of evroam: the stores and services that the REST API, the
+// OCPI interface and the OCPP gateway share. Built once per process.
+type registry struct {
 	db        *sqlx.DB
-	log       *slog.Logger
 	networks  *networks.Store
-	networksH *networks.Handler
+	locations *locations.Service
+	templates *templates.Service
+	stations  *chargestations.Service
+	evses     *evse.Service
+	// Stores read directly by a handler or the gateway glue.
+	stationStore *chargestations.Store
+	evseStore    *evse.Store
+	logStore     *stationlogs.Store
+	// reports records what stations report over OCPP (the gateway's writes).
+	reports *stationreports.Service
+}
+
+func newRegistry(db *sqlx.DB, nets *networks.Store) registry {
+	locStore := locations.NewStore(db)
+	tplStore := templates.NewStore(db)
+	evseStore := evse.NewStore(db)
+	csStore := chargestations.NewStore(db)
+	logStore := stationlogs.NewStore(db)
+	return registry{
+		db:           db,
+		networks:     nets,
+		locations:    locations.NewService(db, locStore, csStore, nil),
+		templates:    templates.NewService(db, tplStore, nil),
+		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil),
+		evses:        evse.NewService(db, evseStore, nil),
+		stationStore: csStore,
+		evseStore:    evseStore,
+		logStore:     logStore,
+		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), nil),
+	}
+}
+
+// handlers are what the route table mounts.
+type handlers struct {
+	db        *sqlx.DB // for /healthz
+	log       *slog.Logger
+	auth      web.Authenticator
+	networks  *networks.Handler
 	locations *locations.Handler
 	templates *templates.Handler
 	stations  *chargestations.Handler
 	evses     *evse.Handler
+	logs      *stationlogs.Handler
 	ocpi      *ocpi.Handler
-	// For the OCPP gateway (cmd/evroam/ocppglue.go): its writes never change an etag.
-	stationStore *chargestations.Store
-	evseStore    *evse.Store
-	logStore     *stationlogs.Store
-	logs         *stationlogs.Handler
-	commands     *commands.Handler // set once the cluster node exists (newApp)
+	commands  *commands.Handler // nil without a gateway (route-table tests)
 }
 
-func newDeps(db *sqlx.DB, nets *networks.Store, log *slog.Logger, ocpiCfg ocpi.Config) apiDeps {
-	locStore := locations.NewStore(db)
-	locStore.SetStationIndex(chargestations.StationIDsAt)
-	tplStore := templates.NewStore(db)
-	evseStore := evse.NewStore(db)
-	evseH := evse.NewHandler(evseStore)
-	csStore := chargestations.NewStore(db)
-	logStore := stationlogs.NewStore(db)
-	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil)
-	return apiDeps{
-		db:           db,
-		log:          log,
-		networks:     nets,
-		networksH:    networks.NewHandler(nets),
-		locations:    locations.NewHandler(locStore, evseH),
-		templates:    templates.NewHandler(tplStore),
-		stations:     chargestations.NewHandler(csSvc),
-		evses:        evseH,
-		stationStore: csStore,
-		evseStore:    evseStore,
-		logStore:     logStore,
-		logs:         stationlogs.NewHandler(logStore),
-		ocpi:         ocpi.NewHandler(ocpi.NewStore(db), ocpi.NewView(db), ocpiCfg),
+func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
+	return handlers{
+		db:        reg.db,
+		log:       log,
+		auth:      reg.networks,
+		networks:  networks.NewHandler(reg.networks),
+		locations: locations.NewHandler(reg.locations, reg.evseStore),
+		templates: templates.NewHandler(reg.templates),
+		stations:  chargestations.NewHandler(reg.stations),
+		evses:     evse.NewHandler(reg.evses),
+		logs:      stationlogs.NewHandler(reg.logStore),
+		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
 
 // newAPI builds the HTTP engine: the whole route table is here.
-func newAPI(d apiDeps) *gin.Engine {
+func newAPI(d handlers) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
@@ -83,8 +107,8 @@ func newAPI(d apiDeps) *gin.Engine {
 	r.GET("/healthz", health(d.db))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIDocument) })
 
-	v1 := r.Group("/api/v1", web.RequireAPIKey(d.networks))
-	d.networksH.Routes(v1)
+	v1 := r.Group("/api/v1", web.RequireAPIKey(d.auth))
+	d.networks.Routes(v1)
 	d.locations.Routes(v1)
 	d.templates.Routes(v1)
 	d.stations.Routes(v1)

@@ -16,7 +16,7 @@ import (
 type commandStations struct{ store *chargestations.Store }
 
 func (s commandStations) Station(ctx context.Context, p auth.Principal, identity string) (commands.Station, error) {
-	cs, err := s.store.Get(ctx, p.Networks, identity, "")
+	cs, err := s.store.Get(ctx, p.Networks, identity)
 	if err != nil {
 		return commands.Station{}, err // chargestations.ErrNotFound wraps apperr.NotFound
 	}

@@ -22,13 +22,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// app is the wired service: the database, every store and handler, and the HTTP engine.
+// app is the wired service: the database, the registry, the HTTP engine and this node's
+// OCPP gateway.
 type app struct {
 	cfg     config
 	log     *slog.Logger
 	db      *sqlx.DB
 	api     *gin.Engine
-	deps    apiDeps
 	node    *cluster.Node
 	gateway *ocpp.Server // node.Server(): this node's OCPP endpoint
 }
@@ -56,11 +56,12 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	deps := newDeps(db, nets, log, ocpi.Config{PublicURL: cfg.PublicURL})
+	reg := newRegistry(db, nets)
+	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL})
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
 	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout},
-		db, newGatewayRegistry(db, deps.stationStore, deps.evseStore, deps.logStore, log), ocpp.Config{
+		db, gatewayRegistry{reg.reports}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
@@ -69,17 +70,26 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}
-	deps.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
-		commandStations{deps.stationStore}, node, commandTransfers{deps.logStore})
-	return &app{cfg: cfg, log: log, db: db, api: newAPI(deps), deps: deps, node: node, gateway: node.Server()}, nil
+	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
+		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore})
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server()}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.
 func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	a.node.Close(ctx)
+	a.closeNode(ctx)
 	a.db.Close()
+}
+
+// closeNode leaves the cluster: it closes this node's OCPP gateway with its WebSocket
+// connections (http.Server.Shutdown leaves hijacked connections open), flushes the gateway's
+// batched writes and stops routing commands.
+func (a *app) closeNode(ctx context.Context) {
+	if err := a.node.Close(ctx); err != nil {
+		a.log.Warn("closing the cluster node", "err", err)
+	}
 }
 
 // serve runs the API and the OCPP gateway until ctx ends, then shuts both down gracefully.
@@ -105,7 +115,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	defer a.Close()
 
 	apiSrv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
-	ocppSrv := &http.Server{Handler: a.ocppHandler(), ReadHeaderTimeout: 10 * time.Second}
+	ocppSrv := &http.Server{Handler: a.gateway, ReadHeaderTimeout: 10 * time.Second}
 
 	fmt.Fprintf(stdout, "evroam %s is up\n  API:  http://%s/api/v1\n  OCPP: %s/{charge_station_id}\n",
 		cfg.NodeID, publicHost(apiLn.Addr().String()), cfg.OCPPPublicURL)
@@ -122,7 +132,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
-		a.closeGateway(sctx)
+		a.closeNode(sctx)
 		return errors.Join(apiSrv.Shutdown(sctx), ocppSrv.Shutdown(sctx))
 	})
 	return g.Wait()

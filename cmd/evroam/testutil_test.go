@@ -43,7 +43,7 @@ func routeTable(t *testing.T, ocpiCfg ocpi.Config) (*httptest.Server, string, *n
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newAPI(newDeps(db, nets, slog.New(slog.DiscardHandler), ocpiCfg)))
+	srv := httptest.NewServer(newAPI(newHandlers(newRegistry(db, nets), slog.New(slog.DiscardHandler), ocpiCfg)))
 	t.Cleanup(srv.Close)
 	return srv, admin, nets, root
 }

@@ -1,0 +1,80 @@
+package evse
+
+import (
+	"context"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// Service holds the rules of changing one EVSE through its own endpoint, and their
+// transaction boundaries. (A station's whole EVSE set is written by chargestations, in the
+// station's transaction.)
+type Service struct {
+	db    *sqlx.DB
+	store *Store
+	now   func() time.Time
+}
+
+// NewService returns a Service. now may be nil (time.Now).
+func NewService(db *sqlx.DB, store *Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, store: store, now: now}
+}
+
+// Get returns EVSE uid of station stationID, when the station's network is visible, and the
+// station's etag. Errors: ErrStationNotFound, ErrNotFound.
+func (s *Service) Get(ctx context.Context, visible []uuid.UUID, stationID, uid string) (EVSE, uuid.UUID, error) {
+	etag, err := s.store.StationETag(ctx, visible, stationID)
+	if err != nil {
+		return EVSE{}, uuid.Nil, err
+	}
+	e, err := s.store.Get(ctx, stationID, uid)
+	return e, etag, err
+}
+
+// Update changes one EVSE through the API. It locks the station's row first (so it runs after
+// or before a concurrent station PUT or PATCH, never in between), then calls change with the
+// current EVSE and the station's etag; change returns the new writable fields or an error
+// that aborts (e.g. a stale etag). uid, station, sequence number and statuses are kept. The
+// station gets a new etag; the EVSE's and the station's last_updated move when the EVSE
+// changed. Returns the stored EVSE and the station's new etag.
+// Errors: ErrStationNotFound, ErrNotFound, and change's errors.
+func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, uid string,
+	change func(cur EVSE, stationETag uuid.UUID) (EVSE, error)) (EVSE, uuid.UUID, error) {
+	var out EVSE
+	newETag := uuid.New()
+	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		st := s.store.WithTx(tx)
+		etag, err := st.StationETagForUpdate(ctx, visible, stationID)
+		if err != nil {
+			return err
+		}
+		cur, err := st.GetForUpdate(ctx, stationID, uid)
+		if err != nil {
+			return err
+		}
+		next, err := change(cur, etag)
+		if err != nil {
+			return err
+		}
+		next.UID, next.ChargeStationID, next.SequenceNumber = cur.UID, cur.ChargeStationID, cur.SequenceNumber
+		now := database.Timestamp(s.now())
+		next, changed := Stamp(&cur, next, now)
+		if changed {
+			if err := st.Write(ctx, next); err != nil {
+				return err
+			}
+		}
+		if err := st.TouchStation(ctx, stationID, newETag, changed, now); err != nil {
+			return err
+		}
+		out, err = st.Get(ctx, stationID, uid)
+		return err
+	})
+	return out, newETag, err
+}
