@@ -83,14 +83,6 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
 	last_boot_at, last_heartbeat_at, etag, created, last_updated, station_last_updated`
 
-
-
-
-
-
-
-
-
 func toRow(cs ChargeStation) stationRow {
 	caps := make(pq.StringArray, len(cs.Capabilities))
 	for i, c := range cs.Capabilities {
