@@ -44,9 +44,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEVSEID -fuzztime 30s ./schema
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s ./ocpp
 
+# lint: formatting, vet, and the import rules of docs/architecture.md (internal/archlint).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt: $$out"; exit 1; }
 	$(GO) vet ./...
+	$(GO) run ./internal/archlint
 
 migrate-up: build
 	./$(BIN) migrate

@@ -1,7 +1,6 @@
 package evse
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/evroam/evroam/internal/apperr"
@@ -128,23 +127,19 @@ func (b Body) ToEVSE(path string) (EVSE, apperr.FieldErrors) {
 	if b.EVSESequenceNumber != nil {
 		e.SequenceNumber = *b.EVSESequenceNumber
 	}
-	ids := map[string]bool{}
+	in := make([]schema.ConnectorInput, len(b.Connectors))
 	for i, c := range b.Connectors {
-		cpath := apperr.JoinField(path, fmt.Sprintf("connectors[%d]", i))
-		if c.ID != "" && ids[c.ID] {
-			problems.Add(apperr.JoinField(cpath, "id"), "is used by another connector of this EVSE")
-		}
-		ids[c.ID] = true
-		internal := ""
+		in[i] = schema.ConnectorInput{ID: c.ID, Standard: c.Standard, Format: c.Format, PowerType: c.PowerType}
 		if c.Internal != nil {
-			internal = *c.Internal
+			in[i].Internal = *c.Internal
 		}
-		std, format, in, bad := schema.ResolveConnector(schema.ConnectorInput{
-			Standard: c.Standard, Format: c.Format, PowerType: c.PowerType, Internal: internal})
-		for _, p := range bad {
-			problems.Add(apperr.JoinField(cpath, p.Field), p.Message)
-		}
-		conn := Connector{ID: c.ID, Standard: std, Format: format, Internal: in,
+	}
+	types, bad := schema.ResolveConnectors("connectors", in)
+	for _, p := range bad {
+		problems.Add(apperr.JoinField(path, p.Field), p.Message)
+	}
+	for i, c := range b.Connectors {
+		conn := Connector{ID: c.ID, Standard: types[i].Standard, Format: types[i].Format, Internal: types[i].Internal,
 			PowerType: schema.PowerType(c.PowerType), MaxElectricPower: c.MaxElectricPower, TariffIDs: c.TariffIDs}
 		if c.MaxVoltage != nil {
 			conn.MaxVoltage = *c.MaxVoltage

@@ -71,13 +71,7 @@ func (h *Handler) baseURL(r *http.Request) string {
 	if h.publicURL != "" {
 		return h.publicURL
 	}
-	scheme := "http"
-	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
-		scheme = strings.ToLower(strings.TrimSpace(strings.Split(p, ",")[0]))
-	} else if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return web.BaseURL(r)
 }
 
 func (h *Handler) versionsURL(r *http.Request) string { return h.baseURL(r) + "/ocpi/versions" }

@@ -60,11 +60,7 @@ func (h *Handler) listLocations(c *gin.Context) error {
 	c.Header("X-Total-Count", strconv.Itoa(total))
 	c.Header("X-Limit", strconv.Itoa(MaxLimit))
 	if next := p.Offset + p.Limit; next < total {
-		u := *c.Request.URL
-		q := u.Query()
-		q.Set("offset", strconv.Itoa(next))
-		q.Set("limit", strconv.Itoa(p.Limit))
-		c.Header("Link", "<"+h.baseURL(c.Request)+u.Path+"?"+q.Encode()+`>; rel="next"`)
+		web.SetNextLink(c, h.baseURL(c.Request), map[string]string{"offset": strconv.Itoa(next), "limit": strconv.Itoa(p.Limit)})
 	}
 	if locs == nil {
 		locs = []Location{}

@@ -5,9 +5,10 @@ import (
 	"slices"
 )
 
-// ConnectorInput holds a connector's type fields as the client sent them.
+// ConnectorInput holds a connector's id and type fields as the client sent them.
 // An empty string means the field was absent.
 type ConnectorInput struct {
+	ID        string // only ResolveConnectors reads it
 	Standard  string
 	Format    string
 	PowerType string
@@ -126,4 +127,36 @@ func ResolveConnector(in ConnectorInput) (ConnectorStandard, ConnectorFormat, In
 		internal, _ = InternalFor(std, format)
 	}
 	return std, format, internal, nil
+}
+
+// ResolvedConnector is the full type of one connector: its standard, format and internal
+// name ("" when the internal table has no name for the pair).
+type ResolvedConnector struct {
+	Standard ConnectorStandard
+	Format   ConnectorFormat
+	Internal InternalConnector
+}
+
+// ResolveConnectors checks the connectors of one EVSE (or EVSE template), named list in the
+// body: each one's type fields with ResolveConnector, and their ids unique within the EVSE
+// (an absent id is the caller's required-field check). Problems are named from the list
+// down, e.g. "connectors[1].standard"; the caller prefixes the EVSE's path. The result has one
+// entry per connector, zero for a connector with problems.
+func ResolveConnectors(list string, cs []ConnectorInput) ([]ResolvedConnector, []FieldProblem) {
+	out := make([]ResolvedConnector, len(cs))
+	var problems []FieldProblem
+	ids := map[string]bool{}
+	for i, c := range cs {
+		path := fmt.Sprintf("%s[%d]", list, i)
+		if c.ID != "" && ids[c.ID] {
+			problems = append(problems, FieldProblem{Field: path + ".id", Message: "is used by another connector of this EVSE"})
+		}
+		ids[c.ID] = true
+		std, format, internal, bad := ResolveConnector(c)
+		for _, p := range bad {
+			problems = append(problems, FieldProblem{Field: path + "." + p.Field, Message: p.Message})
+		}
+		out[i] = ResolvedConnector{Standard: std, Format: format, Internal: internal}
+	}
+	return out, problems
 }

@@ -234,3 +234,31 @@ func TestResolveConnectorAllPairs(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveConnectors(t *testing.T) {
+	got, problems := ResolveConnectors("connectors", []ConnectorInput{
+		{ID: "1", Internal: "CCS2_Cable", PowerType: "DC"},
+		{ID: "1", Standard: "IEC_62196_T2", Format: "SOCKET", PowerType: "AC_3_PHASE"},
+		{ID: "", Standard: "CHADEMO", Format: "CABLE", PowerType: "AC_1_PHASE"},
+		{ID: "", Standard: "nope", Format: "SOCKET", PowerType: "AC_1_PHASE"},
+	})
+	want := []FieldProblem{
+		{Field: "connectors[1].id", Message: "is used by another connector of this EVSE"},
+		{Field: "connectors[2].power_type"},
+		{Field: "connectors[3].standard"},
+	}
+	if len(problems) != len(want) {
+		t.Fatalf("problems = %+v, want fields %+v", problems, want)
+	}
+	for i, w := range want {
+		if problems[i].Field != w.Field || (w.Message != "" && problems[i].Message != w.Message) {
+			t.Errorf("problem %d = %+v, want %+v", i, problems[i], w)
+		}
+	}
+	if got[0] != (ResolvedConnector{Standard: "IEC_62196_T2_COMBO", Format: "CABLE", Internal: "CCS2_Cable"}) {
+		t.Errorf("connector 0 = %+v", got[0])
+	}
+	if got[1].Standard != "IEC_62196_T2" || got[1].Internal != "Mennekes_Socket" {
+		t.Errorf("connector 1 = %+v", got[1])
+	}
+}

@@ -105,36 +105,6 @@ func ProtocolVersions() []ProtocolVersion { return slices.Clone(protocolVersions
 // Valid reports whether p is a ProtocolVersion value (case-sensitive).
 func (p ProtocolVersion) Valid() bool { return isOneOf(protocolVersions, p) }
 
-// The WebSocket subprotocols of the OCPP versions.
-const (
-	SubprotocolOCPP16  = "ocpp1.6"
-	SubprotocolOCPP201 = "ocpp2.0.1"
-)
-
-// Subprotocol returns the WebSocket subprotocol of p ("ocpp1.6",
-// "ocpp2.0.1"), or "" when p is not valid.
-func (p ProtocolVersion) Subprotocol() string {
-	switch p {
-	case ProtocolOCPP16:
-		return SubprotocolOCPP16
-	case ProtocolOCPP201:
-		return SubprotocolOCPP201
-	}
-	return ""
-}
-
-// ProtocolVersionForSubprotocol returns the ProtocolVersion of a WebSocket
-// subprotocol name; ok is false for any other name.
-func ProtocolVersionForSubprotocol(subprotocol string) (p ProtocolVersion, ok bool) {
-	switch subprotocol {
-	case SubprotocolOCPP16:
-		return ProtocolOCPP16, true
-	case SubprotocolOCPP201:
-		return ProtocolOCPP201, true
-	}
-	return "", false
-}
-
 // OnboardingState says whether a station has completed its first accepted
 // BootNotification.
 type OnboardingState string
@@ -179,10 +149,4 @@ func SecurityProfiles() []SecurityProfile {
 // Valid reports whether p is a security profile from 0 to 3.
 func (p SecurityProfile) Valid() bool {
 	return p >= SecurityProfileNone && p <= SecurityProfileTLSClientCert
-}
-
-// UsesBasicAuth reports whether stations with this profile authenticate
-// with HTTP Basic auth (profiles 1 and 2).
-func (p SecurityProfile) UsesBasicAuth() bool {
-	return p == SecurityProfileBasic || p == SecurityProfileTLSBasic
 }

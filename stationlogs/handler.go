@@ -2,7 +2,6 @@ package stationlogs
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -48,8 +47,7 @@ func cursor(c *gin.Context) (limit int, before int64, err error) {
 func respondPage(c *gin.Context, limit int, lastID int64, n int, data any) {
 	c.Header("X-Limit", strconv.Itoa(paging.MaxLimit))
 	if n == limit && lastID > 0 {
-		next := web.URLWith(c.Request, map[string]string{"before": strconv.FormatInt(lastID, 10), "limit": strconv.Itoa(limit)})
-		c.Header("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+		web.SetNextLink(c, "", map[string]string{"before": strconv.FormatInt(lastID, 10), "limit": strconv.Itoa(limit)})
 	}
 	web.Respond(c, http.StatusOK, data)
 }

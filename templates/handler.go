@@ -91,19 +91,16 @@ func (b templateBody) toTemplate(network uuid.UUID) (Template, apperr.FieldError
 		}
 		seqs[e.EVSESequenceNumber] = true
 		et := EVSETemplate{EVSESequenceNumber: e.EVSESequenceNumber, Capabilities: e.Capabilities}
-		ids := map[string]bool{}
+		in := make([]schema.ConnectorInput, len(e.ConnectorTemplates))
 		for j, c := range e.ConnectorTemplates {
-			cpath := fmt.Sprintf("%s.connector_templates[%d]", path, j)
-			if ids[c.ID] {
-				problems.Add(cpath+".id", "is used by another connector of this EVSE")
-			}
-			ids[c.ID] = true
-			std, format, internal, bad := schema.ResolveConnector(schema.ConnectorInput{
-				Standard: c.Standard, Format: c.Format, PowerType: c.PowerType, Internal: c.Internal})
-			for _, p := range bad {
-				problems.Add(cpath+"."+p.Field, p.Message)
-			}
-			ct := ConnectorTemplate{ID: c.ID, Standard: std, Format: format, Internal: internal,
+			in[j] = schema.ConnectorInput{ID: c.ID, Standard: c.Standard, Format: c.Format, PowerType: c.PowerType, Internal: c.Internal}
+		}
+		types, bad := schema.ResolveConnectors("connector_templates", in)
+		for _, p := range bad {
+			problems.Add(path+"."+p.Field, p.Message)
+		}
+		for j, c := range e.ConnectorTemplates {
+			ct := ConnectorTemplate{ID: c.ID, Standard: types[j].Standard, Format: types[j].Format, Internal: types[j].Internal,
 				PowerType: schema.PowerType(c.PowerType), MaxElectricPower: c.MaxElectricPower}
 			if c.MaxVoltage != nil {
 				ct.MaxVoltage = *c.MaxVoltage

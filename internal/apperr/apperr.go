@@ -141,15 +141,6 @@ func (fe *FieldErrors) Add(field, message string) {
 	*fe = append(*fe, FieldError{Field: field, Message: message})
 }
 
-// Prefixed returns the errors with prefix joined in front of each field name.
-func (fe FieldErrors) Prefixed(prefix string) FieldErrors {
-	out := make(FieldErrors, len(fe))
-	for i, f := range fe {
-		out[i] = FieldError{Field: JoinField(prefix, f.Field), Message: f.Message}
-	}
-	return out
-}
-
 // Err returns fe as an error, or nil when it is empty.
 func (fe FieldErrors) Err() error {
 	if len(fe) == 0 {

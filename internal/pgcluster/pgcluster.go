@@ -85,8 +85,8 @@ func New(dataDir string, port int) (*Cluster, error) {
 	return c, nil
 }
 
-// Superuser is the database role initdb created.
-func (c *Cluster) Superuser() string {
+// superuser is the database role initdb created.
+func (c *Cluster) superuser() string {
 	if c.osUser != "" {
 		return c.osUser
 	}
@@ -98,7 +98,7 @@ func (c *Cluster) Superuser() string {
 
 // URL returns a lib/pq URL for database name on this cluster's socket.
 func (c *Cluster) URL(name string) string {
-	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", c.Superuser(), name, c.SocketDir, c.Port)
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", c.superuser(), name, c.SocketDir, c.Port)
 }
 
 func (c *Cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,35 +85,37 @@ func RespondList(c *gin.Context, p paging.Page, total int, data any) {
 	c.Header("X-Total-Count", strconv.Itoa(total))
 	c.Header("X-Limit", strconv.Itoa(paging.MaxLimit))
 	if next := p.Offset + p.Limit; next < total {
-		c.Header("Link", fmt.Sprintf(`<%s>; rel="next"`, NextURL(c.Request, next, p.Limit)))
+		SetNextLink(c, "", map[string]string{"offset": strconv.Itoa(next), "limit": strconv.Itoa(p.Limit)})
 	}
 	Respond(c, http.StatusOK, data)
 }
 
-// NextURL is the absolute URL of r with offset and limit replaced.
-func NextURL(r *http.Request, offset, limit int) string {
-	return URLWith(r, map[string]string{"offset": strconv.Itoa(offset), "limit": strconv.Itoa(limit)})
-}
-
-// URLWith is the absolute URL of r with the given query parameters set and every other one
-// kept: the target of a Link rel="next".
-func URLWith(r *http.Request, set map[string]string) string {
+// SetNextLink sets the `Link: <…>; rel="next"` header of a paged answer (REST lists, logs
+// and OCPI alike): the request's own URL under base, with the query parameters in set
+// replaced and every other one kept. An empty base is the request's (BaseURL).
+func SetNextLink(c *gin.Context, base string, set map[string]string) {
+	r := c.Request
+	if base == "" {
+		base = BaseURL(r)
+	}
 	q := r.URL.Query()
 	for k, v := range set {
 		q.Set(k, v)
 	}
-	u := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
-	return u.String()
+	c.Header("Link", "<"+strings.TrimRight(base, "/")+r.URL.EscapedPath()+"?"+q.Encode()+`>; rel="next"`)
 }
 
-func scheme(r *http.Request) string {
+// BaseURL is the scheme and host a client reached us at: the scheme of X-Forwarded-Proto
+// when a proxy in front of us set it, else https for TLS and http otherwise; the host of the
+// request.
+func BaseURL(r *http.Request) string {
+	scheme := "http"
 	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
-		return strings.ToLower(strings.TrimSpace(strings.Split(p, ",")[0]))
+		scheme = strings.ToLower(strings.TrimSpace(strings.Split(p, ",")[0]))
+	} else if r.TLS != nil {
+		scheme = "https"
 	}
-	if r.TLS != nil {
-		return "https"
-	}
-	return "http"
+	return scheme + "://" + r.Host
 }
 
 // BoolQuery reads a true/false query parameter (absent = false).

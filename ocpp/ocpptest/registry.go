@@ -36,8 +36,6 @@ type Registry struct {
 	Events []string
 
 	nextTx int
-	// Fail, when set, makes the named method ("RecordBoot", …) return this error.
-	fail map[string]error
 }
 
 // Disconnect is one RecordDisconnect call.
@@ -59,7 +57,6 @@ func New() *Registry {
 		stations:      map[string]ocpp.Station{},
 		Configuration: map[string][]ocpp.ConfigurationValue{},
 		nextTx:        1000,
-		fail:          map[string]error{},
 	}
 }
 
@@ -74,17 +71,6 @@ func (r *Registry) AddStation(identity string, securityProfile int, password str
 	r.mu.Lock()
 	r.stations[identity] = st
 	r.mu.Unlock()
-}
-
-// FailWith makes method return err until FailWith(method, nil).
-func (r *Registry) FailWith(method string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err == nil {
-		delete(r.fail, method)
-	} else {
-		r.fail[method] = err
-	}
 }
 
 // Do runs fn under the registry's lock, for reading the recorded fields.
@@ -132,9 +118,6 @@ func (r *Registry) MessagesOf(identity string) []ocpp.Message {
 func (r *Registry) record(method, identity string, fn func()) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.fail[method]; err != nil {
-		return err
-	}
 	if fn != nil {
 		fn()
 	}
