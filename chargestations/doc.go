@@ -2,6 +2,7 @@
 // read-only fields that the OCPP gateway fills, the hashed OCPP password), its EVSE set
 // (created by hand or copied from a hardware template, stored through package evse in the
 // same transaction), the etag rules of PUT and PATCH, the sync list, and /api/v1/chargestations.
-// It also gives the OCPP gateway the few writes it needs (RecordBoot, RecordConnect, …), which
-// never change the etag, and tells package locations which stations stand at a location.
+// Its Store also has the few writes that record what a station reports (RecordBoot,
+// RecordConnect, …; package stationreports decides when), which never change the etag, and
+// tells package locations which stations stand at a location (IDsAtLocation).
 package chargestations
