@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/evroam
 DATA  := .data
 
-.PHONY: build run test test-short bench fuzz lint migrate-up peers check
+.PHONY: build run test test-short bench gobench fuzz lint migrate-up peers check
 
 build:
 	$(GO) build -o $(BIN) ./cmd/evroam
@@ -37,7 +37,13 @@ peers:
 test: peers
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-bench:
+# bench measures evroam at a CPO's size (bench/main.go): its own PostgreSQL, evroam serve,
+# the simulator and pgbench; one table, also written as JSON under bench/results/.
+# BENCH_SCALE=0.1 makes a quick run. Go micro-benchmarks: make gobench.
+bench: build
+	$(GO) run ./bench -evroam $(BIN)
+
+gobench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:

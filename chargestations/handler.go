@@ -362,7 +362,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	list, total, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, f, p)
+	list, meta, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, f, p)
 	if err != nil {
 		return err
 	}
@@ -370,7 +370,7 @@ func (h *Handler) list(c *gin.Context) error {
 	for i, cs := range list {
 		out[i] = toResponse(cs)
 	}
-	web.RespondList(c, p, total, out)
+	web.RespondList(c, p, meta, out)
 	return nil
 }
 

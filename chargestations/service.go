@@ -37,32 +37,12 @@ func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.St
 
 // Get returns a visible station with its EVSEs, as it is now. Errors: ErrNotFound.
 func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
-	cs, err := s.store.Get(ctx, visible, id)
-	if err != nil {
-		return ChargeStation{}, err
-	}
-	cs.EVSEs, err = s.evses.ByStation(ctx, id)
-	return cs, err
+	return s.store.GetWithEVSEs(ctx, visible, id)
 }
 
-// List returns a page of visible stations with their EVSEs, and the total.
-func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, int, error) {
-	list, total, err := s.store.List(ctx, visible, f, p)
-	if err != nil || len(list) == 0 {
-		return list, total, err
-	}
-	ids := make([]string, len(list))
-	for i, cs := range list {
-		ids[i] = cs.ID
-	}
-	evses, err := s.evses.ByStations(ctx, ids)
-	if err != nil {
-		return nil, 0, err
-	}
-	for i := range list {
-		list[i].EVSEs = evses[list[i].ID]
-	}
-	return list, total, nil
+// List returns a page of visible stations with their EVSEs, and the total and next page.
+func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, paging.Meta, error) {
+	return s.store.List(ctx, visible, f, p)
 }
 
 // Create registers a new station from d (its id is d.Station.ID). Errors: ErrIDTaken,

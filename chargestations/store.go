@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/schema"
@@ -71,8 +73,24 @@ type stationRow struct {
 	Created                 time.Time                           `db:"created"`
 	LastUpdated             time.Time                           `db:"last_updated"`
 	StationUpdated          time.Time                           `db:"station_last_updated"`
-	Total                   int64                               `db:"total"`
 }
+
+// stationWithEVSEs is a station row with its EVSEs as JSON (evse.RowsJSON), so a station
+// and its EVSEs are read in one round trip.
+type stationWithEVSEs struct {
+	stationRow
+	EVSEs []byte `db:"evses"`
+}
+
+func (r stationWithEVSEs) toStation() (ChargeStation, error) {
+	cs := r.stationRow.toStation()
+	var err error
+	cs.EVSEs, err = evse.DecodeRows(r.EVSEs)
+	return cs, err
+}
+
+// columnsWithEVSEs selects a station (as table cs) and its EVSEs.
+var columnsWithEVSEs = "cs." + strings.ReplaceAll(strings.Join(strings.Fields(columns), " "), ", ", ", cs.") + ", " + evse.RowsJSON("cs") + " AS evses"
 
 const columns = `id, network_id, location_id, name, deploy_state, installation_date,
 	default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
@@ -156,6 +174,23 @@ func (r stationRow) toStation() ChargeStation {
 	return cs
 }
 
+// GetWithEVSEs returns station id with its EVSEs, in one query, when its network is visible.
+// Errors: ErrNotFound.
+func (s *Store) GetWithEVSEs(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
+	var row stationWithEVSEs
+	err := sqlx.GetContext(ctx, s.q, &row, `
+	SELECT `+columnsWithEVSEs+`
+	FROM charge_stations cs
+	WHERE cs.id = $1 AND cs.network_id = ANY($2)`, id, pq.Array(visible))
+	if errors.Is(err, sql.ErrNoRows) {
+		return ChargeStation{}, ErrNotFound
+	}
+	if err != nil {
+		return ChargeStation{}, fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
+	}
+	return row.toStation()
+}
+
 // Get returns station id (without EVSEs) when its network is visible. Errors: ErrNotFound.
 func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
 	return s.get(ctx, visible, id, false)
@@ -234,39 +269,63 @@ func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
 	return nil
 }
 
-// List returns a page of visible stations (without EVSEs) in (last_updated, id) order, or
-// (station-only last_updated, id) when f.ExcludeEVSEsModified, and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, int, error) {
+// List returns a page of visible stations with their EVSEs, in (last_updated, id) order, or
+// (station-only last_updated, id) when f.ExcludeEVSEsModified, and the total. The total of an
+// unfiltered list comes from the kept counts (database.CountOf); a filtered one counts its
+// matches.
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, paging.Meta, error) {
 	var w database.Where
-	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.Add("cs.network_id = ANY(%s)", pq.Array(visible))
+	filtered := p.DateFrom != nil || p.DateTo != nil
 	if f.LocationID != nil {
-		w.Add("location_id = %s", *f.LocationID)
+		w.Add("cs.location_id = %s", *f.LocationID)
+		filtered = true
 	}
 	if f.OnboardingState != nil {
-		w.Add("onboarding_state = %s", string(*f.OnboardingState))
+		w.Add("cs.onboarding_state = %s", string(*f.OnboardingState))
+		filtered = true
 	}
 	if f.ConnectivityStatus != nil {
-		w.Add("connectivity_status = %s", string(*f.ConnectivityStatus))
+		w.Add("cs.connectivity_status = %s", string(*f.ConnectivityStatus))
+		filtered = true
 	}
 	if f.Status != nil {
-		w.Add("charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = charge_stations.id)) = %s", string(*f.Status))
+		w.Add("charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = cs.id)) = %s", string(*f.Status))
+		filtered = true
 	}
-	updated := "last_updated"
+	order := database.Order{Updated: "cs.last_updated", ID: "cs.id"}
 	if f.ExcludeEVSEsModified {
-		updated = "station_last_updated"
+		order.Updated = "cs.station_last_updated"
 	}
-	w.Window(updated, p.DateFrom, p.DateTo)
-	var rows []stationRow
-	total, err := database.SelectPage(ctx, s.q, &rows, func(r stationRow) int64 { return r.Total },
-		columns, "charge_stations", &w, updated+", id", p.Limit, p.Offset)
+	w.Window(order.Updated, p.DateFrom, p.DateTo)
+	var rows []stationWithEVSEs
+	more, err := database.SelectPage(ctx, s.q, &rows, columnsWithEVSEs, "charge_stations cs", &w, order, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list charge stations: %w", err)
+		return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", err)
 	}
 	out := make([]ChargeStation, len(rows))
 	for i, r := range rows {
-		out[i] = r.toStation()
+		if out[i], err = r.toStation(); err != nil {
+			return nil, paging.Meta{}, err
+		}
 	}
-	return out, total, nil
+	var m paging.Meta
+	if filtered {
+		m.Total, err = database.Count(ctx, s.q, "charge_stations cs", &w)
+	} else {
+		m.Total, err = database.CountOf(ctx, s.q, "charge_stations", visible)
+	}
+	if err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("count charge stations: %w", err)
+	}
+	if more {
+		last := out[len(out)-1]
+		m.Next = &paging.Cursor{Updated: last.LastUpdated, ID: last.ID}
+		if f.ExcludeEVSEsModified {
+			m.Next.Updated = last.StationUpdated
+		}
+	}
+	return out, m, nil
 }
 
 // Delete removes station id and, by cascade, its EVSEs. Errors: ErrNotFound.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
@@ -61,15 +60,6 @@ type evseRow struct {
 	LastUpdated         time.Time                              `db:"last_updated"`
 }
 
-var columnList = []string{"uid", "charge_station_id", "evse_sequence_number", "evse_id", "status",
-	"ocpp_status", "capabilities", "connectors", "floor_level", "coordinates", "physical_reference",
-	"directions", "parking_restrictions", "status_schedule", "last_updated"}
-
-var (
-	columns  = strings.Join(columnList, ", ")
-	eColumns = "e." + strings.Join(columnList, ", e.")
-)
-
 func stringArray[T ~string](in []T) pq.StringArray {
 	out := make(pq.StringArray, len(in))
 	for i, v := range in {
@@ -107,32 +97,6 @@ func toRow(e EVSE) evseRow {
 	}
 }
 
-func (r evseRow) toEVSE() EVSE {
-	conns := make([]Connector, len(r.Connectors.V))
-	for i, c := range r.Connectors.V {
-		conns[i] = Connector{ID: c.ID, Standard: c.Standard, Format: c.Format, Internal: c.Internal,
-			PowerType: c.PowerType, MaxVoltage: c.MaxVoltage, MaxAmperage: c.MaxAmperage,
-			MaxElectricPower: c.MaxElectricPower, TariffIDs: c.TariffIDs, LastUpdated: c.LastUpdated.UTC()}
-	}
-	return EVSE{
-		UID: r.UID, ChargeStationID: r.ChargeStationID, SequenceNumber: r.SequenceNumber,
-		EVSEID: database.StringPtr[string](r.EVSEID), Status: schema.Status(r.Status), OCPPStatus: database.StringPtr[string](r.OCPPStatus),
-		Capabilities: fromStrings[schema.Capability](r.Capabilities), Connectors: conns,
-		FloorLevel: database.StringPtr[string](r.FloorLevel), Coordinates: r.Coordinates.V,
-		PhysicalReference: database.StringPtr[string](r.PhysicalReference), Directions: r.Directions.V,
-		ParkingRestrictions: fromStrings[schema.ParkingRestriction](r.ParkingRestrictions),
-		StatusSchedule:      r.StatusSchedule.V, LastUpdated: r.LastUpdated.UTC(),
-	}
-}
-
-func toEVSEs(rows []evseRow) []EVSE {
-	out := make([]EVSE, len(rows))
-	for i, r := range rows {
-		out[i] = r.toEVSE()
-	}
-	return out
-}
-
 // ByStation returns the EVSEs of a station in sequence-number order. The caller has already
 // checked that the station is visible.
 func (s *Store) ByStation(ctx context.Context, stationID string) ([]EVSE, error) {
@@ -143,18 +107,23 @@ func (s *Store) ByStation(ctx context.Context, stationID string) ([]EVSE, error)
 // ByStations returns the EVSEs of several stations, keyed by station id, each list in
 // sequence-number order.
 func (s *Store) ByStations(ctx context.Context, stationIDs []string) (map[string][]EVSE, error) {
-	var rows []evseRow
+	var rows []struct {
+		StationID string `db:"charge_station_id"`
+		EVSEs     []byte `db:"evses"`
+	}
 	err := sqlx.SelectContext(ctx, s.q, &rows, `
-	SELECT `+columns+`
-	FROM evses
-	WHERE charge_station_id = ANY($1)
-	ORDER BY charge_station_id, evse_sequence_number`, pq.Array(stationIDs))
+	SELECT e.charge_station_id, jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number) AS evses
+	FROM evses e
+	WHERE e.charge_station_id = ANY($1)
+	GROUP BY e.charge_station_id`, pq.Array(stationIDs))
 	if err != nil {
 		return nil, fmt.Errorf("list EVSEs: %w", database.Translate(err))
 	}
 	out := make(map[string][]EVSE, len(stationIDs))
 	for _, r := range rows {
-		out[r.ChargeStationID] = append(out[r.ChargeStationID], r.toEVSE())
+		if out[r.StationID], err = DecodeRows(r.EVSEs); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -163,17 +132,16 @@ func (s *Store) ByStations(ctx context.Context, stationIDs []string) (map[string
 // sequence number. The caller has already checked that the location is visible; a station's
 // network is always its location's.
 func (s *Store) ByLocation(ctx context.Context, locationID string) ([]EVSE, error) {
-	var rows []evseRow
-	err := sqlx.SelectContext(ctx, s.q, &rows, `
-	SELECT `+eColumns+`
+	var raw []byte
+	err := sqlx.GetContext(ctx, s.q, &raw, `
+	SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.charge_station_id, e.evse_sequence_number), '[]')
 	FROM evses e
 	JOIN charge_stations cs ON cs.id = e.charge_station_id
-	WHERE cs.location_id = $1
-	ORDER BY e.charge_station_id, e.evse_sequence_number`, locationID)
+	WHERE cs.location_id = $1`, locationID)
 	if err != nil {
 		return nil, fmt.Errorf("list EVSEs of location %s: %w", locationID, database.Translate(err))
 	}
-	return toEVSEs(rows), nil
+	return DecodeRows(raw)
 }
 
 // StationETag returns the etag of station stationID when its network is visible: an EVSE is
@@ -222,21 +190,25 @@ func (s *Store) GetForUpdate(ctx context.Context, stationID, uid string) (EVSE, 
 
 func (s *Store) get(ctx context.Context, stationID, uid string, forUpdate bool) (EVSE, error) {
 	q := `
-	SELECT ` + columns + `
-	FROM evses
-	WHERE uid = $1 AND charge_station_id = $2`
+	SELECT jsonb_build_array(to_jsonb(e))
+	FROM evses e
+	WHERE e.uid = $1 AND e.charge_station_id = $2`
 	if forUpdate {
 		q += ` FOR UPDATE`
 	}
-	var row evseRow
-	err := sqlx.GetContext(ctx, s.q, &row, q, uid, stationID)
+	var raw []byte
+	err := sqlx.GetContext(ctx, s.q, &raw, q, uid, stationID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return EVSE{}, ErrNotFound
 	}
 	if err != nil {
 		return EVSE{}, fmt.Errorf("get EVSE %s: %w", uid, database.Translate(err))
 	}
-	return row.toEVSE(), nil
+	es, err := DecodeRows(raw)
+	if err != nil {
+		return EVSE{}, err
+	}
+	return es[0], nil
 }
 
 // Write writes e's client-writable fields and timestamps (an insert, or an update of the EVSE
@@ -423,4 +395,57 @@ func (s *Store) SetStatus(ctx context.Context, identity string, evseSequence int
 		return ErrNotFound
 	}
 	return nil
+}
+
+// evseJSON is an evses row as PostgreSQL's to_jsonb renders it (keys are column names).
+type evseJSON struct {
+	UID                 string                  `json:"uid"`
+	ChargeStationID     string                  `json:"charge_station_id"`
+	SequenceNumber      int                     `json:"evse_sequence_number"`
+	EVSEID              *string                 `json:"evse_id"`
+	Status              string                  `json:"status"`
+	OCPPStatus          *string                 `json:"ocpp_status"`
+	Capabilities        []string                `json:"capabilities"`
+	Connectors          []connectorDoc          `json:"connectors"`
+	FloorLevel          *string                 `json:"floor_level"`
+	Coordinates         *schema.GeoLocation     `json:"coordinates"`
+	PhysicalReference   *string                 `json:"physical_reference"`
+	Directions          []schema.DisplayText    `json:"directions"`
+	ParkingRestrictions []string                `json:"parking_restrictions"`
+	StatusSchedule      []schema.StatusSchedule `json:"status_schedule"`
+	LastUpdated         time.Time               `json:"last_updated"`
+}
+
+// RowsJSON is the SQL of a station's EVSEs as one JSON array, in sequence-number order, for a
+// query that reads stations (as stationTable, e.g. "cs") together with their EVSEs in one
+// round trip; DecodeRows turns the array back into EVSEs.
+func RowsJSON(stationTable string) string {
+	return `coalesce((SELECT jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number) FROM evses e
+		WHERE e.charge_station_id = ` + stationTable + `.id), '[]')`
+}
+
+// DecodeRows decodes the JSON array that RowsJSON selects.
+func DecodeRows(raw []byte) ([]EVSE, error) {
+	var rows []evseJSON
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return nil, fmt.Errorf("decode EVSEs: %w", err)
+	}
+	out := make([]EVSE, len(rows))
+	for i, r := range rows {
+		conns := make([]Connector, len(r.Connectors))
+		for j, c := range r.Connectors {
+			conns[j] = Connector{ID: c.ID, Standard: c.Standard, Format: c.Format, Internal: c.Internal,
+				PowerType: c.PowerType, MaxVoltage: c.MaxVoltage, MaxAmperage: c.MaxAmperage,
+				MaxElectricPower: c.MaxElectricPower, TariffIDs: c.TariffIDs, LastUpdated: c.LastUpdated.UTC()}
+		}
+		out[i] = EVSE{
+			UID: r.UID, ChargeStationID: r.ChargeStationID, SequenceNumber: r.SequenceNumber, EVSEID: r.EVSEID,
+			Status: schema.Status(r.Status), OCPPStatus: r.OCPPStatus,
+			Capabilities: fromStrings[schema.Capability](r.Capabilities), Connectors: conns,
+			FloorLevel: r.FloorLevel, Coordinates: r.Coordinates, PhysicalReference: r.PhysicalReference,
+			Directions: r.Directions, ParkingRestrictions: fromStrings[schema.ParkingRestriction](r.ParkingRestrictions),
+			StatusSchedule: r.StatusSchedule, LastUpdated: r.LastUpdated.UTC(),
+		}
+	}
+	return out, nil
 }

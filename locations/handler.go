@@ -148,7 +148,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	locs, total, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
+	locs, meta, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (h *Handler) list(c *gin.Context) error {
 	for i, l := range locs {
 		out[i] = toResponse(l)
 	}
-	web.RespondList(c, p, total, out)
+	web.RespondList(c, p, meta, out)
 	return nil
 }
 

@@ -50,7 +50,7 @@ func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (Loca
 }
 
 // List returns a page of visible locations and the total.
-func (s *Service) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, int, error) {
+func (s *Service) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, paging.Meta, error) {
 	return s.store.List(ctx, visible, p)
 }
 

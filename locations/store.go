@@ -51,7 +51,6 @@ type locationRow struct {
 	ETag               uuid.UUID                              `db:"etag"`
 	Created            time.Time                              `db:"created"`
 	LastUpdated        time.Time                              `db:"last_updated"`
-	Total              int64                                  `db:"total"`
 }
 
 const columns = `id, network_id, name, address, city, postal_code, state, country, latitude, longitude,
@@ -156,22 +155,35 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpda
 	return row.toLocation(), nil
 }
 
-// List returns a page of visible locations in (last_updated, id) order, and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, int, error) {
+// List returns a page of visible locations in (last_updated, id) order, and the total (from
+// the kept counts when the list is not filtered by date).
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, paging.Meta, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []locationRow
-	total, err := database.SelectPage(ctx, s.q, &rows, func(r locationRow) int64 { return r.Total },
-		columns, "locations", &w, "last_updated, id", p.Limit, p.Offset)
+	more, err := database.SelectPage(ctx, s.q, &rows, columns, "locations", &w, database.Order{Updated: "last_updated", ID: "id"}, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list locations: %w", err)
+		return nil, paging.Meta{}, fmt.Errorf("list locations: %w", err)
+	}
+	var m paging.Meta
+	if p.DateFrom != nil || p.DateTo != nil {
+		m.Total, err = database.Count(ctx, s.q, "locations", &w)
+	} else {
+		m.Total, err = database.CountOf(ctx, s.q, "locations", visible)
+	}
+	if err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("count locations: %w", err)
 	}
 	out := make([]Location, len(rows))
 	for i, r := range rows {
 		out[i] = r.toLocation()
 	}
-	return out, total, nil
+	if more {
+		last := out[len(out)-1]
+		m.Next = &paging.Cursor{Updated: last.LastUpdated, ID: last.ID}
+	}
+	return out, m, nil
 }
 
 // Update writes every field of l (found by l.ID) as it is: etag and timestamps are the

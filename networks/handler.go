@@ -55,7 +55,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	nets, total, err := h.store.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
+	nets, meta, err := h.store.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (h *Handler) list(c *gin.Context) error {
 	for i, n := range nets {
 		out[i] = toResponse(n)
 	}
-	web.RespondList(c, p, total, out)
+	web.RespondList(c, p, meta, out)
 	return nil
 }
 

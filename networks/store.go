@@ -40,7 +40,6 @@ type networkRow struct {
 	ParentID    uuid.NullUUID `db:"parent_id"`
 	Created     time.Time     `db:"created"`
 	LastUpdated time.Time     `db:"last_updated"`
-	Total       int64         `db:"total"`
 }
 
 func (r networkRow) toNetwork() Network {
@@ -114,22 +113,29 @@ func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Net
 }
 
 // List returns a page of the visible networks in (last_updated, id) order and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Network, int, error) {
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Network, paging.Meta, error) {
 	var w database.Where
 	w.Add("id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []networkRow
-	total, err := database.SelectPage(ctx, s.q, &rows, func(r networkRow) int64 { return r.Total },
-		"id, name, country_code, party_id, parent_id, created, last_updated", "networks", &w,
-		"last_updated, id", p.Limit, p.Offset)
+	more, err := database.SelectPage(ctx, s.q, &rows, "id, name, country_code, party_id, parent_id, created, last_updated",
+		"networks", &w, database.Order{Updated: "last_updated", ID: "id"}, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list networks: %w", err)
+		return nil, paging.Meta{}, fmt.Errorf("list networks: %w", err)
+	}
+	var m paging.Meta
+	if m.Total, err = database.Count(ctx, s.q, "networks", &w); err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("count networks: %w", err)
 	}
 	out := make([]Network, len(rows))
 	for i, r := range rows {
 		out[i] = r.toNetwork()
 	}
-	return out, total, nil
+	if more {
+		last := out[len(out)-1]
+		m.Next = &paging.Cursor{Updated: last.LastUpdated, ID: last.ID.String()}
+	}
+	return out, m, nil
 }
 
 // Update writes name, country_code and party_id of a visible network. Errors: ErrNotFound, ErrPartyTaken.

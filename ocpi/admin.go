@@ -175,7 +175,7 @@ func (h *Handler) listPartners(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ps, total, err := h.store.List(c.Request.Context(), page)
+	ps, meta, err := h.store.List(c.Request.Context(), page)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (h *Handler) listPartners(c *gin.Context) error {
 	for i, p := range ps {
 		out[i] = h.toPartnerResponse(c.Request, p)
 	}
-	web.RespondList(c, page, total, out)
+	web.RespondList(c, page, meta, out)
 	return nil
 }
 

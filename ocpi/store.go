@@ -51,7 +51,6 @@ type partnerRow struct {
 	LastError          sql.NullString                   `db:"last_error"`
 	Created            time.Time                        `db:"created"`
 	LastUpdated        time.Time                        `db:"last_updated"`
-	Total              int64                            `db:"total"`
 }
 
 const partnerColumns = `id, name, initiator, state, outbound_token, partner_versions_url, version,
@@ -114,20 +113,27 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (Partner, error) {
 }
 
 // List returns a page of partners in (last_updated, id) order and the total.
-func (s *Store) List(ctx context.Context, p paging.Page) ([]Partner, int, error) {
+func (s *Store) List(ctx context.Context, p paging.Page) ([]Partner, paging.Meta, error) {
 	var w database.Where
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []partnerRow
-	total, err := database.SelectPage(ctx, s.q, &rows, func(r partnerRow) int64 { return r.Total },
-		partnerColumns, "ocpi_partners", &w, "last_updated, id", p.Limit, p.Offset)
+	more, err := database.SelectPage(ctx, s.q, &rows, partnerColumns, "ocpi_partners", &w, database.Order{Updated: "last_updated", ID: "id"}, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list OCPI partners: %w", err)
+		return nil, paging.Meta{}, fmt.Errorf("list OCPI partners: %w", err)
+	}
+	var m paging.Meta
+	if m.Total, err = database.Count(ctx, s.q, "ocpi_partners", &w); err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("count OCPI partners: %w", err)
 	}
 	out := make([]Partner, len(rows))
 	for i, r := range rows {
 		out[i] = r.toPartner()
 	}
-	return out, total, nil
+	if more {
+		last := out[len(out)-1]
+		m.Next = &paging.Cursor{Updated: last.LastUpdated, ID: last.ID.String()}
+	}
+	return out, m, nil
 }
 
 // caller is who an OCPI request comes from: the partner and which of its tokens it used.

@@ -106,17 +106,14 @@ func (v *View) List(ctx context.Context, p paging.Page) ([]Location, int, error)
 	var rows []struct {
 		ID          string    `db:"id"`
 		LastUpdated time.Time `db:"last_updated"`
-		Total       int64     `db:"total"`
 	}
-	total, err := database.SelectPage(ctx, v.db, &rows, func(r struct {
-		ID          string    `db:"id"`
-		LastUpdated time.Time `db:"last_updated"`
-		Total       int64     `db:"total"`
-	}) int64 {
-		return r.Total
-	}, "id, last_updated", viewFrom, &w, "last_updated, id", p.Limit, p.Offset)
-	if err != nil {
+	p.After = nil // OCPI pages by offset
+	if _, err := database.SelectPage(ctx, v.db, &rows, "id, last_updated", viewFrom, &w, database.Order{Updated: "last_updated", ID: "id"}, p); err != nil {
 		return nil, 0, fmt.Errorf("list published locations: %w", err)
+	}
+	total, err := database.Count(ctx, v.db, viewFrom, &w)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count published locations: %w", err)
 	}
 	ids := make([]string, len(rows))
 	for i, r := range rows {

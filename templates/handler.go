@@ -154,7 +154,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ts, total, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
+	ts, meta, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (h *Handler) list(c *gin.Context) error {
 	for i, t := range ts {
 		out[i] = toResponse(t)
 	}
-	web.RespondList(c, p, total, out)
+	web.RespondList(c, p, meta, out)
 	return nil
 }
 

@@ -32,7 +32,7 @@ func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (Temp
 }
 
 // List returns a page of visible templates and the total.
-func (s *Service) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Template, int, error) {
+func (s *Service) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Template, paging.Meta, error) {
 	return s.store.List(ctx, visible, p)
 }
 

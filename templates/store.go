@@ -35,7 +35,6 @@ type templateRow struct {
 	ETag          uuid.UUID                     `db:"etag"`
 	Created       time.Time                     `db:"created"`
 	LastUpdated   time.Time                     `db:"last_updated"`
-	Total         int64                         `db:"total"`
 }
 
 const columns = `template_id, network_id, name, evse_templates, etag, created, last_updated`
@@ -82,21 +81,29 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpda
 }
 
 // List returns a page of visible templates in (last_updated, template_id) order, and the total.
-func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Template, int, error) {
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Template, paging.Meta, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []templateRow
-	total, err := database.SelectPage(ctx, s.q, &rows, func(r templateRow) int64 { return r.Total },
-		columns, "templates", &w, "last_updated, template_id", p.Limit, p.Offset)
+	more, err := database.SelectPage(ctx, s.q, &rows, columns, "templates", &w,
+		database.Order{Updated: "last_updated", ID: "template_id"}, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list templates: %w", err)
+		return nil, paging.Meta{}, fmt.Errorf("list templates: %w", err)
+	}
+	var m paging.Meta
+	if m.Total, err = database.Count(ctx, s.q, "templates", &w); err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("count templates: %w", err)
 	}
 	out := make([]Template, len(rows))
 	for i, r := range rows {
 		out[i] = r.toTemplate()
 	}
-	return out, total, nil
+	if more {
+		last := out[len(out)-1]
+		m.Next = &paging.Cursor{Updated: last.LastUpdated, ID: last.ID}
+	}
+	return out, m, nil
 }
 
 // Create inserts t as it is: etag and timestamps are the caller's. Errors: ErrIDTaken (the

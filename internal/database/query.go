@@ -6,7 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evroam/evroam/internal/paging"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Where builds a WHERE clause and its arguments side by side; values never enter the SQL text.
@@ -47,32 +50,57 @@ func (w *Where) SQL() string {
 // Args returns the arguments of the clauses.
 func (w *Where) Args() []any { return w.args }
 
-// Page returns " LIMIT $n OFFSET $m" with its arguments appended after the clause arguments.
-func (w *Where) Page(limit, offset int) (string, []any) {
-	args := append(append([]any{}, w.args...), limit, offset)
-	return fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args
+// Order is the sort key of a list: a timestamp column and a unique text column, (last_updated,
+// id) for the registry's lists. Keyset pages start after a paging.Cursor of these two.
+type Order struct {
+	Updated string // e.g. "last_updated"
+	ID      string // e.g. "id"
 }
 
-// SelectPage runs a list query built as `SELECT cols, COUNT(*) OVER () AS total FROM … WHERE w
-// ORDER BY … LIMIT … OFFSET …` into dst and returns the total number of matches. total is read
-// from the rows (totalOf); when the page is empty (offset past the end) a COUNT query over the
-// same FROM/WHERE gives it instead, so X-Total-Count stays right on every page.
-func SelectPage[T any](ctx context.Context, db sqlx.QueryerContext, dst *[]T, totalOf func(T) int64,
-	selectCols, from string, w *Where, orderBy string, limit, offset int) (int, error) {
-	paging, args := w.Page(limit, offset)
-	q := "SELECT " + selectCols + ", COUNT(*) OVER () AS total FROM " + from + " WHERE " + w.SQL() + " ORDER BY " + orderBy + paging
-	if err := sqlx.SelectContext(ctx, db, dst, q, args...); err != nil {
+// SelectPage reads one page of `SELECT cols FROM from WHERE w ORDER BY o` into dst: after
+// p.After when set (a keyset page: its cost does not depend on how deep it is), else from
+// p.Offset. It reads one row more than p.Limit to learn whether more follow, and keeps only
+// p.Limit. The sort columns must be among cols.
+func SelectPage[T any](ctx context.Context, q sqlx.QueryerContext, dst *[]T, cols, from string, w *Where, o Order, p paging.Page) (more bool, err error) {
+	where := Where{clauses: append([]string(nil), w.clauses...), args: append([]any(nil), w.args...)}
+	if p.After != nil {
+		where.Add("("+o.Updated+", "+o.ID+") > (%s, %s)", p.After.Updated, p.After.ID)
+	}
+	args := append(where.Args(), p.Limit+1)
+	query := "SELECT " + cols + " FROM " + from + " WHERE " + where.SQL() + " ORDER BY " + o.Updated + ", " + o.ID +
+		fmt.Sprintf(" LIMIT $%d", len(args))
+	if p.After == nil && p.Offset > 0 {
+		args = append(args, p.Offset)
+		query += fmt.Sprintf(" OFFSET $%d", len(args))
+	}
+	if err := sqlx.SelectContext(ctx, q, dst, query, args...); err != nil {
+		return false, Translate(err)
+	}
+	if len(*dst) > p.Limit {
+		*dst = (*dst)[:p.Limit]
+		return true, nil
+	}
+	return false, nil
+}
+
+// Count returns the number of rows of `FROM from WHERE w`.
+func Count(ctx context.Context, q sqlx.QueryerContext, from string, w *Where) (int, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, "SELECT count(*) FROM "+from+" WHERE "+w.SQL(), w.Args()...); err != nil {
 		return 0, Translate(err)
 	}
-	if len(*dst) > 0 {
-		return int(totalOf((*dst)[0])), nil
-	}
-	if offset == 0 {
-		return 0, nil
-	}
-	var total int
-	if err := sqlx.GetContext(ctx, db, &total, "SELECT count(*) FROM "+from+" WHERE "+w.SQL(), w.Args()...); err != nil {
+	return n, nil
+}
+
+// CountOf returns how many rows of kind ("charge_stations", "locations") the networks hold,
+// from the counts that triggers keep (migration 0006): an unfiltered list's total without
+// counting the table.
+func CountOf(ctx context.Context, q sqlx.QueryerContext, kind string, networks []uuid.UUID) (int, error) {
+	var n int
+	err := sqlx.GetContext(ctx, q, &n, `SELECT coalesce(sum(n), 0) FROM list_counts WHERE kind = $1 AND network_id = ANY($2)`,
+		kind, pq.Array(networks))
+	if err != nil {
 		return 0, Translate(err)
 	}
-	return total, nil
+	return n, nil
 }

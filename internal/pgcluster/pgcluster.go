@@ -25,8 +25,10 @@ type Cluster struct {
 	DataDir   string // PGDATA
 	SocketDir string // unix socket directory (short path: sockets have a 107-byte limit)
 	Port      int
-	bin       string
-	osUser    string // the user the server runs as ("" = current user)
+	// Settings are extra server settings ("shared_buffers=256MB"), passed as -c at start.
+	Settings []string
+	bin      string
+	osUser   string // the user the server runs as ("" = current user)
 }
 
 // ErrNoBinaries means initdb/pg_ctl could not be found.
@@ -163,6 +165,9 @@ func (c *Cluster) Start(ctx context.Context, fast bool) error {
 	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses='' -c max_connections=300", c.SocketDir, c.Port)
 	if fast {
 		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
+	for _, setting := range c.Settings {
+		opts += " -c " + setting
 	}
 	logFile := filepath.Join(c.DataDir, "server.log")
 	out, err := c.command(ctx, "pg_ctl", "start", "-w", "-t", "60", "-D", c.DataDir, "-l", logFile, "-o", opts).CombinedOutput()

@@ -31,6 +31,13 @@ func ParsePage(c *gin.Context) (paging.Page, error) {
 		}
 		p.Limit = min(n, paging.MaxLimit)
 	}
+	if s := c.Query("after"); s != "" {
+		cur, err := paging.ParseCursor(s)
+		if err != nil {
+			problems.Add("after", err.Error())
+		}
+		p.After = &cur
+	}
 	for _, d := range []struct {
 		name string
 		dst  **time.Time
@@ -80,19 +87,22 @@ func ParseTime(s string) (time.Time, error) {
 func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // RespondList writes a page of a list: the envelope plus X-Total-Count, X-Limit and, when more
-// remain, Link rel="next" with every query parameter kept and the offset moved on.
-func RespondList(c *gin.Context, p paging.Page, total int, data any) {
-	c.Header("X-Total-Count", strconv.Itoa(total))
+// remain, Link rel="next": the same URL with every filter kept, the limit, and the position
+// after this page's last item (after=…, which replaces offset, so that every page of a long
+// sync costs the same).
+func RespondList(c *gin.Context, p paging.Page, m paging.Meta, data any) {
+	c.Header("X-Total-Count", strconv.Itoa(m.Total))
 	c.Header("X-Limit", strconv.Itoa(paging.MaxLimit))
-	if next := p.Offset + p.Limit; next < total {
-		SetNextLink(c, "", map[string]string{"offset": strconv.Itoa(next), "limit": strconv.Itoa(p.Limit)})
+	if m.Next != nil {
+		SetNextLink(c, "", map[string]string{"after": m.Next.String(), "limit": strconv.Itoa(p.Limit), "offset": ""})
 	}
 	Respond(c, http.StatusOK, data)
 }
 
 // SetNextLink sets the `Link: <…>; rel="next"` header of a paged answer (REST lists, logs
 // and OCPI alike): the request's own URL under base, with the query parameters in set
-// replaced and every other one kept. An empty base is the request's (BaseURL).
+// replaced (an empty value removes one) and every other one kept. An empty base is the
+// request's (BaseURL).
 func SetNextLink(c *gin.Context, base string, set map[string]string) {
 	r := c.Request
 	if base == "" {
@@ -100,7 +110,11 @@ func SetNextLink(c *gin.Context, base string, set map[string]string) {
 	}
 	q := r.URL.Query()
 	for k, v := range set {
-		q.Set(k, v)
+		if v == "" {
+			q.Del(k)
+		} else {
+			q.Set(k, v)
+		}
 	}
 	c.Header("Link", "<"+strings.TrimRight(base, "/")+r.URL.EscapedPath()+"?"+q.Encode()+`>; rel="next"`)
 }

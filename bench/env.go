@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/pgcluster"
+	"github.com/evroam/evroam/internal/secret"
+	"github.com/jmoiron/sqlx"
+)
+
+// env is everything the scenarios share: the database, the evroam processes and their keys.
+type env struct {
+	o        options
+	dir      string
+	cluster  *pgcluster.Cluster
+	dbURL    string
+	db       *sqlx.DB
+	adminKey string
+	smallKey string // an API key of the small sub-network
+	secret   string // EVROAM_SECRET_KEY
+	nodes    []*node
+	stations int // stations in the root network
+	small    int // stations in the small network
+}
+
+// node is one running evroam serve process.
+type node struct {
+	id      string
+	cmd     *exec.Cmd
+	api     string // http://127.0.0.1:port/api/v1
+	base    string // http://127.0.0.1:port
+	ocpp    string // ws://127.0.0.1:port/ocpp
+	logFile *os.File
+}
+
+// scaled returns n × BENCH_SCALE, at least min.
+func (e *env) scaled(n int, min int) int { return max(int(float64(n)*e.o.scale), min) }
+
+func setUp(ctx context.Context, o options) (*env, error) {
+	e := &env{o: o}
+	var err error
+	if e.dir, err = os.MkdirTemp("", "evroam-bench-"); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(e.dir, 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(o.evroam); err != nil {
+		return nil, fmt.Errorf("evroam binary %s: %w (make bench builds it)", o.evroam, err)
+	}
+	raiseFileLimit()
+
+	// PostgreSQL: a private cluster, settings of a small production server. Durability is
+	// the default (fsync on, synchronous commit), so write figures include real commits.
+	if e.cluster, err = pgcluster.New(filepath.Join(e.dir, "pg"), 5432); err != nil {
+		return nil, err
+	}
+	e.cluster.Settings = []string{"shared_buffers=512MB", "max_connections=400", "max_wal_size=4GB",
+		"checkpoint_timeout=30min", "wal_level=minimal", "max_wal_senders=0"}
+	logf("starting PostgreSQL in %s", e.dir)
+	if err := e.cluster.Start(ctx, false); err != nil {
+		return nil, err
+	}
+	admin, err := database.Open(ctx, e.cluster.URL("postgres"))
+	if err != nil {
+		return nil, err
+	}
+	_, err = admin.ExecContext(ctx, `CREATE DATABASE evroam`)
+	admin.Close()
+	if err != nil {
+		return nil, err
+	}
+	e.dbURL = e.cluster.URL("evroam")
+	if e.db, err = database.Open(ctx, e.dbURL); err != nil {
+		return nil, err
+	}
+	e.adminKey = "evr_admin_" + randomHex(20)
+	e.secret = randomHex(32)
+	cmd := exec.CommandContext(ctx, o.evroam, "migrate")
+	cmd.Env = append(os.Environ(), "EVROAM_DATABASE_URL="+e.dbURL)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("evroam migrate: %w: %s", err, out)
+	}
+	if _, err := e.db.ExecContext(ctx, `INSERT INTO networks (id, name, country_code, party_id, created, last_updated)
+		VALUES (gen_random_uuid(), 'root', 'NL', 'EVR', now(), now())`); err != nil {
+		return nil, err
+	}
+
+	e.stations = e.scaled(100_000, 1000)
+	e.small = e.scaled(1_000, 100)
+	hash, err := secret.Hash(stationPassword)
+	if err != nil {
+		return nil, err
+	}
+	logf("seeding %d stations (+%d in a small network)", e.stations, e.small)
+	if err := seed(ctx, e.db, e.stations, e.small, hash); err != nil {
+		return nil, err
+	}
+	if _, err := e.startNode(ctx, "bench-a"); err != nil {
+		return nil, err
+	}
+	if e.smallKey, err = e.createKey(ctx, smallNetworkParty); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *env) tearDown() {
+	for _, n := range e.nodes {
+		n.stop()
+	}
+	if e.db != nil {
+		e.db.Close()
+	}
+	if e.cluster != nil {
+		_ = e.cluster.Stop(context.Background())
+	}
+	if !e.o.keep {
+		os.RemoveAll(e.dir)
+	}
+}
+
+// startNode starts an evroam serve process on free ports and waits until it is healthy.
+func (e *env) startNode(ctx context.Context, id string) (*node, error) {
+	apiPort, ocppPort := freePort(), freePort()
+	logFile, err := os.Create(filepath.Join(e.dir, id+".log"))
+	if err != nil {
+		return nil, err
+	}
+	n := &node{id: id, logFile: logFile,
+		base: fmt.Sprintf("http://127.0.0.1:%d", apiPort),
+		api:  fmt.Sprintf("http://127.0.0.1:%d/api/v1", apiPort),
+		ocpp: fmt.Sprintf("ws://127.0.0.1:%d/ocpp", ocppPort)}
+	n.cmd = exec.Command(e.o.evroam, "serve")
+	n.cmd.Env = append(os.Environ(),
+		"EVROAM_DATABASE_URL="+e.dbURL,
+		"EVROAM_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(apiPort),
+		"EVROAM_OCPP_ADDR=127.0.0.1:"+strconv.Itoa(ocppPort),
+		"EVROAM_ADMIN_API_KEY="+e.adminKey,
+		"EVROAM_SECRET_KEY="+e.secret,
+		"EVROAM_NODE_ID="+id,
+		"EVROAM_HEARTBEAT_INTERVAL=3600s",
+		"EVROAM_LOG_LEVEL=warn",
+	)
+	n.cmd.Stdout, n.cmd.Stderr = logFile, logFile
+	if err := n.cmd.Start(); err != nil {
+		return nil, err
+	}
+	e.nodes = append(e.nodes, n)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(n.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return n, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("evroam node %s did not become healthy (log: %s)", id, logFile.Name())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (n *node) stop() {
+	if n.cmd.Process != nil {
+		_ = n.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = n.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = n.cmd.Process.Kill()
+		}
+	}
+	n.logFile.Close()
+}
+
+// rssKiB is the node's resident memory.
+func (n *node) rssKiB() (int, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// createKey makes an API key for the network with party partyID, as `evroam apikey create`.
+func (e *env) createKey(ctx context.Context, partyID string) (string, error) {
+	var id string
+	if err := e.db.GetContext(ctx, &id, `SELECT id FROM networks WHERE party_id = $1`, partyID); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, e.o.evroam, "apikey", "create", "--network", id, "--name", "bench")
+	cmd.Env = append(os.Environ(), "EVROAM_DATABASE_URL="+e.dbURL)
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("evroam apikey create: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// pgbenchSelect runs `pgbench -S` (one indexed SELECT per transaction) with clients
+// connections for d on the evroam database, after `pgbench -i` once: the anchor of the
+// read figures. It returns transactions per second.
+func (e *env) pgbenchSelect(ctx context.Context, clients int, d time.Duration) (float64, error) {
+	pgbench, err := exec.LookPath("pgbench")
+	if err != nil {
+		bin, ferr := pgcluster.FindBinaries()
+		if ferr != nil {
+			return 0, ferr
+		}
+		pgbench = filepath.Join(bin, "pgbench")
+	}
+	conn := []string{"-h", e.cluster.SocketDir, "-p", strconv.Itoa(e.cluster.Port), "-U", pgUser(e.cluster.URL("evroam")), "evroam"}
+	var initialised bool
+	_ = e.db.GetContext(ctx, &initialised, `SELECT to_regclass('pgbench_accounts') IS NOT NULL`)
+	if !initialised {
+		out, err := exec.CommandContext(ctx, pgbench, append([]string{"-i", "-s", "10", "-q"}, conn...)...).CombinedOutput()
+		if err != nil {
+			return 0, fmt.Errorf("pgbench -i: %w: %s", err, out)
+		}
+	}
+	args := append([]string{"-S", "-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds()))}, conn...)
+	out, err := exec.CommandContext(ctx, pgbench, args...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench -S: %w: %s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench -S: no tps in %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+func pgUser(url string) string {
+	u := strings.TrimPrefix(url, "postgres://")
+	u, _, _ = strings.Cut(u, "@")
+	return u
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// raiseFileLimit lifts RLIMIT_NOFILE to its hard limit: tens of thousands of connections
+// need as many descriptors (the evroam processes inherit it).
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// httpClient keeps enough idle connections for every load worker.
+func httpClient(workers int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = workers * 2
+	t.MaxIdleConnsPerHost = workers * 2
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// httpLoad runs workers closed-loop clients for d: each sends the request next() makes, reads
+// the whole answer, checks its status and goes again. It returns the latency figures.
+func httpLoad(ctx context.Context, workers int, d time.Duration, key string, want int, next func(r *rand.Rand) (method, url string, body []byte)) figures {
+	client := httpClient(workers)
+	rec := newRecorder()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var wg sync.WaitGroup
+	rec.start = time.Now()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wr := rec.worker()
+			defer wr.done()
+			rnd := rand.New(rand.NewPCG(uint64(w), 42))
+			for ctx.Err() == nil {
+				method, url, body := next(rnd)
+				t0 := time.Now()
+				status, err := do(ctx, client, method, url, key, body, nil)
+				if ctx.Err() != nil {
+					return // the run ended during this request: not counted
+				}
+				switch {
+				case err != nil:
+					wr.fail("transport")
+				case status != want:
+					wr.fail(fmt.Sprintf("HTTP %d", status))
+				default:
+					wr.ok(time.Since(t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rec.end = time.Now()
+	return rec.figures()
+}
+
+// do sends one request with the API key and decodes a JSON answer into out (when not nil).
+func do(ctx context.Context, client *http.Client, method, url, key string, body []byte, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, err
+	}
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode < 300 {
+		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+// follow pages through a list from url, following Link rel="next", and returns how many
+// items it saw and the pages it took. header names the auth header (X-API-Key or
+// Authorization).
+func follow(ctx context.Context, client *http.Client, url, header, value string) (items, pages int, err error) {
+	for url != "" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return items, pages, err
+		}
+		req.Header.Set(header, value)
+		resp, err := client.Do(req)
+		if err != nil {
+			return items, pages, err
+		}
+		var page struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return items, pages, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return items, pages, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+		}
+		items += len(page.Data)
+		pages++
+		url = nextLink(resp.Header.Get("Link"))
+	}
+	return items, pages, nil
+}
+
+func nextLink(h string) string {
+	for _, part := range strings.Split(h, ",") {
+		if strings.Contains(part, `rel="next"`) {
+			s, e := strings.Index(part, "<"), strings.Index(part, ">")
+			if s >= 0 && e > s {
+				return part[s+1 : e]
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// scenario is one measured situation; it returns the rows of the table it fills.
+type scenario struct {
+	name string
+	run  func(ctx context.Context, e *env) ([]result, error)
+}
+
+// scenarios run in this order; the anchor first, as the others are ratios of it.
+var scenarios = []scenario{
+	{"anchor", runAnchor},
+	{"station-get", runStationGet},
+	{"station-list", runStationList},
+	{"sync-rest", runSyncREST},
+	{"sync-ocpi", runSyncOCPI},
+	{"create", runCreate},
+}
+
+// loadDuration is how long each closed-loop load runs.
+func (e *env) loadDuration() time.Duration {
+	return time.Duration(max(3, int(10*e.o.scale+0.5))) * time.Second
+}
+
+var anchorTPS float64
+
+// anchor measures pgbench -S with 50 clients: one indexed primary-key SELECT per
+// transaction on the same PostgreSQL, the most a read request could hope for.
+func runAnchor(ctx context.Context, e *env) ([]result, error) {
+	tps, err := e.pgbenchSelect(ctx, 50, e.loadDuration())
+	if err != nil {
+		return nil, err
+	}
+	anchorTPS = tps
+	return []result{{Scenario: "anchor", Figure: "pgbench -S, 50 clients", Value: tps, Unit: "TPS"}}, nil
+}
+
+func (e *env) anchor(ctx context.Context) (float64, error) {
+	if anchorTPS == 0 {
+		if _, err := runAnchor(ctx, e); err != nil {
+			return 0, err
+		}
+	}
+	return anchorTPS, nil
+}
+
+// station-get: GET one station (with its EVSEs) by a random id, 50 clients.
+func runStationGet(ctx context.Context, e *env) ([]result, error) {
+	anchor, err := e.anchor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := e.nodes[0]
+	f := httpLoad(ctx, 50, e.loadDuration(), e.adminKey, http.StatusOK, func(r *rand.Rand) (string, string, []byte) {
+		return http.MethodGet, n.api + "/chargestations/" + stationID(r.IntN(e.stations)), nil
+	})
+	return []result{
+		ratioAtLeast(result{Scenario: "station-get", Figure: "GET one station, 50 clients", Value: f.PerSec, Unit: "req/s",
+			Target: "≥ 0.6 × pgbench -S", Detail: f}, anchor, 0.6),
+		atMost(result{Scenario: "station-get", Figure: "p99 latency", Value: f.P99Ms, Unit: "ms", Target: "< 20 ms"}, 20),
+		atMost(result{Scenario: "station-get", Figure: "errors", Value: float64(f.ErrTotal), Unit: "", Target: "0"}, 0),
+	}, nil
+}
+
+// station-list: the first page (limit 100) of the whole network's list, 50 clients; the same
+// for a network of 1/100 the size, whose page must cost the same.
+func runStationList(ctx context.Context, e *env) ([]result, error) {
+	anchor, err := e.anchor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := e.nodes[0]
+	check := func(key string, want int) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.api+"/chargestations?limit=100", nil)
+		req.Header.Set("X-API-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Total-Count"); got != strconv.Itoa(want) {
+			return fmt.Errorf("X-Total-Count = %s, want %d", got, want)
+		}
+		return nil
+	}
+	// The root network's key sees the small network too (it is below the root).
+	if err := check(e.adminKey, e.stations+e.small); err != nil {
+		return nil, err
+	}
+	if err := check(e.smallKey, e.small); err != nil {
+		return nil, err
+	}
+	big := httpLoad(ctx, 50, e.loadDuration(), e.adminKey, http.StatusOK, func(*rand.Rand) (string, string, []byte) {
+		return http.MethodGet, n.api + "/chargestations?limit=100", nil
+	})
+	small := httpLoad(ctx, 50, e.loadDuration(), e.smallKey, http.StatusOK, func(*rand.Rand) (string, string, []byte) {
+		return http.MethodGet, n.api + "/chargestations?limit=100", nil
+	})
+	growth := big.PerSec / small.PerSec
+	return []result{
+		ratioAtLeast(result{Scenario: "station-list", Figure: fmt.Sprintf("list page (limit 100) of %d stations, 50 clients", e.stations+e.small),
+			Value: big.PerSec, Unit: "pages/s", Target: "≥ 0.25 × pgbench -S", Detail: big}, anchor, 0.25),
+		{Scenario: "station-list", Figure: "p99 latency", Value: big.P99Ms, Unit: "ms"},
+		atLeast(result{Scenario: "station-list", Figure: fmt.Sprintf("page rate at %d ÷ at %d stations", e.stations+e.small, e.small),
+			Value: growth, Unit: "", Target: "≥ 0.8 (cost does not grow)", Detail: small}, 0.8),
+		atMost(result{Scenario: "station-list", Figure: "errors", Value: float64(big.ErrTotal + small.ErrTotal), Target: "0"}, 0),
+	}, nil
+}
+
+// sync-rest: a full sync of every station over REST with limit=1000, following Link.
+func runSyncREST(ctx context.Context, e *env) ([]result, error) {
+	n := e.nodes[0]
+	t0 := time.Now()
+	items, pages, err := follow(ctx, httpClient(1), n.api+"/chargestations?limit=1000", "X-API-Key", e.adminKey)
+	if err != nil {
+		return nil, err
+	}
+	secs := time.Since(t0).Seconds()
+	want := e.stations + e.small
+	r := atMost(result{Scenario: "sync-rest", Figure: fmt.Sprintf("full sync of %d stations (limit=1000)", want), Value: secs, Unit: "s",
+		Target: fmt.Sprintf("≤ %.0f s", 10*e.o.scale), Detail: map[string]int{"items": items, "pages": pages}}, 10*e.o.scale)
+	if items != want {
+		r.Note = fmt.Sprintf("saw %d stations, want %d", items, want)
+		f := false
+		r.Pass = &f
+	}
+	return []result{r}, nil
+}
+
+// sync-ocpi: a partner's full pull of the Locations module with the largest page we allow.
+func runSyncOCPI(ctx context.Context, e *env) ([]result, error) {
+	n := e.nodes[0]
+	token := "bench-ocpi-token-" + randomHex(8)
+	sum := sha256.Sum256([]byte(token))
+	_, err := e.db.ExecContext(ctx, `INSERT INTO ocpi_partners (id, name, initiator, state, inbound_token_hash,
+		outbound_token, version, created, last_updated)
+		VALUES (gen_random_uuid(), 'bench eMSP', 'partner', 'REGISTERED', $1, 'unused', '2.2.1', now(), now())`, sum[:])
+	if err != nil {
+		return nil, err
+	}
+	auth := "Token " + base64.StdEncoding.EncodeToString([]byte(token))
+	t0 := time.Now()
+	items, pages, err := follow(ctx, httpClient(1), n.base+"/ocpi/2.2.1/locations?limit=1000", "Authorization", auth)
+	if err != nil {
+		return nil, err
+	}
+	secs := time.Since(t0).Seconds()
+	want := (e.stations+stationsPerLocation-1)/stationsPerLocation + (e.small+stationsPerLocation-1)/stationsPerLocation
+	r := atMost(result{Scenario: "sync-ocpi", Figure: fmt.Sprintf("full OCPI Locations pull (%d locations, %d stations)", want, e.stations+e.small),
+		Value: secs, Unit: "s", Target: fmt.Sprintf("≤ %.0f s", 10*e.o.scale), Detail: map[string]int{"items": items, "pages": pages}}, 10*e.o.scale)
+	if items != want {
+		r.Note = fmt.Sprintf("saw %d locations, want %d", items, want)
+		f := false
+		r.Pass = &f
+	}
+	return []result{r}, nil
+}
+
+// create: stations created through the API by 16 clients, each from a two-EVSE template at
+// an existing location (no password: bcrypt's deliberate cost is measured where it matters,
+// at the gateway).
+func runCreate(ctx context.Context, e *env) ([]result, error) {
+	n := e.nodes[0]
+	client := httpClient(1)
+	tpl := `{"name": "bench AC", "evse_templates": [
+		{"evse_sequence_number": 1, "capabilities": ["RFID_READER"], "connector_templates": [{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32, "max_electric_power": 22000}]},
+		{"evse_sequence_number": 2, "capabilities": ["RFID_READER"], "connector_templates": [{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32, "max_electric_power": 22000}]}]}`
+	if status, err := do(ctx, client, http.MethodPut, n.api+"/templates/bench-ac", e.adminKey, []byte(tpl), nil); err != nil || status >= 300 {
+		return nil, fmt.Errorf("PUT template: %d %v", status, err)
+	}
+	var seq atomic.Int64
+	stations := httpLoad(ctx, 16, e.loadDuration(), e.adminKey, http.StatusCreated, func(r *rand.Rand) (string, string, []byte) {
+		i := seq.Add(1)
+		body := fmt.Sprintf(`{"charge_station_id": "NEW-%07d", "location_id": "%s", "deploy_state": "Production",
+			"default_charge_station_tariff_id": "TARIFF-AC", "charger_type": "Public", "charge_station_template_id": "bench-ac"}`,
+			i, locationID(r.IntN(e.stations/stationsPerLocation)))
+		return http.MethodPost, n.api + "/chargestations", []byte(body)
+	})
+	var lseq atomic.Int64
+	locations := httpLoad(ctx, 16, e.loadDuration(), e.adminKey, http.StatusCreated, func(r *rand.Rand) (string, string, []byte) {
+		i := lseq.Add(1)
+		body := fmt.Sprintf(`{"id": "NEWLOC-%07d", "name": "New site %d", "address": "Nieuwstraat 1", "city": "Utrecht",
+			"country": "NLD", "time_zone": "Europe/Amsterdam", "coordinates": {"latitude": "52.09074", "longitude": "5.12142"}}`, i, i)
+		return http.MethodPost, n.api + "/locations", []byte(body)
+	})
+	return []result{
+		atLeast(result{Scenario: "create", Figure: "stations created through the API, 16 clients", Value: stations.PerSec, Unit: "stations/s",
+			Target: "≥ 1000/s", Detail: stations}, 1000),
+		atMost(result{Scenario: "create", Figure: "errors", Value: float64(stations.ErrTotal), Target: "0"}, 0),
+		{Scenario: "create", Figure: "locations created through the API, 16 clients", Value: locations.PerSec, Unit: "locations/s", Detail: locations},
+	}, nil
+}

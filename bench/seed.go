@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// The data set: a CPO (the root network) with `locations` locations of stationsPerLocation
+// stations each, every station a two-EVSE AC station in Production with a password, none of
+// them booted yet; and a small sub-network with its own stations, to show that a list page
+// costs the same whatever the size of the network.
+const (
+	stationsPerLocation = 10
+	stationPassword     = "bench-station-password-01"
+	smallNetworkParty   = "BSM"
+)
+
+func stationID(i int) string       { return fmt.Sprintf("BENCH-%06d", i) }
+func smallStationID(i int) string  { return fmt.Sprintf("SMALL-%06d", i) }
+func locationID(i int) string      { return fmt.Sprintf("BLOC-%06d", i) }
+func smallLocationID(i int) string { return fmt.Sprintf("SLOC-%06d", i) }
+
+// seed loads the data set in a few set-based statements. passwordHash is the stored form of
+// stationPassword, as the API would store it. The OCPI triggers publish the stations as they
+// would for stations created through the API.
+func seed(ctx context.Context, db *sqlx.DB, stations, smallStations int, passwordHash string) error {
+	root, err := rootNetwork(ctx, db)
+	if err != nil {
+		return err
+	}
+	small := "00000000-0000-4000-8000-00000000b5a1"
+	now := time.Now().UTC()
+	steps := []struct {
+		what string
+		q    string
+		args []any
+	}{
+		{"small network", `INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
+			VALUES ($1, 'bench small', 'NL', $2, $3, $4, $4)`, []any{small, smallNetworkParty, root, now}},
+		{"locations", locationsSQL, []any{root, (stations + stationsPerLocation - 1) / stationsPerLocation, "BLOC-", now}},
+		{"small locations", locationsSQL, []any{small, (smallStations + stationsPerLocation - 1) / stationsPerLocation, "SLOC-", now}},
+		{"stations", stationsSQL, []any{root, stations, "BENCH-", "BLOC-", passwordHash, now}},
+		{"small stations", stationsSQL, []any{small, smallStations, "SMALL-", "SLOC-", passwordHash, now}},
+		{"EVSEs", evsesSQL, []any{now}},
+		{"publish", `UPDATE charge_stations SET deploy_state = 'Production'`, nil},
+		{"analyze", `ANALYZE`, nil},
+	}
+	for _, s := range steps {
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("seed %s: %w", s.what, err)
+		}
+		logf("seeded %s in %s", s.what, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func rootNetwork(ctx context.Context, db *sqlx.DB) (string, error) {
+	var id string
+	err := db.GetContext(ctx, &id, `SELECT id FROM networks WHERE parent_id IS NULL`)
+	return id, err
+}
+
+const locationsSQL = `
+INSERT INTO locations (id, network_id, name, address, city, postal_code, country, latitude, longitude,
+	time_zone, parking_type, facilities, etag, created, last_updated)
+SELECT $3 || lpad(i::text, 6, '0'), $1, 'Bench site ' || i, 'Benchstraat ' || i, 'Amsterdam', '1012AB', 'NLD',
+	to_char(52 + (i % 1000) / 10000.0, 'FM90.00000'), to_char(4 + (i / 1000) / 1000.0, 'FM90.00000'),
+	'Europe/Amsterdam', 'ON_STREET', '{}', gen_random_uuid(), $4, $4
+FROM generate_series(0, $2 - 1) AS i`
+
+const stationsSQL = `
+INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id,
+	charger_type, security_profile, ocpp_password_hash, etag, created, last_updated, station_last_updated)
+SELECT $3 || lpad(i::text, 6, '0'), $1, $4 || lpad((i / 10)::text, 6, '0'), 'Stock', 'TARIFF-AC', 'Public',
+	1, $5, gen_random_uuid(), $6, $6, $6
+FROM generate_series(0, $2 - 1) AS i`
+
+const evsesSQL = `
+INSERT INTO evses (uid, charge_station_id, evse_sequence_number, capabilities, connectors, last_updated)
+SELECT cs.id || '-' || n, cs.id, n, '{RFID_READER}',
+	jsonb_build_array(jsonb_build_object('id', '1', 'standard', 'IEC_62196_T2', 'format', 'SOCKET',
+		'internal', 'Mennekes_Socket', 'power_type', 'AC_3_PHASE', 'max_voltage', 400, 'max_amperage', 32,
+		'max_electric_power', 22000, 'last_updated', $1::timestamptz)),
+	$1
+FROM charge_stations cs, generate_series(1, 2) AS n`

@@ -1,0 +1,14 @@
+DROP INDEX locations_updated_idx;
+DROP INDEX charge_stations_station_updated_idx;
+DROP INDEX charge_stations_updated_idx;
+DROP TRIGGER locations_counted_move ON locations;
+DROP TRIGGER locations_counted_delete ON locations;
+DROP TRIGGER locations_counted_insert ON locations;
+DROP TRIGGER charge_stations_counted_move ON charge_stations;
+DROP TRIGGER charge_stations_counted_delete ON charge_stations;
+DROP TRIGGER charge_stations_counted_insert ON charge_stations;
+DROP FUNCTION list_counts_moved();
+DROP FUNCTION list_counts_deleted();
+DROP FUNCTION list_counts_inserted();
+DROP FUNCTION list_counts_add(text, uuid, bigint);
+DROP TABLE list_counts;
