@@ -18,6 +18,47 @@
 // 409, invalid body 422 (every bad field named), no answer within Config.Timeout 504,
 // CALLERROR 502 with the station's code and description.
 //
+// # The command table
+//
+// Every command is one entry of table (table.go), a command[Req, Ans, Res]:
+//
+//   - path: where it is served, POST /chargers/{chargeBoxId}/{path};
+//   - Req: the request body, with validator tags, and a check(proto) method for rules
+//     that depend on the station's protocol version (optional, see checker);
+//   - ocpp16 and ocpp201: how a request becomes the CALL for each version, an
+//     outgoing[Ans] made with send (the answer decodes straight into Ans), sendAs (the
+//     version's own answer shape, converted into Ans) or answered (nothing to ask: no
+//     CALL). Payloads are structs with json tags, omitempty where OCPP makes the field
+//     optional; shapes shared with the gateway (status answers, Get/SetVariables, the
+//     device model) come from package ocpp, and so do times (ocpp.FormatTime), secret keys
+//     (ocpp.IsSecretKey) and the 1.6→2.0.1 key mapping (ocpp.VariableForKey);
+//   - Ans: the answer as the command sees it, one type for both versions;
+//   - respond: how the answer becomes the HTTP 200 body. The API's wording (messages,
+//     lower-case statuses) lives here, with the entry, not in package ocpp.
+//
+// One runner, command.serve, does for every entry what each command needs: bind the body
+// (absent or empty = {}), find the station (404), run the checks so that one 422 names
+// every bad field, send the CALL through the Gateway within Config.Timeout, map failures
+// (commandError: 409, 504, 502, 422; an answer the entry cannot decode: 502), decode the
+// answer and write the response. The GET data-transfer history is a plain read, not a
+// command, and has its own handler.
+//
+// Adding a command (remote start and stop are next):
+//
+//  1. In a file of its group (operations.go, configuration.go, firmware.go,
+//     datatransfer.go, or a new one such as transactions.go), declare the request type
+//     with validator tags and, if some rule depends on the protocol, its check method; the
+//     response type; and the payload type of each version's CALL (e.g. remoteStart16 for
+//     RemoteStartTransaction, requestStart201 for RequestStartTransaction), plus the
+//     version's answer type when it is not ocpp.StatusResponse.
+//  2. Next to them, declare the entry: var xCommand = command[xRequest, Ans, xResponse]{
+//     path, ocpp16, ocpp201, respond }, with its messages beside it.
+//  3. Add xCommand to table. Routes serves it; no handler code is written.
+//  4. Test it in commands_test.go: a case in cases16 and in cases201 (the frame the
+//     station must receive and the answer), and the 422 cases in errors_test.go.
+//     Document it in cmd/evroam/openapi.json (TestOpenAPIDocumentsEveryRoute fails
+//     otherwise) and README.md.
+//
 // Which stations a key may command, and the protocol they speak, comes from the narrow
 // Stations interface, which cmd/evroam implements over the charge-station store; the
 // DataTransfer history through DataTransfers, over the store the gateway's

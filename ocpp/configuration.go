@@ -68,42 +68,28 @@ func (s *Server) recordConfigurationChange(c *conn, action string, req, res json
 		}
 		return []ConfigurationValue{redactConfig(ConfigurationValue{Key: rq.Key, Value: rq.Value, HasValue: true})}
 	case action == "SetVariables" && c.proto == ProtocolOCPP201:
-		var rq struct {
-			SetVariableData []struct {
-				AttributeType  string       `json:"attributeType"`
-				AttributeValue string       `json:"attributeValue"`
-				Component      component201 `json:"component"`
-				Variable       variable201  `json:"variable"`
-			} `json:"setVariableData"`
-		}
-		var rs struct {
-			SetVariableResult []struct {
-				AttributeType   string       `json:"attributeType"`
-				AttributeStatus string       `json:"attributeStatus"`
-				Component       component201 `json:"component"`
-				Variable        variable201  `json:"variable"`
-			} `json:"setVariableResult"`
-		}
+		var rq SetVariablesRequest
+		var rs SetVariablesResponse
 		if json.Unmarshal(req, &rq) != nil || json.Unmarshal(res, &rs) != nil {
 			return nil
 		}
 		sent := map[string]string{}
 		for _, d := range rq.SetVariableData {
-			sent[configValue201(d.Component, d.Variable, d.AttributeType).Key] = d.AttributeValue
+			sent[d.Key()] = d.AttributeValue
 		}
 		var values []ConfigurationValue
 		for _, r := range rs.SetVariableResult {
 			if r.AttributeStatus != "Accepted" && r.AttributeStatus != "RebootRequired" {
 				continue
 			}
-			v := configValue201(r.Component, r.Variable, r.AttributeType)
+			v := configValue201(r.VariableRef)
 			value, ok := sent[v.Key]
 			if !ok {
 				continue // an answer about something we did not set
 			}
 			v.Value, v.HasValue = value, true
 			v.Mutability = "ReadWrite"
-			if isSecretName(v.Variable) {
+			if IsSecretKey(v.Variable) {
 				v.Mutability = "WriteOnly"
 			}
 			values = append(values, redactConfig(v))

@@ -84,6 +84,26 @@
 // which protocol version a connected station speaks. Routing commands to the node that
 // holds a station's socket is not this package's job.
 //
+// # Protocol vocabulary for callers
+//
+// What a caller of Server.Call (the charger commands) needs to know about OCPP is
+// exported here, so that it is written once and the gateway uses the same:
+//
+//   - FormatTime: how a time goes into any payload (UTC; whole seconds, or 3 fractional
+//     digits when there is a fraction). The gateway's own currentTime uses it.
+//   - StatusResponse and StatusInfo: the status answer of most CALLs.
+//   - The 2.0.1 device model (devicemodel.go): Component, EVSE and Variable in their JSON
+//     shapes; VariableRef, one variable attribute, with Key, the one-string form
+//     Component[instance]@evse/connector.Variable[instance]/attributeType that the
+//     stored configuration uses, and ParseVariableRef, its inverse; the OCPP 2.0.1
+//     mapping of 1.6 configuration keys to variables (Keys16, LookupKey16, with the keys
+//     that are read-only in 1.6 or cannot be read) and VariableForKey, which accepts
+//     either form.
+//   - GetVariablesRequest/Response and SetVariablesRequest/Response (payloads.go): the
+//     gateway decodes answers to record them with the same types a caller sends and reads
+//     them with; GetVariablesResponse.Result pairs a result with its request.
+//   - IsSecretKey: the keys and variables whose values are never logged, stored or echoed.
+//
 // # Offline
 //
 // A connection ends when the socket closes, when Server.Close runs, or when the station
@@ -96,9 +116,10 @@
 //
 // Every frame in and out (except undecodable input, which is only answered and logged
 // to slog) becomes a Message, with the CALL's action on results and errors too. Secrets
-// are replaced by "***": 1.6 AuthorizationKey in ChangeConfiguration and GetConfiguration
-// results, 2.0.1 BasicAuthPassword in SetVariables, GetVariables results and
-// NotifyReport, and SetNetworkProfile's APN password, SIM PIN, VPN password and key.
+// are replaced by "***": the values of the keys and variables IsSecretKey names (1.6
+// AuthorizationKey, 2.0.1 BasicAuthPassword) in ChangeConfiguration and GetConfiguration
+// results, SetVariables, GetVariables results and NotifyReport, and SetNetworkProfile's
+// APN password, SIM PIN, VPN password and key; the recorded configuration hides them too.
 // Messages are collected in memory and written with AppendMessages by one goroutine,
 // every Config.MessageLogFlushInterval or as soon as Config.MessageLogBatchSize are
 // waiting, and on Close, so they keep their wire order per station. Outgoing frames are

@@ -48,10 +48,6 @@ var handlers = map[string]map[string]handlerFunc{
 
 func handlerFor(proto, action string) handlerFunc { return handlers[proto][action] }
 
-// ocppTime formats t as OCPP wants it: UTC, RFC 3339, at most 3 fractional digits (2.0.1
-// part 2 §2.1.4; valid for 1.6 too).
-func ocppTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-
 // parseTime parses a schema-validated date-time; zero when absent.
 func parseTime(s string) time.Time {
 	if s == "" {
@@ -76,7 +72,7 @@ func empty(context.Context, *conn, json.RawMessage) (any, error) { return struct
 func heartbeat(_ context.Context, c *conn, _ json.RawMessage) (any, error) {
 	now := c.s.cfg.Now()
 	c.s.heartbeats.add(c.identity, now)
-	return map[string]string{"currentTime": ocppTime(now)}, nil
+	return map[string]string{"currentTime": FormatTime(now)}, nil
 }
 
 func bootAccepted(ctx context.Context, c *conn, b BootInfo) (any, error) {
@@ -89,7 +85,7 @@ func bootAccepted(ctx context.Context, c *conn, b BootInfo) (any, error) {
 	c.booted.Store(true)
 	return map[string]any{
 		"status":      "Accepted",
-		"currentTime": ocppTime(now),
+		"currentTime": FormatTime(now),
 		"interval":    int(c.s.cfg.HeartbeatInterval / time.Second),
 	}, nil
 }
@@ -464,8 +460,8 @@ func dataTransfer(ctx context.Context, c *conn, payload json.RawMessage) (any, e
 func notifyReport201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
 	var req struct {
 		ReportData []struct {
-			Component         component201 `json:"component"`
-			Variable          variable201  `json:"variable"`
+			Component         Component `json:"component"`
+			Variable          Variable  `json:"variable"`
 			VariableAttribute []struct {
 				Type       string  `json:"type"`
 				Value      *string `json:"value"`
@@ -479,7 +475,7 @@ func notifyReport201(ctx context.Context, c *conn, payload json.RawMessage) (any
 	var values []ConfigurationValue
 	for _, rd := range req.ReportData {
 		for _, va := range rd.VariableAttribute {
-			v := configValue201(rd.Component, rd.Variable, va.Type)
+			v := configValue201(VariableRef{Component: rd.Component, Variable: rd.Variable, AttributeType: va.Type})
 			v.Mutability = va.Mutability
 			v.ReadOnly = va.Mutability == "ReadOnly"
 			if va.Value != nil {
@@ -494,51 +490,6 @@ func notifyReport201(ctx context.Context, c *conn, payload json.RawMessage) (any
 		}
 	}
 	return struct{}{}, nil
-}
-
-type component201 struct {
-	Name     string `json:"name"`
-	Instance string `json:"instance"`
-	EVSE     *struct {
-		ID          int `json:"id"`
-		ConnectorID int `json:"connectorId"`
-	} `json:"evse"`
-}
-
-type variable201 struct {
-	Name     string `json:"name"`
-	Instance string `json:"instance"`
-}
-
-func configValue201(comp component201, vr variable201, attrType string) ConfigurationValue {
-	if attrType == "" {
-		attrType = "Actual"
-	}
-	v := ConfigurationValue{
-		Component: comp.Name, ComponentInstance: comp.Instance,
-		Variable: vr.Name, VariableInstance: vr.Instance, AttributeType: attrType,
-	}
-	var b strings.Builder
-	b.WriteString(comp.Name)
-	if comp.Instance != "" {
-		b.WriteString("[" + comp.Instance + "]")
-	}
-	if comp.EVSE != nil {
-		v.EVSEID, v.ConnectorID = comp.EVSE.ID, comp.EVSE.ConnectorID
-		b.WriteString("@" + strconv.Itoa(comp.EVSE.ID))
-		if comp.EVSE.ConnectorID != 0 {
-			b.WriteString("/" + strconv.Itoa(comp.EVSE.ConnectorID))
-		}
-	}
-	b.WriteString("." + vr.Name)
-	if vr.Instance != "" {
-		b.WriteString("[" + vr.Instance + "]")
-	}
-	if attrType != "Actual" {
-		b.WriteString("/" + attrType)
-	}
-	v.Key = b.String()
-	return v
 }
 
 // afterCall records what the registry keeps of calls we made: configuration read with
@@ -609,21 +560,13 @@ func (s *Server) afterCall(c *conn, action string, req, res json.RawMessage, cal
 		if callErr != nil || c.proto != ProtocolOCPP201 {
 			return
 		}
-		var rs struct {
-			GetVariableResult []struct {
-				AttributeStatus string       `json:"attributeStatus"`
-				AttributeType   string       `json:"attributeType"`
-				AttributeValue  *string      `json:"attributeValue"`
-				Component       component201 `json:"component"`
-				Variable        variable201  `json:"variable"`
-			} `json:"getVariableResult"`
-		}
+		var rs GetVariablesResponse
 		if json.Unmarshal(res, &rs) != nil {
 			return
 		}
 		var values []ConfigurationValue
 		for _, r := range rs.GetVariableResult {
-			v := configValue201(r.Component, r.Variable, r.AttributeType)
+			v := configValue201(r.VariableRef)
 			v.Unknown = r.AttributeStatus != "Accepted"
 			if r.AttributeValue != nil {
 				v.Value, v.HasValue = *r.AttributeValue, true

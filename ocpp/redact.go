@@ -8,13 +8,28 @@ import (
 // redacted replaces secret values in the message log and in recorded configuration.
 const redacted = "***"
 
-// secretKeys are 1.6 configuration keys and 2.0.1 variables holding secrets.
-var secretKeys = map[string]bool{
-	"authorizationkey":  true, // 1.6 Basic-auth password (security whitepaper)
-	"basicauthpassword": true, // 2.0.1 SecurityCtrlr.BasicAuthPassword
+// secretNames are the 1.6 configuration keys and 2.0.1 variable names holding secrets, in
+// lower case.
+var secretNames = []string{
+	"authorizationkey",  // 1.6 Basic-auth password (security whitepaper)
+	"basicauthpassword", // 2.0.1 SecurityCtrlr.BasicAuthPassword
 }
 
-func isSecretName(name string) bool { return secretKeys[strings.ToLower(name)] }
+// IsSecretKey reports whether a configuration key or variable name holds a secret, whose
+// value is never logged, stored or echoed: a 1.6 key or a 2.0.1 variable name
+// (AuthorizationKey, BasicAuthPassword, in any case), or a device-model key whose
+// variable is one, with any instance or attribute type (SecurityCtrlr.BasicAuthPassword,
+// SecurityCtrlr.BasicAuthPassword/Target). The device-model form is recognised by its
+// text, not parsed, so that a key outside the VariableRef grammar is judged the same way.
+func IsSecretKey(key string) bool {
+	k := strings.ToLower(key)
+	for _, name := range secretNames {
+		if k == name || strings.HasSuffix(k, "."+name) || strings.Contains(k, "."+name+"[") || strings.Contains(k, "."+name+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // redactActions are the actions whose requests or results can carry secrets. Payloads of
 // other actions are logged untouched, without being parsed.
@@ -55,16 +70,16 @@ func redact(action string, isCall bool, payload json.RawMessage) json.RawMessage
 	variableIsSecret := func(m map[string]any) bool {
 		vr, _ := m["variable"].(map[string]any)
 		name, _ := vr["name"].(string)
-		return isSecretName(name)
+		return IsSecretKey(name)
 	}
 	switch {
 	case action == "ChangeConfiguration" && isCall:
-		if k, _ := v["key"].(string); isSecretName(k) {
+		if k, _ := v["key"].(string); IsSecretKey(k) {
 			set(v, "value")
 		}
 	case action == "GetConfiguration" && !isCall:
 		eachObject(v["configurationKey"], func(m map[string]any) {
-			if k, _ := m["key"].(string); isSecretName(k) {
+			if k, _ := m["key"].(string); IsSecretKey(k) {
 				set(m, "value")
 			}
 		})
@@ -109,7 +124,7 @@ func redact(action string, isCall bool, payload json.RawMessage) json.RawMessage
 
 // redactConfig hides the value of a secret configuration key or variable.
 func redactConfig(v ConfigurationValue) ConfigurationValue {
-	if v.HasValue && (isSecretName(v.Key) || isSecretName(v.Variable)) {
+	if v.HasValue && (IsSecretKey(v.Key) || IsSecretKey(v.Variable)) {
 		v.Value = redacted
 	}
 	return v

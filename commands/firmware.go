@@ -1,0 +1,218 @@
+package commands
+
+import (
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/ocpp"
+)
+
+// firmware/update and diagnostics: the station fetches or uploads a file. 2.0.1 numbers
+// these requests with a requestId, which the answer returns so that later status
+// notifications can be matched to it.
+
+// ---- firmware/update
+
+type updateFirmwareRequest struct {
+	Location      string `json:"location" validate:"required,max=512"`
+	RetrieveDate  string `json:"retrieveDate" validate:"required"`
+	Retries       *int   `json:"retries" validate:"omitempty,min=0"`
+	RetryInterval *int   `json:"retryInterval" validate:"omitempty,min=0"`
+}
+
+func (r *updateFirmwareRequest) check(string) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	checkURL(&fe, "location", r.Location)
+	if r.RetrieveDate != "" {
+		parseTime(&fe, "retrieveDate", r.RetrieveDate, true)
+	}
+	return fe
+}
+
+type updateFirmwareResponse struct {
+	Message      string `json:"message"`
+	ChargeBoxID  string `json:"chargeBoxId"`
+	Location     string `json:"location"`
+	RetrieveDate string `json:"retrieveDate"`
+	RequestID    int    `json:"requestId,omitempty"`
+	Status       string `json:"status"`
+}
+
+var firmwareMessages = map[string]string{
+	"AcceptedCanceled":   "Firmware update accepted by charger; the update in progress was canceled",
+	"InvalidCertificate": "Firmware update rejected by charger: invalid signing certificate",
+	"RevokedCertificate": "Firmware update rejected by charger: revoked signing certificate",
+}
+
+// updateFirmwareAnswer is the station's status and the requestId of the 2.0.1 CALL (0
+// for 1.6).
+type updateFirmwareAnswer struct {
+	ocpp.StatusResponse
+	RequestID int
+}
+
+// updateFirmware16 is the OCPP 1.6 UpdateFirmware payload.
+type updateFirmware16 struct {
+	Location      string `json:"location"`
+	RetrieveDate  string `json:"retrieveDate"`
+	Retries       *int   `json:"retries,omitempty"`
+	RetryInterval *int   `json:"retryInterval,omitempty"`
+}
+
+// updateFirmware201 is the OCPP 2.0.1 UpdateFirmware payload.
+type updateFirmware201 struct {
+	RequestID     int         `json:"requestId"`
+	Firmware      firmware201 `json:"firmware"`
+	Retries       *int        `json:"retries,omitempty"`
+	RetryInterval *int        `json:"retryInterval,omitempty"`
+}
+
+// firmware201 is the OCPP 2.0.1 FirmwareType, without the optional signature fields.
+type firmware201 struct {
+	Location         string `json:"location"`
+	RetrieveDateTime string `json:"retrieveDateTime"`
+}
+
+var updateFirmwareCommand = command[updateFirmwareRequest, updateFirmwareAnswer, updateFirmwareResponse]{
+	path: "firmware/update",
+	ocpp16: func(r *updateFirmwareRequest) outgoing[updateFirmwareAnswer] {
+		p := updateFirmware16{Location: r.Location, RetrieveDate: ocpp.FormatTime(checkedTime(r.RetrieveDate)),
+			Retries: r.Retries, RetryInterval: r.RetryInterval}
+		return sendAs("UpdateFirmware", p, func(struct{}) (updateFirmwareAnswer, error) {
+			// The 1.6 answer is empty: the station took the request.
+			return updateFirmwareAnswer{StatusResponse: ocpp.StatusResponse{Status: "Accepted"}}, nil
+		})
+	},
+	ocpp201: func(r *updateFirmwareRequest) outgoing[updateFirmwareAnswer] {
+		id := ocpp.NewRequestID()
+		p := updateFirmware201{RequestID: id, Retries: r.Retries, RetryInterval: r.RetryInterval,
+			Firmware: firmware201{Location: r.Location, RetrieveDateTime: ocpp.FormatTime(checkedTime(r.RetrieveDate))}}
+		return sendAs("UpdateFirmware", p, func(res ocpp.StatusResponse) (updateFirmwareAnswer, error) {
+			return updateFirmwareAnswer{StatusResponse: res, RequestID: id}, nil
+		})
+	},
+	respond: func(st Station, r *updateFirmwareRequest, a updateFirmwareAnswer) updateFirmwareResponse {
+		msg, ok := firmwareMessages[a.Status]
+		if !ok {
+			msg = "Firmware update " + verb(a.Status) + " by charger"
+		}
+		return updateFirmwareResponse{
+			Message: withInfo(msg, a.StatusInfo), ChargeBoxID: st.Identity, Location: r.Location,
+			RetrieveDate: r.RetrieveDate, RequestID: a.RequestID, Status: apiStatus(a.Status),
+		}
+	},
+}
+
+// ---- diagnostics
+
+type diagnosticsRequest struct {
+	Location      string `json:"location" validate:"required,max=512"`
+	StartTime     string `json:"startTime"`
+	StopTime      string `json:"stopTime"`
+	Retries       *int   `json:"retries" validate:"omitempty,min=0"`
+	RetryInterval *int   `json:"retryInterval" validate:"omitempty,min=0"`
+}
+
+func (r *diagnosticsRequest) check(string) apperr.FieldErrors {
+	var fe apperr.FieldErrors
+	checkURL(&fe, "location", r.Location)
+	start := parseTime(&fe, "startTime", r.StartTime, false)
+	stop := parseTime(&fe, "stopTime", r.StopTime, false)
+	if !start.IsZero() && !stop.IsZero() && stop.Before(start) {
+		fe.Add("stopTime", "must not be before startTime")
+	}
+	return fe
+}
+
+type diagnosticsResponse struct {
+	Message     string `json:"message"`
+	ChargeBoxID string `json:"chargeBoxId"`
+	Location    string `json:"location"`
+	FileName    string `json:"fileName,omitempty"`
+	RequestID   int    `json:"requestId,omitempty"`
+	Status      string `json:"status"`
+}
+
+// diagnosticsAnswer is the station's status, the file it uploads and the requestId of
+// the 2.0.1 CALL (0 for 1.6).
+type diagnosticsAnswer struct {
+	ocpp.StatusResponse
+	FileName  string
+	RequestID int
+	// nothingToUpload: a 1.6 station took the request and has no diagnostics (it
+	// answered without a file name).
+	nothingToUpload bool
+}
+
+// getDiagnostics16 is the OCPP 1.6 GetDiagnostics payload.
+type getDiagnostics16 struct {
+	Location      string `json:"location"`
+	StartTime     string `json:"startTime,omitempty"`
+	StopTime      string `json:"stopTime,omitempty"`
+	Retries       *int   `json:"retries,omitempty"`
+	RetryInterval *int   `json:"retryInterval,omitempty"`
+}
+
+// getDiagnosticsAnswer16 is the OCPP 1.6 GetDiagnostics answer: only the file name,
+// absent when there is nothing to upload.
+type getDiagnosticsAnswer16 struct {
+	FileName string `json:"fileName"`
+}
+
+// getLog201 is the OCPP 2.0.1 GetLog payload.
+type getLog201 struct {
+	Log           logParameters201 `json:"log"`
+	LogType       string           `json:"logType"`
+	RequestID     int              `json:"requestId"`
+	Retries       *int             `json:"retries,omitempty"`
+	RetryInterval *int             `json:"retryInterval,omitempty"`
+}
+
+// logParameters201 is the OCPP 2.0.1 LogParametersType.
+type logParameters201 struct {
+	RemoteLocation  string `json:"remoteLocation"`
+	OldestTimestamp string `json:"oldestTimestamp,omitempty"`
+	LatestTimestamp string `json:"latestTimestamp,omitempty"`
+}
+
+// getLogAnswer201 is the OCPP 2.0.1 GetLog answer.
+type getLogAnswer201 struct {
+	ocpp.StatusResponse
+	Filename string `json:"filename"`
+}
+
+var diagnosticsCommand = command[diagnosticsRequest, diagnosticsAnswer, diagnosticsResponse]{
+	path: "diagnostics",
+	ocpp16: func(r *diagnosticsRequest) outgoing[diagnosticsAnswer] {
+		p := getDiagnostics16{Location: r.Location, StartTime: optionalTime(r.StartTime), StopTime: optionalTime(r.StopTime),
+			Retries: r.Retries, RetryInterval: r.RetryInterval}
+		return sendAs("GetDiagnostics", p, func(res getDiagnosticsAnswer16) (diagnosticsAnswer, error) {
+			return diagnosticsAnswer{StatusResponse: ocpp.StatusResponse{Status: "Accepted"}, FileName: res.FileName,
+				nothingToUpload: res.FileName == ""}, nil
+		})
+	},
+	ocpp201: func(r *diagnosticsRequest) outgoing[diagnosticsAnswer] {
+		id := ocpp.NewRequestID()
+		p := getLog201{
+			Log: logParameters201{RemoteLocation: r.Location, OldestTimestamp: optionalTime(r.StartTime),
+				LatestTimestamp: optionalTime(r.StopTime)},
+			LogType: "DiagnosticsLog", RequestID: id, Retries: r.Retries, RetryInterval: r.RetryInterval,
+		}
+		return sendAs("GetLog", p, func(res getLogAnswer201) (diagnosticsAnswer, error) {
+			return diagnosticsAnswer{StatusResponse: res.StatusResponse, FileName: res.Filename, RequestID: id}, nil
+		})
+	},
+	respond: func(st Station, r *diagnosticsRequest, a diagnosticsAnswer) diagnosticsResponse {
+		var msg string
+		switch {
+		case a.Status == "AcceptedCanceled":
+			msg = "Diagnostics upload accepted by charger; the upload in progress was canceled"
+		case a.nothingToUpload:
+			msg = "Diagnostics request accepted by charger; it has no diagnostic information to upload"
+		default:
+			msg = "Diagnostics upload " + verb(a.Status) + " by charger"
+		}
+		return diagnosticsResponse{
+			Message: withInfo(msg, a.StatusInfo), ChargeBoxID: st.Identity, Location: r.Location,
+			FileName: a.FileName, RequestID: a.RequestID, Status: apiStatus(a.Status),
+		}
+	},
+}

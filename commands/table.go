@@ -1,0 +1,140 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/ocpp"
+	"github.com/gin-gonic/gin"
+)
+
+// table lists the charger commands; Routes serves each as
+// POST /chargers/{chargeBoxId}/{path}. How to add one: see the package documentation.
+var table = []endpoint{
+	resetCommand,
+	unlockCommand,
+	clearCacheCommand,
+	triggerCommand,
+	availabilityCommand,
+	getConfigurationCommand,
+	changeConfigurationCommand,
+	updateFirmwareCommand,
+	diagnosticsCommand,
+	dataTransferCommand,
+}
+
+// endpoint is a table entry whatever its types, so that one table holds every command.
+type endpoint interface {
+	route() string
+	serve(h *Handler, c *gin.Context) error
+}
+
+// command is one charger command. Req is the request body, bound and checked by the
+// runner (with validator tags, and its check method when it has one, see checker). Ans is
+// the station's answer as the command sees it, the same type for both protocols: each
+// protocol's CALL says how its own answer becomes an Ans. Res is the HTTP 200 body.
+type command[Req, Ans, Res any] struct {
+	path string // after /chargers/{chargeBoxId}/
+	// ocpp16 and ocpp201 turn a checked request into the CALL for a station of that
+	// protocol. ocpp16 also serves a station that never connected: the runner answers
+	// 409 before sending anything.
+	ocpp16, ocpp201 func(req *Req) outgoing[Ans]
+	// respond turns the station's answer into the response: the API's wording and
+	// statuses live here.
+	respond func(st Station, req *Req, ans Ans) Res
+}
+
+func (cmd command[Req, Ans, Res]) route() string { return cmd.path }
+
+// serve is the runner every command goes through: bind the body and find the station
+// (404), check the request for the station's protocol (422 naming every bad field),
+// build the CALL for that protocol, send it and decode the answer (409, 504, 502, 422 as
+// commandError and decodeError say), and write the response.
+func (cmd command[Req, Ans, Res]) serve(h *Handler, c *gin.Context) error {
+	var req Req
+	st, err := h.prepare(c, &req)
+	if err != nil {
+		return err
+	}
+	build := cmd.ocpp16
+	if st.ProtocolVersion == ocpp.ProtocolOCPP201 {
+		build = cmd.ocpp201
+	}
+	ans, err := build(&req).exchange(c.Request.Context(), h, st)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, cmd.respond(st, &req, ans))
+	return nil
+}
+
+// outgoing is the CALL a command sends to a station and how the station's answer
+// becomes the command's Ans. Make one with send, sendAs or answered.
+type outgoing[Ans any] struct {
+	action  string
+	payload any // the CALL's payload: a struct with json tags, omitempty where optional
+	// decode reads the CALLRESULT. An error means the answer is of no use (502); its text
+	// completes "charge station X answered Action …".
+	decode func(answer json.RawMessage) (Ans, error)
+	// done, when set, is the whole answer and no CALL is sent: the hook for a command that
+	// finds, for this request, nothing to ask the station (configuration/get on 2.0.1
+	// when no key names a variable).
+	done *Ans
+}
+
+// errUnreadable is an answer that does not decode into the shape the command expects.
+var errUnreadable = errors.New("with an unreadable payload")
+
+// send is a CALL whose answer decodes straight into Ans.
+func send[Ans any](action string, payload any) outgoing[Ans] {
+	return sendAs(action, payload, func(a Ans) (Ans, error) { return a, nil })
+}
+
+// sendAs is a CALL whose answer decodes into the protocol's own shape Wire, which conv
+// turns into the command's Ans.
+func sendAs[Wire, Ans any](action string, payload any, conv func(Wire) (Ans, error)) outgoing[Ans] {
+	return outgoing[Ans]{action: action, payload: payload, decode: func(raw json.RawMessage) (Ans, error) {
+		var w Wire
+		if err := json.Unmarshal(raw, &w); err != nil {
+			var zero Ans
+			return zero, errUnreadable
+		}
+		return conv(w)
+	}}
+}
+
+// answered is the answer to a request that needs no CALL.
+func answered[Ans any](ans Ans) outgoing[Ans] { return outgoing[Ans]{done: &ans} }
+
+// exchange sends the CALL through the Gateway, bounded by Config.Timeout, and decodes the
+// answer.
+func (out outgoing[Ans]) exchange(ctx context.Context, h *Handler, st Station) (Ans, error) {
+	var zero Ans
+	if out.done != nil {
+		return *out.done, nil
+	}
+	if st.ProtocolVersion == "" {
+		return zero, commandError(st.Identity, out.action, h.cfg.Timeout, ocpp.ErrNotConnected)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	raw, err := h.gw.Call(ctx, st.Identity, out.action, out.payload)
+	if err != nil {
+		return zero, commandError(st.Identity, out.action, h.cfg.Timeout, err)
+	}
+	ans, err := out.decode(raw)
+	if err != nil {
+		return zero, decodeError(st.Identity, out.action, err)
+	}
+	return ans, nil
+}
+
+// decodeError is an answer the command cannot use: 502, like an answer that breaks the
+// schema.
+func decodeError(identity, action string, err error) error {
+	return fmt.Errorf("charge station %s answered %s %v: %w", identity, action, err, apperr.BadGateway)
+}
