@@ -5,29 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evroam/evroam/internal/apitest"
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/sessions"
-	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// addStation inserts a location and a station of network directly.
-func addStation(t *testing.T, db *sqlx.DB, network uuid.UUID, id string) {
-	t.Helper()
-	now := time.Now().UTC()
-	loc := uuid.NewString()
-	if _, err := db.Exec(`INSERT INTO locations (id, network_id, name, address, city, country, latitude, longitude, time_zone, etag, created, last_updated)
-		VALUES ($1, $2, 'L', 'A', 'C', 'NLD', '52.00000', '5.00000', 'Europe/Amsterdam', $3, $4, $4)`, loc, network, uuid.New(), now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id, charger_type, etag, created, last_updated, station_last_updated)
-		VALUES ($1, $2, $3, 'Production', 'T', 'Public', $4, $5, $5, $5)`, id, network, loc, uuid.New(), now); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestMeterValuesAndTransactions(t *testing.T) {
 	t.Parallel()
@@ -36,7 +20,7 @@ func TestMeterValuesAndTransactions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addStation(t, db, root.ID, "CS-1")
+	apitest.InsertStation(t, db, root.ID, "CS-1")
 	store := sessions.NewStore(db)
 	ctx := t.Context()
 	t0 := time.Now().UTC().Truncate(time.Second)

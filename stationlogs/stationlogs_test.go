@@ -12,7 +12,6 @@ import (
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -28,26 +27,11 @@ func setup(t *testing.T) (*apitest.Env, *stationlogs.Store) {
 	return e, store
 }
 
-// addStation inserts a location and a station of network directly.
-func addStation(t *testing.T, db *sqlx.DB, network uuid.UUID, id string) {
-	t.Helper()
-	now := time.Now().UTC()
-	loc := uuid.NewString()
-	if _, err := db.Exec(`INSERT INTO locations (id, network_id, name, address, city, country, latitude, longitude, time_zone, etag, created, last_updated)
-		VALUES ($1, $2, 'L', 'A', 'C', 'NLD', '52.00000', '5.00000', 'Europe/Amsterdam', $3, $4, $4)`, loc, network, uuid.New(), now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id, charger_type, etag, created, last_updated, station_last_updated)
-		VALUES ($1, $2, $3, 'Production', 'T', 'Public', $4, $5, $5, $5)`, id, network, loc, uuid.New(), now); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestMessagesOrderAndPaging(t *testing.T) {
 	t.Parallel()
 	e, store := setup(t)
-	addStation(t, e.DB, e.Root.ID, "CS-1")
-	addStation(t, e.DB, e.Root.ID, "CS-2")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-2")
 	ctx := t.Context()
 	// Three batches mixing two stations and an unknown one (dropped, not an error).
 	at := time.Now().UTC()
@@ -103,7 +87,7 @@ func TestIsolation(t *testing.T) {
 	e, _ := setup(t)
 	netA, _ := e.Network(e.Root.ID, "AAA")
 	_, keyB := e.Network(e.Root.ID, "BBB")
-	addStation(t, e.DB, netA.ID, "CS-A")
+	apitest.InsertStation(t, e.DB, netA.ID, "CS-A")
 	for _, path := range []string{"messages", "status-log", "configuration"} {
 		e.DoKey(keyB, "GET", "/api/v1/chargestations/CS-A/"+path, nil).Must(t, http.StatusNotFound)
 		e.Do("GET", "/api/v1/chargestations/CS-A/"+path, nil).Must(t, http.StatusOK)
@@ -113,7 +97,7 @@ func TestIsolation(t *testing.T) {
 func TestConfigurationMerge(t *testing.T) {
 	t.Parallel()
 	e, store := setup(t)
-	addStation(t, e.DB, e.Root.ID, "CS-1")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
 	ctx := t.Context()
 	v := func(s string) *string { return &s }
 	now := time.Now()

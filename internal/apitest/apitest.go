@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/internal/web"
@@ -173,4 +174,21 @@ func (r *Response) Must(tb testing.TB, want int) *Response {
 		tb.Fatalf("status = %d, want %d; body: %s", r.Status, want, r.Body)
 	}
 	return r
+}
+
+// InsertStation inserts a location and a Production station id of network straight into the
+// database, for tests of what hangs off a station (logs, sessions) that need no registry
+// rules.
+func InsertStation(tb testing.TB, db *sqlx.DB, network uuid.UUID, id string) {
+	tb.Helper()
+	now := time.Now().UTC()
+	loc := uuid.NewString()
+	if _, err := db.Exec(`INSERT INTO locations (id, network_id, name, address, city, country, latitude, longitude, time_zone, etag, created, last_updated)
+		VALUES ($1, $2, 'L', 'A', 'C', 'NLD', '52.00000', '5.00000', 'Europe/Amsterdam', $3, $4, $4)`, loc, network, uuid.New(), now); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id, charger_type, etag, created, last_updated, station_last_updated)
+		VALUES ($1, $2, $3, 'Production', 'T', 'Public', $4, $5, $5, $5)`, id, network, loc, uuid.New(), now); err != nil {
+		tb.Fatal(err)
+	}
 }
