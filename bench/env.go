@@ -46,6 +46,7 @@ type node struct {
 	api     string // http://127.0.0.1:port/api/v1
 	base    string // http://127.0.0.1:port
 	ocpp    string // ws://127.0.0.1:port/ocpp
+	debug   string // http://127.0.0.1:port of the profiler, with -profile
 	logFile *os.File
 }
 
@@ -72,7 +73,8 @@ func setUp(ctx context.Context, o options) (*env, error) {
 		return nil, err
 	}
 	e.cluster.Settings = []string{"shared_buffers=512MB", "max_connections=400", "max_wal_size=4GB",
-		"checkpoint_timeout=30min", "wal_level=minimal", "max_wal_senders=0"}
+		"checkpoint_timeout=30min", "wal_level=minimal", "max_wal_senders=0",
+		"shared_preload_libraries=pg_stat_statements"}
 	logf("starting PostgreSQL in %s", e.dir)
 	if err := e.cluster.Start(ctx, false); err != nil {
 		return nil, err
@@ -88,6 +90,9 @@ func setUp(ctx context.Context, o options) (*env, error) {
 	}
 	e.dbURL = e.cluster.URL("evroam")
 	if e.db, err = database.Open(ctx, e.dbURL); err != nil {
+		return nil, err
+	}
+	if _, err := e.db.ExecContext(ctx, `CREATE EXTENSION pg_stat_statements`); err != nil {
 		return nil, err
 	}
 	e.adminKey = "evr_admin_" + randomHex(20)
@@ -158,6 +163,11 @@ func (e *env) startNode(ctx context.Context, id string) (*node, error) {
 		"EVROAM_HEARTBEAT_INTERVAL=3600s",
 		"EVROAM_LOG_LEVEL=warn",
 	)
+	if e.o.profile != "" {
+		port := freePort()
+		n.debug = fmt.Sprintf("http://127.0.0.1:%d", port)
+		n.cmd.Env = append(n.cmd.Env, fmt.Sprintf("EVROAM_DEBUG_ADDR=127.0.0.1:%d", port))
+	}
 	n.cmd.Stdout, n.cmd.Stderr = logFile, logFile
 	if err := n.cmd.Start(); err != nil {
 		return nil, err

@@ -41,11 +41,12 @@ func main() {
 }
 
 type options struct {
-	evroam string
-	only   map[string]bool
-	out    string
-	scale  float64
-	keep   bool
+	evroam  string
+	only    map[string]bool
+	out     string
+	scale   float64
+	keep    bool
+	profile string // directory for CPU profiles and top statements per scenario
 }
 
 func run(ctx context.Context) error {
@@ -55,6 +56,7 @@ func run(ctx context.Context) error {
 	flag.StringVar(&only, "only", "", "comma-separated scenario names to run (default: all)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON result")
 	flag.BoolVar(&o.keep, "keep", false, "leave the PostgreSQL data directory behind")
+	flag.StringVar(&o.profile, "profile", "", "directory for a CPU profile of evroam and the top SQL statements of each scenario")
 	flag.Parse()
 	o.scale = 1
 	if s := os.Getenv("BENCH_SCALE"); s != "" {
@@ -68,6 +70,11 @@ func run(ctx context.Context) error {
 		o.only = map[string]bool{}
 		for _, n := range strings.Split(only, ",") {
 			o.only[strings.TrimSpace(n)] = true
+		}
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
 		}
 	}
 	start := time.Now()

@@ -62,8 +62,11 @@ func runStationGet(ctx context.Context, e *env) ([]result, error) {
 		return nil, err
 	}
 	n := e.nodes[0]
-	f := httpLoad(ctx, 50, e.loadDuration(), e.adminKey, http.StatusOK, func(r *rand.Rand) (string, string, []byte) {
-		return http.MethodGet, n.api + "/chargestations/" + stationID(r.IntN(e.stations)), nil
+	var f figures
+	e.profiled(ctx, "station-get", e.loadDuration(), func() {
+		f = httpLoad(ctx, 50, e.loadDuration(), e.adminKey, http.StatusOK, func(r *rand.Rand) (string, string, []byte) {
+			return http.MethodGet, n.api + "/chargestations/" + stationID(r.IntN(e.stations)), nil
+		})
 	})
 	return []result{
 		ratioAtLeast(result{Scenario: "station-get", Figure: "GET one station, 50 clients", Value: f.PerSec, Unit: "req/s",
@@ -101,8 +104,11 @@ func runStationList(ctx context.Context, e *env) ([]result, error) {
 	if err := check(e.smallKey, e.small); err != nil {
 		return nil, err
 	}
-	big := httpLoad(ctx, 50, e.loadDuration(), e.adminKey, http.StatusOK, func(*rand.Rand) (string, string, []byte) {
-		return http.MethodGet, n.api + "/chargestations?limit=100", nil
+	var big figures
+	e.profiled(ctx, "station-list", e.loadDuration(), func() {
+		big = httpLoad(ctx, 50, e.loadDuration(), e.adminKey, http.StatusOK, func(*rand.Rand) (string, string, []byte) {
+			return http.MethodGet, n.api + "/chargestations?limit=100", nil
+		})
 	})
 	small := httpLoad(ctx, 50, e.loadDuration(), e.smallKey, http.StatusOK, func(*rand.Rand) (string, string, []byte) {
 		return http.MethodGet, n.api + "/chargestations?limit=100", nil
@@ -180,12 +186,15 @@ func runCreate(ctx context.Context, e *env) ([]result, error) {
 		return nil, fmt.Errorf("PUT template: %d %v", status, err)
 	}
 	var seq atomic.Int64
-	stations := httpLoad(ctx, 16, e.loadDuration(), e.adminKey, http.StatusCreated, func(r *rand.Rand) (string, string, []byte) {
-		i := seq.Add(1)
-		body := fmt.Sprintf(`{"charge_station_id": "NEW-%07d", "location_id": "%s", "deploy_state": "Production",
+	var stations figures
+	e.profiled(ctx, "create", e.loadDuration(), func() {
+		stations = httpLoad(ctx, 16, e.loadDuration(), e.adminKey, http.StatusCreated, func(r *rand.Rand) (string, string, []byte) {
+			i := seq.Add(1)
+			body := fmt.Sprintf(`{"charge_station_id": "NEW-%07d", "location_id": "%s", "deploy_state": "Production",
 			"default_charge_station_tariff_id": "TARIFF-AC", "charger_type": "Public", "charge_station_template_id": "bench-ac"}`,
-			i, locationID(r.IntN(e.stations/stationsPerLocation)))
-		return http.MethodPost, n.api + "/chargestations", []byte(body)
+				i, locationID(r.IntN(e.stations/stationsPerLocation)))
+			return http.MethodPost, n.api + "/chargestations", []byte(body)
+		})
 	})
 	var lseq atomic.Int64
 	locations := httpLoad(ctx, 16, e.loadDuration(), e.adminKey, http.StatusCreated, func(r *rand.Rand) (string, string, []byte) {

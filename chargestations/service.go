@@ -37,7 +37,7 @@ func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.St
 
 // Get returns a visible station with its EVSEs, as it is now. Errors: ErrNotFound.
 func (s *Service) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
-	return s.store.GetWithEVSEs(ctx, visible, id)
+	return s.store.Get(ctx, visible, id)
 }
 
 // List returns a page of visible stations with their EVSEs, and the total and next page.
@@ -77,9 +77,6 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 		case err == nil:
 			if createOnly {
 				return ErrIDTaken
-			}
-			if c.EVSEs, err = ev.ByStation(ctx, id); err != nil {
-				return err
 			}
 			cur = &c
 		case !errors.Is(err, ErrNotFound):

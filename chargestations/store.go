@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/evroam/evroam/evse"
@@ -27,7 +26,7 @@ type Store struct {
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{q: db, now: time.Now} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db), now: time.Now} }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
@@ -73,24 +72,10 @@ type stationRow struct {
 	Created                 time.Time                           `db:"created"`
 	LastUpdated             time.Time                           `db:"last_updated"`
 	StationUpdated          time.Time                           `db:"station_last_updated"`
+	// EVSEs is the station's EVSEs as kept in evses_doc (migration 0006), so a station is
+	// read with its EVSEs in one primary-key lookup.
+	EVSEs []byte `db:"evses_doc"`
 }
-
-// stationWithEVSEs is a station row with its EVSEs as JSON (evse.RowsJSON), so a station
-// and its EVSEs are read in one round trip.
-type stationWithEVSEs struct {
-	stationRow
-	EVSEs []byte `db:"evses"`
-}
-
-func (r stationWithEVSEs) toStation() (ChargeStation, error) {
-	cs := r.stationRow.toStation()
-	var err error
-	cs.EVSEs, err = evse.DecodeRows(r.EVSEs)
-	return cs, err
-}
-
-// columnsWithEVSEs selects a station (as table cs) and its EVSEs.
-var columnsWithEVSEs = "cs." + strings.ReplaceAll(strings.Join(strings.Fields(columns), " "), ", ", ", cs.") + ", " + evse.RowsJSON("cs") + " AS evses"
 
 const columns = `id, network_id, location_id, name, deploy_state, installation_date,
 	default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
@@ -99,7 +84,7 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	charge_point_vendor, charge_point_model, charge_point_serial_number, charge_box_serial_number,
 	firmware_version, iccid, imsi, meter_type, meter_serial_number, client_ip_address,
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
-	last_boot_at, last_heartbeat_at, etag, created, last_updated, station_last_updated`
+	last_boot_at, last_heartbeat_at, etag, created, last_updated, station_last_updated, evses_doc`
 
 func toRow(cs ChargeStation) stationRow {
 	caps := make(pq.StringArray, len(cs.Capabilities))
@@ -139,7 +124,7 @@ func toRow(cs ChargeStation) stationRow {
 	return r
 }
 
-func (r stationRow) toStation() ChargeStation {
+func (r stationRow) toStation() (ChargeStation, error) {
 	caps := make([]schema.Capability, len(r.Capabilities))
 	for i, c := range r.Capabilities {
 		caps[i] = schema.Capability(c)
@@ -171,27 +156,12 @@ func (r stationRow) toStation() ChargeStation {
 		n := int(r.HeartbeatInterval.Int64)
 		cs.Gateway.HeartbeatInterval = &n
 	}
-	return cs
+	var err error
+	cs.EVSEs, err = evse.DecodeRows(r.EVSEs)
+	return cs, err
 }
 
-// GetWithEVSEs returns station id with its EVSEs, in one query, when its network is visible.
-// Errors: ErrNotFound.
-func (s *Store) GetWithEVSEs(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
-	var row stationWithEVSEs
-	err := sqlx.GetContext(ctx, s.q, &row, `
-	SELECT `+columnsWithEVSEs+`
-	FROM charge_stations cs
-	WHERE cs.id = $1 AND cs.network_id = ANY($2)`, id, pq.Array(visible))
-	if errors.Is(err, sql.ErrNoRows) {
-		return ChargeStation{}, ErrNotFound
-	}
-	if err != nil {
-		return ChargeStation{}, fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
-	}
-	return row.toStation()
-}
-
-// Get returns station id (without EVSEs) when its network is visible. Errors: ErrNotFound.
+// Get returns station id with its EVSEs when its network is visible. Errors: ErrNotFound.
 func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id string) (ChargeStation, error) {
 	return s.get(ctx, visible, id, false)
 }
@@ -218,7 +188,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpda
 	if err != nil {
 		return ChargeStation{}, fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
 	}
-	return row.toStation(), nil
+	return row.toStation()
 }
 
 // Create inserts cs (without EVSEs) as it is: etag and timestamps are the caller's.
@@ -298,8 +268,8 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		order.Updated = "cs.station_last_updated"
 	}
 	w.Window(order.Updated, p.DateFrom, p.DateTo)
-	var rows []stationWithEVSEs
-	more, err := database.SelectPage(ctx, s.q, &rows, columnsWithEVSEs, "charge_stations cs", &w, order, p)
+	var rows []stationRow
+	more, err := database.SelectPage(ctx, s.q, &rows, columns, "charge_stations cs", &w, order, p)
 	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", err)
 	}

@@ -23,7 +23,7 @@ type Store struct {
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db)} }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
@@ -100,32 +100,15 @@ func toRow(e EVSE) evseRow {
 // ByStation returns the EVSEs of a station in sequence-number order. The caller has already
 // checked that the station is visible.
 func (s *Store) ByStation(ctx context.Context, stationID string) ([]EVSE, error) {
-	m, err := s.ByStations(ctx, []string{stationID})
-	return m[stationID], err
-}
-
-// ByStations returns the EVSEs of several stations, keyed by station id, each list in
-// sequence-number order.
-func (s *Store) ByStations(ctx context.Context, stationIDs []string) (map[string][]EVSE, error) {
-	var rows []struct {
-		StationID string `db:"charge_station_id"`
-		EVSEs     []byte `db:"evses"`
-	}
-	err := sqlx.SelectContext(ctx, s.q, &rows, `
-	SELECT e.charge_station_id, jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number) AS evses
+	var raw []byte
+	err := sqlx.GetContext(ctx, s.q, &raw, `
+	SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number), '[]')
 	FROM evses e
-	WHERE e.charge_station_id = ANY($1)
-	GROUP BY e.charge_station_id`, pq.Array(stationIDs))
+	WHERE e.charge_station_id = $1`, stationID)
 	if err != nil {
-		return nil, fmt.Errorf("list EVSEs: %w", database.Translate(err))
+		return nil, fmt.Errorf("list EVSEs of %s: %w", stationID, database.Translate(err))
 	}
-	out := make(map[string][]EVSE, len(stationIDs))
-	for _, r := range rows {
-		if out[r.StationID], err = DecodeRows(r.EVSEs); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return DecodeRows(raw)
 }
 
 // ByLocation returns the EVSEs of every charge station at a location, ordered by station and
@@ -416,15 +399,9 @@ type evseJSON struct {
 	LastUpdated         time.Time               `json:"last_updated"`
 }
 
-// RowsJSON is the SQL of a station's EVSEs as one JSON array, in sequence-number order, for a
-// query that reads stations (as stationTable, e.g. "cs") together with their EVSEs in one
-// round trip; DecodeRows turns the array back into EVSEs.
-func RowsJSON(stationTable string) string {
-	return `coalesce((SELECT jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number) FROM evses e
-		WHERE e.charge_station_id = ` + stationTable + `.id), '[]')`
-}
-
-// DecodeRows decodes the JSON array that RowsJSON selects.
+// DecodeRows decodes a JSON array of evses rows as PostgreSQL's to_jsonb renders them: the
+// form of charge_stations.evses_doc (kept by triggers, migration 0006) and of every EVSE
+// read here.
 func DecodeRows(raw []byte) ([]EVSE, error) {
 	var rows []evseJSON
 	if err := json.Unmarshal(raw, &rows); err != nil {

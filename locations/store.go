@@ -22,7 +22,7 @@ type Store struct {
 }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db)} }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }

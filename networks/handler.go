@@ -10,10 +10,10 @@ import (
 )
 
 // Handler serves /networks.
-type Handler struct{ store *Store }
+type Handler struct{ svc *Service }
 
-// NewHandler returns a Handler on store.
-func NewHandler(store *Store) *Handler { return &Handler{store: store} }
+// NewHandler returns a Handler on svc.
+func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Routes registers the network endpoints on rg (already authenticated). Creating and
 // changing networks needs an admin key, as managing networks is an account admin's task.
@@ -55,7 +55,7 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	nets, meta, err := h.store.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
+	nets, meta, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, p)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (h *Handler) create(c *gin.Context) error {
 		}
 		parent = *req.ParentID
 	}
-	n, err := h.store.Create(c.Request.Context(), Network{Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID, ParentID: &parent})
+	n, err := h.svc.Create(c.Request.Context(), Network{Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID, ParentID: &parent})
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (h *Handler) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.store.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, id)
+	n, err := h.svc.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, id)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (h *Handler) patch(c *gin.Context) error {
 		return err
 	}
 	visible := web.CurrentPrincipal(c).Networks
-	cur, err := h.store.Get(c.Request.Context(), visible, id)
+	cur, err := h.svc.Get(c.Request.Context(), visible, id)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (h *Handler) patch(c *gin.Context) error {
 	if !sameParent(req.ParentID, cur.ParentID) {
 		return apperr.FieldErrors{{Field: "parent_id", Message: "cannot be changed"}}
 	}
-	n, err := h.store.Update(c.Request.Context(), visible, Network{ID: id, Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID})
+	n, err := h.svc.Update(c.Request.Context(), visible, Network{ID: id, Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID})
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ var ErrStationNotFound = fmt.Errorf("charge station %w", apperr.NotFound)
 type Store struct{ q sqlx.ExtContext }
 
 // NewStore returns a Store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db)} }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }

@@ -29,7 +29,7 @@ var openAPIDocument []byte
 // OCPI interface and the OCPP gateway share. Built once per process.
 type registry struct {
 	db        *sqlx.DB
-	networks  *networks.Store
+	networks  *networks.Service
 	locations *locations.Service
 	templates *templates.Service
 	stations  *chargestations.Service
@@ -50,7 +50,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store) registry {
 	logStore := stationlogs.NewStore(db)
 	return registry{
 		db:           db,
-		networks:     nets,
+		networks:     networks.NewService(nets, nil),
 		locations:    locations.NewService(db, locStore, csStore, nil),
 		templates:    templates.NewService(db, tplStore, nil),
 		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil),

@@ -22,6 +22,7 @@ type config struct {
 	AdminAPIKey       string `json:"-"`
 	OCPPPublicURL     string
 	PublicURL         string // EVROAM_PUBLIC_URL: base URL partners reach the HTTP API at (OCPI)
+	DebugAddr         string // EVROAM_DEBUG_ADDR: Go's profiler (/debug/pprof) on its own address; off when empty
 	HeartbeatInterval time.Duration
 	CommandTimeout    time.Duration
 	NodeID            string
@@ -49,6 +50,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		AdminAPIKey:   env("EVROAM_ADMIN_API_KEY", ""),
 		OCPPPublicURL: env("EVROAM_OCPP_PUBLIC_URL", ""),
 		PublicURL:     env("EVROAM_PUBLIC_URL", ""),
+		DebugAddr:     env("EVROAM_DEBUG_ADDR", ""),
 		NodeID:        env("EVROAM_NODE_ID", fmt.Sprintf("%s-%d", host, os.Getpid())),
 		CountryCode:   env("EVROAM_COUNTRY_CODE", "NL"),
 		PartyID:       env("EVROAM_PARTY_ID", "EVR"),
@@ -85,7 +87,11 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.DatabaseURL == "" {
 		problems = append(problems, "EVROAM_DATABASE_URL is required (make run starts a local PostgreSQL and sets it)")
 	}
-	for _, a := range []struct{ key, val string }{{"EVROAM_HTTP_ADDR", cfg.HTTPAddr}, {"EVROAM_OCPP_ADDR", cfg.OCPPAddr}} {
+	addrs := []struct{ key, val string }{{"EVROAM_HTTP_ADDR", cfg.HTTPAddr}, {"EVROAM_OCPP_ADDR", cfg.OCPPAddr}}
+	if cfg.DebugAddr != "" {
+		addrs = append(addrs, struct{ key, val string }{"EVROAM_DEBUG_ADDR", cfg.DebugAddr})
+	}
+	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a.val); err != nil {
 			problems = append(problems, fmt.Sprintf("%s=%q is not host:port (e.g. :8080)", a.key, a.val))
 		}

@@ -47,7 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level := slog.LevelInfo
+	if err := level.UnmarshalText([]byte(getenv("EVROAM_LOG_LEVEL"))); err != nil && getenv("EVROAM_LOG_LEVEL") != "" {
+		return fmt.Errorf("EVROAM_LOG_LEVEL=%q: want debug, info, warn or error", getenv("EVROAM_LOG_LEVEL"))
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	switch args[0] {
 	case "serve":

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/evroam/evroam/cluster"
@@ -121,6 +122,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		cfg.NodeID, publicHost(apiLn.Addr().String()), cfg.OCPPPublicURL)
 
 	g, gctx := errgroup.WithContext(ctx)
+	if cfg.DebugAddr != "" {
+		// The profiler stays off the API's address: it must never be reachable by partners.
+		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error { return ignoreClosed(dbg.ListenAndServe()) })
+		g.Go(func() error { <-gctx.Done(); return dbg.Close() })
+	}
 	g.Go(func() error { return ignoreClosed(apiSrv.Serve(apiLn)) })
 	g.Go(func() error { return ignoreClosed(ocppSrv.Serve(ocppLn)) })
 	// OCPI pushes to partners: a background worker on its own connections, so the API and the
@@ -143,4 +150,15 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
+}
+
+// debugHandler serves Go's profiler (net/http/pprof) for EVROAM_DEBUG_ADDR.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -27,6 +27,9 @@ type Env struct {
 	DB     *sqlx.DB
 	Server *httptest.Server
 	Nets   *networks.Store
+	// NetSvc authenticates the API's keys (remembering them, as in production); networks
+	// made through Network go through it, so keys see them at once.
+	NetSvc *networks.Service
 	Root   networks.Network
 	Key    string // admin key of the root network
 }
@@ -52,16 +55,17 @@ func NewOnDB(tb testing.TB, db *sqlx.DB, mount func(db *sqlx.DB, v1 *gin.RouterG
 	if err != nil {
 		tb.Fatalf("create key: %v", err)
 	}
+	svc := networks.NewService(nets, nil)
 	r := gin.New()
 	r.NoRoute(web.NotFoundHandler)
-	v1 := r.Group("/api/v1", web.RequireAPIKey(nets))
-	networks.NewHandler(nets).Routes(v1)
+	v1 := r.Group("/api/v1", web.RequireAPIKey(svc))
+	networks.NewHandler(svc).Routes(v1)
 	if mount != nil {
 		mount(db, v1)
 	}
 	srv := httptest.NewServer(r)
 	tb.Cleanup(srv.Close)
-	return &Env{T: tb, DB: db, Server: srv, Nets: nets, Root: root, Key: key}
+	return &Env{T: tb, DB: db, Server: srv, Nets: nets, NetSvc: svc, Root: root, Key: key}
 }
 
 // Network creates a sub-network of parent (the root when uuid.Nil) and returns it with a
@@ -71,7 +75,7 @@ func (e *Env) Network(parent uuid.UUID, party string) (networks.Network, string)
 	if parent == uuid.Nil {
 		parent = e.Root.ID
 	}
-	n, err := e.Nets.Create(e.T.Context(), networks.Network{Name: "net " + party, CountryCode: "NL", PartyID: party, ParentID: &parent})
+	n, err := e.NetSvc.Create(e.T.Context(), networks.Network{Name: "net " + party, CountryCode: "NL", PartyID: party, ParentID: &parent})
 	if err != nil {
 		e.T.Fatalf("create network: %v", err)
 	}

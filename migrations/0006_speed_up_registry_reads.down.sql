@@ -1,3 +1,10 @@
+DROP TRIGGER evses_doc_delete ON evses;
+DROP TRIGGER evses_doc_update ON evses;
+DROP TRIGGER evses_doc_insert ON evses;
+DROP FUNCTION evses_deleted_rebuild_doc();
+DROP FUNCTION evses_updated_rebuild_doc();
+DROP FUNCTION evses_inserted_rebuild_doc();
+ALTER TABLE charge_stations DROP COLUMN evses_doc;
 DROP INDEX locations_updated_idx;
 DROP INDEX charge_stations_station_updated_idx;
 DROP INDEX charge_stations_updated_idx;

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// profiling: with -profile DIR, every scenario leaves behind a CPU profile of evroam (node A)
+// taken while its load runs, and the statements that took the database's time
+// (pg_stat_statements), so that "where did the time go" has an answer per scenario.
+
+// startProfile begins a CPU profile of node n for d, written to dir/name.pprof; the returned
+// function waits for it. It does nothing without -profile.
+func (e *env) startProfile(name string, n *node, d time.Duration) func() {
+	if e.o.profile == "" || n.debug == "" {
+		return func() {}
+	}
+	_, _ = e.db.Exec(`SELECT pg_stat_statements_reset()`)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", n.debug, max(1, int(d.Seconds())))
+		resp, err := http.Get(url)
+		if err != nil {
+			logf("profile %s: %v", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(filepath.Join(e.o.profile, name+".pprof"))
+		if err != nil {
+			logf("profile %s: %v", name, err)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+	return func() {
+		<-done
+		e.topStatements(name)
+	}
+}
+
+// topStatements writes the ten statements with the most total time since the reset.
+func (e *env) topStatements(name string) {
+	var rows []struct {
+		Calls int64   `db:"calls"`
+		Total float64 `db:"total"`
+		Mean  float64 `db:"mean"`
+		Query string  `db:"query"`
+	}
+	err := e.db.Select(&rows, `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, query
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10`)
+	if err != nil {
+		logf("pg_stat_statements: %v", err)
+		return
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		q := strings.Join(strings.Fields(r.Query), " ")
+		if len(q) > 300 {
+			q = q[:300] + "…"
+		}
+		fmt.Fprintf(&b, "%10d calls %10.0f ms total %8.3f ms mean  %s\n", r.Calls, r.Total, r.Mean, q)
+	}
+	_ = os.WriteFile(filepath.Join(e.o.profile, name+".statements.txt"), []byte(b.String()), 0o644)
+}
+
+// profiled runs load under a profile named name when -profile is set.
+func (e *env) profiled(ctx context.Context, name string, d time.Duration, load func()) {
+	wait := e.startProfile(name, e.nodes[0], d)
+	load()
+	wait()
+}
