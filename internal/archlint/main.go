@@ -86,7 +86,7 @@ var layers = []struct {
 	packages []string
 }{
 	{"foundation", []string{"schema", "internal/apperr", "internal/auth", "internal/paging", "internal/secret",
-		"internal/database", "internal/pgcluster", "migrations"}},
+		"internal/database", "internal/pgcluster", "internal/batch", "migrations"}},
 	{"protocol", []string{"ocpp", "cluster"}},
 	{"http", []string{"internal/web"}},
 	{"registry", []string{"evse", "locations", "templates", "networks", "chargestations", "stationlogs", "sessions", "ocpi"}},
