@@ -155,10 +155,17 @@ func TestGatewayWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(st.RecordConnect(ctx, "CS-GW", chargestations.ConnectInfo{ProtocolVersion: schema.ProtocolOCPP16,
-		ClientIPAddress: "95.128.10.19", Endpoint: "ws://ocpp.example/ocpp", At: at}))
-	must(st.RecordBoot(ctx, "CS-GW", chargestations.BootInfo{ChargePointVendor: "Alfen", ChargePointModel: "Dual Power",
-		FirmwareVersion: "2.1.4.0", HeartbeatInterval: 300, At: at}))
+	found := func(found map[string]bool, err error) {
+		t.Helper()
+		must(err)
+		if !found["CS-GW"] {
+			t.Fatalf("CS-GW not found: %v", found)
+		}
+	}
+	found(st.RecordPresence(ctx, []chargestations.Presence{{Identity: "CS-GW", Online: true, ProtocolVersion: schema.ProtocolOCPP16,
+		ClientIPAddress: "95.128.10.19", Endpoint: "ws://ocpp.example/ocpp", At: at}}))
+	found(st.RecordBoots(ctx, []chargestations.Boot{{Identity: "CS-GW", BootInfo: chargestations.BootInfo{ChargePointVendor: "Alfen", ChargePointModel: "Dual Power",
+		FirmwareVersion: "2.1.4.0", HeartbeatInterval: 300, At: at}}}))
 	must(st.RecordHeartbeats(ctx, map[string]time.Time{"CS-GW": at, "CS-GW2": at, "UNKNOWN": at}))
 	gw, err := st.LookupForGateway(ctx, "CS-GW")
 	must(err)
@@ -178,13 +185,13 @@ func TestGatewayWrites(t *testing.T) {
 	if got["last_boot_at"] == nil || got["last_heartbeat_at"] == nil {
 		t.Errorf("last_boot_at %v, last_heartbeat_at %v; want both set", got["last_boot_at"], got["last_heartbeat_at"])
 	}
-	must(st.RecordDisconnect(ctx, "CS-GW", time.Now()))
+	found(st.RecordPresence(ctx, []chargestations.Presence{{Identity: "CS-GW", Online: false, At: time.Now()}}))
 	r = e.Do(http.MethodGet, "/api/v1/chargestations?connectivity_status=Offline", nil).Must(t, http.StatusOK)
 	if !strings.Contains(string(r.Data), "CS-GW") || e.getStation(e.Key, "CS-GW").ETag != before.ETag {
 		t.Errorf("after disconnect: %s", r.Data)
 	}
-	if err := st.RecordBoot(ctx, "NOPE", chargestations.BootInfo{At: at}); !errors.Is(err, chargestations.ErrNotFound) {
-		t.Errorf("RecordBoot(unknown) = %v", err)
+	if got, err := st.RecordBoots(ctx, []chargestations.Boot{{Identity: "NOPE", BootInfo: chargestations.BootInfo{At: at}}}); err != nil || got["NOPE"] {
+		t.Errorf("RecordBoots(unknown) = %v, %v; want it not found", got, err)
 	}
 	r = e.Do(http.MethodGet, "/api/v1/chargestations?onboarding_state=Onboarded", nil).Must(t, http.StatusOK)
 	if r.Header.Get("X-Total-Count") != "1" {

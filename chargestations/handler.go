@@ -212,9 +212,9 @@ func validPassword(p string) bool {
 	return true
 }
 
-// hasher hashes an ocpp_password; PATCH passes one that already hashed the patch's password
-// before the row lock was taken.
-type hasher func(plain string) (string, error)
+// hasher makes the stored form of station identity's ocpp_password; PATCH passes one that
+// already hashed the patch's password before the row lock was taken.
+type hasher func(identity, plain string) (secret.Stored, error)
 
 // bindDraft reads a station body (a POST, a PUT, or a PATCH merged onto the current state)
 // and applies every rule, tags and cross-field rules together. id is the station's id for PUT
@@ -231,11 +231,15 @@ func bindDraft(raw []byte, id string, hash hasher) (Draft, stationBody, error) {
 	if body.OCPPPassword.Set {
 		d.SetPassword = true
 		if body.OCPPPassword.Value != nil {
-			h, err := hash(*body.OCPPPassword.Value)
+			identity := id
+			if identity == "" {
+				identity = body.ChargeStationID
+			}
+			stored, err := hash(identity, *body.OCPPPassword.Value)
 			if err != nil {
 				return d, body, fmt.Errorf("hash ocpp_password: %w", err)
 			}
-			d.PasswordHash = h
+			d.Password = stored
 		}
 	}
 	return d, body, nil
@@ -419,7 +423,7 @@ func (h *Handler) create(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d, body, bindErr := bindDraft(raw, "", secret.Hash)
+	d, body, bindErr := bindDraft(raw, "", h.svc.storePassword)
 	// Even a body that failed to bind goes to the service, which adds an unknown location_id
 	// to its field errors: one 422 names every bad field.
 	cs, _, err := h.svc.save(c.Request.Context(), web.CurrentPrincipal(c).Networks, body.ChargeStationID, true,
@@ -447,7 +451,7 @@ func (h *Handler) put(c *gin.Context) error {
 		return err
 	}
 	p := web.CurrentPrincipal(c)
-	d, body, bindErr := bindDraft(raw, id, secret.Hash)
+	d, body, bindErr := bindDraft(raw, id, h.svc.storePassword)
 	cs, created, err := h.svc.Put(c.Request.Context(), p.Networks, id, func(cur *ChargeStation) (Draft, error) {
 		if bindErr != nil {
 			return d, bindErr
@@ -480,11 +484,11 @@ func (h *Handler) patch(c *gin.Context) error {
 	if json.Unmarshal(raw, &keys) != nil {
 		keys = nil // MergeJSON reports malformed bodies
 	}
-	hash, err := preHash(keys)
+	id := c.Param("charge_station_id")
+	hash, err := h.preHash(id, keys)
 	if err != nil {
 		return err
 	}
-	id := c.Param("charge_station_id")
 	p := web.CurrentPrincipal(c)
 	cs, _, err := h.svc.Put(c.Request.Context(), p.Networks, id, func(cur *ChargeStation) (Draft, error) {
 		if cur == nil {
@@ -535,21 +539,21 @@ func currentState(cur ChargeStation, patchKeys map[string]json.RawMessage) (map[
 }
 
 // preHash hashes a PATCH's ocpp_password before the row lock is taken (bcrypt is slow on
-// purpose) and returns a hasher that hands out that hash.
-func preHash(keys map[string]json.RawMessage) (hasher, error) {
+// purpose) and returns a hasher that hands out that stored form.
+func (h *Handler) preHash(id string, keys map[string]json.RawMessage) (hasher, error) {
 	var plain string
 	if v, ok := keys["ocpp_password"]; !ok || json.Unmarshal(v, &plain) != nil || !validPassword(plain) {
-		return secret.Hash, nil
+		return h.svc.storePassword, nil
 	}
-	h, err := secret.Hash(plain)
+	stored, err := h.svc.storePassword(id, plain)
 	if err != nil {
 		return nil, fmt.Errorf("hash ocpp_password: %w", err)
 	}
-	return func(p string) (string, error) {
-		if p == plain {
-			return h, nil
+	return func(identity, p string) (secret.Stored, error) {
+		if p == plain && identity == id {
+			return stored, nil
 		}
-		return secret.Hash(p)
+		return h.svc.storePassword(identity, p)
 	}, nil
 }
 

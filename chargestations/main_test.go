@@ -12,6 +12,7 @@ import (
 	"github.com/evroam/evroam/internal/apitest"
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/locations"
+	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -37,7 +38,7 @@ func newEnv(t testing.TB) *env {
 		tplStore := templates.NewStore(db)
 		e.EVSEs = evse.NewStore(db)
 		e.Stations = chargestations.NewStore(db)
-		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil)
+		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil, nil)
 		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
 		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 		chargestations.NewHandler(e.Service).Routes(v1)
@@ -181,3 +182,17 @@ var uuidNil = uuid.Nil
 func nowUTC() time.Time { return time.Now().UTC() }
 
 type uuidT = uuid.UUID
+
+// setStatus records one status report as the gateway does (evse.Store.SetStatuses with one
+// entry); an EVSE the station does not have is evse.ErrNotFound.
+func (e *env) setStatus(id string, seq int, ocppStatus string, status schema.Status, at time.Time) error {
+	found, err := e.EVSEs.SetStatuses(e.T.Context(), []evse.StatusChange{{Identity: id, SequenceNumber: seq,
+		OCPPStatus: ocppStatus, Status: status, At: at}})
+	if err != nil {
+		return err
+	}
+	if !found[0] {
+		return evse.ErrNotFound
+	}
+	return nil
+}

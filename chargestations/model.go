@@ -6,6 +6,7 @@ import (
 
 	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/schema"
 	"github.com/google/uuid"
 )
@@ -30,6 +31,7 @@ type ChargeStation struct {
 	Remarks           *string
 	SecurityProfile   schema.SecurityProfile
 	PasswordHash      string // bcrypt hash of ocpp_password; "" when none is set
+	PasswordVerifier  []byte // keyed verifier of ocpp_password (package secret); nil without a key
 	Gateway           Gateway
 	EVSEs             []evse.EVSE
 	ETag              uuid.UUID
@@ -76,11 +78,12 @@ type Draft struct {
 	Station    ChargeStation // writable fields only
 	EVSEs      []evse.EVSE   // when given by hand; uids and sequence numbers filled in
 	TemplateID string        // when copied from a hardware template
-	// PasswordHash is the new ocpp_password hash when SetPassword is true ("" clears it).
+	// Password is the new ocpp_password's stored form when SetPassword is true (empty clears
+	// it).
 	// When SetPassword is false the current password is kept: the password is write-only, so a
 	// GET body sent back must not clear it.
 	SetPassword  bool
-	PasswordHash string
+	Password secret.Stored
 }
 
 // Filter narrows a list of stations.

@@ -9,6 +9,7 @@ import (
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/paging"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/templates"
@@ -24,15 +25,27 @@ type Service struct {
 	evses     *evse.Store
 	locations *locations.Store
 	templates *templates.Store
+	passwords *secret.Passwords
 	now       func() time.Time
 }
 
-// NewService returns a Service. now may be nil (time.Now).
-func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.Store, tpls *templates.Store, now func() time.Time) *Service {
+// NewService returns a Service. passwords makes the stored form of ocpp_password (it is the
+// gateway's too, so that both agree on the key); now may be nil (time.Now).
+func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.Store, tpls *templates.Store,
+	passwords *secret.Passwords, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, now: now}
+	if passwords == nil {
+		passwords = &secret.Passwords{}
+	}
+	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, passwords: passwords, now: now}
+}
+
+// storePassword makes the stored form of station identity's new ocpp_password (bcrypt: slow on
+// purpose, so handlers call it before taking a row lock).
+func (s *Service) storePassword(identity, plain string) (secret.Stored, error) {
+	return s.passwords.Store(identity, plain)
 }
 
 // Get returns a visible station with its EVSEs, as it is now. Errors: ErrNotFound.
@@ -123,12 +136,12 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 		next.ID, next.NetworkID = id, network
 		next.ETag, next.LastUpdated, next.StationUpdated = uuid.New(), now, now
 		if cur != nil {
-			next.Created, next.Gateway, next.PasswordHash = cur.Created, cur.Gateway, cur.PasswordHash
+			next.Created, next.Gateway, next.PasswordHash, next.PasswordVerifier = cur.Created, cur.Gateway, cur.PasswordHash, cur.PasswordVerifier
 		} else {
 			next.Created, next.Gateway = now, Gateway{OnboardingState: schema.OnboardingPending}
 		}
 		if d.SetPassword {
-			next.PasswordHash = d.PasswordHash
+			next.PasswordHash, next.PasswordVerifier = d.Password.Hash, d.Password.Verifier
 		}
 		var old []evse.EVSE
 		if cur == nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/evroam/evroam/evse"
@@ -50,6 +49,7 @@ type stationRow struct {
 	Remarks                 sql.NullString                      `db:"remarks"`
 	SecurityProfile         int                                 `db:"security_profile"`
 	PasswordHash            sql.NullString                      `db:"ocpp_password_hash"`
+	PasswordVerifier        []byte                              `db:"ocpp_password_verifier"`
 	HeartbeatInterval       sql.NullInt64                       `db:"heartbeat_interval"`
 	ChargePointVendor       sql.NullString                      `db:"charge_point_vendor"`
 	ChargePointModel        sql.NullString                      `db:"charge_point_model"`
@@ -80,7 +80,7 @@ type stationRow struct {
 const columns = `id, network_id, location_id, name, deploy_state, installation_date,
 	default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
 	stop_on_parking, default_charge_station_directions, default_charge_station_floor_level,
-	maintenance_info, remarks, security_profile, ocpp_password_hash, heartbeat_interval,
+	maintenance_info, remarks, security_profile, ocpp_password_hash, ocpp_password_verifier, heartbeat_interval,
 	charge_point_vendor, charge_point_model, charge_point_serial_number, charge_box_serial_number,
 	firmware_version, iccid, imsi, meter_type, meter_serial_number, client_ip_address,
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
@@ -112,6 +112,7 @@ func toRow(cs ChargeStation) stationRow {
 		LastHeartbeatAt: database.NullTime(g.LastHeartbeatAt),
 		ETag:            cs.ETag, Created: cs.Created, LastUpdated: cs.LastUpdated, StationUpdated: cs.StationUpdated,
 	}
+	r.PasswordVerifier = cs.PasswordVerifier
 	if cs.PasswordHash != "" {
 		r.PasswordHash = sql.NullString{String: cs.PasswordHash, Valid: true}
 	}
@@ -138,6 +139,7 @@ func (r stationRow) toStation() (ChargeStation, error) {
 		DefaultDirections: r.DefaultDirections.V, DefaultFloorLevel: database.StringPtr[string](r.DefaultFloorLevel),
 		MaintenanceInfo: database.StringPtr[string](r.MaintenanceInfo), Remarks: database.StringPtr[string](r.Remarks),
 		SecurityProfile: schema.SecurityProfile(r.SecurityProfile), PasswordHash: r.PasswordHash.String,
+		PasswordVerifier: r.PasswordVerifier,
 		Gateway: Gateway{
 			ChargePointVendor: database.StringPtr[string](r.ChargePointVendor), ChargePointModel: database.StringPtr[string](r.ChargePointModel),
 			ChargePointSerialNumber: database.StringPtr[string](r.ChargePointSerialNumber),
@@ -199,12 +201,12 @@ func (s *Store) Create(ctx context.Context, cs ChargeStation) error {
 	INSERT INTO charge_stations (id, network_id, location_id, name, deploy_state, installation_date,
 		default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
 		stop_on_parking, default_charge_station_directions, default_charge_station_floor_level,
-		maintenance_info, remarks, security_profile, ocpp_password_hash, onboarding_state,
+		maintenance_info, remarks, security_profile, ocpp_password_hash, ocpp_password_verifier, onboarding_state,
 		etag, created, last_updated, station_last_updated)
 	VALUES (:id, :network_id, :location_id, :name, :deploy_state, :installation_date,
 		:default_charge_station_tariff_id, :charger_type, :capabilities, :contactless_type, :tap_to_stop,
 		:stop_on_parking, :default_charge_station_directions, :default_charge_station_floor_level,
-		:maintenance_info, :remarks, :security_profile, :ocpp_password_hash, :onboarding_state,
+		:maintenance_info, :remarks, :security_profile, :ocpp_password_hash, :ocpp_password_verifier, :onboarding_state,
 		:etag, :created, :last_updated, :station_last_updated)`
 	_, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(cs))
 	if database.IsUniqueViolation(err, "charge_stations_pkey") {
@@ -230,7 +232,8 @@ func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
 		default_charge_station_directions = :default_charge_station_directions,
 		default_charge_station_floor_level = :default_charge_station_floor_level,
 		maintenance_info = :maintenance_info, remarks = :remarks, security_profile = :security_profile,
-		ocpp_password_hash = :ocpp_password_hash, etag = :etag, last_updated = :last_updated,
+		ocpp_password_hash = :ocpp_password_hash, ocpp_password_verifier = :ocpp_password_verifier,
+		etag = :etag, last_updated = :last_updated,
 		station_last_updated = :station_last_updated
 	WHERE id = :id`
 	if _, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(cs)); err != nil {
@@ -325,25 +328,32 @@ func (s *Store) IDsAtLocation(ctx context.Context, locationID string) ([]string,
 
 // GatewayStation is what the OCPP gateway needs to accept a connection.
 type GatewayStation struct {
-	Identity        string
-	SecurityProfile schema.SecurityProfile
-	PasswordHash    string // bcrypt (internal/secret); "" when no password is set
-	HasBootData     bool   // a BootNotification has been accepted before (onboarded)
-	OnboardingState schema.OnboardingState
+	Identity         string
+	SecurityProfile  schema.SecurityProfile
+	PasswordHash     string // bcrypt (internal/secret); "" when no password is set
+	PasswordVerifier []byte // keyed verifier (internal/secret); nil when none is kept
+	HasBootData      bool   // a BootNotification has been accepted before (onboarded)
+	OnboardingState  schema.OnboardingState
+	FirmwareVersion  string // as the last BootNotification gave it
+	HasConfiguration bool   // the station's configuration has been read before
 }
 
 // LookupForGateway returns the connection data of the station with OCPP identity, whatever
 // its network. Errors: ErrNotFound.
 func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayStation, error) {
 	var row struct {
-		SecurityProfile int            `db:"security_profile"`
-		PasswordHash    sql.NullString `db:"ocpp_password_hash"`
-		OnboardingState string         `db:"onboarding_state"`
-		LastBootAt      sql.NullTime   `db:"last_boot_at"`
+		SecurityProfile  int            `db:"security_profile"`
+		PasswordHash     sql.NullString `db:"ocpp_password_hash"`
+		PasswordVerifier []byte         `db:"ocpp_password_verifier"`
+		OnboardingState  string         `db:"onboarding_state"`
+		LastBootAt       sql.NullTime   `db:"last_boot_at"`
+		FirmwareVersion  sql.NullString `db:"firmware_version"`
+		HasConfiguration bool           `db:"has_configuration"`
 	}
 	err := sqlx.GetContext(ctx, s.q, &row, `
-	SELECT security_profile, ocpp_password_hash, onboarding_state, last_boot_at
-	FROM charge_stations
+	SELECT security_profile, ocpp_password_hash, ocpp_password_verifier, onboarding_state, last_boot_at,
+		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration
+	FROM charge_stations cs
 	WHERE id = $1`, identity)
 	if errors.Is(err, sql.ErrNoRows) {
 		return GatewayStation{}, ErrNotFound
@@ -353,38 +363,90 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 	}
 	return GatewayStation{
 		Identity: identity, SecurityProfile: schema.SecurityProfile(row.SecurityProfile),
-		PasswordHash: row.PasswordHash.String, HasBootData: row.LastBootAt.Valid,
-		OnboardingState: schema.OnboardingState(row.OnboardingState),
+		PasswordHash: row.PasswordHash.String, PasswordVerifier: row.PasswordVerifier, HasBootData: row.LastBootAt.Valid,
+		OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
+		HasConfiguration: row.HasConfiguration,
 	}, nil
 }
 
-// ConnectInfo describes a station's new OCPP connection.
-type ConnectInfo struct {
+// SetPasswordVerifier stores the keyed verifier of station identity's password, provided its
+// password is still the one with hash (a password changed meanwhile keeps its own).
+func (s *Store) SetPasswordVerifier(ctx context.Context, identity, hash string, verifier []byte) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET ocpp_password_verifier = $3
+	WHERE id = $1 AND ocpp_password_hash = $2`, identity, hash, verifier)
+	if err != nil {
+		return fmt.Errorf("store the password verifier of %s: %w", identity, database.Translate(err))
+	}
+	return nil
+}
+
+// Presence is a station's connection starting (Online) or ending (Offline).
+type Presence struct {
+	Identity string
+	Online   bool
+	// For a connection that starts: its protocol version, the client's address and the OCPP
+	// URL it connected to.
 	ProtocolVersion schema.ProtocolVersion
 	ClientIPAddress string
-	Endpoint        string // the OCPP URL the station connected to (EVROAM_OCPP_PUBLIC_URL)
+	Endpoint        string
 	At              time.Time
 }
 
-// RecordConnect marks the station Online and records its protocol version, address and
-// endpoint. last_updated moves (never backwards); the etag does not. Errors: ErrNotFound.
-func (s *Store) RecordConnect(ctx context.Context, identity string, c ConnectInfo) error {
-	return s.gatewayExec(ctx, identity, `
-	UPDATE charge_stations SET
-		connectivity_status = 'Online', protocol_version = $2, client_ip_address = NULLIF($3, ''),
-		endpoint = NULLIF($4, ''),
-		last_updated = GREATEST(last_updated, $5), station_last_updated = GREATEST(station_last_updated, $5)
-	WHERE id = $1`, identity, string(c.ProtocolVersion), c.ClientIPAddress, c.Endpoint, database.Timestamp(c.At))
+// lockStations is the first step of every statement that writes many stations' rows: it
+// locks them in id order, so that two such statements (a batch of heartbeats, of
+// connections, of statuses) wait for each other instead of deadlocking.
+const lockStations = `locked AS (
+		SELECT id FROM charge_stations WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE
+	)`
+
+// RecordPresence records connections starting and ending, of many stations in one
+// statement, in slice order: a station's last entry decides whether it is Online; the
+// protocol, address and endpoint come from its last connection. last_updated moves (never
+// backwards); the etag does not. It returns the identities it found; others are skipped.
+func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[string]bool, err error) {
+	n := len(ps)
+	ids, protocols, ips, endpoints := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	online, ats := make([]bool, n), make([]time.Time, n)
+	for i, p := range ps {
+		ids[i], online[i], protocols[i], ips[i], endpoints[i], ats[i] = p.Identity, p.Online,
+			string(p.ProtocolVersion), p.ClientIPAddress, p.Endpoint, database.Timestamp(p.At)
+	}
+	q := `
+	WITH u AS (
+		SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+			WITH ORDINALITY AS u(id, online, protocol, ip, endpoint, at, n)
+	), ` + fmt.Sprintf(lockStations, "$1") + `, last AS (
+		SELECT DISTINCT ON (id) id, online FROM u ORDER BY id, n DESC
+	), conn AS (
+		SELECT DISTINCT ON (id) id, protocol, ip, endpoint FROM u WHERE online ORDER BY id, n DESC
+	), latest AS (
+		SELECT id, max(at) AS at FROM u GROUP BY id
+	)
+	UPDATE charge_stations cs SET
+		connectivity_status = CASE WHEN last.online THEN 'Online' ELSE 'Offline' END,
+		protocol_version = coalesce(conn.protocol, cs.protocol_version),
+		client_ip_address = CASE WHEN conn.id IS NULL THEN cs.client_ip_address ELSE NULLIF(conn.ip, '') END,
+		endpoint = CASE WHEN conn.id IS NULL THEN cs.endpoint ELSE NULLIF(conn.endpoint, '') END,
+		last_updated = GREATEST(cs.last_updated, latest.at),
+		station_last_updated = GREATEST(cs.station_last_updated, latest.at)
+	FROM locked JOIN last USING (id) JOIN latest USING (id) LEFT JOIN conn USING (id)
+	WHERE cs.id = locked.id
+	RETURNING cs.id`
+	return s.updated(ctx, "record presence", q, pq.Array(ids), pq.Array(online), pq.Array(protocols),
+		pq.Array(ips), pq.Array(endpoints), pq.Array(ats))
 }
 
-// RecordDisconnect marks the station Offline. last_updated moves (never backwards); the etag
-// does not. Errors: ErrNotFound.
-func (s *Store) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
-	return s.gatewayExec(ctx, identity, `
-	UPDATE charge_stations SET
-		connectivity_status = 'Offline',
-		last_updated = GREATEST(last_updated, $2), station_last_updated = GREATEST(station_last_updated, $2)
-	WHERE id = $1`, identity, database.Timestamp(at))
+// updated runs an UPDATE … RETURNING id and returns the ids it touched.
+func (s *Store) updated(ctx context.Context, what, q string, args ...any) (map[string]bool, error) {
+	var ids []string
+	if err := sqlx.SelectContext(ctx, s.q, &ids, q, args...); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, database.Translate(err))
+	}
+	found := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		found[id] = true
+	}
+	return found, nil
 }
 
 // BootInfo is what an accepted BootNotification tells about a station. Empty strings and nil
@@ -404,37 +466,52 @@ type BootInfo struct {
 	At                      time.Time
 }
 
-// RecordBoot fills the read-only boot fields, sets onboarding_state Onboarded and
-// last_boot_at. last_updated moves (never backwards); the etag does not. Errors: ErrNotFound.
-func (s *Store) RecordBoot(ctx context.Context, identity string, b BootInfo) error {
-	var remote sql.NullBool
-	if b.RemoteManageable != nil {
-		remote = sql.NullBool{Bool: *b.RemoteManageable, Valid: true}
-	}
-	at := database.Timestamp(b.At)
-	return s.gatewayExec(ctx, identity, `
-	UPDATE charge_stations SET
-		charge_point_vendor = NULLIF($2, ''), charge_point_model = NULLIF($3, ''),
-		charge_point_serial_number = NULLIF($4, ''), charge_box_serial_number = NULLIF($5, ''),
-		firmware_version = NULLIF($6, ''), iccid = NULLIF($7, ''), imsi = NULLIF($8, ''),
-		meter_type = NULLIF($9, ''), meter_serial_number = NULLIF($10, ''),
-		heartbeat_interval = NULLIF($11, 0), remote_manageable = COALESCE($12, remote_manageable),
-		onboarding_state = 'Onboarded', last_boot_at = $13,
-		last_updated = GREATEST(last_updated, $13), station_last_updated = GREATEST(station_last_updated, $13)
-	WHERE id = $1`, identity, b.ChargePointVendor, b.ChargePointModel, b.ChargePointSerialNumber,
-		b.ChargeBoxSerialNumber, b.FirmwareVersion, b.ICCID, b.IMSI, b.MeterType, b.MeterSerialNumber,
-		b.HeartbeatInterval, remote, at)
+// Boot is one accepted BootNotification of a station.
+type Boot struct {
+	Identity string
+	BootInfo
 }
 
-func (s *Store) gatewayExec(ctx context.Context, identity, q string, args ...any) error {
-	res, err := s.q.ExecContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("record gateway data of %s: %w", identity, database.Translate(err))
+// RecordBoots fills the read-only boot fields of many stations in one statement, sets
+// onboarding_state Onboarded and last_boot_at; a station with several boots gets the last.
+// last_updated moves (never backwards); the etag does not. It returns the identities it
+// found; others are skipped.
+func (s *Store) RecordBoots(ctx context.Context, bs []Boot) (found map[string]bool, err error) {
+	n := len(bs)
+	ids, vendor, model, cpSerial, cbSerial, fw, iccid, imsi, meterType, meterSerial :=
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	interval, ats := make([]int64, n), make([]time.Time, n)
+	remote := make([]sql.NullBool, n)
+	for i, b := range bs {
+		ids[i], vendor[i], model[i], cpSerial[i], cbSerial[i], fw[i], iccid[i], imsi[i], meterType[i], meterSerial[i] =
+			b.Identity, b.ChargePointVendor, b.ChargePointModel, b.ChargePointSerialNumber, b.ChargeBoxSerialNumber,
+			b.FirmwareVersion, b.ICCID, b.IMSI, b.MeterType, b.MeterSerialNumber
+		interval[i], ats[i], remote[i] = int64(b.HeartbeatInterval), database.Timestamp(b.At), database.NullBool(b.RemoteManageable)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	q := `
+	WITH u AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::int[], $12::bool[], $13::timestamptz[])
+			WITH ORDINALITY AS u(id, vendor, model, cp_serial, cb_serial, fw, iccid, imsi, meter_type, meter_serial,
+				interval, remote, at, n)
+	), ` + fmt.Sprintf(lockStations, "$1") + `, b AS (
+		SELECT DISTINCT ON (id) * FROM u ORDER BY id, n DESC
+	)
+	UPDATE charge_stations cs SET
+		charge_point_vendor = NULLIF(b.vendor, ''), charge_point_model = NULLIF(b.model, ''),
+		charge_point_serial_number = NULLIF(b.cp_serial, ''), charge_box_serial_number = NULLIF(b.cb_serial, ''),
+		firmware_version = NULLIF(b.fw, ''), iccid = NULLIF(b.iccid, ''), imsi = NULLIF(b.imsi, ''),
+		meter_type = NULLIF(b.meter_type, ''), meter_serial_number = NULLIF(b.meter_serial, ''),
+		heartbeat_interval = NULLIF(b.interval, 0), remote_manageable = coalesce(b.remote, cs.remote_manageable),
+		onboarding_state = 'Onboarded', last_boot_at = b.at,
+		last_updated = GREATEST(cs.last_updated, b.at), station_last_updated = GREATEST(cs.station_last_updated, b.at)
+	FROM locked JOIN b USING (id)
+	WHERE cs.id = locked.id
+	RETURNING cs.id`
+	return s.updated(ctx, "record boots", q, pq.Array(ids), pq.Array(vendor), pq.Array(model), pq.Array(cpSerial),
+		pq.Array(cbSerial), pq.Array(fw), pq.Array(iccid), pq.Array(imsi), pq.Array(meterType), pq.Array(meterSerial),
+		pq.Array(interval), pq.Array(remote), pq.Array(ats))
 }
 
 // RecordHeartbeats sets last_heartbeat_at of many stations in one statement (the gateway
@@ -449,16 +526,16 @@ func (s *Store) RecordHeartbeats(ctx context.Context, beats map[string]time.Time
 	for id := range beats {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids) // rows are locked in a stable order, so two batches cannot deadlock
-	ats := make([]string, len(ids))
+	ats := make([]time.Time, len(ids))
 	for i, id := range ids {
-		ats[i] = database.Timestamp(beats[id]).Format(time.RFC3339Nano)
+		ats[i] = database.Timestamp(beats[id])
 	}
-	const q = `
+	q := `
+	WITH ` + fmt.Sprintf(lockStations, "$1") + `
 	UPDATE charge_stations cs
 	SET last_heartbeat_at = GREATEST(cs.last_heartbeat_at, b.at)
-	FROM unnest($1::text[], $2::timestamptz[]) AS b(id, at)
-	WHERE cs.id = b.id`
+	FROM locked JOIN unnest($1::text[], $2::timestamptz[]) AS b(id, at) USING (id)
+	WHERE cs.id = locked.id`
 	if _, err := s.q.ExecContext(ctx, q, pq.Array(ids), pq.Array(ats)); err != nil {
 		return fmt.Errorf("record %d heartbeats: %w", len(beats), database.Translate(err))
 	}

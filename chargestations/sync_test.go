@@ -132,7 +132,7 @@ func TestSyncDateFrom(t *testing.T) {
 	// An EVSE change counts for date_from, unless exclude_evses_modified=true.
 	from2 := mark(t)
 	e.Do(http.MethodPatch, "/api/v1/chargestations/"+ids[3]+"/evses/"+ids[3]+"-1", map[string]any{"physical_reference": "A1"}).Must(t, http.StatusOK)
-	if err := e.EVSEs.SetStatus(t.Context(), ids[4], 1, "Available", schema.StatusAvailable, time.Now()); err != nil {
+	if err := e.setStatus(ids[4], 1, "Available", schema.StatusAvailable, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.Do(http.MethodPatch, "/api/v1/chargestations/"+ids[5], map[string]any{"name": "station change"}).Must(t, http.StatusOK)
@@ -177,7 +177,7 @@ func TestLocationUnchangedByEVSEChanges(t *testing.T) {
 	csBefore := e.getStation(e.Key, "CS-LOC")
 	time.Sleep(2 * time.Millisecond)
 
-	if err := e.EVSEs.SetStatus(t.Context(), "CS-LOC", 2, "Charging", schema.StatusCharging, time.Now()); err != nil {
+	if err := e.setStatus("CS-LOC", 2, "Charging", schema.StatusCharging, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.Do(http.MethodPatch, "/api/v1/chargestations/CS-LOC/evses/CS-LOC-1", map[string]any{"floor_level": "-2"}).Must(t, http.StatusOK)
@@ -196,7 +196,7 @@ func TestLocationUnchangedByEVSEChanges(t *testing.T) {
 
 	// SetStatus does not change the etag; an unknown EVSE is ErrNotFound.
 	before := e.getStation(e.Key, "CS-LOC")
-	if err := e.EVSEs.SetStatus(t.Context(), "CS-LOC", 1, "Faulted", schema.StatusOutOfOrder, time.Now()); err != nil {
+	if err := e.setStatus("CS-LOC", 1, "Faulted", schema.StatusOutOfOrder, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if after := e.getStation(e.Key, "CS-LOC"); after.ETag != before.ETag || after.EVSEs[0].Status != "OUTOFORDER" {
@@ -206,7 +206,7 @@ func TestLocationUnchangedByEVSEChanges(t *testing.T) {
 		id  string
 		seq int
 	}{{"CS-LOC", 3}, {"CS-LOC", 0}, {"NOPE", 1}} {
-		if err := e.EVSEs.SetStatus(t.Context(), tc.id, tc.seq, "Available", schema.StatusAvailable, time.Now()); err != evse.ErrNotFound {
+		if err := e.setStatus(tc.id, tc.seq, "Available", schema.StatusAvailable, time.Now()); err != evse.ErrNotFound {
 			t.Errorf("SetStatus(%s, %d) = %v, want ErrNotFound", tc.id, tc.seq, err)
 		}
 	}

@@ -103,7 +103,7 @@ func TestPutReplacesEVSEs(t *testing.T) {
 	loc := e.mustLocation(e.Key)
 	e.mustTemplate(e.Key, "dual-ac")
 	e.Do(http.MethodPost, "/api/v1/chargestations", fromTemplate("CS-REP", loc, "dual-ac")).Must(t, http.StatusCreated)
-	if err := e.EVSEs.SetStatus(t.Context(), "CS-REP", 1, "Charging", "CHARGING", nowUTC()); err != nil {
+	if err := e.setStatus("CS-REP", 1, "Charging", "CHARGING", nowUTC()); err != nil {
 		t.Fatal(err)
 	}
 	before := e.getStation(e.Key, "CS-REP")

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/evroam/evroam/internal/batch"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -53,6 +54,10 @@ type Node struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+
+	// sessionWrites writes station_sessions in batches (group commit): a reconnect storm of
+	// thousands of stations costs a few transactions, not one per connection.
+	sessionWrites *batch.Batcher[sessionWrite]
 
 	mu       sync.Mutex
 	local    Local
@@ -127,6 +132,7 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 		return nil, fmt.Errorf("cluster: listen on %s: %w", n.channel, ctx.Err())
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.sessionWrites = batch.New(batch.Config{Shards: 2, MaxBatch: 500}, func(w sessionWrite) string { return w.identity }, n.writeSessions)
 	n.wg.Add(1)
 	go n.loop()
 	return n, nil
@@ -178,6 +184,7 @@ func (n *Node) Close(ctx context.Context) error {
 	if srv != nil {
 		err = srv.Close(ctx)
 	}
+	n.sessionWrites.Close() // after the gateway: its last disconnects release their rows
 	n.cancel()
 	n.listener.Close()
 	done := make(chan struct{})
@@ -201,12 +208,27 @@ type sessionRegistry struct {
 	n *Node
 }
 
+// RecordConnect claims the station for this node and records the connect with the wrapped
+// registry, both at once.
 func (r sessionRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) error {
-	return errors.Join(r.n.claim(ctx, c), r.Registry.RecordConnect(ctx, c))
+	claimed := make(chan error, 1)
+	go func() { claimed <- r.n.claim(ctx, c) }()
+	err := r.Registry.RecordConnect(ctx, c)
+	return errors.Join(<-claimed, err)
 }
 
 func (r sessionRegistry) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
 	return errors.Join(r.n.release(ctx, identity), r.Registry.RecordDisconnect(ctx, identity, at))
+}
+
+// sessionWrite is a station_sessions change: a claim (this node holds the station now) or a
+// release of the session id (its connection ended).
+type sessionWrite struct {
+	identity string
+	claim    bool
+	session  uuid.UUID
+	protocol string
+	at       time.Time
 }
 
 func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
@@ -214,19 +236,11 @@ func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
 	n.mu.Lock()
 	n.sessions[c.Identity] = sid
 	n.mu.Unlock()
-	const q = `
-	INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
-	VALUES ($1, $2, $3, $4, $5)
-	ON CONFLICT (charge_station_id) DO UPDATE SET
-		node_id          = EXCLUDED.node_id,
-		session_id       = EXCLUDED.session_id,
-		protocol_version = EXCLUDED.protocol_version,
-		connected_at     = EXCLUDED.connected_at`
 	at := c.At
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if _, err := n.db.ExecContext(ctx, q, c.Identity, n.cfg.NodeID, sid, c.ProtocolVersion, at.UTC()); err != nil {
+	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: c.Identity, claim: true, session: sid, protocol: c.ProtocolVersion, at: at.UTC()}); err != nil {
 		return fmt.Errorf("cluster: record session of %s: %w", c.Identity, err)
 	}
 	return nil
@@ -240,11 +254,50 @@ func (n *Node) release(ctx context.Context, identity string) error {
 	if !ok {
 		return nil
 	}
-	const q = `DELETE FROM station_sessions WHERE charge_station_id = $1 AND session_id = $2`
-	if _, err := n.db.ExecContext(ctx, q, identity, sid); err != nil {
+	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: identity, session: sid}); err != nil {
 		return fmt.Errorf("cluster: delete session of %s: %w", identity, err)
 	}
 	return nil
+}
+
+// writeSessions applies a batch of session changes in one statement: per station the last
+// change counts (a claim upserts the row, the newest connection winning; a release deletes
+// the row only if it is still that session's).
+func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
+	last := map[string]sessionWrite{}
+	for _, w := range ws {
+		last[w.identity] = w
+	}
+	var claimIDs, claimProtos, releaseIDs []string
+	var claimSessions, releaseSessions []string
+	var claimAts []time.Time
+	for id, w := range last {
+		if w.claim {
+			claimIDs, claimSessions, claimProtos, claimAts = append(claimIDs, id), append(claimSessions, w.session.String()),
+				append(claimProtos, w.protocol), append(claimAts, w.at)
+		} else {
+			releaseIDs, releaseSessions = append(releaseIDs, id), append(releaseSessions, w.session.String())
+		}
+	}
+	const q = `
+	WITH claimed AS (
+		INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
+		SELECT id, $1, sid::uuid, proto, at FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, sid, proto, at)
+		ORDER BY id
+		ON CONFLICT (charge_station_id) DO UPDATE SET
+			node_id          = EXCLUDED.node_id,
+			session_id       = EXCLUDED.session_id,
+			protocol_version = EXCLUDED.protocol_version,
+			connected_at     = EXCLUDED.connected_at
+	), released AS (
+		DELETE FROM station_sessions s
+		USING unnest($6::text[], $7::text[]) AS u(id, sid)
+		WHERE s.charge_station_id = u.id AND s.session_id = u.sid::uuid
+	)
+	SELECT 1`
+	_, err := n.db.ExecContext(ctx, q, n.cfg.NodeID, pq.Array(claimIDs), pq.Array(claimSessions), pq.Array(claimProtos),
+		pq.Array(claimAts), pq.Array(releaseIDs), pq.Array(releaseSessions))
+	return err
 }
 
 // ---- calls

@@ -342,42 +342,74 @@ func (s *Store) Replace(ctx context.Context, stationID string, old, next []EVSE,
 	return out, changed, err
 }
 
-// SetStatus records a status reported by the station with OCPP identity for the EVSE with
-// evseSequence (the OCPP 1.6 connectorId / 2.0.1 evseId): the raw OCPP status and its OCPI
-// status. It is for the OCPP gateway: it moves the EVSE's and the station's last_updated to at
-// (the time the gateway received the report; never backwards for the station) but not the
-// station's etag, and never touches the location. A report that repeats the current statuses
-// changes nothing. Connector 0 (the whole station) has no EVSE: the caller decides what it
-// means. Errors: ErrNotFound (no such station or no EVSE with that number).
-func (s *Store) SetStatus(ctx context.Context, identity string, evseSequence int, ocppStatus string, ocpiStatus schema.Status, at time.Time) error {
-	// The station row is locked first, as every other writer of a station's EVSEs does, so
-	// that this cannot deadlock with a concurrent PUT.
+// StatusChange is a status a station reported for one of its EVSEs: the raw OCPP status and
+// its OCPI status, received at At.
+type StatusChange struct {
+	Identity       string
+	SequenceNumber int // the OCPP 1.6 connectorId / 2.0.1 evseId
+	OCPPStatus     string
+	Status         schema.Status
+	At             time.Time
+}
+
+// SetStatuses records the statuses stations reported, many in one statement, in slice order:
+// an EVSE's last entry wins. It is for the OCPP gateway: an EVSE that changes gets
+// last_updated At, and its station's last_updated moves to it (never backwards), but not the
+// station's etag, and the location is never touched. A report that repeats the current
+// statuses changes nothing. Connector 0 (the whole station) has no EVSE: the caller decides
+// what it means. It returns, per entry, whether the station has an EVSE of that number.
+func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, error) {
+	n := len(cs)
+	ids, ocpp, ocpi, seqs, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n)
+	for i, c := range cs {
+		ids[i], seqs[i], ocpp[i], ocpi[i], ats[i] = c.Identity, int64(c.SequenceNumber), c.OCPPStatus, string(c.Status), database.Timestamp(c.At)
+	}
+	// The stations' rows are locked first, in id order, as every other writer of a station's
+	// EVSEs and of many stations' rows does, so that this cannot deadlock with them.
 	const q = `
-	WITH station AS (
-		SELECT id FROM charge_stations WHERE id = $1 FOR NO KEY UPDATE
+	WITH u AS (
+		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[])
+			WITH ORDINALITY AS u(id, seq, ocpp, ocpi, at, n)
+	), locked AS (
+		SELECT id FROM charge_stations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE
+	), last AS (
+		SELECT DISTINCT ON (u.id, u.seq) u.id, u.seq, u.ocpp, u.ocpi, u.at
+		FROM u JOIN locked USING (id) ORDER BY u.id, u.seq, u.n DESC
 	), target AS (
-		SELECT e.uid, (e.status IS DISTINCT FROM $4 OR e.ocpp_status IS DISTINCT FROM $3) AS differs
-		FROM evses e JOIN station ON e.charge_station_id = station.id
-		WHERE e.evse_sequence_number = $2
+		SELECT e.uid, last.id, last.seq, last.ocpp, last.ocpi, last.at,
+			(e.status IS DISTINCT FROM last.ocpi OR e.ocpp_status IS DISTINCT FROM last.ocpp) AS differs
+		FROM evses e JOIN last ON e.charge_station_id = last.id AND e.evse_sequence_number = last.seq
 	), changed AS (
-		UPDATE evses e SET ocpp_status = $3, status = $4, last_updated = $5
-		FROM target WHERE e.uid = target.uid AND target.differs
-		RETURNING e.charge_station_id
+		UPDATE evses e SET ocpp_status = t.ocpp, status = t.ocpi, last_updated = t.at
+		FROM target t WHERE e.uid = t.uid AND t.differs
+		RETURNING e.charge_station_id, t.at
 	), touched AS (
-		UPDATE charge_stations cs SET last_updated = GREATEST(cs.last_updated, $5)
-		FROM changed WHERE cs.id = changed.charge_station_id
-		RETURNING cs.id
+		UPDATE charge_stations cs SET last_updated = GREATEST(cs.last_updated, c.at)
+		FROM (SELECT charge_station_id, max(at) AS at FROM changed GROUP BY charge_station_id) c
+		WHERE cs.id = c.charge_station_id
 	)
-	SELECT count(*) FROM target`
-	var n int
-	err := sqlx.GetContext(ctx, s.q, &n, q, identity, evseSequence, ocppStatus, string(ocpiStatus), database.Timestamp(at))
+	SELECT id, seq FROM target`
+	var rows []struct {
+		ID  string `db:"id"`
+		Seq int    `db:"seq"`
+	}
+	err := sqlx.SelectContext(ctx, s.q, &rows, q, pq.Array(ids), pq.Array(seqs), pq.Array(ocpp), pq.Array(ocpi), pq.Array(ats))
 	if err != nil {
-		return fmt.Errorf("set status of %s EVSE %d: %w", identity, evseSequence, database.Translate(err))
+		return nil, fmt.Errorf("set %d statuses: %w", n, database.Translate(err))
 	}
-	if n == 0 {
-		return ErrNotFound
+	type key struct {
+		id  string
+		seq int
 	}
-	return nil
+	known := make(map[key]bool, len(rows))
+	for _, r := range rows {
+		known[key{r.ID, r.Seq}] = true
+	}
+	out := make([]bool, n)
+	for i, c := range cs {
+		out[i] = known[key{c.Identity, c.SequenceNumber}]
+	}
+	return out, nil
 }
 
 // evseJSON is an evses row as PostgreSQL's to_jsonb renders it (keys are column names).

@@ -73,7 +73,7 @@ func newEnv(t testing.TB) *env {
 	tplStore := templates.NewStore(db)
 	evseStore := evse.NewStore(db)
 	csStore := chargestations.NewStore(db)
-	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil)
+	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil, nil)
 	locations.NewHandler(locations.NewService(db, locStore, csStore, nil), evseStore).Routes(v1)
 	templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 	chargestations.NewHandler(csSvc).Routes(v1)

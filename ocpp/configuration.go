@@ -8,8 +8,10 @@ import (
 
 // Reading and tracking a station's configuration.
 //
-// After every accepted BootNotification the gateway reads the station's whole
-// configuration, once the BootNotification answer is on the wire:
+// After an accepted BootNotification the gateway reads the station's whole configuration,
+// once the BootNotification answer is on the wire, when none is on record
+// (Station.HasConfiguration) or the firmware version changed; a station that reconnects and
+// boots again with the same firmware keeps the configuration on record:
 //   - OCPP 1.6: GetConfiguration with no keys; the answer is recorded by afterCall.
 //   - OCPP 2.0.1: GetBaseReport(FullInventory); the report arrives in NotifyReport parts,
 //     each recorded by notifyReport201.
@@ -20,7 +22,8 @@ import (
 
 // afterAnswer runs after the gateway has written its CALLRESULT to a station's CALL.
 func (c *conn) afterAnswer(action string) {
-	if action == "BootNotification" && c.booted.Load() {
+	if action == "BootNotification" && c.booted.Load() && c.readConfig.Swap(false) {
+		c.configRead.Store(true)
 		go c.readConfiguration()
 	}
 }

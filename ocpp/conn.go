@@ -59,6 +59,13 @@ type conn struct {
 	booted   atomic.Bool
 	replaced atomic.Bool
 
+	// configRead: the station's configuration is on record; firmware: the version its last
+	// BootNotification gave. A boot reads the configuration again only when it is not on
+	// record or the firmware changed (a reconnect storm does not read every station's).
+	configRead atomic.Bool
+	firmware   atomic.Pointer[string]
+	readConfig atomic.Bool // the boot just answered asks for a configuration read
+
 	writeMu sync.Mutex
 	callSem chan struct{} // capacity 1: held by the caller whose CALL is outstanding
 
@@ -91,7 +98,7 @@ type callResult struct {
 	err     error
 }
 
-func newConn(s *Server, ws *websocket.Conn, identity, proto string, booted bool) *conn {
+func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) *conn {
 	c := &conn{
 		s:        s,
 		ws:       ws,
@@ -104,7 +111,10 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, booted bool)
 	now := s.cfg.Now().UnixNano()
 	c.lastSeen.Store(now)
 	c.lastPing.Store(now)
-	c.booted.Store(booted)
+	c.booted.Store(st.HasBootData)
+	c.configRead.Store(st.HasConfiguration)
+	fw := st.FirmwareVersion
+	c.firmware.Store(&fw)
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
 	ws.SetPongHandler(func(string) error { c.touch(); return nil })
 	ws.SetPingHandler(func(data string) error {
@@ -142,10 +152,18 @@ func (c *conn) run(prev *conn, clientIP, endpoint string) {
 	if err != nil {
 		s.log.Error("ocpp: record connect", "identity", c.identity, "err", err)
 	}
-	s.log.Info("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
+	s.log.Debug("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
 
 	if !c.booted.Load() {
-		go c.triggerBoot()
+		// A station without boot data on record is asked for a BootNotification, unless it
+		// sends one by itself first: most do right after connecting, and a trigger crossing
+		// their own boot makes them boot twice.
+		t := time.AfterFunc(s.cfg.BootTriggerDelay, func() {
+			if !c.booted.Load() {
+				c.triggerBoot()
+			}
+		})
+		defer t.Stop()
 	}
 
 	for {
@@ -195,7 +213,7 @@ func (c *conn) finish() {
 		delete(s.conns, c.identity)
 	}
 	s.mu.Unlock()
-	s.log.Info("ocpp: station disconnected", "identity", c.identity, "replaced", c.replaced.Load())
+	s.log.Debug("ocpp: station disconnected", "identity", c.identity, "replaced", c.replaced.Load())
 	close(c.done)
 }
 

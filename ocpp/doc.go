@@ -21,11 +21,12 @@
 //  2. The security profile: 0 needs nothing; 1 and 2 need HTTP Basic with user = identity
 //     and a password VerifyPassword accepts, else 401 with WWW-Authenticate: Basic
 //     realm="evroam". For OCPP 1.6 (the AuthorizationKey is hex on the OCPP channel and
-//     raw bytes in the header, and stations mix the two up) a password that fails as sent
-//     is tried again in its other forms: 32-40 hex digits are also tried hex-decoded, and
-//     a password of up to 20 bytes is also tried as its hex text in lower and upper case
-//     (so "AAAA…" and "4141…" match each other either way round). 2.0.1 passwords are
-//     plain text only. Profile 3 requires a verified TLS client certificate (checking
+//     raw bytes in the header, and stations mix the two up) the password is offered to
+//     VerifyPassword as sent and in its other forms: 32-40 hex digits also hex-decoded,
+//     and a password of up to 20 bytes also as its hex text in lower and upper case (so
+//     "AAAA…" and "4141…" match each other either way round); the registry checks them in
+//     one go (evroam: every form against a keyed verifier, but never more than one bcrypt).
+//     2.0.1 passwords are plain text only. Profile 3 requires a verified TLS client certificate (checking
 //     its CN against the serial number is not done yet).
 //  3. Subprotocol: the newest of ocpp2.0.1 and ocpp1.6 that the client offers. With none
 //     in common the handshake completes without a subprotocol and the socket is closed
@@ -58,8 +59,9 @@
 // or from the start when the registry has boot data on record (Station.HasBootData; a
 // reconnect need not bring a BootNotification). Before that, any CALL but
 // BootNotification gets SecurityError, except messages the gateway asked for with
-// TriggerMessage, GetBaseReport or GetReport. A station without boot data on record is
-// sent TriggerMessage(BootNotification) right after connecting. Every BootNotification
+// TriggerMessage, GetBaseReport or GetReport. A station without boot data on record that
+// has not sent a BootNotification within Config.BootTriggerDelay of connecting is asked for
+// one with TriggerMessage (asking at once crosses the station's own boot, and it boots twice). Every BootNotification
 // from a registered station is Accepted with Config.HeartbeatInterval.
 //
 // # Station messages

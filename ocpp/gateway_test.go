@@ -271,3 +271,44 @@ func TestPeerReportsStrictFailures(t *testing.T) {
 		t.Errorf("strict failures = %+v, want one for the outbound Reset result", fs)
 	}
 }
+
+// TestNoTriggerWhenTheStationBootsByItself: a station without boot data on record that
+// sends its BootNotification within BootTriggerDelay is not asked for one (a trigger
+// crossing its own boot would make it boot twice).
+func TestNoTriggerWhenTheStationBootsByItself(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			e := newEnv(t, ocpp.Config{BootTriggerDelay: 500 * time.Millisecond})
+			e.reg.AddStation("NEW-2", 0, "", false)
+			p := ocpppeer.Start(t)
+			p.OnCall("TriggerMessage", map[string]any{"status": "Accepted"})
+			e.connect(t, p, v, "NEW-2", "")
+			p.MustCall("BootNotification", v.boot)
+			time.Sleep(time.Second) // past the delay: a trigger would have been sent by now
+			if got := p.Received("TriggerMessage"); len(got) != 0 {
+				t.Errorf("station that booted by itself got %d TriggerMessage(s)", len(got))
+			}
+		})
+	}
+}
+
+// TestConfigurationReadOnlyWhenNeeded: a boot reads the configuration when none is on record
+// or the firmware changed, not on every reconnect.
+func TestConfigurationReadOnlyWhenNeeded(t *testing.T) {
+	v := versions[0] // 1.6: GetConfiguration
+	e := newEnv(t, ocpp.Config{})
+	e.reg.AddStationWith(ocpp.Station{Identity: "OLD-2", HasBootData: true, HasConfiguration: true, FirmwareVersion: "1.0"})
+	p := ocpppeer.Start(t)
+	p.OnCall("GetConfiguration", map[string]any{"configurationKey": []any{}})
+	e.connect(t, p, v, "OLD-2", "")
+	boot := map[string]any{"chargePointVendor": "V", "chargePointModel": "M", "firmwareVersion": "1.0"}
+	p.MustCall("BootNotification", boot)
+	p.MustCall("Heartbeat", nil) // the configuration read would have started by now
+	time.Sleep(200 * time.Millisecond)
+	if got := p.Received("GetConfiguration"); len(got) != 0 {
+		t.Errorf("a reconnect with the same firmware read the configuration %d time(s)", len(got))
+	}
+	boot["firmwareVersion"] = "1.1"
+	p.MustCall("BootNotification", boot)
+	p.WaitReceived("GetConfiguration", 1)
+}

@@ -83,6 +83,10 @@ func bootAccepted(ctx context.Context, c *conn, b BootInfo) (any, error) {
 		return nil, err
 	}
 	c.booted.Store(true)
+	fw := b.FirmwareVersion
+	if prev := c.firmware.Swap(&fw); !c.configRead.Load() || prev == nil || *prev != fw {
+		c.readConfig.Store(true)
+	}
 	return map[string]any{
 		"status":      "Accepted",
 		"currentTime": FormatTime(now),

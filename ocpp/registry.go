@@ -80,13 +80,21 @@ type Station struct {
 	// SecurityProfile is 0 (no authentication), 1 or 2 (HTTP Basic) or 3 (TLS client
 	// certificate).
 	SecurityProfile int
-	// VerifyPassword reports whether candidate is the station's OCPP password. It is nil
+	// VerifyPassword reports whether one of candidates is the station's OCPP password: the
+	// password as the station sent it first, then the other forms it may be meant as (1.6
+	// hex/plain, see the package doc). The registry decides how many forms it can afford to
+	// check. It is nil
 	// when no password is set. The gateway never sees the stored hash.
-	VerifyPassword func(candidate string) bool
+	VerifyPassword func(candidates ...string) bool
 	// HasBootData reports whether boot data from an earlier accepted BootNotification is on
 	// record. A station with boot data counts as booted on a new connection; one without is
 	// asked for a BootNotification with TriggerMessage.
 	HasBootData bool
+	// FirmwareVersion is the one the last accepted BootNotification gave, and
+	// HasConfiguration says whether the station's configuration is on record: a boot reads
+	// the configuration only when it is not, or when the firmware changed.
+	FirmwareVersion  string
+	HasConfiguration bool
 }
 
 // ConnectInfo describes an accepted WebSocket connection.

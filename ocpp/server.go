@@ -60,6 +60,9 @@ type Config struct {
 	MessageLogMaxPending int
 	// HeartbeatFlushInterval is how often coalesced heartbeats are written. Default 5s.
 	HeartbeatFlushInterval time.Duration
+	// BootTriggerDelay is how long a station without boot data on record may take to send
+	// its BootNotification by itself before it is asked with TriggerMessage. Default 5s.
+	BootTriggerDelay time.Duration
 	// TrustedProxies may set X-Forwarded-For; the client IP is then the right-most address
 	// that is not a trusted proxy.
 	TrustedProxies []netip.Prefix
@@ -100,6 +103,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HeartbeatFlushInterval <= 0 {
 		c.HeartbeatFlushInterval = 5 * time.Second
+	}
+	if c.BootTriggerDelay <= 0 {
+		c.BootTriggerDelay = 5 * time.Second
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -237,7 +243,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := newConn(s, ws, identity, version, st.HasBootData)
+	c := newConn(s, ws, identity, version, st)
 	endpoint := s.endpoint(r)
 	clientIP := s.clientIP(r)
 
@@ -317,19 +323,10 @@ func (s *Server) authorize(r *http.Request, identity string, st Station, version
 		if !ok || user != identity || st.VerifyPassword == nil || pass == "" {
 			return false
 		}
-		if st.VerifyPassword(pass) {
-			return true
-		}
 		if version == ProtocolOCPP201 {
-			return false // 2.0.1 passwords are plain UTF-8 (ocpp.md §4.2)
+			return st.VerifyPassword(pass) // 2.0.1 passwords are plain UTF-8 (ocpp.md §4.2)
 		}
-		for _, cand := range passwordVariants16(pass) {
-			if st.VerifyPassword(cand) {
-				s.log.Info("ocpp: 1.6 password matched in its other form", "identity", identity)
-				return true
-			}
-		}
-		return false
+		return st.VerifyPassword(append([]string{pass}, passwordVariants16(pass)...)...)
 	case 3:
 		// TLS client certificate. The certificate is verified by the TLS layer (ClientCAs);
 		// checking its CN against the station's serial number is not done yet.

@@ -43,6 +43,9 @@ func newEnv(t *testing.T, cfg ocpp.Config) *testEnv {
 	if cfg.HeartbeatFlushInterval == 0 {
 		cfg.HeartbeatFlushInterval = 20 * time.Millisecond
 	}
+	if cfg.BootTriggerDelay == 0 {
+		cfg.BootTriggerDelay = 100 * time.Millisecond
+	}
 	srv := ocpp.NewServer(cfg, reg, testLogger())
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {

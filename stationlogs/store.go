@@ -114,17 +114,38 @@ func (s *Store) Messages(ctx context.Context, visible []uuid.UUID, id string, li
 	return out, nil
 }
 
-// AppendStatus stores one status report. Run it in the transaction that also updates the
-// EVSE (WithTx), so the log and the EVSE never disagree.
-func (s *Store) AppendStatus(ctx context.Context, e StatusEntry) error {
-	const stmt = `
+// AppendStatuses stores status reports of any number of stations in one statement, in slice
+// order (ids grow in that order). Run it in the transaction that also updates the EVSEs
+// (WithTx), so the log and the EVSEs never disagree.
+func (s *Store) AppendStatuses(ctx context.Context, es []StatusEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	n := len(es)
+	ids, ocpp, codes, infos, vendor, ocpi, friendly := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	seqs, conns := make([]int64, n), make([]int64, n)
+	reported, created := make([]sql.NullTime, n), make([]time.Time, n)
+	for i, e := range es {
+		ids[i], seqs[i], conns[i], ocpp[i], codes[i], infos[i], vendor[i], ocpi[i], friendly[i] = e.StationID,
+			int64(e.EVSESequenceNumber), int64(e.ConnectorID), e.OCPPStatus, e.ErrorCode, e.Info, e.VendorErrorCode,
+			e.OCPIStatus, e.FriendlyStatus
+		reported[i], created[i] = database.NullTime(e.ReportedAt), e.Created.UTC()
+	}
+	const q = `
 	INSERT INTO station_status_log (charge_station_id, evse_sequence_number, connector_id, ocpp_status,
 		error_code, info, vendor_error_code, ocpi_status, friendly_status, reported_at, created)
-	VALUES ($1, $2, $3, $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), $8, $9, $10, $11)`
-	_, err := s.q.ExecContext(ctx, stmt, e.StationID, e.EVSESequenceNumber, e.ConnectorID, e.OCPPStatus,
-		e.ErrorCode, e.Info, e.VendorErrorCode, e.OCPIStatus, e.FriendlyStatus, e.ReportedAt, e.Created.UTC())
+	SELECT u.id, u.seq, u.conn, u.ocpp, NULLIF(u.code, ''), NULLIF(u.info, ''), NULLIF(u.vendor, ''), u.ocpi,
+		u.friendly, u.reported, u.created
+	FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::text[], $10::timestamptz[], $11::timestamptz[]) WITH ORDINALITY
+		AS u(id, seq, conn, ocpp, code, info, vendor, ocpi, friendly, reported, created, n)
+	JOIN charge_stations c ON c.id = u.id
+	ORDER BY u.n`
+	_, err := s.q.ExecContext(ctx, q, pq.Array(ids), pq.Array(seqs), pq.Array(conns), pq.Array(ocpp), pq.Array(codes),
+		pq.Array(infos), pq.Array(vendor), pq.Array(ocpi), pq.Array(friendly), pq.Array(reported), pq.Array(created))
 	if err != nil {
-		return fmt.Errorf("append status of %s: %w", e.StationID, database.Translate(err))
+		return fmt.Errorf("append %d statuses: %w", n, database.Translate(err))
 	}
 	return nil
 }

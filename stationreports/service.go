@@ -12,11 +12,12 @@ package stationreports
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/batch"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/schema"
@@ -26,25 +27,72 @@ import (
 )
 
 // Service records station reports.
+//
+// Reports that thousands of stations send at once (connections, boots, statuses) are
+// written in batches (package batch, group commit): a call waits until its report is
+// committed, but many calls share one transaction. Reports of one station keep their order.
+// Heartbeats and the message log are batched by the gateway itself.
 type Service struct {
-	db       *sqlx.DB
-	stations *chargestations.Store
-	evses    *evse.Store
-	logs     *stationlogs.Store
-	sessions *sessions.Store
-	now      func() time.Time
-	// passwords remembers successful password checks, so that a reconnect storm does not pay
-	// bcrypt for every station again.
-	passwords secret.Verifier
+	db        *sqlx.DB
+	stations  *chargestations.Store
+	evses     *evse.Store
+	logs      *stationlogs.Store
+	sessions  *sessions.Store
+	passwords *secret.Passwords
+	now       func() time.Time
+	log       *slog.Logger
+
+	presence *batch.Batcher[chargestations.Presence]
+	boots    *batch.Batcher[chargestations.Boot]
+	statuses *batch.Batcher[StatusReport]
 }
 
-// NewService returns a Service. now may be nil (time.Now).
+// NewService returns a Service; Close stops its batchers. passwords checks station passwords
+// (with the key the API stores verifiers with); now may be nil (time.Now).
 func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, logs *stationlogs.Store,
-	sess *sessions.Store, now func() time.Time) *Service {
+	sess *sessions.Store, passwords *secret.Passwords, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, stations: stations, evses: evses, logs: logs, sessions: sess, now: now}
+	if passwords == nil {
+		passwords = &secret.Passwords{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Service{db: db, stations: stations, evses: evses, logs: logs, sessions: sess, passwords: passwords, now: now, log: log}
+	cfg := batch.Config{Shards: 4, MaxBatch: 500}
+	s.presence = batch.New(cfg, func(p chargestations.Presence) string { return p.Identity }, s.writePresence)
+	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
+	s.statuses = batch.New(cfg, func(r StatusReport) string { return r.Identity }, s.writeStatuses)
+	return s
+}
+
+// Close writes what the batchers hold and stops them.
+func (s *Service) Close() {
+	s.presence.Close()
+	s.boots.Close()
+	s.statuses.Close()
+}
+
+// BatchStats are the running counts of the batchers, by name, for metrics.
+func (s *Service) BatchStats() map[string]*batch.Stats {
+	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats()}
+}
+
+// notFound turns the identities a batch write found into each item's outcome.
+func notFound[T any](items []T, identity func(T) string, found map[string]bool) error {
+	out := make(batch.PerItem, len(items))
+	missing := false
+	for i, it := range items {
+		if !found[identity(it)] {
+			out[i], missing = chargestations.ErrNotFound, true
+		}
+	}
+	if missing {
+		return out
+	}
+	return nil
 }
 
 // Station is what the gateway needs to admit a station's connection.
@@ -53,9 +101,13 @@ type Station struct {
 	SecurityProfile schema.SecurityProfile
 	// VerifyPassword reports whether a candidate is the station's OCPP password; nil when no
 	// password is set. The stored hash never leaves this package.
-	VerifyPassword func(candidate string) bool
+	VerifyPassword func(candidates ...string) bool
 	// HasBootData: an earlier BootNotification was accepted (its data is on record).
 	HasBootData bool
+	// FirmwareVersion is the one the last accepted BootNotification gave.
+	FirmwareVersion string
+	// HasConfiguration: the station's configuration has been read before.
+	HasConfiguration bool
 }
 
 // LookupStation returns the station with OCPP identity, whatever its network.
@@ -65,23 +117,55 @@ func (s *Service) LookupStation(ctx context.Context, identity string) (Station, 
 	if err != nil {
 		return Station{}, err
 	}
-	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, HasBootData: st.HasBootData}
+	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, HasBootData: st.HasBootData,
+		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration}
 	if st.PasswordHash != "" {
-		hash := st.PasswordHash
-		out.VerifyPassword = func(candidate string) bool { return s.passwords.Verify(identity, hash, candidate) }
+		stored := secret.Stored{Hash: st.PasswordHash, Verifier: st.PasswordVerifier}
+		out.VerifyPassword = func(candidates ...string) bool { return s.checkPassword(identity, stored, candidates) }
 	}
 	return out, nil
 }
 
+// checkPassword checks a station's password (at most one bcrypt); a check that needed bcrypt
+// stores the keyed verifier, so the next one, on any node, does not.
+func (s *Service) checkPassword(identity string, stored secret.Stored, candidates []string) bool {
+	ok, renew := s.passwords.Check(identity, stored, candidates...)
+	if renew != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.stations.SetPasswordVerifier(ctx, identity, stored.Hash, renew); err != nil {
+			s.log.Warn("store a station's password verifier", "identity", identity, "err", err)
+		}
+	}
+	return ok
+}
+
+// ConnectInfo describes a station's new OCPP connection.
+type ConnectInfo struct {
+	ProtocolVersion schema.ProtocolVersion
+	ClientIPAddress string
+	Endpoint        string // the OCPP URL the station connected to (EVROAM_OCPP_PUBLIC_URL)
+	At              time.Time
+}
+
 // RecordConnect marks the station Online with its protocol, address and endpoint.
 // Errors: chargestations.ErrNotFound.
-func (s *Service) RecordConnect(ctx context.Context, identity string, c chargestations.ConnectInfo) error {
-	return s.stations.RecordConnect(ctx, identity, c)
+func (s *Service) RecordConnect(ctx context.Context, identity string, c ConnectInfo) error {
+	return s.presence.Write(ctx, chargestations.Presence{Identity: identity, Online: true, ProtocolVersion: c.ProtocolVersion,
+		ClientIPAddress: c.ClientIPAddress, Endpoint: c.Endpoint, At: c.At})
 }
 
 // RecordDisconnect marks the station Offline. Errors: chargestations.ErrNotFound.
 func (s *Service) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
-	return s.stations.RecordDisconnect(ctx, identity, at)
+	return s.presence.Write(ctx, chargestations.Presence{Identity: identity, Online: false, At: at})
+}
+
+func (s *Service) writePresence(ctx context.Context, ps []chargestations.Presence) error {
+	found, err := s.stations.RecordPresence(ctx, ps)
+	if err != nil {
+		return err
+	}
+	return notFound(ps, func(p chargestations.Presence) string { return p.Identity }, found)
 }
 
 // RecordBoot stores the boot data of an accepted BootNotification; the first one onboards the
@@ -90,7 +174,15 @@ func (s *Service) RecordDisconnect(ctx context.Context, identity string, at time
 func (s *Service) RecordBoot(ctx context.Context, identity string, b chargestations.BootInfo) error {
 	remote := true
 	b.RemoteManageable = &remote
-	return s.stations.RecordBoot(ctx, identity, b)
+	return s.boots.Write(ctx, chargestations.Boot{Identity: identity, BootInfo: b})
+}
+
+func (s *Service) writeBoots(ctx context.Context, bs []chargestations.Boot) error {
+	found, err := s.stations.RecordBoots(ctx, bs)
+	if err != nil {
+		return err
+	}
+	return notFound(bs, func(b chargestations.Boot) string { return b.Identity }, found)
 }
 
 // RecordHeartbeats stores the last heartbeat of many stations (identity → time) at once.
@@ -114,26 +206,38 @@ type StatusReport struct {
 }
 
 // RecordStatus updates the EVSE and appends to the status log in one transaction, so the two
-// never disagree. The OCPP status is kept raw and mapped to its OCPI and friendly status
-// (schema). A report for connector 0 (the whole station) or for an EVSE the registry does not
-// know is logged only: the registry's EVSEs are what the operator configured.
+// never disagree (many reports share one transaction; an EVSE's reports keep their order and
+// the log keeps every one). The OCPP status is kept raw and mapped to its OCPI and friendly
+// status (schema). A report for connector 0 (the whole station) or for an EVSE the registry
+// does not know is logged only: the registry's EVSEs are what the operator configured.
 func (s *Service) RecordStatus(ctx context.Context, r StatusReport) error {
-	ocpi := schema.StatusFromOCPP(r.OCPPStatus)
-	entry := stationlogs.StatusEntry{StationID: r.Identity, EVSESequenceNumber: r.EVSESequence, ConnectorID: r.ConnectorID,
-		OCPPStatus: r.OCPPStatus, ErrorCode: r.ErrorCode, Info: r.Info, VendorErrorCode: r.VendorErrorCode,
-		OCPIStatus: string(ocpi), FriendlyStatus: schema.FriendlyStatus(r.OCPPStatus), Created: r.At}
-	if !r.ReportedAt.IsZero() {
-		ts := r.ReportedAt
-		entry.ReportedAt = &ts
+	return s.statuses.Write(ctx, r)
+}
+
+func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
+	var changes []evse.StatusChange
+	entries := make([]stationlogs.StatusEntry, len(rs))
+	for i, r := range rs {
+		ocpi := schema.StatusFromOCPP(r.OCPPStatus)
+		entries[i] = stationlogs.StatusEntry{StationID: r.Identity, EVSESequenceNumber: r.EVSESequence, ConnectorID: r.ConnectorID,
+			OCPPStatus: r.OCPPStatus, ErrorCode: r.ErrorCode, Info: r.Info, VendorErrorCode: r.VendorErrorCode,
+			OCPIStatus: string(ocpi), FriendlyStatus: schema.FriendlyStatus(r.OCPPStatus), Created: r.At}
+		if !r.ReportedAt.IsZero() {
+			ts := r.ReportedAt
+			entries[i].ReportedAt = &ts
+		}
+		if r.EVSESequence > 0 {
+			changes = append(changes, evse.StatusChange{Identity: r.Identity, SequenceNumber: r.EVSESequence,
+				OCPPStatus: r.OCPPStatus, Status: ocpi, At: r.At})
+		}
 	}
 	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if r.EVSESequence > 0 {
-			err := s.evses.WithTx(tx).SetStatus(ctx, r.Identity, r.EVSESequence, r.OCPPStatus, ocpi, r.At)
-			if err != nil && !errors.Is(err, evse.ErrNotFound) {
+		if len(changes) > 0 {
+			if _, err := s.evses.WithTx(tx).SetStatuses(ctx, changes); err != nil {
 				return err
 			}
 		}
-		return s.logs.WithTx(tx).AppendStatus(ctx, entry)
+		return s.logs.WithTx(tx).AppendStatuses(ctx, entries)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
@@ -42,7 +43,9 @@ type registry struct {
 	reports *stationreports.Service
 }
 
-func newRegistry(db *sqlx.DB, nets *networks.Store) registry {
+// newRegistry builds the registry. passwords makes and checks station passwords (with
+// EVROAM_SECRET_KEY when configured).
+func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords, log *slog.Logger) registry {
 	locStore := locations.NewStore(db)
 	tplStore := templates.NewStore(db)
 	evseStore := evse.NewStore(db)
@@ -53,12 +56,12 @@ func newRegistry(db *sqlx.DB, nets *networks.Store) registry {
 		networks:     networks.NewService(nets, nil),
 		locations:    locations.NewService(db, locStore, csStore, nil),
 		templates:    templates.NewService(db, tplStore, nil),
-		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil),
+		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, passwords, nil),
 		evses:        evse.NewService(db, evseStore, nil),
 		stationStore: csStore,
 		evseStore:    evseStore,
 		logStore:     logStore,
-		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), nil),
+		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), passwords, nil, log),
 	}
 }
 

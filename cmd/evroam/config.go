@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/schema"
 )
 
@@ -19,7 +20,8 @@ type config struct {
 	DatabaseURL       string `json:"-"` // secret: never printed
 	HTTPAddr          string
 	OCPPAddr          string
-	AdminAPIKey       string `json:"-"`
+	AdminAPIKey       string      `json:"-"`
+	SecretKey         *secret.Key `json:"-"` // EVROAM_SECRET_KEY; nil when not set
 	OCPPPublicURL     string
 	PublicURL         string // EVROAM_PUBLIC_URL: base URL partners reach the HTTP API at (OCPI)
 	DebugAddr         string // EVROAM_DEBUG_ADDR: Go's profiler (/debug/pprof) on its own address; off when empty
@@ -95,6 +97,13 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		if _, _, err := net.SplitHostPort(a.val); err != nil {
 			problems = append(problems, fmt.Sprintf("%s=%q is not host:port (e.g. :8080)", a.key, a.val))
 		}
+	}
+	if k := env("EVROAM_SECRET_KEY", ""); k != "" {
+		key, err := secret.ParseKey(k)
+		if err != nil {
+			problems = append(problems, "EVROAM_SECRET_KEY: "+err.Error())
+		}
+		cfg.SecretKey = key
 	}
 	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < 16 {
 		problems = append(problems, "EVROAM_ADMIN_API_KEY must have at least 16 characters")

@@ -29,11 +29,12 @@ func (g gatewayRegistry) LookupStation(ctx context.Context, identity string) (oc
 		return ocpp.Station{}, err
 	}
 	return ocpp.Station{Identity: st.Identity, SecurityProfile: int(st.SecurityProfile),
-		VerifyPassword: st.VerifyPassword, HasBootData: st.HasBootData}, nil
+		VerifyPassword: st.VerifyPassword, HasBootData: st.HasBootData, FirmwareVersion: st.FirmwareVersion,
+		HasConfiguration: st.HasConfiguration}, nil
 }
 
 func (g gatewayRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) error {
-	return g.reports.RecordConnect(ctx, c.Identity, chargestations.ConnectInfo{
+	return g.reports.RecordConnect(ctx, c.Identity, stationreports.ConnectInfo{
 		ProtocolVersion: schema.ProtocolVersion(c.ProtocolVersion), ClientIPAddress: c.ClientIP,
 		Endpoint: c.Endpoint, At: c.At})
 }

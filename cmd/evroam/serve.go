@@ -14,10 +14,12 @@ import (
 	"github.com/evroam/evroam/cluster"
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/stationreports"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/errgroup"
@@ -31,7 +33,8 @@ type app struct {
 	db      *sqlx.DB
 	api     *gin.Engine
 	node    *cluster.Node
-	gateway *ocpp.Server // node.Server(): this node's OCPP endpoint
+	gateway *ocpp.Server            // node.Server(): this node's OCPP endpoint
+	reports *stationreports.Service // its batchers are closed after the gateway
 }
 
 // newApp opens the database, applies migrations, makes sure the root network (and the admin
@@ -57,7 +60,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	reg := newRegistry(db, nets)
+	if cfg.SecretKey == nil {
+		log.Warn("EVROAM_SECRET_KEY is not set: every station password check after a start costs bcrypt, and 1.6 stations must send their password in the form it was set")
+	}
+	reg := newRegistry(db, nets, &secret.Passwords{Key: cfg.SecretKey}, log)
 	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL})
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
@@ -73,7 +79,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
 		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore})
-	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server()}, nil
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.
@@ -91,6 +97,7 @@ func (a *app) closeNode(ctx context.Context) {
 	if err := a.node.Close(ctx); err != nil {
 		a.log.Warn("closing the cluster node", "err", err)
 	}
+	a.reports.Close() // after the gateway: its last disconnects go through the batchers
 }
 
 // serve runs the API and the OCPP gateway until ctx ends, then shuts both down gracefully.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
 )
@@ -43,7 +44,7 @@ func routeTable(t *testing.T, ocpiCfg ocpi.Config) (*httptest.Server, string, *n
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newAPI(newHandlers(newRegistry(db, nets), slog.New(slog.DiscardHandler), ocpiCfg)))
+	srv := httptest.NewServer(newAPI(newHandlers(newRegistry(db, nets, &secret.Passwords{}, slog.New(slog.DiscardHandler)), slog.New(slog.DiscardHandler), ocpiCfg)))
 	t.Cleanup(srv.Close)
 	return srv, admin, nets, root
 }

@@ -13,6 +13,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,21 @@ import (
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("batch: closed")
+
+// PerItem is a flush outcome that differs per item: a flush returns it (one entry per item,
+// nil for the items written) when some items of a batch fail on their own, e.g. a row that
+// does not exist, while the others were written.
+type PerItem []error
+
+func (p PerItem) Error() string {
+	n := 0
+	for _, err := range p {
+		if err != nil {
+			n++
+		}
+	}
+	return fmt.Sprintf("batch: %d of %d items failed", n, len(p))
+}
 
 // Config tunes a Batcher. Zero values take the defaults.
 type Config struct {
@@ -171,11 +187,25 @@ func (b *Batcher[T]) run(s *shard[T]) {
 		cancel()
 		b.stats.Flushes.Add(1)
 		b.stats.Items.Add(int64(len(items)))
-		if err != nil {
+		var each PerItem
+		switch {
+		case errors.As(err, &each) && len(each) == len(reqs):
+			for _, e := range each {
+				if e != nil {
+					b.stats.Failed.Add(1)
+				}
+			}
+		case err != nil:
 			b.stats.Failed.Add(int64(len(items)))
 		}
-		for _, r := range reqs {
-			r.done <- err
+		if errors.As(err, &each) && len(each) == len(reqs) {
+			for i, r := range reqs {
+				r.done <- each[i]
+			}
+		} else {
+			for _, r := range reqs {
+				r.done <- err
+			}
 		}
 		clear(reqs)
 		clear(items)

@@ -116,3 +116,30 @@ func TestBackPressureAndClose(t *testing.T) {
 		t.Errorf("Write after Close = %v", err)
 	}
 }
+
+// TestPerItemOutcome: a flush that fails some items tells each writer its own outcome.
+func TestPerItemOutcome(t *testing.T) {
+	missing := errors.New("no such row")
+	b := New(Config{Shards: 1}, func(it item) string { return it.key }, func(ctx context.Context, items []item) error {
+		out := make(PerItem, len(items))
+		for i, it := range items {
+			if it.n%2 == 1 {
+				out[i] = missing
+			}
+		}
+		return out
+	})
+	defer b.Close()
+	var wg sync.WaitGroup
+	for n := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := b.Write(t.Context(), item{"k", n})
+			if n%2 == 1 && !errors.Is(err, missing) || n%2 == 0 && err != nil {
+				t.Errorf("item %d: err = %v", n, err)
+			}
+		}()
+	}
+	wg.Wait()
+}

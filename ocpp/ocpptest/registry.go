@@ -66,10 +66,22 @@ func (r *Registry) AddStation(identity string, securityProfile int, password str
 	st := ocpp.Station{Identity: identity, SecurityProfile: securityProfile, HasBootData: hasBootData}
 	if password != "" {
 		want := []byte(password)
-		st.VerifyPassword = func(c string) bool { return subtle.ConstantTimeCompare([]byte(c), want) == 1 }
+		st.VerifyPassword = func(cands ...string) bool {
+			for _, c := range cands {
+				if subtle.ConstantTimeCompare([]byte(c), want) == 1 {
+					return true
+				}
+			}
+			return false
+		}
 	}
+	r.AddStationWith(st)
+}
+
+// AddStationWith registers a station as LookupStation will return it.
+func (r *Registry) AddStationWith(st ocpp.Station) {
 	r.mu.Lock()
-	r.stations[identity] = st
+	r.stations[st.Identity] = st
 	r.mu.Unlock()
 }
 

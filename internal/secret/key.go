@@ -1,0 +1,77 @@
+package secret
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+)
+
+// Key is EVROAM_SECRET_KEY: a secret the database never holds. Each purpose gets its own
+// key derived from it (HMAC-SHA256 of the purpose's name), so that no two uses share one.
+//
+// Station passwords: with a Key, a station's password is also kept as a keyed verifier,
+// HMAC(key, identity, password), next to its bcrypt hash. A check compares verifiers, which
+// costs a microsecond where bcrypt costs tens of milliseconds on purpose; a reconnect storm
+// of thousands of stations is then not bound by bcrypt. The threat model: a copy of the
+// database alone gives an attacker bcrypt hashes (slow to crack) and verifiers that are
+// useless without the key; the database together with the key makes the verifiers as weak
+// as a fast salted hash, so the key lives in the environment of the evroam processes only,
+// and a rotated key simply makes every verifier fall back to bcrypt once (and be renewed).
+type Key struct {
+	id       [8]byte  // names the key in stored verifiers, so a rotated key is noticed
+	verifier [32]byte // for station password verifiers
+}
+
+// MinKeyBytes is the least key material accepted.
+const MinKeyBytes = 32
+
+// ParseKey reads a key given as hex or base64 (of at least 32 bytes) or as text of at least
+// 32 characters.
+func ParseKey(s string) (*Key, error) {
+	s = strings.TrimSpace(s)
+	raw := []byte(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) >= MinKeyBytes {
+		raw = b
+	} else if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) >= MinKeyBytes {
+		raw = b
+	} else if b, err := base64.RawURLEncoding.DecodeString(s); err == nil && len(b) >= MinKeyBytes {
+		raw = b
+	}
+	if len(raw) < MinKeyBytes {
+		return nil, errors.New("the secret key must have at least 32 bytes (e.g. 64 hex digits: openssl rand -hex 32)")
+	}
+	k := &Key{}
+	copy(k.id[:], derive(raw, "evroam key id"))
+	copy(k.verifier[:], derive(raw, "evroam station password verifier"))
+	return k, nil
+}
+
+func derive(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// Verifier returns the keyed verifier of a station's password: the key's id followed by
+// HMAC(identity, password). The identity salts it, so two stations with one password have
+// different verifiers.
+func (k *Key) Verifier(identity, password string) []byte {
+	m := hmac.New(sha256.New, k.verifier[:])
+	m.Write([]byte(identity))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	return append(k.id[:len(k.id):len(k.id)], m.Sum(nil)...)
+}
+
+// Check compares password with a stored verifier. usable is false when there is no verifier
+// or it was made with another key: then bcrypt must decide.
+func (k *Key) Check(verifier []byte, identity, password string) (match, usable bool) {
+	if k == nil || len(verifier) != len(k.id)+sha256.Size || subtle.ConstantTimeCompare(verifier[:len(k.id)], k.id[:]) != 1 {
+		return false, false
+	}
+	return subtle.ConstantTimeCompare(verifier, k.Verifier(identity, password)) == 1, true
+}

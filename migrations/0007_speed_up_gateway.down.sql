@@ -1,0 +1,1 @@
+ALTER TABLE charge_stations DROP COLUMN ocpp_password_verifier;
