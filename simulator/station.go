@@ -86,10 +86,10 @@ type link struct {
 	flight        *bootFlight   // the BootNotification outstanding, if any
 	bootStarted   bool          // a BootNotification was sent on this connection
 	bootStartedCh chan struct{} // made on demand; closed once bootStarted
-	closing   atomic.Bool // we closed it (not a drop)
-	closeOnce sync.Once
-	err       error         // why the connection ended; set before done is closed
-	done      chan struct{} // closed when the reader has finished
+	closing       atomic.Bool   // we closed it (not a drop)
+	closeOnce     sync.Once
+	err           error         // why the connection ended; set before done is closed
+	done          chan struct{} // closed when the reader has finished
 }
 
 // bootFlight is one BootNotification on its way; concurrent boots of a connection (the
