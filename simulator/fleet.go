@@ -67,10 +67,7 @@ func newEnv(cfg Config) (*env, error) {
 	return e, nil
 }
 
-func (e *env) dialer(p Protocol, src int) *websocket.Dialer {
-	ds := e.dialers[p-1]
-	return ds[src%len(ds)]
-}
+func (e *env) dialer(p Protocol, src int) *websocket.Dialer { return e.dialers[p-1][src] }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -230,8 +227,9 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{env: e, stations: make([]*Station, e.cfg.Count)}
+	sources := max(len(e.srcs), 1)
 	for i := range f.stations {
-		f.stations[i] = e.newStation(e.cfg.Identity(i), e.cfg.protocolOf(i), i)
+		f.stations[i] = e.newStation(e.cfg.Identity(i), e.cfg.protocolOf(i), i%sources)
 	}
 	return f, nil
 }

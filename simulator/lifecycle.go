@@ -27,18 +27,17 @@ func (s *Station) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err == nil {
-			done := s.Done()
+		if l := s.current(); err == nil && l != nil {
 			s.online(ctx)
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-done:
+			case <-l.done:
 			}
 			if s.rebootDue() {
 				continue
 			}
-			err = ErrConnectionLost
+			err = fmt.Errorf("%w: %v", ErrConnectionLost, l.err)
 		}
 		if !s.env.cfg.Reconnect {
 			return err

@@ -17,7 +17,7 @@ const (
 	ActionReconnect = "Reconnect"
 	// ActionConnect is the dial and WebSocket upgrade alone.
 	ActionConnect = "Connect"
-	// ActionIdle counts HoldIdle's dropped connections (error code "Dropped").
+	// ActionIdle counts HoldIdle's held connections: still up, or "Dropped".
 	ActionIdle = "Idle"
 )
 
@@ -32,14 +32,18 @@ var errDropped = &CallError{Code: "Dropped"}
 // failed station is counted by its error code; the error is only ctx's.
 func ConnectStorm(ctx context.Context, f *Fleet) (Report, error) {
 	rec := NewRecorder()
-	err := storm(ctx, f, rec, ActionConnectBoot, func(ctx context.Context, s *Station) error {
-		start := time.Now()
-		_, err := s.Boot(ctx)
-		rec.Observe("BootNotification", time.Since(start), err)
-		return err
+	err := storm(ctx, f, rec, ActionConnectBoot, func(ctx context.Context, _ int, s *Station) error {
+		return bootRecorded(ctx, rec, s)
 	})
 	rec.Stop()
 	return rec.Report(), err
+}
+
+func bootRecorded(ctx context.Context, rec *Recorder, s *Station) error {
+	start := time.Now()
+	_, err := s.Boot(ctx)
+	rec.Observe("BootNotification", time.Since(start), err)
+	return err
 }
 
 // ReconnectStorm is ConnectStorm for stations whose boot data is on record (after a
@@ -52,7 +56,7 @@ func ConnectStorm(ctx context.Context, f *Fleet) (Report, error) {
 func ReconnectStorm(ctx context.Context, f *Fleet, boot bool) (Report, error) {
 	f.Close()
 	rec := NewRecorder()
-	err := storm(ctx, f, rec, ActionReconnect, func(ctx context.Context, s *Station) error {
+	err := storm(ctx, f, rec, ActionReconnect, func(ctx context.Context, _ int, s *Station) error {
 		start := time.Now()
 		var err error
 		action := "Heartbeat"
@@ -71,7 +75,7 @@ func ReconnectStorm(ctx context.Context, f *Fleet, boot bool) (Report, error) {
 
 // storm opens a connection for every unconnected station and runs first on it, recording
 // the whole under headline.
-func storm(ctx context.Context, f *Fleet, rec *Recorder, headline string, first func(context.Context, *Station) error) error {
+func storm(ctx context.Context, f *Fleet, rec *Recorder, headline string, first func(ctx context.Context, i int, s *Station) error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(f.env.cfg.MaxInFlight, len(f.stations)) {
@@ -92,7 +96,7 @@ func storm(ctx context.Context, f *Fleet, rec *Recorder, headline string, first 
 					err := s.Connect(ctx)
 					rec.Observe(ActionConnect, time.Since(start), err)
 					if err == nil {
-						if err = first(ctx, s); err != nil {
+						if err = first(ctx, i, s); err != nil {
 							_ = s.Close()
 						}
 					}
@@ -228,27 +232,40 @@ func (s *Station) loadPayload(buf []byte, a LoadAction) []byte {
 }
 
 // HoldIdle connects and boots every station of f that is not connected (recorded as in
-// ConnectStorm) and holds them idle until ctx ends: no heartbeats, nothing sent, each
-// connection costing the client its reader goroutine, a 512-byte read buffer and the socket,
-// so that what the gateway holds per connection can be measured. Connections that drop
-// meanwhile are counted under ActionIdle as "Dropped". The stations stay connected when it
-// returns; the error is ctx's if it ended before every station was up.
+// ConnectStorm) and holds all of them idle until ctx ends: nothing is sent, and each
+// connection costs the client its reader goroutine, a 512-byte read buffer and its socket, so
+// that what the gateway keeps per connection can be measured meanwhile (Fleet.Stats().Booted
+// tells when every station is up). Under ActionIdle each held connection counts as a success
+// when it is still up at the end (its "latency" is the time held) and as an error "Dropped"
+// when it ended. The stations stay connected when it returns; the error is ctx's if it ended
+// before every station was up.
 func HoldIdle(ctx context.Context, f *Fleet) (Report, error) {
 	rec := NewRecorder()
-	err := storm(ctx, f, rec, ActionConnectBoot, func(ctx context.Context, s *Station) error {
-		start := time.Now()
-		_, err := s.Boot(ctx)
-		rec.Observe("BootNotification", time.Since(start), err)
-		return err
+	held := make([]*link, len(f.stations))
+	for i, s := range f.stations {
+		held[i] = s.current()
+	}
+	err := storm(ctx, f, rec, ActionConnectBoot, func(ctx context.Context, i int, s *Station) error {
+		held[i] = s.current()
+		return bootRecorded(ctx, rec, s)
 	})
 	if err != nil {
 		rec.Stop()
 		return rec.Report(), err
 	}
-	drops := f.env.stats.drops.Load()
+	start := time.Now()
 	<-ctx.Done()
-	for range f.env.stats.drops.Load() - drops {
-		rec.Observe(ActionIdle, 0, errDropped)
+	holding := time.Since(start)
+	for _, l := range held {
+		if l == nil {
+			continue
+		}
+		select {
+		case <-l.done:
+			rec.Observe(ActionIdle, 0, errDropped)
+		default:
+			rec.Observe(ActionIdle, holding, nil)
+		}
 	}
 	rec.Stop()
 	return rec.Report(), nil

@@ -26,6 +26,9 @@ type gateway struct {
 	srv *ocpp.Server
 	reg *ocpptest.Registry
 	url string // ws://127.0.0.1:port/ocpp
+	// statusesBefore is how many statuses the registry held before the command TestCommands
+	// is sending.
+	statusesBefore int
 }
 
 func startGateway(t *testing.T, cfg ocpp.Config) *gateway {
@@ -331,9 +334,8 @@ func TestCommands(t *testing.T) {
 	now := time.Now().UTC().Format(time.RFC3339)
 	triggeredStatus := func(evse int) func(*testing.T, *gateway, json.RawMessage) {
 		return func(t *testing.T, g *gateway, _ json.RawMessage) {
-			n := g.count(func(r *ocpptest.Registry) int { return len(r.Statuses) })
 			g.reg.Wait(t, waitTimeout, "the triggered StatusNotification", func(r *ocpptest.Registry) bool {
-				return len(r.Statuses) > n-1 && r.Statuses[len(r.Statuses)-1].EVSESequence == evse
+				return len(r.Statuses) == g.statusesBefore+1 && r.Statuses[g.statusesBefore].EVSESequence == evse
 			})
 		}
 	}
@@ -498,6 +500,7 @@ func TestCommands(t *testing.T) {
 					g.reg.Do(func(r *ocpptest.Registry) { tx = r.TxEvents[0].TransactionID })
 					payload = map[string]any{"transactionId": tx}
 				}
+				g.statusesBefore = g.count(func(r *ocpptest.Registry) int { return len(r.Statuses) })
 				answer, err := g.srv.Call(ctx, id, c.action, payload)
 				if c.action == "CancelReservation" {
 					var ce *ocpp.CallError
@@ -703,7 +706,7 @@ func TestHoldIdle(t *testing.T) {
 		done <- result{rep, err}
 	}()
 	deadline := time.Now().Add(waitTimeout)
-	for f.Connected() < cfg.Count && time.Now().Before(deadline) {
+	for f.Stats().Booted < int64(cfg.Count) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// A second connection of one identity replaces (drops) the fleet's.
@@ -721,7 +724,8 @@ func TestHoldIdle(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if cb, idle := r.rep.Get(simulator.ActionConnectBoot), r.rep.Get(simulator.ActionIdle); cb.Count != 5 || idle.ErrorsByCode["Dropped"] != 1 {
+	if cb, idle := r.rep.Get(simulator.ActionConnectBoot), r.rep.Get(simulator.ActionIdle); cb.Count != 5 || idle.Count != 4 ||
+		idle.Errors != 1 || idle.ErrorsByCode["Dropped"] != 1 {
 		t.Errorf("hold idle:\n%s", r.rep)
 	}
 	if got := f.Connected(); got != 4 {

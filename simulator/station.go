@@ -25,7 +25,9 @@ type Reply struct {
 	Err *CallError
 	// Then, when set, runs in a goroutine of its own after the answer has been written: what
 	// the station does because of the CALL (TriggerMessage: send the message; Remote start:
-	// start the session). Its context ends when the station's Run does.
+	// start the session).
+	// The context is the station's Run context, or context.Background() for a station
+	// driven by hand.
 	Then func(ctx context.Context)
 }
 
@@ -53,12 +55,13 @@ type Station struct {
 	env      *env
 	identity string
 	proto    Protocol
-	src      uint16 // index into env.dialers' source addresses
+	src      uint16 // which of env.srcs it dials from
 
 	callSem chan struct{} // capacity 1: held while this station's CALL is outstanding
 
 	mu           sync.Mutex
 	link         *link // nil when not connected
+	dialing      bool  // a Connect is under way
 	runCtx       context.Context
 	everBooted   bool
 	rebootReason string // boot reason of the reconnect after a Reset; "" when none is due
@@ -185,22 +188,31 @@ func (s *Station) current() *link {
 // a *HandshakeError when the gateway refuses the upgrade (404 unknown station, 401 bad
 // credentials) and ErrNoSubprotocol when it does not speak the station's version.
 func (s *Station) Connect(ctx context.Context) error {
-	if s.Connected() {
-		return fmt.Errorf("simulator: %s is connected already", s.identity)
+	s.mu.Lock()
+	if s.link != nil || s.dialing {
+		s.mu.Unlock()
+		return fmt.Errorf("simulator: %s is connected or connecting already", s.identity)
 	}
+	s.dialing = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.dialing = false
+		s.mu.Unlock()
+	}()
 	var hdr http.Header
 	if pw := s.password(); pw != "" {
 		hdr = http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(s.identity+":"+pw))}}
 	}
 	ws, resp, err := s.env.dialer(s.proto, int(s.src)).DialContext(ctx, s.env.baseURL+url.PathEscape(s.identity), hdr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // given up, not failed
+		}
 		s.env.stats.connectFailures.Add(1)
 		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 			return &HandshakeError{Status: resp.StatusCode, Body: string(body)}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
 		}
 		return fmt.Errorf("simulator: connect %s: %w", s.identity, err)
 	}
