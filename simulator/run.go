@@ -36,9 +36,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	if cfg.Duration > 0 {
+		// Cancel rather than a deadline: calls still on their way when the time is up end
+		// as cancelled, not as timeouts of the gateway.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
+		stop := time.AfterFunc(cfg.Duration, cancel)
+		defer stop.Stop()
 	}
 	fmt.Fprintf(out, "simulating %d stations (OCPP %s) against %s\n", cfg.Count, cfg.Protocol, cfg.URL)
 	if srcs := f.SourceAddrs(); len(srcs) > 1 {

@@ -350,7 +350,18 @@ func (s *Station) Call(ctx context.Context, action string, payload any) (json.Ra
 	return res, err
 }
 
-func (s *Station) call(ctx context.Context, action string, payload []byte) (json.RawMessage, error) {
+func (s *Station) call(ctx context.Context, action string, payload []byte) (_ json.RawMessage, err error) {
+	parent := ctx
+	defer func() {
+		if err != nil && parent.Err() != nil {
+			// The caller gave up (a run ending closes its connections too): say so, rather
+			// than blame the connection.
+			err = ctxErr(parent)
+		}
+		if err != nil {
+			s.env.stats.countError(err)
+		}
+	}()
 	l := s.current()
 	if l == nil {
 		return nil, ErrNotConnected
@@ -382,18 +393,13 @@ func (s *Station) call(ctx context.Context, action string, payload []byte) (json
 	s.env.stats.callsSent.Add(1)
 	select {
 	case r := <-p.ch:
-		if r.err != nil {
-			s.env.stats.countError(r.err)
-		}
 		return r.payload, r.err
 	case <-ctx.Done():
 		if !l.takePending(p) {
 			// The answer arrived as the deadline passed; it is in the channel, and late.
 			<-p.ch
 		}
-		err := ctxErr(ctx)
-		s.env.stats.countError(err)
-		return nil, err
+		return nil, ctxErr(ctx)
 	}
 }
 
