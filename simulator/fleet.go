@@ -132,7 +132,7 @@ type Stats struct {
 	BadFrames           int64 // frames from the gateway that could not be decoded
 	Unmatched           int64 // answers to no outstanding CALL (late ones)
 	Drops               int64 // connections that ended without the station closing them
-	SessionsStarted     int64
+	SessionsStarted     int64 // charging sessions started since the fleet was made
 }
 
 // Errors is the sum of everything that went wrong.

@@ -35,11 +35,12 @@ var (
 // CallError is a CALLERROR: the gateway's answer to a station's CALL, or a station's answer to
 // the gateway's.
 type CallError struct {
-	Code        string
-	Description string
+	Code        string          // the OCPP error code, e.g. SecurityError, NotImplemented
+	Description string          // free text, at most 255 characters on the wire
 	Details     json.RawMessage // nil or a JSON object
 }
 
+// Error names the code and the description.
 func (e *CallError) Error() string {
 	if e.Description == "" {
 		return "CALLERROR " + e.Code
@@ -53,6 +54,7 @@ type HandshakeError struct {
 	Body   string // the first bytes of the answer, for the message
 }
 
+// Error names the HTTP status and the start of the answer.
 func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("simulator: upgrade refused: HTTP %d %s", e.Status, e.Body)
 }

@@ -90,6 +90,7 @@ type Report struct {
 
 // Figures are one action's numbers.
 type Figures struct {
+	// Action is the OCPP action, or a scenario's ActionConnectBoot, ActionReconnect, … .
 	Action string
 	// Count is the number of successful operations; the latencies are theirs.
 	Count uint64
@@ -97,9 +98,11 @@ type Figures struct {
 	// (CALLERROR code, "Timeout", "HTTP 401", …).
 	Errors       uint64
 	ErrorsByCode map[string]uint64
-	Min, Mean    time.Duration
-	P50, P90     time.Duration
-	P99, Max     time.Duration
+	// Min, Mean, the percentiles P50, P90 and P99, and Max are latencies of the successful
+	// operations; the percentiles are bucket upper bounds (within about 3%).
+	Min, Mean time.Duration
+	P50, P90  time.Duration
+	P99, Max  time.Duration
 	// Throughput is successful operations per second over the report's window.
 	Throughput float64
 }

@@ -143,6 +143,7 @@ func (a LoadAction) String() string {
 
 // Load describes a MessageLoad.
 type Load struct {
+	// Action is what every station sends.
 	Action LoadAction
 	// Stations is how many of the fleet's connected stations send; 0: all of them.
 	Stations int

@@ -245,9 +245,9 @@ func (s *Station) Close() error {
 
 // BootResult is the gateway's BootNotification answer.
 type BootResult struct {
-	Status      string // Accepted, Pending or Rejected
-	Interval    time.Duration
-	CurrentTime time.Time
+	Status      string        // Accepted, Pending or Rejected
+	Interval    time.Duration // the heartbeat interval (Accepted) or the wait before trying again
+	CurrentTime time.Time     // the gateway's clock
 }
 
 // Boot sends BootNotification (reason PowerUp for 2.0.1) with the configured vendor, model and
