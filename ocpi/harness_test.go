@@ -406,7 +406,9 @@ func (e *env) deployState(stationID, state string) {
 // setStatus reports an EVSE status the way the OCPP gateway does.
 func (e *env) setStatus(stationID string, seq int, ocpp string, status schema.Status) {
 	e.t.Helper()
-	if err := e.evses.SetStatus(e.t.Context(), stationID, seq, ocpp, status, time.Now()); err != nil {
-		e.t.Fatal(err)
+	found, err := e.evses.SetStatuses(e.t.Context(), []evse.StatusChange{{Identity: stationID, SequenceNumber: seq,
+		OCPPStatus: ocpp, Status: status, At: time.Now()}})
+	if err != nil || !found[0] {
+		e.t.Fatalf("set status of %s EVSE %d: found %v, %v", stationID, seq, found, err)
 	}
 }

@@ -5,6 +5,7 @@
 //	evroam migrate                                    apply pending migrations and exit
 //	evroam apikey create --network ID [--name N] [--admin]   print a new API key
 //	evroam localdb --dir DIR                          start (or reuse) a private PostgreSQL, print its URL
+//	evroam simulate [flags]                           simulated charge stations against a gateway (package simulator)
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/evroam/evroam/internal/pgcluster"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/simulator"
 	"github.com/google/uuid"
 )
 
@@ -41,6 +43,10 @@ const usage = `usage:
   evroam apikey create --network ID [--name NAME] [--admin]
                               print a new API key for a network
   evroam localdb --dir DIR    start (or reuse) a private PostgreSQL under DIR and print its URL
+  evroam simulate [--url ws://localhost:9000/ocpp] [--count N] [--protocol 1.6|2.0.1|mix]
+                  [--password P] [--create --api-url URL --api-key KEY] [flags]
+                              run N simulated charge stations against an OCPP gateway
+                              (evroam simulate -h lists every flag)
 Configuration comes from EVROAM_* environment variables; see README.md.`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -79,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return apikey(ctx, args[1:], getenv, stdout)
 	case "localdb":
 		return localdb(ctx, args[1:], stdout)
+	case "simulate":
+		return simulate(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -134,6 +142,20 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintln(stdout, key)
 	return nil
+}
+
+// simulate is `evroam simulate`: the flags fill a simulator.Config, and the package does the rest.
+func simulate(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg simulator.Config
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	return simulator.Run(ctx, cfg, stdout)
 }
 
 // localdb starts the developer database of `make run`: a private cluster whose data lives in

@@ -91,7 +91,7 @@ var layers = []struct {
 	{"http", []string{"internal/web"}},
 	{"registry", []string{"evse", "locations", "templates", "networks", "chargestations", "stationlogs", "sessions", "ocpi"}},
 	{"gateway side", []string{"stationreports", "commands"}},
-	{"wiring", []string{"cmd/evroam", "internal/archlint", "bench"}},
+	{"wiring", []string{"cmd/evroam", "internal/archlint", "simulator", "bench"}},
 }
 
 // testHelpers are imported by tests only, never by production code (other helpers may).
