@@ -21,6 +21,7 @@ import (
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/pgcluster"
 	"github.com/evroam/evroam/internal/secret"
+	"github.com/evroam/evroam/simulator"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -35,8 +36,9 @@ type env struct {
 	smallKey string // an API key of the small sub-network
 	secret   string // EVROAM_SECRET_KEY
 	nodes    []*node
-	stations int // stations in the root network
-	small    int // stations in the small network
+	fleet    *simulator.Fleet // the OCPP scenarios' connected stations
+	stations int              // stations in the root network
+	small    int              // stations in the small network
 }
 
 // node is one running evroam serve process.
@@ -48,6 +50,8 @@ type node struct {
 	ocpp    string // ws://127.0.0.1:port/ocpp
 	debug   string // http://127.0.0.1:port of the profiler, with -profile
 	logFile *os.File
+
+	apiPort, ocppPort int
 }
 
 // scaled returns n × BENCH_SCALE, at least min.
@@ -127,6 +131,9 @@ func setUp(ctx context.Context, o options) (*env, error) {
 }
 
 func (e *env) tearDown() {
+	if e.fleet != nil {
+		e.fleet.Close()
+	}
 	for _, n := range e.nodes {
 		n.stop()
 	}
@@ -141,14 +148,35 @@ func (e *env) tearDown() {
 	}
 }
 
+// restartNode stops node i and starts it again on the same addresses: what stations see of
+// a restart.
+func (e *env) restartNode(ctx context.Context, i int) error {
+	old := e.nodes[i]
+	old.stop()
+	n, err := e.launch(ctx, old.id, old.apiPort, old.ocppPort)
+	if err != nil {
+		return err
+	}
+	e.nodes[i] = n
+	return nil
+}
+
 // startNode starts an evroam serve process on free ports and waits until it is healthy.
 func (e *env) startNode(ctx context.Context, id string) (*node, error) {
-	apiPort, ocppPort := freePort(), freePort()
-	logFile, err := os.Create(filepath.Join(e.dir, id+".log"))
+	n, err := e.launch(ctx, id, freePort(), freePort())
 	if err != nil {
 		return nil, err
 	}
-	n := &node{id: id, logFile: logFile,
+	e.nodes = append(e.nodes, n)
+	return n, nil
+}
+
+func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*node, error) {
+	logFile, err := os.OpenFile(filepath.Join(e.dir, id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{id: id, logFile: logFile, apiPort: apiPort, ocppPort: ocppPort,
 		base: fmt.Sprintf("http://127.0.0.1:%d", apiPort),
 		api:  fmt.Sprintf("http://127.0.0.1:%d/api/v1", apiPort),
 		ocpp: fmt.Sprintf("ws://127.0.0.1:%d/ocpp", ocppPort)}
@@ -172,7 +200,6 @@ func (e *env) startNode(ctx context.Context, id string) (*node, error) {
 	if err := n.cmd.Start(); err != nil {
 		return nil, err
 	}
-	e.nodes = append(e.nodes, n)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(n.base + "/healthz")
@@ -290,10 +317,13 @@ func randomHex(n int) string {
 
 // raiseFileLimit lifts RLIMIT_NOFILE to its hard limit: tens of thousands of connections
 // need as many descriptors (the evroam processes inherit it).
-func raiseFileLimit() {
+func raiseFileLimit() { _, _ = simulator.RaiseFileLimit() }
+
+// fileLimit is this process's open-file limit (the evroam processes inherit it).
+func fileLimit() uint64 {
 	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		return 1024
 	}
+	return l.Cur
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/evroam/evroam/simulator"
 )
 
 // httpClient keeps enough idle connections for every load worker.
@@ -22,19 +24,16 @@ func httpClient(workers int) *http.Client {
 
 // httpLoad runs workers closed-loop clients for d: each sends the request next() makes, reads
 // the whole answer, checks its status and goes again. It returns the latency figures.
-func httpLoad(ctx context.Context, workers int, d time.Duration, key string, want int, next func(r *rand.Rand) (method, url string, body []byte)) figures {
+func httpLoad(ctx context.Context, workers int, d time.Duration, key string, want int, next func(r *rand.Rand) (method, url string, body []byte)) simulator.Figures {
 	client := httpClient(workers)
-	rec := newRecorder()
+	rec := simulator.NewRecorder()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
-	rec.start = time.Now()
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wr := rec.worker()
-			defer wr.done()
 			rnd := rand.New(rand.NewPCG(uint64(w), 42))
 			for ctx.Err() == nil {
 				method, url, body := next(rnd)
@@ -43,20 +42,16 @@ func httpLoad(ctx context.Context, workers int, d time.Duration, key string, wan
 				if ctx.Err() != nil {
 					return // the run ended during this request: not counted
 				}
-				switch {
-				case err != nil:
-					wr.fail("transport")
-				case status != want:
-					wr.fail(fmt.Sprintf("HTTP %d", status))
-				default:
-					wr.ok(time.Since(t0))
+				if err == nil && status != want {
+					err = &simulator.CallError{Code: fmt.Sprintf("HTTP %d", status)}
 				}
+				rec.Observe("http", time.Since(t0), err)
 			}
 		}()
 	}
 	wg.Wait()
-	rec.end = time.Now()
-	return rec.figures()
+	rec.Stop()
+	return rec.Report().Get("http")
 }
 
 // do sends one request with the API key and decodes a JSON answer into out (when not nil).

@@ -22,6 +22,9 @@ func startApp(t *testing.T, dbURL string) (*app, *httptest.Server) {
 	return startNode(t, dbURL, "test-node")
 }
 
+// testSecretKey is EVROAM_SECRET_KEY of the test apps (64 hex digits).
+const testSecretKey = "8f1c2e6a9b3d4f5061728394a5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e"
+
 // startNode is startApp for one of several nodes on one database.
 func startNode(t *testing.T, dbURL, nodeID string) (*app, *httptest.Server) {
 	t.Helper()
@@ -36,6 +39,7 @@ func startNode(t *testing.T, dbURL, nodeID string) (*app, *httptest.Server) {
 			"EVROAM_OCPP_ADDR":       "127.0.0.1:0",
 			"EVROAM_NODE_ID":         nodeID,
 			"EVROAM_COMMAND_TIMEOUT": "5s",
+			"EVROAM_SECRET_KEY":      testSecretKey,
 		}[k]
 	})
 	if err != nil {

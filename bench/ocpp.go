@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/evroam/evroam/simulator"
+)
+
+// The OCPP scenarios share one fleet: the stations of the boot storm stay connected for the
+// message loads and the commands, and reconnect after evroam restarts.
+
+// fleetSize is how many stations the storms and commands use.
+func (e *env) fleetSize() int { return e.scaled(10_000, 200) }
+
+func (e *env) stationFleet(n *node, first, count int) (*simulator.Fleet, error) {
+	return simulator.NewFleet(simulator.Config{
+		URL: n.ocpp, Count: count, IdentityPrefix: "BENCH-", FirstNumber: first, Digits: 6,
+		Protocol: simulator.ProtocolMix, Password: stationPassword, Connectors: 2,
+		HeartbeatInterval: -1, // the loads send what they measure; no background traffic
+		MaxInFlight:       100,
+		CallTimeout:       30 * time.Second,
+	})
+}
+
+// boot-storm: stations that never booted connect and boot for the first time, 100 in flight.
+func runBootStorm(ctx context.Context, e *env) ([]result, error) {
+	f, err := e.stationFleet(e.nodes[0], 0, e.fleetSize())
+	if err != nil {
+		return nil, err
+	}
+	e.fleet = f
+	var rep simulator.Report
+	e.profiled(ctx, "boot-storm", e.loadDuration(), func() { rep, err = simulator.ConnectStorm(ctx, f) })
+	if err != nil {
+		return nil, err
+	}
+	b := rep.Get(simulator.ActionConnectBoot)
+	return []result{
+		atLeast(result{Scenario: "boot-storm", Figure: fmt.Sprintf("%d new stations connect and boot, 100 in flight", f.Config().Count),
+			Value: b.Throughput, Unit: "boots/s", Target: "≥ 1000/s", Detail: rep}, 1000),
+		{Scenario: "boot-storm", Figure: "p99 connect+boot", Value: ms(b.P99), Unit: "ms"},
+		atMost(result{Scenario: "boot-storm", Figure: "failed boots", Value: float64(b.Errors), Target: "0"}, 0),
+	}, nil
+}
+
+// ensureFleet connects the shared fleet when an earlier scenario did not (-only).
+func (e *env) ensureFleet(ctx context.Context) error {
+	if e.fleet != nil && e.fleet.Connected() > 0 {
+		return nil
+	}
+	if e.fleet == nil {
+		f, err := e.stationFleet(e.nodes[0], 0, e.fleetSize())
+		if err != nil {
+			return err
+		}
+		e.fleet = f
+	}
+	_, err := simulator.ConnectStorm(ctx, e.fleet)
+	return err
+}
+
+func messageLoad(ctx context.Context, e *env, name string, action simulator.LoadAction, stations int) (simulator.Figures, error) {
+	if err := e.ensureFleet(ctx); err != nil {
+		return simulator.Figures{}, err
+	}
+	var rep simulator.Report
+	var err error
+	e.profiled(ctx, name, e.loadDuration(), func() {
+		rep, err = simulator.MessageLoad(ctx, e.fleet, simulator.Load{Action: action, Stations: stations, Duration: e.loadDuration()})
+	})
+	return rep.Get(action.String()), err
+}
+
+// heartbeat: 1,000 stations send Heartbeat back to back.
+func runHeartbeats(ctx context.Context, e *env) ([]result, error) {
+	n := min(1000, e.fleetSize())
+	f, err := messageLoad(ctx, e, "heartbeat", simulator.LoadHeartbeat, n)
+	if err != nil {
+		return nil, err
+	}
+	return []result{
+		atLeast(result{Scenario: "heartbeat", Figure: fmt.Sprintf("Heartbeat, closed loop from %d stations", n), Value: f.Throughput,
+			Unit: "msg/s", Target: "≥ 20,000/s", Detail: f}, 20_000),
+		atMost(result{Scenario: "heartbeat", Figure: "errors", Value: float64(f.Errors), Target: "0"}, 0),
+	}, nil
+}
+
+// status: 1,000 stations send StatusNotification back to back (connectors 1 and 2
+// alternating), each a real change of an EVSE and a status-log entry.
+func runStatus(ctx context.Context, e *env) ([]result, error) {
+	n := min(1000, e.fleetSize())
+	f, err := messageLoad(ctx, e, "status", simulator.LoadStatusNotification, n)
+	if err != nil {
+		return nil, err
+	}
+	return []result{
+		atLeast(result{Scenario: "status", Figure: fmt.Sprintf("StatusNotification, closed loop from %d stations", n), Value: f.Throughput,
+			Unit: "msg/s", Target: "≥ 5,000/s", Detail: f}, 5000),
+		atMost(result{Scenario: "status", Figure: "p99 latency", Value: ms(f.P99), Unit: "ms", Target: "< 100 ms"}, 100),
+		atMost(result{Scenario: "status", Figure: "CALLERRORs (InternalError and others)", Value: float64(f.Errors), Target: "0"}, 0),
+	}, nil
+}
+
+// commands: POST /chargers/{id}/reset for random connected stations, 20 clients, through the
+// node that holds them and through another node (forwarded over PostgreSQL).
+func runCommands(ctx context.Context, e *env) ([]result, error) {
+	if err := e.ensureFleet(ctx); err != nil {
+		return nil, err
+	}
+	connected := e.fleet.Connected()
+	load := func(n *node) simulator.Figures {
+		return httpLoad(ctx, 20, e.loadDuration(), e.adminKey, http.StatusOK, func(r *rand.Rand) (string, string, []byte) {
+			return http.MethodPost, n.api + "/chargers/" + stationID(r.IntN(e.fleetSize())) + "/reset", []byte(`{"type": "Soft"}`)
+		})
+	}
+	var local simulator.Figures
+	e.profiled(ctx, "commands", e.loadDuration(), func() { local = load(e.nodes[0]) })
+	if len(e.nodes) < 2 {
+		if _, err := e.startNode(ctx, "bench-b"); err != nil {
+			return nil, err
+		}
+	}
+	remote := load(e.nodes[1])
+	return []result{
+		{Scenario: "commands", Figure: fmt.Sprintf("reset round trips, 20 clients, %d stations connected", connected), Value: local.Throughput, Unit: "req/s", Detail: local},
+		atMost(result{Scenario: "commands", Figure: "p99, same node", Value: ms(local.P99), Unit: "ms", Target: "< 20 ms"}, 20),
+		{Scenario: "commands", Figure: "reset round trips through another node", Value: remote.Throughput, Unit: "req/s", Detail: remote},
+		atMost(result{Scenario: "commands", Figure: "p99, through another node", Value: ms(remote.P99), Unit: "ms", Target: "< 20 ms"}, 20),
+		atMost(result{Scenario: "commands", Figure: "errors", Value: float64(local.Errors + remote.Errors), Target: "0"}, 0),
+	}, nil
+}
+
+// reconnect-storm: evroam restarts; every station of the fleet (boot data on record, its
+// password checked once before) reconnects and boots again, as stations do.
+func runReconnectStorm(ctx context.Context, e *env) ([]result, error) {
+	if err := e.ensureFleet(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.restartNode(ctx, 0); err != nil {
+		return nil, err
+	}
+	e.fleet.Close()
+	f, err := e.stationFleet(e.nodes[0], 0, e.fleetSize())
+	if err != nil {
+		return nil, err
+	}
+	e.fleet = f
+	var rep simulator.Report
+	e.profiled(ctx, "reconnect-storm", e.loadDuration(), func() { rep, err = simulator.ReconnectStorm(ctx, f, true) })
+	if err != nil {
+		return nil, err
+	}
+	r := rep.Get(simulator.ActionReconnect)
+	return []result{
+		atLeast(result{Scenario: "reconnect-storm", Figure: fmt.Sprintf("%d known stations reconnect and boot after a restart", f.Config().Count),
+			Value: r.Throughput, Unit: "conn/s", Target: "≥ 3000/s", Detail: rep}, 3000),
+		atMost(result{Scenario: "reconnect-storm", Figure: "p99 reconnect+boot", Value: ms(r.P99), Unit: "ms", Target: "< 100 ms"}, 100),
+		atMost(result{Scenario: "reconnect-storm", Figure: "failed reconnects", Value: float64(r.Errors), Target: "0"}, 0),
+	}, nil
+}
+
+// idle-memory: evroam's resident memory per connected idle station. One process may hold
+// as many connections as its open-file limit allows; the figure is taken at the largest
+// count that fits under it (50,000 where the limit allows).
+func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
+	if e.fleet != nil {
+		e.fleet.Close()
+		e.fleet = nil
+	}
+	if err := e.restartNode(ctx, 0); err != nil {
+		return nil, err
+	}
+	want := e.scaled(50_000, 1000)
+	limit := fileLimit()
+	count := min(want, e.stations, int(limit)-2000)
+	note := ""
+	if count < want {
+		note = fmt.Sprintf("%d stations: the open-file limit of one process here is %d", count, limit)
+	}
+	before, err := e.nodes[0].rssKiB()
+	if err != nil {
+		return nil, err
+	}
+	f, err := e.stationFleet(e.nodes[0], 0, count)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rep, err := simulator.ConnectStorm(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(5 * time.Second) // let the boots' garbage be collected
+	after, err := e.nodes[0].rssKiB()
+	if err != nil {
+		return nil, err
+	}
+	per := float64(after-before) / float64(f.Connected())
+	runtime.KeepAlive(f)
+	return []result{
+		atMost(result{Scenario: "idle-memory", Figure: fmt.Sprintf("resident memory per idle station, %d connected", f.Connected()),
+			Value: per, Unit: "KiB", Target: "≤ 16 KiB", Note: note, Detail: map[string]any{"rss_before_kib": before, "rss_after_kib": after, "storm": rep}}, 16),
+	}, nil
+}
