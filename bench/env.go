@@ -118,7 +118,11 @@ func setUp(ctx context.Context, o options) (*env, error) {
 		return nil, err
 	}
 	logf("seeding %d stations (+%d in a small network)", e.stations, e.small)
-	if err := seed(ctx, e.db, e.stations, e.small, hash); err != nil {
+	key, err := secret.ParseKey(e.secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := seed(ctx, e.db, e.stations, e.small, hash, key); err != nil {
 		return nil, err
 	}
 	if _, err := e.startNode(ctx, "bench-a"); err != nil {

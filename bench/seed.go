@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // The data set: a CPO (the root network) with `locations` locations of stationsPerLocation
@@ -23,10 +25,11 @@ func smallStationID(i int) string  { return fmt.Sprintf("SMALL-%06d", i) }
 func locationID(i int) string      { return fmt.Sprintf("BLOC-%06d", i) }
 func smallLocationID(i int) string { return fmt.Sprintf("SLOC-%06d", i) }
 
-// seed loads the data set in a few set-based statements. passwordHash is the stored form of
-// stationPassword, as the API would store it. The OCPI triggers publish the stations as they
-// would for stations created through the API.
-func seed(ctx context.Context, db *sqlx.DB, stations, smallStations int, passwordHash string) error {
+// seed loads the data set in a few set-based statements. Every station's password is stored
+// as the API stores it (the bcrypt hash of stationPassword, computed once, and the station's
+// keyed verifier made with the key evroam runs with). The OCPI triggers publish the stations
+// as they would for stations created through the API.
+func seed(ctx context.Context, db *sqlx.DB, stations, smallStations int, passwordHash string, key *secret.Key) error {
 	root, err := rootNetwork(ctx, db)
 	if err != nil {
 		return err
@@ -44,6 +47,7 @@ func seed(ctx context.Context, db *sqlx.DB, stations, smallStations int, passwor
 		{"small locations", locationsSQL, []any{small, (smallStations + stationsPerLocation - 1) / stationsPerLocation, "SLOC-", now}},
 		{"stations", stationsSQL, []any{root, stations, "BENCH-", "BLOC-", passwordHash, now}},
 		{"small stations", stationsSQL, []any{small, smallStations, "SMALL-", "SLOC-", passwordHash, now}},
+		{"password verifiers", verifiersSQL, verifierArgs(key, stations, smallStations)},
 		{"EVSEs", evsesSQL, []any{now}},
 		{"publish", `UPDATE charge_stations SET deploy_state = 'Production'`, nil},
 		{"analyze", `ANALYZE`, nil},
@@ -87,3 +91,23 @@ SELECT cs.id || '-' || n, cs.id, n, '{RFID_READER}',
 		'max_electric_power', 22000, 'last_updated', $1::timestamptz)),
 	$1
 FROM charge_stations cs, generate_series(1, 2) AS n`
+
+const verifiersSQL = `
+UPDATE charge_stations cs SET ocpp_password_verifier = v.verifier
+FROM unnest($1::text[], $2::bytea[]) AS v(id, verifier)
+WHERE cs.id = v.id`
+
+func verifierArgs(key *secret.Key, stations, small int) []any {
+	ids := make([]string, 0, stations+small)
+	verifiers := make([][]byte, 0, stations+small)
+	for i := range stations {
+		ids = append(ids, stationID(i))
+	}
+	for i := range small {
+		ids = append(ids, smallStationID(i))
+	}
+	for _, id := range ids {
+		verifiers = append(verifiers, key.Verifier(id, stationPassword))
+	}
+	return []any{pq.Array(ids), pq.ByteaArray(verifiers)}
+}

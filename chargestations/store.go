@@ -313,6 +313,22 @@ func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) erro
 	return nil
 }
 
+// ProtocolOf returns the protocol version of station id's current (or last) OCPP connection,
+// "" when it never connected, provided its network is visible: what a charger command needs
+// to know of a station, in one indexed read. Errors: ErrNotFound.
+func (s *Store) ProtocolOf(ctx context.Context, visible []uuid.UUID, id string) (schema.ProtocolVersion, error) {
+	var p sql.NullString
+	err := sqlx.GetContext(ctx, s.q, &p, `SELECT protocol_version FROM charge_stations WHERE id = $1 AND network_id = ANY($2)`,
+		id, pq.Array(visible))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
+	}
+	return schema.ProtocolVersion(p.String), nil
+}
+
 // IDsAtLocation returns the ids of the stations at a location, in id order (locations
 // names them when it refuses to delete the location).
 func (s *Store) IDsAtLocation(ctx context.Context, locationID string) ([]string, error) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/batch"
+	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -45,10 +46,11 @@ type Local interface {
 
 // Node routes charger commands to whichever node holds a station. See the package doc.
 type Node struct {
-	cfg     Config
-	db      *sqlx.DB
-	log     *slog.Logger
-	channel string
+	cfg      Config
+	db       *sqlx.DB
+	prepared sqlx.ExtContext // db, with the statements of every command prepared once
+	log      *slog.Logger
+	channel  string
 
 	listener *pq.Listener
 	ctx      context.Context
@@ -106,7 +108,7 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 		log = slog.Default()
 	}
 	n := &Node{
-		cfg: cfg, db: db, log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
+		cfg: cfg, db: db, prepared: database.Prepared(db), log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
 		sessions: map[string]uuid.UUID{}, waiters: map[uuid.UUID]chan struct{}{},
 	}
 	const q = `DELETE FROM station_sessions WHERE node_id = $1`
@@ -318,7 +320,7 @@ func (n *Node) Call(ctx context.Context, identity, action string, payload any) (
 		_, localOK = l.ProtocolOf(identity)
 	}
 	var owner string
-	err := n.db.GetContext(ctx, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
+	err := sqlx.GetContext(ctx, n.prepared, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
 	switch {
 	case err == nil && owner != n.cfg.NodeID:
 		return n.forward(ctx, owner, identity, action, payload)

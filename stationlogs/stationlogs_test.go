@@ -33,7 +33,8 @@ func TestMessagesOrderAndPaging(t *testing.T) {
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-2")
 	ctx := t.Context()
-	// Three batches mixing two stations and an unknown one (dropped, not an error).
+	// Three batches mixing two stations and one that does not exist (deleted meanwhile): no
+	// error, and the others' frames are all kept in order.
 	at := time.Now().UTC()
 	for b := range 3 {
 		var batch []stationlogs.Message
@@ -120,5 +121,33 @@ func TestConfigurationMerge(t *testing.T) {
 	if len(got) != 3 || got[0].Key != "AuthorizationKey" || got[0].Value != nil ||
 		got[1].Key != "HeartbeatInterval" || *got[1].Value != "600" || !got[2].ReadOnly {
 		t.Errorf("configuration = %+v", got)
+	}
+}
+
+// TestDeletedStationForgetsItsMessages: the message log has no foreign key (a lookup per
+// frame); deleting a station deletes its frames all the same.
+func TestDeletedStationForgetsItsMessages(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-DEL")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-KEEP")
+	at := time.Now().UTC()
+	var batch []stationlogs.Message
+	for _, id := range []string{"CS-DEL", "CS-KEEP", "CS-DEL"} {
+		batch = append(batch, stationlogs.Message{StationID: id, Direction: "in", MessageType: "CALL", MessageID: "m",
+			Action: "Heartbeat", Payload: json.RawMessage(`{"x":"\u0000"}`), Created: at})
+	}
+	if err := store.AppendMessages(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DB.Exec(`DELETE FROM charge_stations WHERE id = 'CS-DEL'`); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	if err := e.DB.Select(&left, `SELECT charge_station_id FROM ocpp_messages ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(left) != "[CS-KEEP]" {
+		t.Errorf("frames left after deleting CS-DEL: %v, want [CS-KEEP]", left)
 	}
 }

@@ -35,8 +35,9 @@ func jsonText(raw json.RawMessage) sql.NullString {
 }
 
 // AppendMessages stores frames of any number of stations in one statement, in slice order
-// (ids grow in that order, which is the order the log is read back in). Frames of stations
-// that no longer exist are dropped.
+// (ids grow in that order, which is the order the log is read back in). The payload is kept
+// as the text that crossed the wire (json, not jsonb: no per-row parse). Frames of a station
+// deleted meanwhile are forgotten with it (migration 0008).
 func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 	if len(ms) == 0 {
 		return nil
@@ -50,10 +51,9 @@ func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 	}
 	const q = `
 	INSERT INTO ocpp_messages (charge_station_id, direction, message_type, message_id, action, payload, created)
-	SELECT u.station, u.dir, u.type, u.id, NULLIF(u.action, ''), u.payload::jsonb, u.created
+	SELECT u.station, u.dir, u.type, u.id, NULLIF(u.action, ''), u.payload::json, u.created
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
 		WITH ORDINALITY AS u(station, dir, type, id, action, payload, created, n)
-	JOIN charge_stations c ON c.id = u.station
 	ORDER BY u.n`
 	_, err := s.q.ExecContext(ctx, q, pq.Array(stations), pq.Array(dirs), pq.Array(types), pq.Array(ids),
 		pq.Array(actions), pq.Array(payloads), pq.Array(created))

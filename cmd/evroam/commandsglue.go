@@ -16,15 +16,11 @@ import (
 type commandStations struct{ store *chargestations.Store }
 
 func (s commandStations) Station(ctx context.Context, p auth.Principal, identity string) (commands.Station, error) {
-	cs, err := s.store.Get(ctx, p.Networks, identity)
+	proto, err := s.store.ProtocolOf(ctx, p.Networks, identity)
 	if err != nil {
 		return commands.Station{}, err // chargestations.ErrNotFound wraps apperr.NotFound
 	}
-	st := commands.Station{Identity: cs.ID}
-	if cs.Gateway.ProtocolVersion != nil {
-		st.ProtocolVersion = string(*cs.Gateway.ProtocolVersion)
-	}
-	return st, nil
+	return commands.Station{Identity: identity, ProtocolVersion: string(proto)}, nil
 }
 
 // commandTransfers serves the DataTransfer history from the station logs, where the gateway
