@@ -66,7 +66,7 @@ func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, ui
 		now := database.Timestamp(s.now())
 		next, changed := Stamp(&cur, next, now)
 		if changed {
-			if err := st.Write(ctx, next); err != nil {
+			if err := st.Write(ctx, []EVSE{next}); err != nil {
 				return err
 			}
 		}

@@ -42,26 +42,10 @@ type connectorDoc struct {
 	LastUpdated      time.Time                `json:"last_updated"`
 }
 
-type evseRow struct {
-	UID                 string                                 `db:"uid"`
-	ChargeStationID     string                                 `db:"charge_station_id"`
-	SequenceNumber      int                                    `db:"evse_sequence_number"`
-	EVSEID              sql.NullString                         `db:"evse_id"`
-	Status              string                                 `db:"status"`
-	OCPPStatus          sql.NullString                         `db:"ocpp_status"`
-	Capabilities        pq.StringArray                         `db:"capabilities"`
-	Connectors          database.JSON[[]connectorDoc]          `db:"connectors"`
-	FloorLevel          sql.NullString                         `db:"floor_level"`
-	Coordinates         database.JSON[*schema.GeoLocation]     `db:"coordinates"`
-	PhysicalReference   sql.NullString                         `db:"physical_reference"`
-	Directions          database.JSON[[]schema.DisplayText]    `db:"directions"`
-	ParkingRestrictions pq.StringArray                         `db:"parking_restrictions"`
-	StatusSchedule      database.JSON[[]schema.StatusSchedule] `db:"status_schedule"`
-	LastUpdated         time.Time                              `db:"last_updated"`
-}
-
-func stringArray[T ~string](in []T) pq.StringArray {
-	out := make(pq.StringArray, len(in))
+// asStrings turns a list of a string type into []string, never nil: an absent list is stored
+// as the columns' empty default.
+func asStrings[T ~string](in []T) []string {
+	out := make([]string, len(in))
 	for i, v := range in {
 		out[i] = string(v)
 	}
@@ -74,27 +58,6 @@ func fromStrings[T ~string](in []string) []T {
 		out[i] = T(v)
 	}
 	return out
-}
-
-func toRow(e EVSE) evseRow {
-	conns := make([]connectorDoc, len(e.Connectors))
-	for i, c := range e.Connectors {
-		conns[i] = connectorDoc{ID: c.ID, Standard: c.Standard, Format: c.Format, Internal: c.Internal,
-			PowerType: c.PowerType, MaxVoltage: c.MaxVoltage, MaxAmperage: c.MaxAmperage,
-			MaxElectricPower: c.MaxElectricPower, TariffIDs: c.TariffIDs, LastUpdated: c.LastUpdated.UTC()}
-	}
-	return evseRow{
-		UID: e.UID, ChargeStationID: e.ChargeStationID, SequenceNumber: e.SequenceNumber,
-		EVSEID: database.NullString(e.EVSEID), Status: string(e.Status), OCPPStatus: database.NullString(e.OCPPStatus),
-		Capabilities: stringArray(e.Capabilities), Connectors: database.JSON[[]connectorDoc]{V: conns},
-		FloorLevel:          database.NullString(e.FloorLevel),
-		Coordinates:         database.JSON[*schema.GeoLocation]{V: e.Coordinates},
-		PhysicalReference:   database.NullString(e.PhysicalReference),
-		Directions:          database.JSON[[]schema.DisplayText]{V: e.Directions},
-		ParkingRestrictions: stringArray(e.ParkingRestrictions),
-		StatusSchedule:      database.JSON[[]schema.StatusSchedule]{V: e.StatusSchedule},
-		LastUpdated:         e.LastUpdated,
-	}
 }
 
 // ByStation returns the EVSEs of a station in sequence-number order. The caller has already
@@ -194,17 +157,28 @@ func (s *Store) get(ctx context.Context, stationID, uid string, forUpdate bool) 
 	return es[0], nil
 }
 
-// Write writes e's client-writable fields and timestamps (an insert, or an update of the EVSE
-// with its uid). The statuses are left alone on an existing row (they belong to the station's
-// reports); a uid of another station is refused. Errors: ErrUIDTaken.
-func (s *Store) Write(ctx context.Context, e EVSE) error {
-	const qs = `
+// Write writes the client-writable fields and timestamps of es, one statement for all: an
+// insert of a new EVSE, an update of one with its uid. The statuses are left alone on an
+// existing row (they belong to the station's reports); a uid of another station is refused.
+// Errors: ErrUIDTaken.
+func (s *Store) Write(ctx context.Context, es []EVSE) error {
+	if len(es) == 0 {
+		return nil
+	}
+	doc, err := encodeRows(es)
+	if err != nil {
+		return err
+	}
+	// The EVSEs travel as one JSON array of evses rows (the form DecodeRows reads), which
+	// jsonb_populate_recordset turns back into rows.
+	const q = `
 	INSERT INTO evses (uid, charge_station_id, evse_sequence_number, evse_id, status, capabilities,
 		connectors, floor_level, coordinates, physical_reference, directions, parking_restrictions,
 		status_schedule, last_updated)
-	VALUES (:uid, :charge_station_id, :evse_sequence_number, :evse_id, :status, :capabilities,
-		:connectors, :floor_level, :coordinates, :physical_reference, :directions, :parking_restrictions,
-		:status_schedule, :last_updated)
+	SELECT uid, charge_station_id, evse_sequence_number, evse_id, coalesce(status, 'UNKNOWN'), capabilities,
+		connectors, floor_level, coordinates, physical_reference, directions, parking_restrictions,
+		status_schedule, last_updated
+	FROM jsonb_populate_recordset(NULL::evses, $1::jsonb)
 	ON CONFLICT (uid) DO UPDATE SET
 		evse_sequence_number = excluded.evse_sequence_number, evse_id = excluded.evse_id,
 		capabilities = excluded.capabilities, connectors = excluded.connectors,
@@ -212,13 +186,18 @@ func (s *Store) Write(ctx context.Context, e EVSE) error {
 		physical_reference = excluded.physical_reference, directions = excluded.directions,
 		parking_restrictions = excluded.parking_restrictions, status_schedule = excluded.status_schedule,
 		last_updated = excluded.last_updated
-	WHERE evses.charge_station_id = excluded.charge_station_id`
-	res, err := sqlx.NamedExecContext(ctx, s.q, qs, toRow(e))
-	if err != nil {
-		return fmt.Errorf("write EVSE %s: %w", e.UID, database.Translate(err))
+	WHERE evses.charge_station_id = excluded.charge_station_id
+	RETURNING uid`
+	var written []string
+	if err := sqlx.SelectContext(ctx, s.q, &written, q, doc); err != nil {
+		return fmt.Errorf("write %d EVSEs: %w", len(es), database.Translate(err))
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrUIDTaken{UID: e.UID}
+	if len(written) < len(es) {
+		for _, e := range es {
+			if !slices.Contains(written, e.UID) {
+				return ErrUIDTaken{UID: e.UID}
+			}
+		}
 	}
 	return nil
 }
@@ -316,30 +295,34 @@ func (s *Store) Replace(ctx context.Context, stationID string, old, next []EVSE,
 		byUID[old[i].UID] = &old[i]
 	}
 	keep := make([]string, 0, len(next))
-	changed := false
+	stored := make([]EVSE, 0, len(next))
+	var write []EVSE
 	for _, e := range next {
 		e.ChargeStationID = stationID
 		keep = append(keep, e.UID)
-		stamped, ch := Stamp(byUID[e.UID], e, now)
-		if !ch {
-			continue
+		stamped, changed := Stamp(byUID[e.UID], e, now)
+		if changed {
+			write = append(write, stamped)
 		}
-		changed = true
-		if err := s.Write(ctx, stamped); err != nil {
-			return nil, false, err
-		}
+		stored = append(stored, stamped)
 	}
+	changed := len(write) > 0
 	for _, e := range old {
 		if !slices.Contains(keep, e.UID) {
 			changed = true
 		}
 	}
+	// Delete first: a new EVSE may take the sequence number of one that goes (the
+	// constraint is checked at commit anyway).
 	if _, err := s.q.ExecContext(ctx, `DELETE FROM evses WHERE charge_station_id = $1 AND NOT (uid = ANY($2))`,
 		stationID, pq.Array(keep)); err != nil {
 		return nil, false, fmt.Errorf("delete EVSEs of %s: %w", stationID, database.Translate(err))
 	}
-	out, err := s.ByStation(ctx, stationID)
-	return out, changed, err
+	if err := s.Write(ctx, write); err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(stored, func(a, b EVSE) int { return a.SequenceNumber - b.SequenceNumber })
+	return stored, changed, nil
 }
 
 // StatusChange is a status a station reported for one of its EVSEs: the raw OCPP status and
@@ -429,6 +412,29 @@ type evseJSON struct {
 	ParkingRestrictions []string                `json:"parking_restrictions"`
 	StatusSchedule      []schema.StatusSchedule `json:"status_schedule"`
 	LastUpdated         time.Time               `json:"last_updated"`
+}
+
+// encodeRows is DecodeRows the other way round: es as a JSON array of evses rows.
+func encodeRows(es []EVSE) ([]byte, error) {
+	rows := make([]evseJSON, len(es))
+	for i, e := range es {
+		conns := make([]connectorDoc, len(e.Connectors))
+		for j, c := range e.Connectors {
+			conns[j] = connectorDoc{ID: c.ID, Standard: c.Standard, Format: c.Format, Internal: c.Internal,
+				PowerType: c.PowerType, MaxVoltage: c.MaxVoltage, MaxAmperage: c.MaxAmperage,
+				MaxElectricPower: c.MaxElectricPower, TariffIDs: c.TariffIDs, LastUpdated: c.LastUpdated.UTC()}
+		}
+		rows[i] = evseJSON{UID: e.UID, ChargeStationID: e.ChargeStationID, SequenceNumber: e.SequenceNumber,
+			EVSEID: e.EVSEID, Status: string(e.Status), OCPPStatus: e.OCPPStatus, Capabilities: asStrings(e.Capabilities),
+			Connectors: conns, FloorLevel: e.FloorLevel, Coordinates: e.Coordinates, PhysicalReference: e.PhysicalReference,
+			Directions: e.Directions, ParkingRestrictions: asStrings(e.ParkingRestrictions), StatusSchedule: e.StatusSchedule,
+			LastUpdated: e.LastUpdated.UTC()}
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("encode EVSEs: %w", err)
+	}
+	return b, nil
 }
 
 // DecodeRows decodes a JSON array of evses rows as PostgreSQL's to_jsonb renders them: the

@@ -3,8 +3,9 @@
 
 -- Lists answer X-Total-Count without counting the whole table on every page: triggers keep
 -- the number of stations and locations per network in list_counts, and an unfiltered list
--- sums the rows of the networks a key sees. Each network's count is split over 16 slots
--- (picked by the writing backend), so that concurrent inserts do not queue on one row.
+-- sums the rows of the networks a key sees. Each network's count is split over 64 slots
+-- picked at random, and the triggers run at commit (deferred), so concurrent writers hold a
+-- count's row for the moment of their commit only, and seldom the same one.
 CREATE TABLE list_counts (
     kind       text NOT NULL,
     network_id uuid NOT NULL,
@@ -16,50 +17,35 @@ CREATE TABLE list_counts (
 CREATE FUNCTION list_counts_add(p_kind text, p_network uuid, p_delta bigint) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO list_counts (kind, network_id, slot, n)
-    VALUES (p_kind, p_network, pg_backend_pid() % 16, p_delta)
+    VALUES (p_kind, p_network, floor(random() * 64)::smallint, p_delta)
     ON CONFLICT (kind, network_id, slot) DO UPDATE SET n = list_counts.n + EXCLUDED.n
 $$;
 
--- Statement-level: one update per network per statement, however many rows it inserts or
--- deletes. TG_ARGV[0] is the kind.
-CREATE FUNCTION list_counts_inserted() RETURNS trigger
+-- TG_ARGV[0] is the kind. A row that moves to another network (a location moved, its
+-- stations with it) counts in the new one.
+CREATE FUNCTION list_counts_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM list_counts_add(TG_ARGV[0], network_id, count(*)) FROM new_rows GROUP BY network_id;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        PERFORM list_counts_add(TG_ARGV[0], OLD.network_id, -1);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM list_counts_add(TG_ARGV[0], NEW.network_id, 1);
+    END IF;
     RETURN NULL;
 END
 $$;
 
-CREATE FUNCTION list_counts_deleted() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM list_counts_add(TG_ARGV[0], network_id, -count(*)) FROM old_rows GROUP BY network_id;
-    RETURN NULL;
-END
-$$;
-
--- A row that moves to another network (a location moved, its stations with it) is rare.
-CREATE FUNCTION list_counts_moved() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM list_counts_add(TG_ARGV[0], OLD.network_id, -1);
-    PERFORM list_counts_add(TG_ARGV[0], NEW.network_id, 1);
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER charge_stations_counted_insert AFTER INSERT ON charge_stations
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_inserted('charge_stations');
-CREATE TRIGGER charge_stations_counted_delete AFTER DELETE ON charge_stations
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_deleted('charge_stations');
-CREATE TRIGGER charge_stations_counted_move AFTER UPDATE OF network_id ON charge_stations
-    FOR EACH ROW WHEN (OLD.network_id IS DISTINCT FROM NEW.network_id) EXECUTE FUNCTION list_counts_moved('charge_stations');
-CREATE TRIGGER locations_counted_insert AFTER INSERT ON locations
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_inserted('locations');
-CREATE TRIGGER locations_counted_delete AFTER DELETE ON locations
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_deleted('locations');
-CREATE TRIGGER locations_counted_move AFTER UPDATE OF network_id ON locations
-    FOR EACH ROW WHEN (OLD.network_id IS DISTINCT FROM NEW.network_id) EXECUTE FUNCTION list_counts_moved('locations');
+CREATE CONSTRAINT TRIGGER charge_stations_counted AFTER INSERT OR DELETE ON charge_stations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('charge_stations');
+CREATE CONSTRAINT TRIGGER charge_stations_counted_move AFTER UPDATE OF network_id ON charge_stations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.network_id IS DISTINCT FROM NEW.network_id)
+    EXECUTE FUNCTION list_counts_changed('charge_stations');
+CREATE CONSTRAINT TRIGGER locations_counted AFTER INSERT OR DELETE ON locations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('locations');
+CREATE CONSTRAINT TRIGGER locations_counted_move AFTER UPDATE OF network_id ON locations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (OLD.network_id IS DISTINCT FROM NEW.network_id)
+    EXECUTE FUNCTION list_counts_changed('locations');
 
 INSERT INTO list_counts (kind, network_id, slot, n)
 SELECT 'charge_stations', network_id, 0, count(*) FROM charge_stations GROUP BY network_id;
