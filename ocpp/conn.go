@@ -337,11 +337,13 @@ func (c *conn) handleCall(f frame) {
 		c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
 		return
 	}
-	if e := c.val.validate(f.Action, "conf", payload); e != nil {
-		// Our own answer is wrong: a bug. Do not send it.
-		c.s.log.Error("ocpp: invalid response", "identity", c.identity, "action", f.Action, "err", e.desc)
-		c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
-		return
+	if c.s.cfg.ValidateOwnAnswers {
+		if e := c.val.validate(f.Action, "conf", payload); e != nil {
+			// Our own answer is wrong: a bug. Do not send it.
+			c.s.log.Error("ocpp: invalid response", "identity", c.identity, "action", f.Action, "err", e.desc)
+			c.sendError(f.ID, f.Action, newRPCError(errInternal, "internal error"))
+			return
+		}
 	}
 	if c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action) == nil {
 		c.afterAnswer(f.Action)

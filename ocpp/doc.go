@@ -46,8 +46,11 @@
 // codes received from stations are passed on as sent.
 //
 // Payloads are validated against the official OCA JSON schemas (schemas/, as bundled by
-// ocpp-rpc, compiled lazily per action): every station CALL and every answer we give,
-// and every CALL we send and the station's answer. Failures map to OCPP codes as
+// ocpp-rpc, compiled lazily per action): every station CALL, every CALL we send and the
+// station's answer. Our own answers to stations' CALLs are built from typed payloads and
+// checked in the tests (Config.ValidateOwnAnswers, and the strict test peers validate what
+// they receive); at run time that check is off by default, as it would cost a parse per
+// message on the hottest path (heartbeats, statuses). Failures map to OCPP codes as
 // ocpp-rpc does: required/min/maxItems → Occur(r)enceConstraintViolation, type →
 // TypeConstraintViolation, enum/pattern/additionalProperties →
 // PropertyConstraintViolation, length/range/format → Format(ion)Violation. A CALL with

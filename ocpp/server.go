@@ -60,6 +60,13 @@ type Config struct {
 	MessageLogMaxPending int
 	// HeartbeatFlushInterval is how often coalesced heartbeats are written. Default 5s.
 	HeartbeatFlushInterval time.Duration
+	// ValidateOwnAnswers checks every answer the gateway gives against the OCPP schema before
+	// it is sent (an answer that fails is a bug: the station gets InternalError instead). The
+	// answers are built from typed payloads whose schemas the tests check, and strict peers
+	// in the tests validate every answer they receive, so this is for tests and debugging:
+	// it costs a JSON parse and a schema walk per message. Stations' own CALLs and answers
+	// are always validated.
+	ValidateOwnAnswers bool
 	// BootTriggerDelay is how long a station without boot data on record may take to send
 	// its BootNotification by itself before it is asked with TriggerMessage. Default 5s.
 	BootTriggerDelay time.Duration

@@ -46,6 +46,7 @@ func newEnv(t *testing.T, cfg ocpp.Config) *testEnv {
 	if cfg.BootTriggerDelay == 0 {
 		cfg.BootTriggerDelay = 100 * time.Millisecond
 	}
+	cfg.ValidateOwnAnswers = true
 	srv := ocpp.NewServer(cfg, reg, testLogger())
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {

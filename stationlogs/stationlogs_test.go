@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/gin-gonic/gin"
@@ -32,7 +33,6 @@ func TestMessagesOrderAndPaging(t *testing.T) {
 	e, store := setup(t)
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-2")
-	ctx := t.Context()
 	// Three batches mixing two stations and one that does not exist (deleted meanwhile): no
 	// error, and the others' frames are all kept in order.
 	at := time.Now().UTC()
@@ -48,7 +48,7 @@ func TestMessagesOrderAndPaging(t *testing.T) {
 				MessageID: fmt.Sprintf("m%02d", n), Action: "Heartbeat", Payload: json.RawMessage(`{}`), Created: at})
 		}
 		batch = append(batch, stationlogs.Message{StationID: "GHOST", Direction: "in", MessageType: "CALL", MessageID: "x", Created: at})
-		if err := store.AppendMessages(ctx, batch); err != nil {
+		if err := appendMessages(t, e.DB, store, batch); err != nil {
 			t.Fatalf("append batch %d: %v", b, err)
 		}
 	}
@@ -137,7 +137,7 @@ func TestDeletedStationForgetsItsMessages(t *testing.T) {
 		batch = append(batch, stationlogs.Message{StationID: id, Direction: "in", MessageType: "CALL", MessageID: "m",
 			Action: "Heartbeat", Payload: json.RawMessage(`{"x":"\u0000"}`), Created: at})
 	}
-	if err := store.AppendMessages(t.Context(), batch); err != nil {
+	if err := appendMessages(t, e.DB, store, batch); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.DB.Exec(`DELETE FROM charge_stations WHERE id = 'CS-DEL'`); err != nil {
@@ -150,4 +150,9 @@ func TestDeletedStationForgetsItsMessages(t *testing.T) {
 	if fmt.Sprint(left) != "[CS-KEEP]" {
 		t.Errorf("frames left after deleting CS-DEL: %v, want [CS-KEEP]", left)
 	}
+}
+
+// appendMessages appends frames as the gateway's registry does: in a transaction of their own.
+func appendMessages(t *testing.T, db *sqlx.DB, store *stationlogs.Store, ms []stationlogs.Message) error {
+	return database.InTx(t.Context(), db, func(tx *sqlx.Tx) error { return store.WithTx(tx).AppendMessages(t.Context(), ms) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,31 +35,41 @@ func jsonText(raw json.RawMessage) sql.NullString {
 	return sql.NullString{String: string(raw), Valid: true}
 }
 
-// AppendMessages stores frames of any number of stations in one statement, in slice order
-// (ids grow in that order, which is the order the log is read back in). The payload is kept
-// as the text that crossed the wire (json, not jsonb: no per-row parse). Frames of a station
-// deleted meanwhile are forgotten with it (migration 0008).
+// AppendMessages stores frames of any number of stations with COPY, the cheapest way
+// PostgreSQL takes many rows, in slice order (ids grow in that order, which is the order the
+// log is read back in). The payload is kept as the text that crossed the wire (json, not
+// jsonb: no per-row parse). Frames of a station deleted meanwhile are forgotten with it
+// (migration 0008). COPY runs in a transaction: use a Store made by WithTx.
 func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	n := len(ms)
-	stations, dirs, types, ids, actions := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	payloads, created := make([]sql.NullString, n), make([]time.Time, n)
-	for i, m := range ms {
-		stations[i], dirs[i], types[i], ids[i], actions[i] = m.StationID, m.Direction, m.MessageType, m.MessageID, m.Action
-		payloads[i], created[i] = jsonText(m.Payload), m.Created.UTC()
+	tx, ok := s.q.(interface {
+		PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	})
+	if !ok {
+		return errors.New("stationlogs: AppendMessages needs a Store made by WithTx (COPY runs in a transaction)")
 	}
-	const q = `
-	INSERT INTO ocpp_messages (charge_station_id, direction, message_type, message_id, action, payload, created)
-	SELECT u.station, u.dir, u.type, u.id, NULLIF(u.action, ''), u.payload::json, u.created
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-		WITH ORDINALITY AS u(station, dir, type, id, action, payload, created, n)
-	ORDER BY u.n`
-	_, err := s.q.ExecContext(ctx, q, pq.Array(stations), pq.Array(dirs), pq.Array(types), pq.Array(ids),
-		pq.Array(actions), pq.Array(payloads), pq.Array(created))
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("ocpp_messages", "charge_station_id", "direction", "message_type",
+		"message_id", "action", "payload", "created"))
 	if err != nil {
-		return fmt.Errorf("append %d messages: %w", n, database.Translate(err))
+		return fmt.Errorf("append %d messages: %w", len(ms), database.Translate(err))
+	}
+	defer stmt.Close()
+	for _, m := range ms {
+		var action, payload any
+		if m.Action != "" {
+			action = m.Action
+		}
+		if len(m.Payload) > 0 {
+			payload = string(m.Payload)
+		}
+		if _, err := stmt.ExecContext(ctx, m.StationID, m.Direction, m.MessageType, m.MessageID, action, payload, m.Created.UTC()); err != nil {
+			return fmt.Errorf("append %d messages: %w", len(ms), database.Translate(err))
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return fmt.Errorf("append %d messages: %w", len(ms), database.Translate(err))
 	}
 	return nil
 }

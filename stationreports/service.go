@@ -241,9 +241,10 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 	})
 }
 
-// AppendMessages appends frames of any number of stations to the message log, in order.
+// AppendMessages appends frames of any number of stations to the message log, in order, in
+// one transaction (COPY).
 func (s *Service) AppendMessages(ctx context.Context, ms []stationlogs.Message) error {
-	return s.logs.AppendMessages(ctx, ms)
+	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.logs.WithTx(tx).AppendMessages(ctx, ms) })
 }
 
 // RecordMeterValues keeps the latest sample per station, EVSE, measurand and phase.
