@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -52,12 +51,9 @@ const maxBody = 64 << 10
 // prepare binds the body into dst (an absent or empty body counts as {}) and finds the
 // station the caller may command.
 func (h *Handler) prepare(c *gin.Context, dst any) (Station, error) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	body, err := web.ReadBodyLimit(c, maxBody)
 	if err != nil {
-		return Station{}, fmt.Errorf("read body: %w", apperr.BadRequest)
-	}
-	if len(body) > maxBody {
-		return Station{}, fmt.Errorf("request body larger than %d bytes: %w", maxBody, apperr.BadRequest)
+		return Station{}, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")

@@ -274,6 +274,13 @@ func (c *conn) handleFrame(data []byte) {
 	if err != nil {
 		fe := err.(*frameError)
 		c.s.log.Info("ocpp: malformed frame", "identity", c.identity, "err", fe.Msg)
+		if fe.Unstorable && !fe.Answerable {
+			// An answer to one of our CALLs that we cannot record: the call fails.
+			if p := c.takePending(fe.ID); p != nil {
+				p.ch <- callResult{err: fmt.Errorf("%w: %s", ErrInvalidResponse, fe.Msg)}
+			}
+			return
+		}
 		if fe.Kind == errMessageTypeNotSupported && c.proto == ProtocolOCPP16 {
 			return // OCPP-J 1.6 §4.1.3: ignore unknown message types
 		}

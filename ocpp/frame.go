@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // OCPP-J message type ids.
@@ -42,6 +43,9 @@ type frameError struct {
 	Msg  string
 	// Answerable is false for broken CALLRESULT/CALLERROR frames, which are never answered.
 	Answerable bool
+	// Unstorable: the frame is well formed but holds text that cannot be stored; an answer
+	// to one of our CALLs like that fails the call (ErrInvalidResponse).
+	Unstorable bool
 }
 
 func (e *frameError) Error() string { return e.Msg }
@@ -100,7 +104,31 @@ func decodeFrame(data []byte) (frame, error) {
 	default:
 		return f, &frameError{ID: id, Kind: errMessageTypeNotSupported, Msg: "message type " + strconv.Itoa(typ) + " is not supported", Answerable: true}
 	}
+	if !storableText(data) {
+		// Text the registry could not store (PostgreSQL text is UTF-8 without NUL): refused
+		// for this frame alone, before any of it is recorded.
+		return f, &frameError{ID: id, Kind: errFormat, Msg: "frame holds text that is not valid UTF-8 or contains NUL (\\u0000)",
+			Answerable: typ == typeCall, Unstorable: true}
+	}
 	return f, nil
+}
+
+// storableText reports whether a frame is valid UTF-8 without a \u0000 escape (a raw NUL
+// byte is not valid JSON and never decodes).
+func storableText(data []byte) bool {
+	if !utf8.Valid(data) {
+		return false
+	}
+	for i := 0; i+5 < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		if data[i+1] == 'u' && string(data[i+2:i+6]) == "0000" {
+			return false
+		}
+		i++ // skip the escaped character, so "\\\\u0000" (a backslash, then text) is not taken for NUL
+	}
+	return true
 }
 
 // readID returns the frame's message id, or unreadableID.

@@ -14,6 +14,7 @@ import (
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
+	"github.com/gorilla/websocket"
 )
 
 // waitTimeout bounds every wait in these tests. It is a safety net against hangs, not a
@@ -316,6 +317,8 @@ func TestMalformedFrames(t *testing.T) {
 				{`[2,"m3","NoSuchAction",{}]`, `[4,"m3","NotImplemented"`},
 				{`[2,"m4","Heartbeat",{"extra":1}]`, `[4,"m4","PropertyConstraintViolation"`},
 				{`[2,"m5","Authorize",{}]`, `[4,"m5","` + v.occurrence + `"`},
+				// Text the registry cannot store: refused for this frame alone.
+				{`[2,"m7","Heartbeat",{"x":"a\u0000b"}]`, `[4,"m7","` + v.format + `"`},
 			}
 			if v.badType != "" {
 				tests = append(tests, struct{ raw, wantPrefix string }{`[5,"m6","Heartbeat",{}]`, `[4,"m6","` + v.badType + `"`})
@@ -333,4 +336,40 @@ func TestMalformedFrames(t *testing.T) {
 			p.MustCall("Heartbeat", nil)
 		})
 	}
+}
+
+// TestUnstorableFrames: a frame with bytes that are not UTF-8 gets a CALLERROR for itself
+// alone; nothing of it reaches the registry, and the connection serves the next frame.
+func TestUnstorableFrames(t *testing.T) {
+	e := newEnv(t, ocpp.Config{})
+	e.reg.AddStation("CP-U", 0, "", true)
+	d := websocket.Dialer{Subprotocols: []string{"ocpp1.6"}}
+	ws, _, err := d.Dial(e.url+"/CP-U", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	exchange := func(frame string) string {
+		t.Helper()
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(waitTimeout))
+		_, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(got)
+	}
+	if got := exchange("[2,\"u1\",\"StatusNotification\",{\"connectorId\":1,\"errorCode\":\"NoError\",\"status\":\"Available\",\"info\":\"\xff\xfe\"}]"); !strings.HasPrefix(got, `[4,"u1","FormationViolation"`) {
+		t.Errorf("frame with invalid UTF-8: answer %s, want FormationViolation", got)
+	}
+	if got := exchange(`[2,"u2","Heartbeat",{}]`); !strings.HasPrefix(got, `[3,"u2",`) {
+		t.Errorf("next frame: answer %s, want a CALLRESULT", got)
+	}
+	e.reg.Do(func(r *ocpptest.Registry) {
+		if len(r.Statuses) != 0 {
+			t.Errorf("the refused StatusNotification reached the registry: %+v", r.Statuses)
+		}
+	})
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
@@ -59,12 +61,12 @@ func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 	for _, m := range ms {
 		var action, payload any
 		if m.Action != "" {
-			action = m.Action
+			action = storable(m.Action)
 		}
 		if len(m.Payload) > 0 {
-			payload = string(m.Payload)
+			payload = storable(string(m.Payload))
 		}
-		if _, err := stmt.ExecContext(ctx, m.StationID, m.Direction, m.MessageType, m.MessageID, action, payload, m.Created.UTC()); err != nil {
+		if _, err := stmt.ExecContext(ctx, storable(m.StationID), m.Direction, m.MessageType, storable(m.MessageID), action, payload, m.Created.UTC()); err != nil {
 			return fmt.Errorf("append %d messages: %w", len(ms), database.Translate(err))
 		}
 	}
@@ -328,4 +330,14 @@ func (s *Store) DataTransfers(ctx context.Context, visible []uuid.UUID, id strin
 			Error: r.Error.String, Created: r.Created.UTC()}
 	}
 	return out, nil
+}
+
+// storable makes s storable as PostgreSQL text (UTF-8 without NUL). The gateway refuses
+// frames with other text before they are logged; this is the log's own guarantee that one
+// bad frame can never fail a whole batch of frames of many stations.
+func storable(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }

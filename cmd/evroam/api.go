@@ -110,7 +110,7 @@ func newAPI(d handlers) *gin.Engine {
 	r.GET("/healthz", health(d.db))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIDocument) })
 
-	v1 := r.Group("/api/v1", web.RequireAPIKey(d.auth))
+	v1 := r.Group("/api/v1", web.RequireAPIKey(d.auth), web.StorableInput)
 	d.networks.Routes(v1)
 	d.locations.Routes(v1)
 	d.templates.Routes(v1)

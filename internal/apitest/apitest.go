@@ -58,7 +58,7 @@ func NewOnDB(tb testing.TB, db *sqlx.DB, mount func(db *sqlx.DB, v1 *gin.RouterG
 	svc := networks.NewService(nets, nil)
 	r := gin.New()
 	r.NoRoute(web.NotFoundHandler)
-	v1 := r.Group("/api/v1", web.RequireAPIKey(svc))
+	v1 := r.Group("/api/v1", web.RequireAPIKey(svc), web.StorableInput)
 	networks.NewHandler(svc).Routes(v1)
 	if mount != nil {
 		mount(db, v1)

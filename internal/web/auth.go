@@ -26,6 +26,11 @@ func RequireAPIKey(a Authenticator) gin.HandlerFunc {
 			WriteError(c, fmt.Errorf("missing API key: send X-API-Key or Authorization: Token: %w", apperr.Unauthorized))
 			return
 		}
+		if !printableASCII(key) {
+			// No key we hand out looks like this; it never reaches the database.
+			WriteError(c, fmt.Errorf("unknown API key: %w", apperr.Unauthorized))
+			return
+		}
 		p, err := a.Authenticate(c.Request.Context(), key)
 		if err != nil {
 			WriteError(c, err)
@@ -61,4 +66,14 @@ func APIKey(c *gin.Context) string {
 // which is a routing bug, not a client error.
 func CurrentPrincipal(c *gin.Context) auth.Principal {
 	return c.MustGet(principalKey).(auth.Principal)
+}
+
+// printableASCII reports whether s is printable ASCII: every API key evroam hands out is.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '!' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -64,15 +64,22 @@ func Bind(c *gin.Context, dst any) error {
 	return BindJSON(body, dst)
 }
 
-// ReadBody reads the request body, at most maxBody bytes, for handlers that bind it
-// themselves (PATCH merges, BindWithRules).
-func ReadBody(c *gin.Context) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+// ReadBody reads the request body, at most 4 MiB, for handlers that bind it themselves (PATCH
+// merges, BindWithRules).
+func ReadBody(c *gin.Context) ([]byte, error) { return ReadBodyLimit(c, maxBody) }
+
+// ReadBodyLimit reads the request body, at most limit bytes (a larger one is a 400), and
+// refuses text that cannot be stored (see checkBodyText).
+func ReadBodyLimit(c *gin.Context, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", apperr.BadRequest)
 	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("request body larger than %d bytes: %w", maxBody, apperr.BadRequest)
+	if len(body) > limit {
+		return nil, fmt.Errorf("request body larger than %d bytes: %w", limit, apperr.BadRequest)
+	}
+	if err := checkBodyText(body); err != nil {
+		return nil, err
 	}
 	return body, nil
 }
@@ -95,6 +102,7 @@ func BindJSON(body []byte, dst any) error {
 		return fmt.Errorf("the body must be a JSON object: %w", apperr.BadRequest)
 	}
 	var problems apperr.FieldErrors
+	checkStrings(raw, "", &problems)
 	checkShape(raw, reflect.TypeOf(dst).Elem(), "", &problems)
 	if err := json.Unmarshal(body, dst); err != nil {
 		if len(problems) > 0 {
