@@ -2,16 +2,21 @@ package ocpp
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // messageBatcher collects message-log entries and hands them to Registry.AppendMessages
-// in batches, from one goroutine, so entries keep their order.
+// in batches, from one goroutine, so entries keep their order. A batch the registry fails to
+// take (the database is away) is kept and offered again at the next flush, ahead of newer
+// frames; at most Config.MessageLogMaxPending frames are held, and the newest beyond that
+// are dropped, counted and logged.
 type messageBatcher struct {
 	s       *Server
 	mu      sync.Mutex
 	buf     []Message
-	dropped int
+	dropped int          // since the last log line
+	Dropped atomic.Int64 // in all, for metrics
 	kick    chan struct{}
 }
 
@@ -23,6 +28,7 @@ func (b *messageBatcher) add(m Message) {
 	b.mu.Lock()
 	if len(b.buf) >= b.s.cfg.MessageLogMaxPending {
 		b.dropped++
+		b.Dropped.Add(1)
 		b.mu.Unlock()
 		return
 	}
@@ -53,7 +59,8 @@ func (b *messageBatcher) run() {
 	}
 }
 
-// flush writes everything collected so far; only run calls it.
+// flush writes everything collected so far; only run calls it. When the registry fails, the
+// frames not written go back to the front of the buffer, to be tried again at the next flush.
 func (b *messageBatcher) flush() {
 	b.mu.Lock()
 	batch := b.buf
@@ -62,17 +69,33 @@ func (b *messageBatcher) flush() {
 	b.dropped = 0
 	b.mu.Unlock()
 	if dropped > 0 {
-		b.s.log.Warn("ocpp: message log full, frames dropped", "dropped", dropped)
+		b.s.log.Warn("ocpp: message log full, frames dropped", "dropped", dropped, "max_pending", b.s.cfg.MessageLogMaxPending)
 	}
 	size := b.s.cfg.MessageLogBatchSize
 	for len(batch) > 0 {
 		n := min(size, len(batch))
 		ctx, cancel := b.s.registryCtx()
-		if err := b.s.reg.AppendMessages(ctx, batch[:n]); err != nil {
-			b.s.log.Error("ocpp: append message log", "frames", n, "err", err)
-		}
+		err := b.s.reg.AppendMessages(ctx, batch[:n])
 		cancel()
+		if err != nil {
+			b.s.log.Error("ocpp: append message log; keeping the frames to try again", "frames", len(batch), "err", err)
+			b.requeue(batch)
+			return
+		}
 		batch = batch[n:]
+	}
+}
+
+// requeue puts frames that could not be written back in front of those that arrived since,
+// keeping at most MessageLogMaxPending: the newest beyond are dropped and counted.
+func (b *messageBatcher) requeue(failed []Message) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(failed[:len(failed):len(failed)], b.buf...)
+	if over := len(b.buf) - b.s.cfg.MessageLogMaxPending; over > 0 {
+		b.buf = b.buf[:b.s.cfg.MessageLogMaxPending]
+		b.dropped += over
+		b.Dropped.Add(int64(over))
 	}
 }
 
@@ -108,6 +131,9 @@ func (b *heartbeatBatcher) run() {
 	}
 }
 
+// flush writes the heartbeats coalesced so far. When the registry fails they are kept (a
+// newer heartbeat of the same station, coalesced meanwhile, wins), so nothing is lost while
+// the database is away; they are one entry per connected station, so this is bounded.
 func (b *heartbeatBatcher) flush() {
 	b.mu.Lock()
 	if len(b.last) == 0 {
@@ -123,6 +149,13 @@ func (b *heartbeatBatcher) flush() {
 	ctx, cancel := b.s.registryCtx()
 	defer cancel()
 	if err := b.s.reg.RecordHeartbeats(ctx, hs); err != nil {
-		b.s.log.Error("ocpp: record heartbeats", "stations", len(hs), "err", err)
+		b.s.log.Error("ocpp: record heartbeats; keeping them to try again", "stations", len(hs), "err", err)
+		b.mu.Lock()
+		for _, h := range hs {
+			if at, ok := b.last[h.Identity]; !ok || at.Before(h.At) {
+				b.last[h.Identity] = h.At
+			}
+		}
+		b.mu.Unlock()
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
+	"github.com/evroam/evroam/internal/pgtest"
 )
 
 // e2e is the whole service (API and OCPP gateway) on a fresh database.
@@ -23,9 +24,12 @@ type e2e struct {
 	ocppURL string
 }
 
-func startE2E(t *testing.T) *e2e {
+func startE2E(t *testing.T) *e2e { t.Helper(); return startE2EOn(t, "") }
+
+// startE2EOn is startE2E on the database at dbURL ("" for a fresh one).
+func startE2EOn(t *testing.T, dbURL string) *e2e {
 	t.Helper()
-	a, srv := startApp(t, "")
+	a, srv := startApp(t, dbURL)
 	gw := httptest.NewServer(a.gateway)
 	t.Cleanup(gw.Close)
 	return &e2e{t: t, app: a, api: srv.URL, ocppURL: "ws" + strings.TrimPrefix(gw.URL, "http") + "/ocpp"}
@@ -351,4 +355,48 @@ func TestGatewayAdmission(t *testing.T) {
 	open := ocpppeer.Start(t)
 	open.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "OPEN-1"})
 	open.MustCall("BootNotification", map[string]any{"chargePointVendor": "Open", "chargePointModel": "One"})
+}
+
+// TestMessageLogSurvivesDatabaseOutage: frames a station sends while the database is away are
+// answered (heartbeats need no database), kept, and all in the message log once it is back.
+func TestMessageLogSurvivesDatabaseOutage(t *testing.T) {
+	t.Parallel()
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.URL(t))
+	e := startE2EOn(t, viaProxy)
+	const pw = "outage-station-password"
+	e.station("LOG-1", pw, 1)
+	p := ocpppeer.Start(t)
+	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "LOG-1", Password: pw, Protocols: []string{"ocpp1.6"}})
+	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "V", "chargePointModel": "M"})
+
+	proxy.Cut()
+	const beats = 20
+	for range beats {
+		p.MustCall("Heartbeat", nil)
+	}
+	time.Sleep(1500 * time.Millisecond) // at least one flush fails meanwhile
+	proxy.Restore()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, data := e.do("GET", "/api/v1/chargestations/LOG-1/messages?limit=1000", nil)
+		var frames []struct {
+			Action      string `json:"action"`
+			MessageType string `json:"message_type"`
+		}
+		_ = json.Unmarshal(data, &frames)
+		n := 0
+		for _, f := range frames {
+			if f.Action == "Heartbeat" {
+				n++
+			}
+		}
+		if code == 200 && n == 2*beats {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the outage the message log has %d Heartbeat frames (HTTP %d), want %d", n, code, 2*beats)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
