@@ -68,18 +68,18 @@ type stationBody struct {
 	InstallationDate  *string              `json:"installation_date" validate:"omitempty,ocpi_datetime"`
 	DefaultTariffID   string               `json:"default_charge_station_tariff_id" validate:"required,max=36"`
 	ChargerType       string               `json:"charger_type" validate:"required,charger_type"`
-	Capabilities      []schema.Capability  `json:"capabilities" validate:"omitempty,dive,ocpi_capability"`
+	Capabilities      []schema.Capability  `json:"capabilities" validate:"omitempty,max=100,dive,ocpi_capability"`
 	ContactlessType   *string              `json:"contactless_type" validate:"omitempty,contactless_type"`
 	TapToStop         *bool                `json:"tap_to_stop"`
 	StopOnParking     *bool                `json:"stop_on_parking"`
-	DefaultDirections []schema.DisplayText `json:"default_charge_station_directions" validate:"omitempty,dive"`
+	DefaultDirections []schema.DisplayText `json:"default_charge_station_directions" validate:"omitempty,max=100,dive"`
 	DefaultFloorLevel *string              `json:"default_charge_station_floor_level" validate:"omitempty,max=4"`
 	MaintenanceInfo   *string              `json:"maintenance_info" validate:"omitempty,max=2000"`
 	Remarks           *string              `json:"remarks" validate:"omitempty,max=2000"`
 	SecurityProfile   *int                 `json:"security_profile" validate:"omitempty,security_profile"`
 	OCPPPassword      optionalString       `json:"ocpp_password"`
 	TemplateID        *string              `json:"charge_station_template_id" validate:"omitempty,min=1,max=64"`
-	EVSEs             []evse.Body          `json:"evses" validate:"omitempty,dive"`
+	EVSEs             []evse.Body          `json:"evses" validate:"omitempty,max=100,dive"`
 	ETag              string               `json:"etag"`
 
 	// Read-only and derived: accepted, ignored.

@@ -17,14 +17,14 @@ type Body struct {
 	UID                 string                      `json:"uid" validate:"omitempty,max=64"`
 	EVSEID              *string                     `json:"evse_id" validate:"omitempty,evse_id"`
 	EVSESequenceNumber  *int                        `json:"evse_sequence_number" validate:"omitempty,gte=1"`
-	Capabilities        []schema.Capability         `json:"capabilities" validate:"omitempty,dive,ocpi_capability"`
-	Connectors          []ConnectorBody             `json:"connectors" validate:"required,min=1,dive"`
+	Capabilities        []schema.Capability         `json:"capabilities" validate:"omitempty,max=100,dive,ocpi_capability"`
+	Connectors          []ConnectorBody             `json:"connectors" validate:"required,min=1,max=16,dive"`
 	FloorLevel          *string                     `json:"floor_level" validate:"omitempty,max=4"`
 	Coordinates         *schema.GeoLocation         `json:"coordinates"`
 	PhysicalReference   *string                     `json:"physical_reference" validate:"omitempty,max=16"`
-	Directions          []schema.DisplayText        `json:"directions" validate:"omitempty,dive"`
-	ParkingRestrictions []schema.ParkingRestriction `json:"parking_restrictions" validate:"omitempty,dive,ocpi_parking_restriction"`
-	StatusSchedule      []schema.StatusSchedule     `json:"status_schedule" validate:"omitempty,dive"`
+	Directions          []schema.DisplayText        `json:"directions" validate:"omitempty,max=100,dive"`
+	ParkingRestrictions []schema.ParkingRestriction `json:"parking_restrictions" validate:"omitempty,max=100,dive,ocpi_parking_restriction"`
+	StatusSchedule      []schema.StatusSchedule     `json:"status_schedule" validate:"omitempty,max=100,dive"`
 	ChargeStationID     web.Ignored                 `json:"charge_station_id"`
 	Status              web.Ignored                 `json:"status"`
 	OCPPStatus          web.Ignored                 `json:"ocpp_status"`
@@ -42,7 +42,7 @@ type ConnectorBody struct {
 	MaxVoltage       *int        `json:"max_voltage" validate:"required,gt=0"`
 	MaxAmperage      *int        `json:"max_amperage" validate:"required,gt=0"`
 	MaxElectricPower *int        `json:"max_electric_power" validate:"omitempty,gt=0"`
-	TariffIDs        []string    `json:"tariff_ids" validate:"omitempty,dive,required,max=36"`
+	TariffIDs        []string    `json:"tariff_ids" validate:"omitempty,max=100,dive,required,max=36"`
 	LastUpdated      web.Ignored `json:"last_updated"`
 }
 

@@ -42,7 +42,7 @@ func (h *Handler) Routes(rg *gin.RouterGroup) {
 // locationBody is the location as clients write it (POST, PUT, and PATCH after merging). The
 // read-only fields of a GET are accepted and ignored so that a GET body can be PUT back.
 type locationBody struct {
-	ID                 string                  `json:"id" validate:"omitempty,max=36,printascii"`
+	ID                 string                  `json:"id" validate:"omitempty,path_id=36"`
 	NetworkID          *uuid.UUID              `json:"network_id"`
 	Name               string                  `json:"name" validate:"required,max=255"`
 	Address            string                  `json:"address" validate:"required,max=45"`
@@ -53,9 +53,9 @@ type locationBody struct {
 	Coordinates        *schema.GeoLocation     `json:"coordinates" validate:"required"`
 	TimeZone           string                  `json:"time_zone" validate:"required,time_zone"`
 	ParkingType        *schema.ParkingType     `json:"parking_type" validate:"omitempty,ocpi_parking_type"`
-	Facilities         []schema.Facility       `json:"facilities" validate:"omitempty,dive,ocpi_facility"`
+	Facilities         []schema.Facility       `json:"facilities" validate:"omitempty,max=100,dive,ocpi_facility"`
 	OpeningTimes       *schema.Hours           `json:"opening_times"`
-	Directions         []schema.DisplayText    `json:"directions" validate:"omitempty,dive"`
+	Directions         []schema.DisplayText    `json:"directions" validate:"omitempty,max=100,dive"`
 	Operator           *schema.BusinessDetails `json:"operator"`
 	Suboperator        *schema.BusinessDetails `json:"suboperator"`
 	Owner              *schema.BusinessDetails `json:"owner"`

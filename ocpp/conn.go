@@ -58,6 +58,9 @@ type conn struct {
 	lastPing atomic.Int64
 	booted   atomic.Bool
 	replaced atomic.Bool
+	// bootSent: the station sent a BootNotification on this connection (answered or not); a
+	// boot still being recorded when BootTriggerDelay runs out must not draw a trigger.
+	bootSent atomic.Bool
 
 	// configRead: the station's configuration is on record; firmware: the version its last
 	// BootNotification gave. A boot reads the configuration again only when it is not on
@@ -159,7 +162,7 @@ func (c *conn) run(prev *conn, clientIP, endpoint string) {
 		// sends one by itself first: most do right after connecting, and a trigger crossing
 		// their own boot makes them boot twice.
 		t := time.AfterFunc(s.cfg.BootTriggerDelay, func() {
-			if !c.booted.Load() {
+			if !c.booted.Load() && !c.bootSent.Load() {
 				c.triggerBoot()
 			}
 		})
@@ -325,6 +328,9 @@ func (c *conn) handleCall(f frame) {
 	if e := c.val.validate(f.Action, "req", f.Payload); e != nil {
 		c.sendError(f.ID, f.Action, e)
 		return
+	}
+	if f.Action == "BootNotification" {
+		c.bootSent.Store(true)
 	}
 	ctx, cancel := c.s.registryCtx()
 	result, err := h(ctx, c, f.Payload)

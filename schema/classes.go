@@ -45,9 +45,9 @@ type BusinessDetails struct {
 // Hours are the opening times of a location.
 type Hours struct {
 	TwentyFourSeven     bool                `json:"twentyfourseven"`
-	RegularHours        []RegularHours      `json:"regular_hours,omitempty" validate:"omitempty,dive"`
-	ExceptionalOpenings []ExceptionalPeriod `json:"exceptional_openings,omitempty" validate:"omitempty,dive"`
-	ExceptionalClosings []ExceptionalPeriod `json:"exceptional_closings,omitempty" validate:"omitempty,dive"`
+	RegularHours        []RegularHours      `json:"regular_hours,omitempty" validate:"omitempty,max=100,dive"`
+	ExceptionalOpenings []ExceptionalPeriod `json:"exceptional_openings,omitempty" validate:"omitempty,max=100,dive"`
+	ExceptionalClosings []ExceptionalPeriod `json:"exceptional_closings,omitempty" validate:"omitempty,max=100,dive"`
 }
 
 // RegularHours is one weekly opening period; weekday 1 is Monday.

@@ -28,6 +28,37 @@ func ValidChargeStationID(s string) bool {
 	return true
 }
 
+// pathSafe marks the characters a URL path segment carries as they are (RFC 3986 pchar
+// without percent-encoding): letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @.
+var pathSafe = func() (t [128]bool) {
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := byte('a'); c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-._~!$&'()*+,;=:@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// ValidPathID reports whether s can be an id that appears in URL paths (a location's id, a
+// template's template_id): 1 to max characters that a path segment carries as they are (see
+// pathSafe). An id with '/' (or '?', '#', '%', a space …) could be stored but never read
+// back by its URL.
+func ValidPathID(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 128 || !pathSafe[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidPartyID reports whether s is an OCPI party_id as evroam stores it:
 // exactly 3 upper-case ASCII letters or digits, e.g. "EVR".
 func ValidPartyID(s string) bool {

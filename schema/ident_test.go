@@ -143,3 +143,16 @@ func FuzzParseEVSEID(f *testing.F) {
 		}
 	})
 }
+
+func TestValidPathID(t *testing.T) {
+	for _, ok := range []string{"LOC-1", "a.b_c~d", "x:y@z", "!$&'()*+,;=", strings.Repeat("a", 36)} {
+		if !ValidPathID(ok, 36) {
+			t.Errorf("ValidPathID(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", "a/b", "a b", "a?b", "a#b", "a%2Fb", "a\\b", "é", strings.Repeat("a", 37), "a\x00"} {
+		if ValidPathID(bad, 36) {
+			t.Errorf("ValidPathID(%q) = true", bad)
+		}
+	}
+}

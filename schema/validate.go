@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -32,6 +33,8 @@ const (
 	TagTimeZone           = "time_zone"
 	TagChargeStationID    = "charge_station_id"
 	TagEVSEID             = "evse_id"
+	// TagPathID takes the id's maximum length as its param: path_id=36.
+	TagPathID = "path_id"
 )
 
 // stringRule turns a check on strings into a validator.Func. Named string
@@ -86,6 +89,14 @@ var rules = map[string]validator.Func{
 	TagTimeZone:           stringRule(ValidTimeZone),
 	TagChargeStationID:    stringRule(ValidChargeStationID),
 	TagEVSEID:             stringRule(ValidEVSEID),
+	TagPathID:             pathIDRule,
+}
+
+// pathIDRule is ValidPathID with the tag's param as the maximum length.
+func pathIDRule(fl validator.FieldLevel) bool {
+	max, err := strconv.Atoi(fl.Param())
+	f := fl.Field()
+	return err == nil && f.Kind() == reflect.String && ValidPathID(f.String(), max)
 }
 
 // Tags returns the names of the tags RegisterValidations adds, sorted.
@@ -139,6 +150,7 @@ var tagMessages = map[string]string{
 	TagLongitude:          "must be a longitude between -180 and 180 as a string with 5 to 7 decimals (e.g. \"4.88969\")",
 	TagTimeZone:           "must be an IANA time zone name (e.g. Europe/Amsterdam)",
 	TagChargeStationID:    "must be 1 to 48 printable ASCII characters without spaces, ':', '/', '?' or '#'",
+	TagPathID:             "must be 1 to %s characters that a URL path carries as they are: letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @",
 	TagEVSEID:             "must be an eMI3 EVSE ID such as NL*EVR*E12345*1 or NLEVRE12345",
 
 	// Validator built-ins. Their param meaning depends on the field's kind;

@@ -181,7 +181,17 @@ func TestRegisterValidationsTags(t *testing.T) {
 			t.Errorf("TagMessage(%q) = %q, want a specific message", test.tag, msg)
 		}
 	}
-	if got, want := len(Tags()), 21; got != want {
+	for _, good := range []string{"LOC-1", "a.b_c~d:", "1234@678"} {
+		if err := v.Var(good, "path_id=8"); err != nil {
+			t.Errorf("Var(%q, path_id=8) = %v, want nil", good, err)
+		}
+	}
+	for _, bad := range []string{"", "a/b", "a b", "a%2F", "a?b", "a#b", "123456789", "é"} {
+		if err := v.Var(bad, "path_id=8"); err == nil {
+			t.Errorf("Var(%q, path_id=8) = nil, want an error", bad)
+		}
+	}
+	if got, want := len(Tags()), 22; got != want {
 		t.Errorf("len(Tags()) = %d, want %d", got, want)
 	}
 }

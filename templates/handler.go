@@ -29,10 +29,10 @@ func (h *Handler) Routes(rg *gin.RouterGroup) {
 
 // templateBody is a template as clients write it.
 type templateBody struct {
-	TemplateID    string             `json:"template_id" validate:"omitempty,max=64,printascii"`
+	TemplateID    string             `json:"template_id" validate:"omitempty,path_id=64"`
 	Name          string             `json:"name" validate:"required,max=255"`
 	NetworkID     *uuid.UUID         `json:"network_id"`
-	EVSETemplates []evseTemplateBody `json:"evse_templates" validate:"required,min=1,dive"`
+	EVSETemplates []evseTemplateBody `json:"evse_templates" validate:"required,min=1,max=100,dive"`
 	ETag          string             `json:"etag"`
 	Created       web.Ignored        `json:"created"`
 	LastUpdated   web.Ignored        `json:"last_updated"`
@@ -40,8 +40,8 @@ type templateBody struct {
 
 type evseTemplateBody struct {
 	EVSESequenceNumber int                     `json:"evse_sequence_number" validate:"required,gte=1"`
-	Capabilities       []schema.Capability     `json:"capabilities" validate:"omitempty,dive,ocpi_capability"`
-	ConnectorTemplates []connectorTemplateBody `json:"connector_templates" validate:"required,min=1,dive"`
+	Capabilities       []schema.Capability     `json:"capabilities" validate:"omitempty,max=100,dive,ocpi_capability"`
+	ConnectorTemplates []connectorTemplateBody `json:"connector_templates" validate:"required,min=1,max=16,dive"`
 }
 
 // connectorTemplateBody carries standard+format or internal (or all three, agreeing).
@@ -208,6 +208,10 @@ func (h *Handler) create(c *gin.Context) error {
 func (h *Handler) put(c *gin.Context) error {
 	p := web.CurrentPrincipal(c)
 	id := c.Param("template_id")
+	if !schema.ValidPathID(id, 64) {
+		// The id in the path becomes the template's: one its URL could not carry is refused.
+		return apperr.FieldErrors{{Field: "template_id", Message: schema.TagMessage(schema.TagPathID, "64")}}
+	}
 	var body templateBody
 	var t Template
 	t, created, err := h.svc.Put(c.Request.Context(), p.Networks, id, func(cur *Template) (Template, error) {

@@ -122,8 +122,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	defer a.Close()
 
-	apiSrv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
-	ocppSrv := &http.Server{Handler: a.gateway, ReadHeaderTimeout: 10 * time.Second}
+	// Timeouts: a client that sends its headers or body too slowly, or keeps an idle
+	// connection forever, cannot hold a connection and its goroutine. No write timeout: an
+	// export streams for as long as it takes. The OCPP server bounds the handshake only: a
+	// read deadline would outlive the upgrade on the hijacked connection and cut stations
+	// off (the gateway has its own liveness: pings and OfflineAfter).
+	apiSrv := &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	ocppSrv := &http.Server{Handler: a.gateway, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	fmt.Fprintf(stdout, "evroam %s is up\n  API:  http://%s/api/v1\n  OCPP: %s/{charge_station_id}\n",
 		cfg.NodeID, publicHost(apiLn.Addr().String()), cfg.OCPPPublicURL)

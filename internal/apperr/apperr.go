@@ -20,6 +20,8 @@ var (
 	Invalid = errors.New("invalid")
 	// BadRequest: the request cannot be read at all: malformed JSON or query (HTTP 400).
 	BadRequest = errors.New("bad request")
+	// TooLarge: the request body is larger than the endpoint takes (HTTP 413).
+	TooLarge = errors.New("request body too large")
 	// Unauthorized: no credentials, or credentials that match nothing.
 	Unauthorized = errors.New("unauthorized")
 	// Forbidden: the caller is known but lacks the right (e.g. a non-admin key on admin routes).
@@ -56,6 +58,7 @@ var table = []struct {
 	// cannot be read), and they are a 400.
 	{BadRequest, http.StatusBadRequest, CodeInvalidParams},
 	{Invalid, http.StatusUnprocessableEntity, CodeInvalidParams},
+	{TooLarge, http.StatusRequestEntityTooLarge, CodeClientError},
 	{Unauthorized, http.StatusUnauthorized, CodeClientError},
 	{Forbidden, http.StatusForbidden, CodeClientError},
 	{PreconditionRequired, http.StatusPreconditionRequired, CodeClientError},

@@ -68,7 +68,7 @@ func Bind(c *gin.Context, dst any) error {
 // merges, BindWithRules).
 func ReadBody(c *gin.Context) ([]byte, error) { return ReadBodyLimit(c, maxBody) }
 
-// ReadBodyLimit reads the request body, at most limit bytes (a larger one is a 400), and
+// ReadBodyLimit reads the request body, at most limit bytes (a larger one is a 413), and
 // refuses text that cannot be stored (see checkBodyText).
 func ReadBodyLimit(c *gin.Context, limit int) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, int64(limit)+1))
@@ -76,7 +76,7 @@ func ReadBodyLimit(c *gin.Context, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("read body: %w", apperr.BadRequest)
 	}
 	if len(body) > limit {
-		return nil, fmt.Errorf("request body larger than %d bytes: %w", limit, apperr.BadRequest)
+		return nil, fmt.Errorf("the body is larger than %d bytes: %w", limit, apperr.TooLarge)
 	}
 	if err := checkBodyText(body); err != nil {
 		return nil, err

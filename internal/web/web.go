@@ -6,6 +6,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,7 +22,13 @@ type Envelope struct {
 	StatusMessage string             `json:"status_message"`
 	Timestamp     string             `json:"timestamp"`
 	Errors        apperr.FieldErrors `json:"errors,omitempty"`
+	// ErrorsOmitted counts the bad fields left out of Errors: an answer names at most
+	// MaxErrors, so a body with 100,000 bad items gets a small answer, not a huge one.
+	ErrorsOmitted int `json:"errors_omitted,omitempty"`
 }
+
+// MaxErrors is how many bad fields an error answer names at most.
+const MaxErrors = 100
 
 // Now is the clock used for envelope timestamps.
 var Now = time.Now
@@ -56,6 +63,10 @@ func WriteError(c *gin.Context, err error) {
 	if errors.As(err, &fe) {
 		env.Errors = fe
 		env.StatusMessage = "invalid or missing parameters"
+		if len(fe) > MaxErrors {
+			env.Errors, env.ErrorsOmitted = fe[:MaxErrors], len(fe)-MaxErrors
+			env.StatusMessage = fmt.Sprintf("invalid or missing parameters (the first %d of %d bad fields are named)", MaxErrors, len(fe))
+		}
 	}
 	if status >= 500 {
 		slog.ErrorContext(c.Request.Context(), "request failed",
