@@ -325,7 +325,8 @@ func (c *conn) handleCall(f frame) {
 		c.sendError(f.ID, f.Action, newRPCError(errSecurity, "station has not been accepted: send BootNotification first"))
 		return
 	}
-	if e := c.val.validate(f.Action, "req", f.Payload); e != nil {
+	var e *rpcError
+	if f.Payload, e = c.val.validateReceived(f.Action, "req", f.Payload); e != nil {
 		c.sendError(f.ID, f.Action, e)
 		return
 	}
@@ -493,7 +494,8 @@ func (s *Server) Call(ctx context.Context, identity, action string, payload any)
 	}
 	res, err := c.call(ctx, action, raw)
 	if err == nil {
-		if e := c.val.validate(action, "conf", res); e != nil {
+		var e *rpcError
+		if res, e = c.val.validateReceived(action, "conf", res); e != nil {
 			err = fmt.Errorf("%w: %s", ErrInvalidResponse, e.desc)
 		}
 	}

@@ -47,7 +47,25 @@
 //
 // Payloads are validated against the official OCA JSON schemas (schemas/, as bundled by
 // ocpp-rpc, compiled lazily per action): every station CALL, every CALL we send and the
-// station's answer. Our own answers to stations' CALLs are built from typed payloads and
+// station's answer.
+//
+// # Strict in what we send, tolerant in what we read
+//
+// What we send (our CALLs, and in the tests our answers) meets the schemas exactly: no
+// null, no empty optional object or list, no field the schema does not define. What a
+// station sends (its CALLs and its answers to ours) is read tolerantly, because real
+// station software is not exact: ocpp-go sends "statusInfo": null in every 2.0.1
+// ResetResponse, and firmware adds vendor fields. Before the schema check:
+//
+//   - an object member whose value is null is taken as absent (removed from the payload the
+//     handlers and callers read; the message log keeps the frame as it came);
+//   - a member the schema does not define is ignored (the schemas' additionalProperties:
+//     false is not applied to what stations send).
+//
+// Everything else stays strict: a required field that is missing or null, a wrong type, a
+// value outside an enum, a string over its length. A station CALL that breaks a rule gets
+// the CALLERROR for it; an answer that breaks one fails the operator's command with
+// ErrInvalidResponse (HTTP 502) naming the violation, e.g. "/status: missing property". Our own answers to stations' CALLs are built from typed payloads and
 // checked in the tests (Config.ValidateOwnAnswers, and the strict test peers validate what
 // they receive); at run time that check is off by default, as it would cost a parse per
 // message on the hottest path (heartbeats, statuses). Failures map to OCPP codes as

@@ -29,12 +29,20 @@ var (
 	errPrinter     = message.NewPrinter(language.English)
 )
 
-// validator validates payloads of one protocol version. Schemas are compiled on first use
-// of an action and cached; a compiled schema is safe for concurrent use.
+// validator validates payloads of one protocol version, in two ways: strictly what we send
+// (the official schemas as they are) and tolerantly what a station sends (see
+// validateReceived). Schemas are compiled on first use of an action and cached; a compiled
+// schema is safe for concurrent use.
 type validator struct {
+	ids      map[string]bool
+	strict   schemaSet
+	tolerant schemaSet
+}
+
+// schemaSet is one compiler over the bundle and its compiled schemas.
+type schemaSet struct {
 	mu       sync.Mutex
 	compiler *jsonschema.Compiler
-	ids      map[string]bool
 	cache    sync.Map // id -> *jsonschema.Schema
 }
 
@@ -54,6 +62,24 @@ func loadValidators() (map[string]*validator, error) {
 }
 
 func newValidator(data []byte) (*validator, error) {
+	v := &validator{ids: map[string]bool{}}
+	for _, set := range []struct {
+		s        *schemaSet
+		tolerant bool
+	}{{&v.strict, false}, {&v.tolerant, true}} {
+		c, err := compilerOf(data, set.tolerant, v.ids)
+		if err != nil {
+			return nil, err
+		}
+		set.s.compiler = c
+	}
+	return v, nil
+}
+
+// compilerOf adds every schema of the bundle to a new compiler and their ids to ids. A
+// tolerant compiler drops "additionalProperties": false, so that a field a station adds is
+// ignored rather than refused.
+func compilerOf(data []byte, tolerant bool, ids map[string]bool) (*jsonschema.Compiler, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
@@ -64,7 +90,6 @@ func newValidator(data []byte) (*validator, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	v := &validator{compiler: c, ids: map[string]bool{}}
 	for _, d := range docs {
 		m, ok := d.(map[string]any)
 		if !ok {
@@ -76,45 +101,78 @@ func newValidator(data []byte) (*validator, error) {
 		}
 		// The bundle's $schema lacks the trailing '#'; draft-07 is what it means.
 		m["$schema"] = "http://json-schema.org/draft-07/schema#"
+		if tolerant {
+			allowAdditionalProperties(m)
+		}
 		if err := c.AddResource(id, m); err != nil {
 			return nil, fmt.Errorf("add %s: %w", id, err)
 		}
-		v.ids[id] = true
+		ids[id] = true
 	}
-	return v, nil
+	return c, nil
+}
+
+// allowAdditionalProperties removes every "additionalProperties": false below schema.
+func allowAdditionalProperties(schema any) {
+	switch s := schema.(type) {
+	case map[string]any:
+		if ap, ok := s["additionalProperties"].(bool); ok && !ap {
+			delete(s, "additionalProperties")
+		}
+		for _, sub := range s {
+			allowAdditionalProperties(sub)
+		}
+	case []any:
+		for _, sub := range s {
+			allowAdditionalProperties(sub)
+		}
+	}
 }
 
 // schema returns the compiled schema "urn:<action>.<suffix>" (suffix "req" or "conf"), or
 // nil when the protocol has no such message.
-func (v *validator) schema(action, suffix string) (*jsonschema.Schema, error) {
+func (v *validator) schema(set *schemaSet, action, suffix string) (*jsonschema.Schema, error) {
 	id := "urn:" + action + "." + suffix
-	if s, ok := v.cache.Load(id); ok {
+	if s, ok := set.cache.Load(id); ok {
 		return s.(*jsonschema.Schema), nil
 	}
 	if !v.ids[id] {
 		return nil, nil
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if s, ok := v.cache.Load(id); ok {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if s, ok := set.cache.Load(id); ok {
 		return s.(*jsonschema.Schema), nil
 	}
-	s, err := v.compiler.Compile(id)
+	s, err := set.compiler.Compile(id)
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", id, err)
 	}
-	v.cache.Store(id, s)
+	set.cache.Store(id, s)
 	return s, nil
 }
 
 // hasAction reports whether the protocol defines a request schema for action.
 func (v *validator) hasAction(action string) bool { return v.ids["urn:"+action+".req"] }
 
-// validate checks payload against "urn:<action>.<suffix>". It returns an *rpcError with
-// the OCPP error kind for the first failure (mapping as in ocpp-rpc's validator, except
-// that enum and const failures are PropertyConstraintViolation).
+// validate checks a payload we send against "urn:<action>.<suffix>", strictly. It returns an
+// *rpcError with the OCPP error kind for the first failure (mapping as in ocpp-rpc's
+// validator, except that enum and const failures are PropertyConstraintViolation).
 func (v *validator) validate(action, suffix string, payload json.RawMessage) *rpcError {
-	s, err := v.schema(action, suffix)
+	return v.check(&v.strict, action, suffix, payload)
+}
+
+// validateReceived checks a payload a station sent (its CALL or its answer to ours), as a
+// tolerant reader: an object member that is null is taken as absent, and a member the schema
+// does not know is ignored. It returns the payload without its null members, which is what
+// the handlers and callers then read. A null or missing required field still fails.
+func (v *validator) validateReceived(action, suffix string, payload json.RawMessage) (json.RawMessage, *rpcError) {
+	payload = withoutNulls(payload)
+	return payload, v.check(&v.tolerant, action, suffix, payload)
+}
+
+func (v *validator) check(set *schemaSet, action, suffix string, payload json.RawMessage) *rpcError {
+	s, err := v.schema(set, action, suffix)
 	if err != nil {
 		return newRPCError(errInternal, "%v", err)
 	}
@@ -134,6 +192,52 @@ func (v *validator) validate(action, suffix string, payload json.RawMessage) *rp
 		return &rpcError{kind: kindOf(leaf.ErrorKind), desc: truncate(describe(leaf), 255)}
 	}
 	return nil
+}
+
+// withoutNulls returns payload without the object members whose value is null, at any depth
+// (null items of an array stay: an array has no optional items). A payload without "null"
+// is returned as it is, without a parse; one that is not JSON is returned as it is for the
+// schema check to refuse.
+func withoutNulls(payload json.RawMessage) json.RawMessage {
+	if !bytes.Contains(payload, []byte("null")) {
+		return payload
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || !dropNullMembers(v) {
+		return payload
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return payload
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// dropNullMembers deletes null members of every object in v and reports whether it did.
+func dropNullMembers(v any) bool {
+	changed := false
+	switch x := v.(type) {
+	case map[string]any:
+		for k, sub := range x {
+			if sub == nil {
+				delete(x, k)
+				changed = true
+			} else if dropNullMembers(sub) {
+				changed = true
+			}
+		}
+	case []any:
+		for _, sub := range x {
+			if dropNullMembers(sub) {
+				changed = true
+			}
+		}
+	}
+	return changed
 }
 
 func firstLeaf(e *jsonschema.ValidationError) *jsonschema.ValidationError {

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/gorilla/websocket"
 )
 
 // TestChargerCommandsAcrossNodes runs two whole evroam nodes on one database: the station is
@@ -73,3 +77,57 @@ func TestChargerCommandsAcrossNodes(t *testing.T) {
 type historyError struct{ got string }
 
 func (e *historyError) Error() string { return "history = " + e.got }
+
+// TestCommandAnswerWithNullOptionalField: ocpp-go stations answer a 2.0.1 Reset with
+// "statusInfo": null. The reset was accepted and the operator is told so (200), not a 502.
+func TestCommandAnswerWithNullOptionalField(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
+	e.station("CS-NULL", "station-password-123", 1)
+	h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("CS-NULL:station-password-123"))}}
+	d := websocket.Dialer{Subprotocols: []string{"ocpp2.0.1"}}
+	ws, _, err := d.Dial(e.ocppURL+"/CS-NULL", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	read := func() []any {
+		t.Helper()
+		_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var f []any
+		if err := ws.ReadJSON(&f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`[2,"b1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"},"customData":null}]`))
+	for f := read(); f[0] != float64(3) || f[1] != "b1"; f = read() {
+		// Calls the gateway makes after a boot (configuration reads) are answered as a
+		// station without them would.
+		if f[0] == float64(2) {
+			_ = ws.WriteJSON([]any{4, f[1], "NotImplemented", "", map[string]any{}})
+		}
+	}
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			f := read()
+			if f[0] != float64(2) {
+				continue
+			}
+			if f[2] == "Reset" {
+				_ = ws.WriteMessage(websocket.TextMessage, []byte(`[3,"`+f[1].(string)+`",{"status":"Accepted","statusInfo":null}]`))
+				return
+			}
+			_ = ws.WriteJSON([]any{4, f[1], "NotImplemented", "", map[string]any{}})
+		}
+	}()
+	var reset map[string]any
+	e.must("POST", "/api/v1/chargers/CS-NULL/reset", map[string]string{"type": "Hard"}, 200, &reset)
+	if reset["status"] != "accepted" {
+		t.Errorf("reset answer = %v, want accepted", reset)
+	}
+	<-done
+}
