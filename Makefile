@@ -60,6 +60,11 @@ peers:
 test: peers
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# readme-check runs the shell examples of README.md against a make run of its own (free
+# ports, a temporary .data/), then make stop: scripts/readme-examples.
+readme-check: build
+	./scripts/readme-examples
+
 # bench measures evroam at a CPO's size (bench/main.go): its own PostgreSQL, evroam serve,
 # the simulator and pgbench; one table, also written as JSON under bench/results/.
 # BENCH_SCALE=0.1 makes a quick run. Go micro-benchmarks: make gobench.
