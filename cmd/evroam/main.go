@@ -189,6 +189,7 @@ func localdb(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := c.Stop(ctx); err != nil {
 			return err
 		}
+		os.Remove(c.SocketDir) // empty now; Start makes it again
 		fmt.Fprintf(stdout, "stopped the PostgreSQL server of %s\n", *dir)
 		return nil
 	}
