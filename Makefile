@@ -4,14 +4,15 @@ GO    ?= go
 BIN   := bin/evroam
 DATA  := .data
 
-.PHONY: build run test test-short bench gobench fuzz lint migrate-up peers check
+.PHONY: build run stop readme-check test test-short bench gobench fuzz lint migrate-up peers check
 
 build:
 	$(GO) build -o $(BIN) ./cmd/evroam
 
 # run starts evroam serve. Without EVROAM_DATABASE_URL it starts (or reuses) a private
-# PostgreSQL whose data lives under .data/, and it makes an admin API key once (kept in
-# .data/admin-api-key) unless EVROAM_ADMIN_API_KEY is set.
+# PostgreSQL whose data lives under .data/. It makes an admin API key (.data/admin-api-key)
+# and a secret key (.data/secret-key) once, unless EVROAM_ADMIN_API_KEY / EVROAM_SECRET_KEY
+# are set, and keeps evroam's pid in .data/evroam.pid for make stop. DATA=dir moves .data.
 run: build
 	@mkdir -p $(DATA)
 	@if [ -z "$$EVROAM_DATABASE_URL" ]; then \
@@ -19,11 +20,33 @@ run: build
 		export EVROAM_DATABASE_URL="$$url"; \
 	fi; \
 	if [ -z "$$EVROAM_ADMIN_API_KEY" ]; then \
-		[ -s $(DATA)/admin-api-key ] || head -c 24 /dev/urandom | base64 | tr '+/' '-_' | sed 's/^/evr_admin_/' > $(DATA)/admin-api-key; \
+		[ -s $(DATA)/admin-api-key ] || (umask 077; head -c 24 /dev/urandom | base64 | tr '+/' '-_' | sed 's/^/evr_admin_/' > $(DATA)/admin-api-key); \
 		export EVROAM_ADMIN_API_KEY="$$(cat $(DATA)/admin-api-key)"; \
 	fi; \
+	if [ -z "$$EVROAM_SECRET_KEY" ]; then \
+		[ -s $(DATA)/secret-key ] || (umask 077; head -c 32 /dev/urandom | base64 > $(DATA)/secret-key); \
+		export EVROAM_SECRET_KEY="$$(cat $(DATA)/secret-key)"; \
+	fi; \
 	echo "Admin API key: $$EVROAM_ADMIN_API_KEY"; \
+	echo $$$$ > $(DATA)/evroam.pid; \
 	exec ./$(BIN) serve
+
+# stop stops what make run started: evroam serve (by the pid in .data/evroam.pid) and the
+# private PostgreSQL under .data/postgres. What is not running is left as it is.
+stop: build
+	@pidfile=$(DATA)/evroam.pid; \
+	if [ -s $$pidfile ]; then \
+		pid=$$(cat $$pidfile); \
+		comm=$$(cat /proc/$$pid/comm 2>/dev/null || ps -p $$pid -o comm= 2>/dev/null); \
+		case "$$comm" in *evroam) \
+			kill -TERM $$pid; \
+			for i in $$(seq 300); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
+			if kill -0 $$pid 2>/dev/null; then echo "evroam ($$pid) did not stop within 30 s"; exit 1; fi; \
+			echo "stopped evroam serve ($$pid)";; \
+		esac; \
+		rm -f $$pidfile; \
+	fi
+	@./$(BIN) localdb --dir $(DATA)/postgres --stop
 
 # peers installs the npm test peers (ocpp-rpc, pinned in testpeers/package-lock.json).
 peers:
@@ -36,6 +59,11 @@ peers:
 # server on 127.0.0.1:5432 if it answers, else a throwaway cluster made with initdb/pg_ctl.
 test: peers
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# readme-check runs the shell examples of README.md against a make run of its own (free
+# ports, a temporary .data/), then make stop: scripts/readme-examples.
+readme-check: build
+	./scripts/readme-examples
 
 # bench measures evroam at a CPO's size (bench/main.go): its own PostgreSQL, evroam serve,
 # the simulator and pgbench; one table, also written as JSON under bench/results/.

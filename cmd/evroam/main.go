@@ -4,7 +4,7 @@
 //	evroam serve                                      run the service (migrates first)
 //	evroam migrate                                    apply pending migrations and exit
 //	evroam apikey create --network ID [--name N] [--admin]   print a new API key
-//	evroam localdb --dir DIR                          start (or reuse) a private PostgreSQL, print its URL
+//	evroam localdb --dir DIR [--stop]                 start (or reuse) a private PostgreSQL, print its URL; or stop it
 //	evroam simulate [flags]                           simulated charge stations against a gateway (package simulator)
 package main
 
@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -42,7 +43,9 @@ const usage = `usage:
   evroam migrate              apply pending database migrations and exit
   evroam apikey create --network ID [--name NAME] [--admin]
                               print a new API key for a network
-  evroam localdb --dir DIR    start (or reuse) a private PostgreSQL under DIR and print its URL
+  evroam localdb --dir DIR [--stop]
+                              start (or reuse) a private PostgreSQL under DIR and print its URL;
+                              --stop stops it
   evroam simulate [--url ws://localhost:9000/ocpp] [--count N] [--protocol 1.6|2.0.1|mix]
                   [--password P] [--create --api-url URL --api-key KEY] [flags]
                               run N simulated charge stations against an OCPP gateway
@@ -159,12 +162,19 @@ func simulate(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // localdb starts the developer database of `make run`: a private cluster whose data lives in
-// dir. It prints the URL to use as EVROAM_DATABASE_URL.
+// dir. It prints the URL to use as EVROAM_DATABASE_URL. With --stop it stops that cluster
+// instead (`make stop`), and does nothing when none is running.
 func localdb(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("localdb", flag.ContinueOnError)
 	dir := fs.String("dir", ".data/postgres", "data directory")
+	stop := fs.Bool("stop", false, "stop the server instead (make stop); nothing to do when it is not running")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *stop {
+		if _, err := os.Stat(filepath.Join(*dir, "PG_VERSION")); err != nil {
+			return nil // no cluster there, so none running
+		}
 	}
 	c, err := pgcluster.New(*dir, 5432)
 	if err != nil {
@@ -172,6 +182,17 @@ func localdb(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	if *stop {
+		if !c.Running(ctx) {
+			return nil
+		}
+		if err := c.Stop(ctx); err != nil {
+			return err
+		}
+		os.Remove(c.SocketDir) // empty now; Start makes it again
+		fmt.Fprintf(stdout, "stopped the PostgreSQL server of %s\n", *dir)
+		return nil
+	}
 	if err := c.Start(ctx, false); err != nil {
 		return err
 	}

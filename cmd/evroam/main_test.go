@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/pgcluster"
 	"github.com/evroam/evroam/internal/pgtest"
 )
 
@@ -208,5 +212,59 @@ func TestAPIKeyCreate(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"apikey", "create", "--network", "00000000-0000-0000-0000-000000000001"}, getenv, io.Discard, io.Discard); err == nil {
 		t.Error("apikey create for an unknown network succeeded")
+	}
+}
+
+// TestLocalDB starts the private PostgreSQL of `make run` in a directory of its own, reuses
+// it, and stops it as `make stop` does; stopping what is not running is not an error.
+func TestLocalDB(t *testing.T) {
+	t.Parallel()
+	if _, err := pgcluster.FindBinaries(); err != nil {
+		t.Skip(err)
+	}
+	// Not t.TempDir: as root the server runs as postgres, which must reach the directory.
+	dir, err := os.MkdirTemp("", "evroam-localdb-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "postgres")
+	localdb := func(args ...string) string {
+		t.Helper()
+		var out strings.Builder
+		if err := run(t.Context(), append([]string{"localdb", "--dir", data}, args...), os.Getenv, &out, io.Discard); err != nil {
+			t.Fatalf("localdb %v: %v", args, err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+	localdb("--stop") // no cluster yet: nothing to do
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("localdb --stop made %s (err %v)", data, err)
+	}
+	url := localdb()
+	t.Cleanup(func() { localdb("--stop") })
+	if again := localdb(); again != url {
+		t.Errorf("second start printed %q, want the same URL %q", again, url)
+	}
+	db, err := database.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	db.Close()
+	if out := localdb("--stop"); !strings.Contains(out, "stopped") {
+		t.Errorf("localdb --stop printed %q", out)
+	}
+	c, err := pgcluster.New(data, 5432)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Running(t.Context()) {
+		t.Error("the cluster still runs after localdb --stop")
+	}
+	if out := localdb("--stop"); out != "" {
+		t.Errorf("localdb --stop of a stopped cluster printed %q, want nothing", out)
 	}
 }
