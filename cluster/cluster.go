@@ -36,7 +36,18 @@ type Config struct {
 	// SweepInterval is how often forwarded calls abandoned by a dead caller are deleted.
 	// Default 1 minute.
 	SweepInterval time.Duration
+	// ObserveCall, when set, is told of every Call when it returns, for metrics: the action,
+	// where the call went (RouteLocal, RouteForwarded, or RouteNone when no node held the
+	// station or the owner could not be found), how long it took and its error.
+	ObserveCall func(action, route string, took time.Duration, err error)
 }
+
+// Where a Call went, for Config.ObserveCall.
+const (
+	RouteLocal     = "local"     // this node's gateway holds the station
+	RouteForwarded = "forwarded" // sent to the node that holds it, through the database
+	RouteNone      = "none"      // not sent: no node holds the station, or finding it failed
+)
 
 // Local is the gateway whose stations this node holds; *ocpp.Server implements it.
 type Local interface {
@@ -304,6 +315,10 @@ func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
 
 // ---- calls
 
+// SessionBatchStats are the running counts of the batcher that writes station_sessions, for
+// metrics.
+func (n *Node) SessionBatchStats() *batch.Stats { return n.sessionWrites.Stats() }
+
 // Call sends a CALL to a station connected to any node and returns its answer, with the
 // errors of ocpp.Server.Call (ErrNotConnected, ErrTimeout, *CallError, ErrInvalidPayload,
 // ErrInvalidResponse). ctx's deadline bounds the whole exchange.
@@ -314,6 +329,18 @@ func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
 // the one that counts. Without a row (its connect is being recorded, or the database does
 // not answer) a local connection is used.
 func (n *Node) Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error) {
+	if n.cfg.ObserveCall == nil {
+		res, _, err := n.call(ctx, identity, action, payload)
+		return res, err
+	}
+	start := time.Now()
+	res, route, err := n.call(ctx, identity, action, payload)
+	n.cfg.ObserveCall(action, route, time.Since(start), err)
+	return res, err
+}
+
+// call is Call, and says where the call went.
+func (n *Node) call(ctx context.Context, identity, action string, payload any) (json.RawMessage, string, error) {
 	l := n.localGateway()
 	localOK := false
 	if l != nil {
@@ -323,18 +350,20 @@ func (n *Node) Call(ctx context.Context, identity, action string, payload any) (
 	err := sqlx.GetContext(ctx, n.prepared, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
 	switch {
 	case err == nil && owner != n.cfg.NodeID:
-		return n.forward(ctx, owner, identity, action, payload)
+		res, err := n.forward(ctx, owner, identity, action, payload)
+		return res, RouteForwarded, err
 	case localOK:
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			n.log.Warn("cluster: find the node of a station; using the local connection", "identity", identity, "err", err)
 		}
-		return l.Call(ctx, identity, action, payload)
+		res, err := l.Call(ctx, identity, action, payload)
+		return res, RouteLocal, err
 	case err == nil, errors.Is(err, sql.ErrNoRows):
-		return nil, ocpp.ErrNotConnected // no row, or our row but the connection is gone
+		return nil, RouteNone, ocpp.ErrNotConnected // no row, or our row but the connection is gone
 	case ctx.Err() != nil:
-		return nil, ctxErr(ctx)
+		return nil, RouteNone, ctxErr(ctx)
 	}
-	return nil, fmt.Errorf("cluster: find the node of %s: %w", identity, err)
+	return nil, RouteNone, fmt.Errorf("cluster: find the node of %s: %w", identity, err)
 }
 
 func ctxErr(ctx context.Context) error {

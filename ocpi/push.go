@@ -49,6 +49,7 @@ type Pusher struct {
 	cfg    PushConfig
 	log    *slog.Logger
 	now    func() time.Time
+	stats  PushStats
 }
 
 // NewPusher returns a Pusher; start it with Run.
@@ -299,14 +300,17 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 	}
 	sendErr := p.client.do(ctx, method, target, head.Token, body, nil, headers...)
 	if sendErr == nil {
+		p.stats.Sent.Add(1)
 		return true, p.settle(ctx, ids)
 	}
 	if ctx.Err() != nil {
 		return false, nil // shutting down: the push stays queued
 	}
+	p.stats.Failed.Add(1)
 	attempts := head.Attempts + 1
 	var ce *callError
 	if errors.As(sendErr, &ce) && ce.permanent() && attempts >= p.cfg.MaxRejections {
+		p.stats.Dropped.Add(1)
 		p.log.Warn("OCPI partner keeps refusing a push; dropped (the partner can resync by GET)",
 			"partner", head.PartnerID, "location", head.LocationID, "kind", head.Kind, "attempts", attempts, "err", sendErr)
 		return true, p.settle(ctx, ids)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/schema"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -57,7 +58,14 @@ func respond(c *gin.Context, httpStatus int, data any) {
 // details go to the log, never to the partner).
 func writeError(c *gin.Context, err error) {
 	var oe *Error
-	if !errors.As(err, &oe) {
+	status := http.StatusInternalServerError
+	if errors.As(err, &oe) {
+		status = oe.HTTP
+	}
+	if web.AbortIfClientGone(c, status, err) {
+		return
+	}
+	if oe == nil {
 		slog.ErrorContext(c.Request.Context(), "OCPI request failed", "method", c.Request.Method,
 			"path", c.Request.URL.Path, "request_id", c.Writer.Header().Get("X-Request-ID"), "err", err)
 		oe = ocpiError(http.StatusInternalServerError, CodeServerError, "internal server error")
@@ -85,10 +93,14 @@ var routingSwaps = [][2]string{
 }
 
 // messageHeaders echoes X-Request-ID and X-Correlation-ID (making them up when a request has
-// none, so that every response carries both) and swaps the routing headers.
+// none, so that every response carries both) and swaps the routing headers. The X-Request-ID
+// is the one the access log has (web.RequestLog) when the engine runs it.
 func messageHeaders(c *gin.Context) {
 	for _, h := range []string{"X-Request-ID", "X-Correlation-ID"} {
 		v := c.GetHeader(h)
+		if id := web.RequestID(c.Request.Context()); h == "X-Request-ID" && id != "" {
+			v = id
+		}
 		if v == "" {
 			v = uuid.NewString()
 		}

@@ -6,18 +6,48 @@ import (
 	"time"
 )
 
+// BatchStats are the running counts of one of the gateway's batchers, for metrics.
+type BatchStats struct {
+	Pending int64 // entries waiting to be written now
+	Flushes int64 // registry calls made
+	Items   int64 // entries handed to the registry (including those of failed calls)
+	Failed  int64 // entries of registry calls that failed
+	Dropped int64 // entries refused because too many were waiting (message log only)
+}
+
+// BatchStats returns the counts of the gateway's batchers by name: "message_log" (frames for
+// Registry.AppendMessages) and "heartbeats" (stations with a heartbeat waiting for
+// Registry.RecordHeartbeats).
+func (s *Server) BatchStats() map[string]BatchStats {
+	return map[string]BatchStats{"message_log": s.messages.stats(), "heartbeats": s.heartbeats.stats()}
+}
+
+// flushCounts are a batcher's counts that its flusher keeps.
+type flushCounts struct {
+	flushes, items, failed atomic.Int64
+}
+
+func (f *flushCounts) done(items int, err error) {
+	f.flushes.Add(1)
+	f.items.Add(int64(items))
+	if err != nil {
+		f.failed.Add(int64(items))
+	}
+}
+
 // messageBatcher collects message-log entries and hands them to Registry.AppendMessages
 // in batches, from one goroutine, so entries keep their order. A batch the registry fails to
 // take (the database is away) is kept and offered again at the next flush, ahead of newer
 // frames; at most Config.MessageLogMaxPending frames are held, and the newest beyond that
 // are dropped, counted and logged.
 type messageBatcher struct {
-	s       *Server
-	mu      sync.Mutex
-	buf     []Message
-	dropped int          // since the last log line
-	Dropped atomic.Int64 // in all, for metrics
-	kick    chan struct{}
+	s            *Server
+	mu           sync.Mutex
+	buf          []Message
+	dropped      int   // since the last flush, for its warning
+	droppedTotal int64 // since the start, for metrics
+	kick         chan struct{}
+	counts       flushCounts
 }
 
 func newMessageBatcher(s *Server) *messageBatcher {
@@ -28,7 +58,7 @@ func (b *messageBatcher) add(m Message) {
 	b.mu.Lock()
 	if len(b.buf) >= b.s.cfg.MessageLogMaxPending {
 		b.dropped++
-		b.Dropped.Add(1)
+		b.droppedTotal++
 		b.mu.Unlock()
 		return
 	}
@@ -77,6 +107,7 @@ func (b *messageBatcher) flush() {
 		ctx, cancel := b.s.registryCtx()
 		err := b.s.reg.AppendMessages(ctx, batch[:n])
 		cancel()
+		b.counts.done(n, err)
 		if err != nil {
 			b.s.log.Error("ocpp: append message log; keeping the frames to try again", "frames", len(batch), "err", err)
 			b.requeue(batch)
@@ -95,15 +126,24 @@ func (b *messageBatcher) requeue(failed []Message) {
 	if over := len(b.buf) - b.s.cfg.MessageLogMaxPending; over > 0 {
 		b.buf = b.buf[:b.s.cfg.MessageLogMaxPending]
 		b.dropped += over
-		b.Dropped.Add(int64(over))
+		b.droppedTotal += int64(over)
 	}
+}
+
+func (b *messageBatcher) stats() BatchStats {
+	b.mu.Lock()
+	pending, dropped := len(b.buf), b.droppedTotal
+	b.mu.Unlock()
+	return BatchStats{Pending: int64(pending), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
+		Failed: b.counts.failed.Load(), Dropped: dropped}
 }
 
 // heartbeatBatcher coalesces heartbeats per station and writes them periodically.
 type heartbeatBatcher struct {
-	s    *Server
-	mu   sync.Mutex
-	last map[string]time.Time
+	s      *Server
+	mu     sync.Mutex
+	last   map[string]time.Time
+	counts flushCounts
 }
 
 func newHeartbeatBatcher(s *Server) *heartbeatBatcher {
@@ -148,7 +188,9 @@ func (b *heartbeatBatcher) flush() {
 	b.mu.Unlock()
 	ctx, cancel := b.s.registryCtx()
 	defer cancel()
-	if err := b.s.reg.RecordHeartbeats(ctx, hs); err != nil {
+	err := b.s.reg.RecordHeartbeats(ctx, hs)
+	b.counts.done(len(hs), err)
+	if err != nil {
 		b.s.log.Error("ocpp: record heartbeats; keeping them to try again", "stations", len(hs), "err", err)
 		b.mu.Lock()
 		for _, h := range hs {
@@ -158,4 +200,12 @@ func (b *heartbeatBatcher) flush() {
 		}
 		b.mu.Unlock()
 	}
+}
+
+func (b *heartbeatBatcher) stats() BatchStats {
+	b.mu.Lock()
+	pending := len(b.last)
+	b.mu.Unlock()
+	return BatchStats{Pending: int64(pending), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
+		Failed: b.counts.failed.Load()}
 }

@@ -214,6 +214,7 @@ func (c *conn) finish() {
 	s.mu.Lock()
 	if s.conns[c.identity] == c {
 		delete(s.conns, c.identity)
+		s.connected[c.proto]--
 	}
 	s.mu.Unlock()
 	s.log.Debug("ocpp: station disconnected", "identity", c.identity, "replaced", c.replaced.Load())
@@ -236,6 +237,7 @@ func (c *conn) write(f frame, action string) error {
 	if err != nil {
 		return err
 	}
+	c.s.obs.frame(action, true, f.Type)
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	c.s.messages.add(c.logEntry(DirectionOut, f, action))
@@ -249,6 +251,7 @@ func (c *conn) write(f frame, action string) error {
 
 func (c *conn) sendError(id, action string, e *rpcError) {
 	details := json.RawMessage("{}")
+	c.s.obs.callErrorSent(action, e.kind, c.proto)
 	_ = c.write(frame{Type: typeCallError, ID: id, ErrorCode: e.kind.code(c.proto), ErrorDescription: e.desc, ErrorDetails: details}, action)
 }
 
@@ -294,6 +297,7 @@ func (c *conn) handleFrame(data []byte) {
 	}
 	switch f.Type {
 	case typeCall:
+		c.s.obs.frame(f.Action, false, f.Type)
 		c.s.messages.add(c.logEntry(DirectionIn, f, f.Action))
 		c.handleCall(f)
 	case typeCallResult, typeCallError:
@@ -302,6 +306,7 @@ func (c *conn) handleFrame(data []byte) {
 		if p != nil {
 			action = p.action
 		}
+		c.s.obs.frame(action, false, f.Type)
 		c.s.messages.add(c.logEntry(DirectionIn, f, action))
 		if p == nil {
 			c.s.log.Info("ocpp: answer to no outstanding call", "identity", c.identity, "id", f.ID)
@@ -316,6 +321,10 @@ func (c *conn) handleFrame(data []byte) {
 }
 
 func (c *conn) handleCall(f frame) {
+	if o := c.s.obs; o != nil {
+		start := time.Now()
+		defer o.handled(f.Action, start)
+	}
 	h := handlerFor(c.proto, f.Action)
 	if h == nil || !c.val.hasAction(f.Action) {
 		c.sendError(f.ID, f.Action, newRPCError(errNotImplemented, "%s is not implemented", f.Action))

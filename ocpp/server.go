@@ -75,6 +75,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Observer, when set, counts frames, handler latency and the CALLERRORs the gateway
+	// answers, for metrics (see Observer).
+	Observer Observer
 }
 
 func (c Config) withDefaults() Config {
@@ -134,9 +137,12 @@ type Server struct {
 	bg     sync.WaitGroup // background goroutines
 	connWG sync.WaitGroup // connection goroutines
 
-	mu     sync.Mutex
-	conns  map[string]*conn
-	closed bool
+	mu        sync.Mutex
+	conns     map[string]*conn
+	connected map[string]int // len(conns) by protocol version, for ConnectedByProtocol
+	closed    bool
+
+	obs *observer // nil without Config.Observer
 
 	messages   *messageBatcher
 	heartbeats *heartbeatBatcher
@@ -167,6 +173,8 @@ func NewServer(cfg Config, reg Registry, log *slog.Logger) *Server {
 		ctx:        ctx,
 		cancel:     cancel,
 		conns:      map[string]*conn{},
+		connected:  map[string]int{},
+		obs:        newObserver(cfg.Observer, schemaActions(vs)),
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
 			// Small read buffers and pooled write buffers keep an idle connection small:
@@ -262,6 +270,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	prev := s.conns[identity]
 	s.conns[identity] = c
+	s.connected[c.proto]++
+	if prev != nil {
+		s.connected[prev.proto]-- // replaced in conns: its finish will not find itself there
+	}
 	s.connWG.Add(1)
 	s.mu.Unlock()
 
@@ -423,6 +435,18 @@ func (s *Server) Connected() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
+}
+
+// ConnectedByProtocol returns how many stations are connected to this server per protocol
+// version (ProtocolOCPP16, ProtocolOCPP201; both present, zero when none). It is counted as
+// stations come and go, so asking costs nothing whatever the number of stations.
+func (s *Server) ConnectedByProtocol() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return map[string]int{
+		ProtocolOCPP16:  s.connected[ProtocolOCPP16],
+		ProtocolOCPP201: s.connected[ProtocolOCPP201],
+	}
 }
 
 func (s *Server) connOf(identity string) *conn {

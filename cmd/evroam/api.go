@@ -78,6 +78,7 @@ type handlers struct {
 	logs      *stationlogs.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
+	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
 }
 
 func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
@@ -99,8 +100,15 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 func newAPI(d handlers) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	var observe func(web.Completed)
+	if d.metrics != nil {
+		observe = d.metrics.observeHTTP
+	}
+	// First: the access line and the request id cover every request, a panicking one too.
+	r.Use(web.RequestLog(d.log, observe))
 	r.Use(gin.CustomRecovery(func(c *gin.Context, err any) {
-		d.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", err)
+		ctx := c.Request.Context()
+		d.log.ErrorContext(ctx, "panic in handler", "path", c.Request.URL.Path, "request_id", web.RequestID(ctx), "panic", err)
 		c.AbortWithStatusJSON(http.StatusInternalServerError, web.Envelope{StatusCode: 3000, StatusMessage: "internal server error", Timestamp: time.Now().UTC().Format(time.RFC3339)})
 	}))
 	r.HandleMethodNotAllowed = true
@@ -109,6 +117,11 @@ func newAPI(d handlers) *gin.Engine {
 
 	r.GET("/healthz", health(d.db))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIDocument) })
+	if d.metrics != nil {
+		// Without an API key, as Prometheus scrapes; an operator whose API is public
+		// restricts /metrics at the proxy, or scrapes EVROAM_DEBUG_ADDR instead.
+		r.GET("/metrics", gin.WrapH(d.metrics.handler))
+	}
 
 	v1 := r.Group("/api/v1", web.RequireAPIKey(d.auth), web.StorableInput)
 	d.networks.Routes(v1)

@@ -32,6 +32,12 @@ const testSecretKey = "8f1c2e6a9b3d4f5061728394a5b6c7d8e9f0a1b2c3d4e5f60718293a4
 // startNode is startApp for one of several nodes on one database.
 func startNode(t *testing.T, dbURL, nodeID string) (*app, *httptest.Server) {
 	t.Helper()
+	return startNodeWithLog(t, dbURL, nodeID, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startNodeWithLog is startNode with the app logging to log.
+func startNodeWithLog(t *testing.T, dbURL, nodeID string, log *slog.Logger) (*app, *httptest.Server) {
+	t.Helper()
 	if dbURL == "" {
 		dbURL = pgtest.URL(t)
 	}
@@ -49,7 +55,7 @@ func startNode(t *testing.T, dbURL, nodeID string) (*app, *httptest.Server) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	a, err := newApp(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(t.Context(), cfg, log)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

@@ -35,6 +35,8 @@ type app struct {
 	node    *cluster.Node
 	gateway *ocpp.Server            // node.Server(): this node's OCPP endpoint
 	reports *stationreports.Service // its batchers are closed after the gateway
+	pusher  *ocpi.Pusher            // run by serve
+	metrics *metrics
 }
 
 // newApp opens the database, applies migrations, makes sure the root network (and the admin
@@ -65,13 +67,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	reg := newRegistry(db, nets, &secret.Passwords{Key: cfg.SecretKey}, log)
 	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL})
+	m := newMetrics()
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
-	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout},
+	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout,
+		ObserveCall: m.observeCommand},
 		db, gatewayRegistry{reg.reports}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
+			Observer:          ocppObserver{m},
 		}, log)
 	if err != nil {
 		db.Close()
@@ -79,7 +84,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
 		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore})
-	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports}, nil
+	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
+	// so the API and the gateway never wait for a partner.
+	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, Log: log})
+	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, log: log})
+	h.metrics = m
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
+		pusher: pusher, metrics: m}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.
@@ -136,16 +147,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.DebugAddr != "" {
 		// The profiler stays off the API's address: it must never be reachable by partners.
-		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugHandler(a.metrics.handler), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error { return ignoreClosed(dbg.ListenAndServe()) })
 		g.Go(func() error { <-gctx.Done(); return dbg.Close() })
 	}
 	g.Go(func() error { return ignoreClosed(apiSrv.Serve(apiLn)) })
 	g.Go(func() error { return ignoreClosed(ocppSrv.Serve(ocppLn)) })
-	// OCPI pushes to partners: a background worker on its own connections, so the API and the
-	// gateway never wait for a partner. It stops when the shutdown starts.
-	pusher := ocpi.NewPusher(a.db, ocpi.NewView(a.db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, Log: log})
-	g.Go(func() error { return pusher.Run(gctx) })
+	g.Go(func() error { return a.pusher.Run(gctx) }) // stops when the shutdown starts
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")
@@ -164,9 +172,11 @@ func ignoreClosed(err error) error {
 	return err
 }
 
-// debugHandler serves Go's profiler (net/http/pprof) for EVROAM_DEBUG_ADDR.
-func debugHandler() http.Handler {
+// debugHandler serves Go's profiler (net/http/pprof) and the metrics for EVROAM_DEBUG_ADDR:
+// an address that can be kept private while the API is public.
+func debugHandler(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -7,7 +7,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -55,9 +54,13 @@ func Handle(fn func(c *gin.Context) error) gin.HandlerFunc {
 
 // WriteError writes err as an error envelope: the HTTP status and OCPI code of its kind, and
 // for validation errors the list of bad fields. A 5xx never shows internals: its message is
-// generic and the full error goes to the log with the request id.
+// generic and the full error goes to the log with the request id. A request whose client went
+// away is not answered and not logged as an error (AbortIfClientGone).
 func WriteError(c *gin.Context, err error) {
 	status := apperr.Status(err)
+	if AbortIfClientGone(c, status, err) {
+		return
+	}
 	env := Envelope{StatusCode: apperr.Code(err), StatusMessage: apperr.Message(err), Timestamp: timestamp()}
 	var fe apperr.FieldErrors
 	if errors.As(err, &fe) {
@@ -69,9 +72,10 @@ func WriteError(c *gin.Context, err error) {
 		}
 	}
 	if status >= 500 {
-		slog.ErrorContext(c.Request.Context(), "request failed",
+		ctx := c.Request.Context()
+		logger(ctx).ErrorContext(ctx, "request failed",
 			"method", c.Request.Method, "path", c.Request.URL.Path,
-			"request_id", c.GetHeader("X-Request-ID"), "status", status, "err", err)
+			"request_id", RequestID(ctx), "status", status, "err", err)
 		switch status {
 		case http.StatusServiceUnavailable:
 			env.StatusMessage = "service unavailable: the database does not answer, try again later"
