@@ -3,6 +3,7 @@ package networks_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,5 +63,49 @@ func TestAuthenticateRemembersKeysBriefly(t *testing.T) {
 	clock.add(networks.KeyTTL)
 	if _, err := svc.Authenticate(ctx, key); !errors.Is(err, networks.ErrBadKey) {
 		t.Errorf("after KeyTTL a deleted key: err = %v, want ErrBadKey", err)
+	}
+}
+
+// TestKeysAtRest: nothing of a key is stored in clear (not even its first characters): every
+// column of its row, as text, is searched for any 8 characters of the key. Short keys are
+// refused.
+func TestKeysAtRest(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	store := networks.NewStore(db)
+	ctx := t.Context()
+	root, err := store.EnsureRoot(ctx, "root", "NL", "EVR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := store.CreateKey(ctx, root.ID, "made", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chosen = "an-operator-chosen-admin-key-0123456789"
+	if err := store.EnsureKey(ctx, root.ID, chosen, "chosen", true); err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	if err := db.Select(&rows, `SELECT k::text FROM api_keys k`); err != nil || len(rows) != 2 {
+		t.Fatalf("api_keys rows: %v %v", rows, err)
+	}
+	for _, key := range []string{made, chosen} {
+		for i := 0; i+8 <= len(key); i++ {
+			for _, row := range rows {
+				if strings.Contains(row, key[i:i+8]) {
+					t.Fatalf("api_keys row %s holds %q of a key", row, key[i:i+8])
+				}
+			}
+		}
+		if _, err := store.Authenticate(ctx, key); err != nil {
+			t.Errorf("Authenticate(%s…): %v", key[:4], err)
+		}
+	}
+	if _, err := store.Authenticate(ctx, chosen[:31]); !errors.Is(err, networks.ErrBadKey) {
+		t.Errorf("a 31-character prefix of a key: %v, want ErrBadKey", err)
+	}
+	if err := store.EnsureKey(ctx, root.ID, chosen[:31], "short", true); err == nil {
+		t.Error("a 31-character key was stored")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -157,11 +156,9 @@ func (s *Store) Update(ctx context.Context, visible []uuid.UUID, n Network) (Net
 	return s.Get(ctx, visible, n.ID)
 }
 
-// keyPrefixLen is how many leading characters of a key are stored in clear to find its row.
-const keyPrefixLen = 8
-
-// MinKeyLength is the shortest API key accepted (e.g. from EVROAM_ADMIN_API_KEY).
-const MinKeyLength = 16
+// MinKeyLength is the shortest API key accepted (e.g. from EVROAM_ADMIN_API_KEY): with at
+// least 32 characters, a key cannot be guessed and its unsalted hash cannot be reversed.
+const MinKeyLength = 32
 
 func hashKey(key string) []byte {
 	h := sha256.Sum256([]byte(key))
@@ -188,10 +185,10 @@ func (s *Store) EnsureKey(ctx context.Context, networkID uuid.UUID, key, name st
 		return fmt.Errorf("an API key needs at least %d characters", MinKeyLength)
 	}
 	const q = `
-	INSERT INTO api_keys (id, network_id, name, prefix, hash, admin, created)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	INSERT INTO api_keys (id, network_id, name, hash, admin, created)
+	VALUES ($1, $2, $3, $4, $5, $6)
 	ON CONFLICT (hash) DO NOTHING`
-	_, err := s.q.ExecContext(ctx, q, uuid.New(), networkID, name, key[:keyPrefixLen], hashKey(key), admin, s.now().UTC())
+	_, err := s.q.ExecContext(ctx, q, uuid.New(), networkID, name, hashKey(key), admin, s.now().UTC())
 	if database.IsForeignKeyViolation(err) {
 		return ErrNotFound
 	}
@@ -201,51 +198,36 @@ func (s *Store) EnsureKey(ctx context.Context, networkID uuid.UUID, key, name st
 	return nil
 }
 
-// Authenticate resolves key to its network and the networks below it. The candidate rows are
-// found by the key's prefix and the hashes compared in constant time. Errors: ErrBadKey.
+// Authenticate resolves key to its network and the networks below it. The key's row is found
+// by its SHA-256 hash (no part of a key is stored). Errors: ErrBadKey.
 func (s *Store) Authenticate(ctx context.Context, key string) (auth.Principal, error) {
 	if len(key) < MinKeyLength {
 		return auth.Principal{}, ErrBadKey
 	}
 	const q = `
 	WITH RECURSIVE k AS (
-		SELECT id, network_id, hash, admin FROM api_keys WHERE prefix = $1
+		SELECT id, network_id, admin FROM api_keys WHERE hash = $1
 	), tree AS (
 		SELECT n.id, k.id AS key_id FROM networks n JOIN k ON n.id = k.network_id
 		UNION ALL
 		SELECT c.id, tree.key_id FROM networks c JOIN tree ON c.parent_id = tree.id
 	)
-	SELECT k.id, k.network_id, k.hash, k.admin,
+	SELECT k.id, k.network_id, k.admin,
 		ARRAY(SELECT tree.id::text FROM tree WHERE tree.key_id = k.id) AS networks
 	FROM k`
-	rows, err := s.q.QueryxContext(ctx, q, key[:keyPrefixLen])
+	var (
+		p    auth.Principal
+		nets pq.StringArray
+	)
+	err := s.q.QueryRowxContext(ctx, q, hashKey(key)).Scan(&p.KeyID, &p.NetworkID, &p.Admin, &nets)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.Principal{}, ErrBadKey
+	}
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
 	}
-	defer rows.Close()
-	want := hashKey(key)
-	var found *auth.Principal
-	for rows.Next() {
-		var (
-			p    auth.Principal
-			hash []byte
-			nets pq.StringArray
-		)
-		if err := rows.Scan(&p.KeyID, &p.NetworkID, &hash, &p.Admin, &nets); err != nil {
-			return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
-		}
-		if subtle.ConstantTimeCompare(hash, want) == 1 {
-			for _, n := range nets {
-				p.Networks = append(p.Networks, uuid.MustParse(n))
-			}
-			found = &p
-		}
+	for _, n := range nets {
+		p.Networks = append(p.Networks, uuid.MustParse(n))
 	}
-	if err := rows.Err(); err != nil {
-		return auth.Principal{}, fmt.Errorf("authenticate: %w", database.Translate(err))
-	}
-	if found == nil {
-		return auth.Principal{}, ErrBadKey
-	}
-	return *found, nil
+	return p, nil
 }

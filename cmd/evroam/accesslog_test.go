@@ -55,7 +55,7 @@ func (l *jsonLog) waitLine(t *testing.T, msg, requestID string) map[string]any {
 func request(t *testing.T, ctx context.Context, url, requestID string) (int, string, error) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	req.Header.Set("X-API-Key", "test-admin-key-0123456789")
+	req.Header.Set("X-API-Key", "test-admin-key-0123456789abcdefghij")
 	if requestID != "" {
 		req.Header.Set("X-Request-ID", requestID)
 	}

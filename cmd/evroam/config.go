@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/secret"
+	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/schema"
 )
 
@@ -105,8 +106,8 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		}
 		cfg.SecretKey = key
 	}
-	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < 16 {
-		problems = append(problems, "EVROAM_ADMIN_API_KEY must have at least 16 characters")
+	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < networks.MinKeyLength {
+		problems = append(problems, fmt.Sprintf("EVROAM_ADMIN_API_KEY must have at least %d characters", networks.MinKeyLength))
 	}
 	if cfg.HeartbeatInterval < time.Second {
 		problems = append(problems, "EVROAM_HEARTBEAT_INTERVAL must be at least 1s")

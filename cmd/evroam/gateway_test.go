@@ -43,7 +43,7 @@ func (e *e2e) do(method, path string, body any) (int, json.RawMessage) {
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequestWithContext(e.t.Context(), method, e.api+path, rd)
-	req.Header.Set("X-API-Key", "test-admin-key-0123456789")
+	req.Header.Set("X-API-Key", "test-admin-key-0123456789abcdefghij")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)

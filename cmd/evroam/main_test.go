@@ -44,7 +44,7 @@ func startNodeWithLog(t *testing.T, dbURL, nodeID string, log *slog.Logger) (*ap
 	cfg, err := loadConfig(nil, func(k string) string {
 		return map[string]string{
 			"EVROAM_DATABASE_URL":    dbURL,
-			"EVROAM_ADMIN_API_KEY":   "test-admin-key-0123456789",
+			"EVROAM_ADMIN_API_KEY":   "test-admin-key-0123456789abcdefghij",
 			"EVROAM_HTTP_ADDR":       "127.0.0.1:0",
 			"EVROAM_OCPP_ADDR":       "127.0.0.1:0",
 			"EVROAM_NODE_ID":         nodeID,
@@ -68,7 +68,7 @@ func startNodeWithLog(t *testing.T, dbURL, nodeID string, log *slog.Logger) (*ap
 func get(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", url, nil)
-	req.Header.Set("X-API-Key", "test-admin-key-0123456789")
+	req.Header.Set("X-API-Key", "test-admin-key-0123456789abcdefghij")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -139,7 +139,7 @@ func TestConfig(t *testing.T) {
 	}
 	_, err = loadConfig(nil, env(map[string]string{
 		"EVROAM_HTTP_ADDR": "8080", "EVROAM_HEARTBEAT_INTERVAL": "often",
-		"EVROAM_COUNTRY_CODE": "Netherlands", "EVROAM_ADMIN_API_KEY": "short",
+		"EVROAM_COUNTRY_CODE": "Netherlands", "EVROAM_ADMIN_API_KEY": "evr_admin_31_characters_long_xx",
 	}))
 	if err == nil {
 		t.Fatal("invalid config accepted")

@@ -15,7 +15,7 @@ func TestSimulateCreate(t *testing.T) {
 	t.Parallel()
 	e := startE2E(t)
 	const password = "sim-station-password-1"
-	args := []string{"simulate", "--create", "--api-url", e.api + "/api/v1", "--api-key", "test-admin-key-0123456789",
+	args := []string{"simulate", "--create", "--api-url", e.api + "/api/v1", "--api-key", "test-admin-key-0123456789abcdefghij",
 		"--url", e.ocppURL, "--count", "2", "--prefix", "E2E-SIM-", "--digits", "2", "--protocol", "mix",
 		"--password", password, "--progress-interval", "100ms"}
 	noEnv := func(string) string { return "" }

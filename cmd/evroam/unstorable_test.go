@@ -40,7 +40,7 @@ func TestUnstorableTextIsRefusedEverywhere(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	const key = "test-admin-key-0123456789"
+	const key = "test-admin-key-0123456789abcdefghij"
 	for _, r := range a.api.Routes() {
 		if !strings.HasPrefix(r.Path, "/api/v1/") {
 			continue // OCPI has its own token checks (ocpi tests)
@@ -130,7 +130,7 @@ func TestIDsThatAPathCannotCarryAreRefused(t *testing.T) {
 		t.Helper()
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest(method, e.api+path, bytes.NewReader(b))
-		req.Header.Set("X-API-Key", "test-admin-key-0123456789")
+		req.Header.Set("X-API-Key", "test-admin-key-0123456789abcdefghij")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +187,7 @@ func TestBoundedWorkPerRequest(t *testing.T) {
 		t.Helper()
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest("POST", e.api+"/api/v1/chargestations", bytes.NewReader(b))
-		req.Header.Set("X-API-Key", "test-admin-key-0123456789")
+		req.Header.Set("X-API-Key", "test-admin-key-0123456789abcdefghij")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
