@@ -104,6 +104,8 @@ type stationBody struct {
 	OnboardingState         web.Ignored `json:"onboarding_state"`
 	LastBootAt              web.Ignored `json:"last_boot_at"`
 	LastHeartbeatAt         web.Ignored `json:"last_heartbeat_at"`
+	LastConnectionAttemptAt web.Ignored `json:"last_connection_attempt_at"`
+	LastConnectionError     web.Ignored `json:"last_connection_error"`
 	Created                 web.Ignored `json:"created"`
 	LastUpdated             web.Ignored `json:"last_updated"`
 }
@@ -150,6 +152,8 @@ type stationResponse struct {
 	OnboardingState         schema.OnboardingState     `json:"onboarding_state"`
 	LastBootAt              *string                    `json:"last_boot_at"`
 	LastHeartbeatAt         *string                    `json:"last_heartbeat_at"`
+	LastConnectionAttemptAt *string                    `json:"last_connection_attempt_at"`
+	LastConnectionError     *string                    `json:"last_connection_error"`
 
 	ETag        string `json:"etag"`
 	Created     string `json:"created"`
@@ -188,8 +192,9 @@ func toResponse(cs ChargeStation) stationResponse {
 		ClientIPAddress: g.ClientIPAddress, RemoteManageable: g.RemoteManageable,
 		ConnectivityStatus: g.ConnectivityStatus, ProtocolVersion: g.ProtocolVersion, Endpoint: g.Endpoint,
 		OnboardingState: g.OnboardingState, LastBootAt: formatTime(g.LastBootAt),
-		LastHeartbeatAt: formatTime(g.LastHeartbeatAt),
-		ETag:            cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
+		LastHeartbeatAt: formatTime(g.LastHeartbeatAt), LastConnectionAttemptAt: formatTime(g.LastConnectionAttemptAt),
+		LastConnectionError: g.LastConnectionError,
+		ETag:                cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
 	}
 }
 

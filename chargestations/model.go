@@ -70,6 +70,10 @@ type Gateway struct {
 	OnboardingState         schema.OnboardingState
 	LastBootAt              *time.Time
 	LastHeartbeatAt         *time.Time
+	// LastConnectionAttemptAt is when the station last tried to connect, and
+	// LastConnectionError why that was refused (nil when it was accepted).
+	LastConnectionAttemptAt *time.Time
+	LastConnectionError     *string
 }
 
 // Draft is a station as a client writes it (POST, PUT, or PATCH merged onto the current

@@ -68,6 +68,8 @@ type stationRow struct {
 	OnboardingState         string                              `db:"onboarding_state"`
 	LastBootAt              sql.NullTime                        `db:"last_boot_at"`
 	LastHeartbeatAt         sql.NullTime                        `db:"last_heartbeat_at"`
+	LastAttemptAt           sql.NullTime                        `db:"last_connection_attempt_at"`
+	LastConnectionError     sql.NullString                      `db:"last_connection_error"`
 	ETag                    uuid.UUID                           `db:"etag"`
 	Created                 time.Time                           `db:"created"`
 	LastUpdated             time.Time                           `db:"last_updated"`
@@ -84,7 +86,8 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	charge_point_vendor, charge_point_model, charge_point_serial_number, charge_box_serial_number,
 	firmware_version, iccid, imsi, meter_type, meter_serial_number, client_ip_address,
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
-	last_boot_at, last_heartbeat_at, etag, created, last_updated, station_last_updated, evses_doc`
+	last_boot_at, last_heartbeat_at, last_connection_attempt_at, last_connection_error,
+	etag, created, last_updated, station_last_updated, evses_doc`
 
 func toRow(cs ChargeStation) stationRow {
 	caps := make(pq.StringArray, len(cs.Capabilities))
@@ -150,7 +153,8 @@ func (r stationRow) toStation() (ChargeStation, error) {
 			ConnectivityStatus: database.StringPtr[schema.ConnectivityStatus](r.ConnectivityStatus),
 			ProtocolVersion:    database.StringPtr[schema.ProtocolVersion](r.ProtocolVersion), Endpoint: database.StringPtr[string](r.Endpoint),
 			OnboardingState: schema.OnboardingState(r.OnboardingState), LastBootAt: database.TimePtr(r.LastBootAt),
-			LastHeartbeatAt: database.TimePtr(r.LastHeartbeatAt),
+			LastHeartbeatAt: database.TimePtr(r.LastHeartbeatAt), LastConnectionAttemptAt: database.TimePtr(r.LastAttemptAt),
+			LastConnectionError: database.StringPtr[string](r.LastConnectionError),
 		},
 		ETag: r.ETag, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(), StationUpdated: r.StationUpdated.UTC(),
 	}
@@ -434,7 +438,7 @@ func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[st
 	), ` + fmt.Sprintf(lockStations, "$1") + `, last AS (
 		SELECT DISTINCT ON (id) id, online FROM u ORDER BY id, n DESC
 	), conn AS (
-		SELECT DISTINCT ON (id) id, protocol, ip, endpoint FROM u WHERE online ORDER BY id, n DESC
+		SELECT DISTINCT ON (id) id, protocol, ip, endpoint, at FROM u WHERE online ORDER BY id, n DESC
 	), latest AS (
 		SELECT id, max(at) AS at FROM u GROUP BY id
 	)
@@ -443,6 +447,10 @@ func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[st
 		protocol_version = coalesce(conn.protocol, cs.protocol_version),
 		client_ip_address = CASE WHEN conn.id IS NULL THEN cs.client_ip_address ELSE NULLIF(conn.ip, '') END,
 		endpoint = CASE WHEN conn.id IS NULL THEN cs.endpoint ELSE NULLIF(conn.endpoint, '') END,
+		last_connection_attempt_at = CASE WHEN conn.id IS NULL THEN cs.last_connection_attempt_at
+			ELSE GREATEST(cs.last_connection_attempt_at, conn.at) END,
+		last_connection_error = CASE WHEN conn.id IS NULL OR cs.last_connection_attempt_at > conn.at
+			THEN cs.last_connection_error END,
 		last_updated = GREATEST(cs.last_updated, latest.at),
 		station_last_updated = GREATEST(cs.station_last_updated, latest.at)
 	FROM locked JOIN last USING (id) JOIN latest USING (id) LEFT JOIN conn USING (id)
@@ -450,6 +458,37 @@ func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[st
 	RETURNING cs.id`
 	return s.updated(ctx, "record presence", q, pq.Array(ids), pq.Array(online), pq.Array(protocols),
 		pq.Array(ips), pq.Array(endpoints), pq.Array(ats))
+}
+
+// LoginFailure is a refused OCPP login of a station.
+type LoginFailure struct {
+	Identity string
+	Reason   string
+	At       time.Time
+}
+
+// RecordLoginFailures sets last_connection_attempt_at and last_connection_error of many
+// stations in one statement (the gateway coalesces them: one entry per station); an entry
+// older than the station's last attempt is skipped. last_updated does not move. Identities
+// that are no station are skipped.
+func (s *Store) RecordLoginFailures(ctx context.Context, fs []LoginFailure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	ids, reasons, ats := make([]string, len(fs)), make([]string, len(fs)), make([]time.Time, len(fs))
+	for i, f := range fs {
+		ids[i], reasons[i], ats[i] = f.Identity, f.Reason, database.Timestamp(f.At)
+	}
+	q := `
+	WITH ` + fmt.Sprintf(lockStations, "$1") + `
+	UPDATE charge_stations cs
+	SET last_connection_attempt_at = f.at, last_connection_error = f.reason
+	FROM locked JOIN unnest($1::text[], $2::text[], $3::timestamptz[]) AS f(id, reason, at) USING (id)
+	WHERE cs.id = locked.id AND (cs.last_connection_attempt_at IS NULL OR cs.last_connection_attempt_at <= f.at)`
+	if _, err := s.q.ExecContext(ctx, q, pq.Array(ids), pq.Array(reasons), pq.Array(ats)); err != nil {
+		return fmt.Errorf("record %d login failures: %w", len(fs), database.Translate(err))
+	}
+	return nil
 }
 
 // updated runs an UPDATE … RETURNING id and returns the ids it touched.

@@ -1,6 +1,7 @@
 package ocpp
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,10 +17,12 @@ type BatchStats struct {
 }
 
 // BatchStats returns the counts of the gateway's batchers by name: "message_log" (frames for
-// Registry.AppendMessages) and "heartbeats" (stations with a heartbeat waiting for
-// Registry.RecordHeartbeats).
+// Registry.AppendMessages), "heartbeats" (stations with a heartbeat waiting for
+// Registry.RecordHeartbeats) and "login_failures" (stations with a refused login waiting for
+// Registry.RecordLoginFailures).
 func (s *Server) BatchStats() map[string]BatchStats {
-	return map[string]BatchStats{"message_log": s.messages.stats(), "heartbeats": s.heartbeats.stats()}
+	return map[string]BatchStats{"message_log": s.messages.stats(), "heartbeats": s.heartbeats.stats(),
+		"login_failures": s.loginFailures.stats()}
 }
 
 // flushCounts are a batcher's counts that its flusher keeps.
@@ -138,25 +141,49 @@ func (b *messageBatcher) stats() BatchStats {
 		Failed: b.counts.failed.Load(), Dropped: dropped}
 }
 
-// heartbeatBatcher coalesces heartbeats per station and writes them periodically.
-type heartbeatBatcher struct {
+// latestBatcher coalesces entries per station (the newest wins) and writes them
+// periodically, every HeartbeatFlushInterval: heartbeats and login failures, which may come
+// many times a minute per station but of which only the last matters.
+type latestBatcher[T any] struct {
 	s      *Server
+	name   string
+	write  func(context.Context, []T) error
+	key    func(T) string
+	newer  func(a, b T) bool
 	mu     sync.Mutex
-	last   map[string]time.Time
+	last   map[string]T
 	counts flushCounts
+	// dropped counts entries refused because latestBatcherMax stations were waiting: only
+	// reachable for entries of stations that may not exist (login failures of made-up
+	// identities), as each connected station holds one entry at most.
+	dropped atomic.Int64
 }
 
-func newHeartbeatBatcher(s *Server) *heartbeatBatcher {
-	return &heartbeatBatcher{s: s, last: map[string]time.Time{}}
+// latestBatcherMax bounds the stations a latestBatcher holds.
+const latestBatcherMax = 200_000
+
+func newLatestBatcher[T any](s *Server, name string, write func(context.Context, []T) error, key func(T) string, newer func(a, b T) bool) *latestBatcher[T] {
+	return &latestBatcher[T]{s: s, name: name, write: write, key: key, newer: newer, last: map[string]T{}}
 }
 
-func (b *heartbeatBatcher) add(identity string, at time.Time) {
+func (b *latestBatcher[T]) add(e T) {
+	k := b.key(e)
 	b.mu.Lock()
-	b.last[identity] = at
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	if prev, ok := b.last[k]; ok {
+		if !b.newer(prev, e) {
+			b.last[k] = e
+		}
+		return
+	}
+	if len(b.last) >= latestBatcherMax {
+		b.dropped.Add(1)
+		return
+	}
+	b.last[k] = e
 }
 
-func (b *heartbeatBatcher) run() {
+func (b *latestBatcher[T]) run() {
 	defer b.s.bg.Done()
 	t := time.NewTicker(b.s.cfg.HeartbeatFlushInterval)
 	defer t.Stop()
@@ -171,41 +198,37 @@ func (b *heartbeatBatcher) run() {
 	}
 }
 
-// flush writes the heartbeats coalesced so far. When the registry fails they are kept (a
-// newer heartbeat of the same station, coalesced meanwhile, wins), so nothing is lost while
-// the database is away; they are one entry per connected station, so this is bounded.
-func (b *heartbeatBatcher) flush() {
+// flush writes the entries coalesced so far. When the registry fails they are kept (a newer
+// entry of the same station, coalesced meanwhile, wins), so nothing is lost while the
+// database is away; they are one entry per station, so this is bounded.
+func (b *latestBatcher[T]) flush() {
 	b.mu.Lock()
 	if len(b.last) == 0 {
 		b.mu.Unlock()
 		return
 	}
-	hs := make([]Heartbeat, 0, len(b.last))
-	for id, at := range b.last {
-		hs = append(hs, Heartbeat{Identity: id, At: at})
+	es := make([]T, 0, len(b.last))
+	for _, e := range b.last {
+		es = append(es, e)
 	}
 	clear(b.last)
 	b.mu.Unlock()
 	ctx, cancel := b.s.registryCtx()
 	defer cancel()
-	err := b.s.reg.RecordHeartbeats(ctx, hs)
-	b.counts.done(len(hs), err)
+	err := b.write(ctx, es)
+	b.counts.done(len(es), err)
 	if err != nil {
-		b.s.log.Error("ocpp: record heartbeats; keeping them to try again", "stations", len(hs), "err", err)
-		b.mu.Lock()
-		for _, h := range hs {
-			if at, ok := b.last[h.Identity]; !ok || at.Before(h.At) {
-				b.last[h.Identity] = h.At
-			}
+		b.s.log.Error("ocpp: record "+b.name+"; keeping them to try again", "stations", len(es), "err", err)
+		for _, e := range es {
+			b.add(e)
 		}
-		b.mu.Unlock()
 	}
 }
 
-func (b *heartbeatBatcher) stats() BatchStats {
+func (b *latestBatcher[T]) stats() BatchStats {
 	b.mu.Lock()
 	pending := len(b.last)
 	b.mu.Unlock()
 	return BatchStats{Pending: int64(pending), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
-		Failed: b.counts.failed.Load()}
+		Failed: b.counts.failed.Load(), Dropped: b.dropped.Load()}
 }

@@ -28,6 +28,7 @@ func (nopRegistry) RecordConnect(context.Context, ConnectInfo) error            
 func (nopRegistry) RecordDisconnect(context.Context, string, time.Time) error       { return nil }
 func (nopRegistry) RecordBoot(context.Context, string, BootInfo) error              { return nil }
 func (nopRegistry) RecordHeartbeats(context.Context, []Heartbeat) error             { return nil }
+func (nopRegistry) RecordLoginFailures(context.Context, []LoginFailure) error       { return nil }
 func (nopRegistry) RecordStatus(context.Context, StatusReport) error                { return nil }
 func (nopRegistry) AppendMessages(context.Context, []Message) error                 { return nil }
 func (nopRegistry) RecordMeterValues(context.Context, MeterValuesReport) error      { return nil }

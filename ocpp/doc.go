@@ -17,6 +17,9 @@
 // percent-decoded, and must be 1 to 48 printable ASCII characters without ':', '/', '?',
 // '#' or space. In order:
 //
+//  0. The login guard (login.go): while the identity or the client address is blocked for
+//     failed logins, or the identity already has a login being checked, HTTP 429 with
+//     Retry-After, before the registry is asked or a password checked.
 //  1. Registry.LookupStation; unknown (or invalid) identity: HTTP 404, before upgrading.
 //  2. The security profile: 0 needs nothing; 1 and 2 need HTTP Basic with user = identity
 //     and a password VerifyPassword accepts, else 401 with WWW-Authenticate: Basic
@@ -28,6 +31,10 @@
 //     one go (evroam: every form against a keyed verifier, but never more than one bcrypt).
 //     2.0.1 passwords are plain text only. Profile 3 requires a verified TLS client certificate (checking
 //     its CN against the serial number is not done yet).
+//     Every refusal (0-2) is logged at Warn with identity, address and reason, and
+//     recorded as the station's last connection error through Registry.RecordLoginFailures,
+//     coalesced per station and written with the heartbeats; an accepted login clears it
+//     (RecordConnect).
 //  3. Subprotocol: the newest of ocpp2.0.1 and ocpp1.6 that the client offers. With none
 //     in common the handshake completes without a subprotocol and the socket is closed
 //     at once (close code 1002), as OCPP-J requires.

@@ -71,7 +71,7 @@ func empty(context.Context, *conn, json.RawMessage) (any, error) { return struct
 
 func heartbeat(_ context.Context, c *conn, _ json.RawMessage) (any, error) {
 	now := c.s.cfg.Now()
-	c.s.heartbeats.add(c.identity, now)
+	c.s.heartbeats.add(Heartbeat{Identity: c.identity, At: now})
 	return map[string]string{"currentTime": FormatTime(now)}, nil
 }
 

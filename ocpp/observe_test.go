@@ -180,7 +180,7 @@ func TestObserverUnset(t *testing.T) {
 	if got := e.srv.ConnectedByProtocol(); got[ocpp.ProtocolOCPP16] != 1 || got[ocpp.ProtocolOCPP201] != 0 {
 		t.Errorf("ConnectedByProtocol = %v", got)
 	}
-	if got := strings.Join(slices.Sorted(maps.Keys(e.srv.BatchStats())), ","); got != "heartbeats,message_log" {
+	if got := strings.Join(slices.Sorted(maps.Keys(e.srv.BatchStats())), ","); got != "heartbeats,login_failures,message_log" {
 		t.Errorf("BatchStats names = %s", got)
 	}
 }

@@ -32,8 +32,8 @@ const (
 
 // Registry is everything the gateway needs from the charge-station registry. The gateway
 // calls it from one goroutine per connection, so calls for one identity never overlap,
-// except RecordHeartbeats and AppendMessages, which come from background flushers and
-// carry entries of many stations. Every method must be safe for concurrent use.
+// except RecordHeartbeats, RecordLoginFailures and AppendMessages, which come from
+// background flushers and carry entries of many stations. Every method must be safe for concurrent use.
 //
 // Status strings (OCPP statuses, error codes, stop reasons...) are passed raw, exactly as
 // the station sent them; mapping them to OCPI or friendly statuses is the registry's job.
@@ -52,6 +52,10 @@ type Registry interface {
 	// RecordHeartbeats stores last-heartbeat times, coalesced: at most one entry per identity
 	// per call, the newest.
 	RecordHeartbeats(ctx context.Context, hs []Heartbeat) error
+	// RecordLoginFailures stores the last refused login of stations (time and reason, for
+	// last_connection_attempt_at and last_connection_error), coalesced like RecordHeartbeats.
+	// Identities that are no station are skipped.
+	RecordLoginFailures(ctx context.Context, fs []LoginFailure) error
 	// RecordStatus stores one StatusNotification.
 	RecordStatus(ctx context.Context, s StatusReport) error
 	// AppendMessages appends frames to the message log. Entries of one identity are in the
@@ -122,6 +126,14 @@ type BootInfo struct {
 	Reason                  string        // 2.0.1 BootReasonEnumType
 	HeartbeatInterval       time.Duration // the interval handed to the station
 	At                      time.Time
+}
+
+// LoginFailure is a refused login of a station: why, from where, when.
+type LoginFailure struct {
+	Identity string
+	Address  string // the client IP
+	Reason   string // e.g. "wrong password", "too many failed logins, retry later"
+	At       time.Time
 }
 
 // Heartbeat is the last Heartbeat seen from a station.

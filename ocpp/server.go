@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +77,13 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// LoginFailuresPerIdentity and LoginFailuresPerAddress are how many failed logins an
+	// identity, and a client address, may have within 15 minutes before each further failure
+	// blocks it (answered 429 at the upgrade) for a time that doubles from 1s up to
+	// LoginBackoffMax. Defaults 5, 20 and 5 minutes.
+	LoginFailuresPerIdentity int
+	LoginFailuresPerAddress  int
+	LoginBackoffMax          time.Duration
 	// Observer, when set, counts frames, handler latency and the CALLERRORs the gateway
 	// answers, for metrics (see Observer).
 	Observer Observer
@@ -117,6 +126,15 @@ func (c Config) withDefaults() Config {
 	if c.BootTriggerDelay <= 0 {
 		c.BootTriggerDelay = 5 * time.Second
 	}
+	if c.LoginFailuresPerIdentity <= 0 {
+		c.LoginFailuresPerIdentity = 5
+	}
+	if c.LoginFailuresPerAddress <= 0 {
+		c.LoginFailuresPerAddress = 20
+	}
+	if c.LoginBackoffMax <= 0 {
+		c.LoginBackoffMax = 5 * time.Minute
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -144,8 +162,10 @@ type Server struct {
 
 	obs *observer // nil without Config.Observer
 
-	messages   *messageBatcher
-	heartbeats *heartbeatBatcher
+	messages      *messageBatcher
+	heartbeats    *latestBatcher[Heartbeat]
+	loginFailures *latestBatcher[LoginFailure]
+	logins        *loginGuard
 }
 
 // NewServer returns a gateway backed by reg. It starts background goroutines (the
@@ -187,10 +207,15 @@ func NewServer(cfg Config, reg Registry, log *slog.Logger) *Server {
 		},
 	}
 	s.messages = newMessageBatcher(s)
-	s.heartbeats = newHeartbeatBatcher(s)
-	s.bg.Add(3)
+	s.heartbeats = newLatestBatcher(s, "heartbeats", reg.RecordHeartbeats,
+		func(h Heartbeat) string { return h.Identity }, func(a, b Heartbeat) bool { return a.At.After(b.At) })
+	s.loginFailures = newLatestBatcher(s, "login failures", reg.RecordLoginFailures,
+		func(f LoginFailure) string { return f.Identity }, func(a, b LoginFailure) bool { return a.At.After(b.At) })
+	s.logins = newLoginGuard(cfg)
+	s.bg.Add(4)
 	go s.messages.run()
 	go s.heartbeats.run()
+	go s.loginFailures.run()
 	go s.sweep()
 	return s
 }
@@ -217,25 +242,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RegistryTimeout)
-	st, err := s.reg.LookupStation(ctx, identity)
-	cancel()
-	if errors.Is(err, ErrUnknownStation) {
-		s.log.Info("ocpp: unknown station", "identity", identity, "remote", r.RemoteAddr)
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		s.log.Error("ocpp: look up station", "identity", identity, "err", err)
-		http.Error(w, "registry unavailable", http.StatusServiceUnavailable)
-		return
-	}
-
+	clientIP := s.clientIP(r)
 	token, version := chooseSubprotocol(websocket.Subprotocols(r))
-
-	if !s.authorize(r, identity, st, version) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="evroam"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	st, ok := s.login(w, r, identity, clientIP, version)
+	if !ok {
 		return
 	}
 
@@ -260,7 +270,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := newConn(s, ws, identity, version, st)
 	endpoint := s.endpoint(r)
-	clientIP := s.clientIP(r)
 
 	s.mu.Lock()
 	if s.closed {
@@ -333,25 +342,87 @@ func chooseSubprotocol(offered []string) (token, version string) {
 
 // authorize checks the station's security profile. version is the subprotocol that will
 // be negotiated ("" if none): the 1.6 hex/plain password tolerance applies to 1.6 only.
-func (s *Server) authorize(r *http.Request, identity string, st Station, version string) bool {
+// login checks a station's credentials before the upgrade and answers the refusals: 429
+// while the identity or address is blocked for failed logins (see loginGuard), 404 for an
+// unknown station, 401 for wrong credentials, 503 when the registry does not answer. Every
+// refusal is logged with identity, address and reason, and recorded as the station's
+// last_connection_error (Registry.RecordLoginFailures, coalesced per station).
+func (s *Server) login(w http.ResponseWriter, r *http.Request, identity, clientIP, version string) (Station, bool) {
+	now := s.cfg.Now()
+	if wait, err := s.logins.begin(identity, clientIP, now); err != nil {
+		s.refuseLogin(identity, clientIP, now, err)
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		http.Error(w, err.Error(), http.StatusTooManyRequests)
+		return Station{}, false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RegistryTimeout)
+	st, err := s.reg.LookupStation(ctx, identity)
+	cancel()
+	if err != nil && !errors.Is(err, ErrUnknownStation) {
+		s.logins.end(identity, clientIP, s.cfg.Now(), nil)
+		s.log.Error("ocpp: look up station", "identity", identity, "err", err)
+		http.Error(w, "registry unavailable", http.StatusServiceUnavailable)
+		return Station{}, false
+	}
+	if err == nil {
+		err = s.authorize(r, identity, st, version)
+	} else {
+		err = errUnknownStation
+	}
+	now = s.cfg.Now()
+	s.logins.end(identity, clientIP, now, err)
+	switch {
+	case err == nil:
+		return st, true
+	case errors.Is(err, errUnknownStation):
+		s.log.Warn("ocpp: login refused", "identity", identity, "address", clientIP, "reason", err.Error())
+		http.NotFound(w, r)
+	default:
+		s.refuseLogin(identity, clientIP, now, err)
+		w.Header().Set("WWW-Authenticate", `Basic realm="evroam"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	}
+	return Station{}, false
+}
+
+func (s *Server) refuseLogin(identity, clientIP string, at time.Time, reason error) {
+	s.log.Warn("ocpp: login refused", "identity", identity, "address", clientIP, "reason", reason.Error())
+	s.loginFailures.add(LoginFailure{Identity: identity, Address: clientIP, Reason: reason.Error(), At: at})
+}
+
+// authorize checks the credentials of the station's security profile; the error says why
+// they are refused.
+func (s *Server) authorize(r *http.Request, identity string, st Station, version string) error {
 	switch st.SecurityProfile {
 	case 0:
-		return true
+		return nil
 	case 1, 2:
 		user, pass, ok := r.BasicAuth()
-		if !ok || user != identity || st.VerifyPassword == nil || pass == "" {
-			return false
+		switch {
+		case !ok || pass == "":
+			return errNoCredentials
+		case user != identity:
+			return errWrongUser
+		case st.VerifyPassword == nil:
+			return errNoPasswordOnFile
 		}
-		if version == ProtocolOCPP201 {
-			return st.VerifyPassword(pass) // 2.0.1 passwords are plain UTF-8 (ocpp.md §4.2)
+		candidates := []string{pass}
+		if version != ProtocolOCPP201 { // 2.0.1 passwords are plain UTF-8 (ocpp.md §4.2)
+			candidates = append(candidates, passwordVariants16(pass)...)
 		}
-		return st.VerifyPassword(append([]string{pass}, passwordVariants16(pass)...)...)
+		if !st.VerifyPassword(candidates...) {
+			return errWrongPassword
+		}
+		return nil
 	case 3:
 		// TLS client certificate. The certificate is verified by the TLS layer (ClientCAs);
 		// checking its CN against the station's serial number is not done yet.
-		return r.TLS != nil && len(r.TLS.VerifiedChains) > 0
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+			return errNoClientCert
+		}
+		return nil
 	}
-	return false
+	return fmt.Errorf("unknown security profile %d", st.SecurityProfile)
 }
 
 // passwordVariants16 returns the other forms under which a 1.6 station's password may be
@@ -516,6 +587,7 @@ func (s *Server) sweep() {
 		case <-t.C:
 		}
 		now := s.cfg.Now()
+		s.logins.prune(now)
 		snapshot = snapshot[:0]
 		s.mu.Lock()
 		for _, c := range s.conns {

@@ -190,6 +190,11 @@ func (s *Service) RecordHeartbeats(ctx context.Context, beats map[string]time.Ti
 	return s.stations.RecordHeartbeats(ctx, beats)
 }
 
+// RecordLoginFailures stores the last refused login of many stations at once.
+func (s *Service) RecordLoginFailures(ctx context.Context, fs []chargestations.LoginFailure) error {
+	return s.stations.RecordLoginFailures(ctx, fs)
+}
+
 // StatusReport is one status a station reported for one of its EVSEs (or the whole station).
 type StatusReport struct {
 	Identity string

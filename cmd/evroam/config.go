@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -32,6 +33,10 @@ type config struct {
 	CountryCode       string
 	PartyID           string
 	ShutdownTimeout   time.Duration
+	// TrustedProxies (EVROAM_TRUSTED_PROXIES) may set X-Forwarded-For on the OCPP address:
+	// behind a load balancer the station's address (recorded, and counted by the login
+	// guard) is then the one the balancer saw, not the balancer's.
+	TrustedProxies []netip.Prefix
 
 	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
@@ -74,6 +79,21 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.HeartbeatInterval = duration("EVROAM_HEARTBEAT_INTERVAL", "300s")
 	cfg.CommandTimeout = duration("EVROAM_COMMAND_TIMEOUT", "30s")
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
+	for _, p := range strings.Split(env("EVROAM_TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, err2 := netip.ParseAddr(p)
+			if err2 != nil {
+				problems = append(problems, fmt.Sprintf("EVROAM_TRUSTED_PROXIES: %q is not an address or CIDR prefix (e.g. 10.0.0.0/8)", p))
+				continue
+			}
+			prefix = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix.Masked())
+	}
 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (EVROAM_DATABASE_URL)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/gorilla/websocket"
 )
 
 // e2e is the whole service (API and OCPP gateway) on a fresh database.
@@ -399,4 +401,62 @@ func TestMessageLogSurvivesDatabaseOutage(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestStationShowsWhyItCannotConnect: a station whose logins are refused shows when it last
+// tried and why (read-only last_connection_attempt_at / last_connection_error), so an
+// operator can see why a charger stays Pending; an accepted login clears the error. A GET
+// body with these fields can be PUT back.
+func TestStationShowsWhyItCannotConnect(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
+	e.station("CS-WHY", "station-password-123", 1)
+	type why struct {
+		AttemptAt *string `json:"last_connection_attempt_at"`
+		Error     *string `json:"last_connection_error"`
+	}
+	var w why
+	e.must("GET", "/api/v1/chargestations/CS-WHY", nil, 200, &w)
+	if w.AttemptAt != nil || w.Error != nil {
+		t.Fatalf("a new station: %+v, want no attempt", w)
+	}
+
+	dial := func(password string) int {
+		h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("CS-WHY:"+password))}}
+		d := websocket.Dialer{Subprotocols: []string{"ocpp1.6"}}
+		ws, resp, err := d.Dial(e.ocppURL+"/CS-WHY", h)
+		if err == nil {
+			ws.Close()
+			return 101
+		}
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	if code := dial("not-the-password-1"); code != 401 {
+		t.Fatalf("wrong password: %d", code)
+	}
+	eventually(t, "the refusal shown on the station", func() error {
+		e.must("GET", "/api/v1/chargestations/CS-WHY", nil, 200, &w)
+		if w.Error == nil || *w.Error != "wrong password" || w.AttemptAt == nil {
+			return fmt.Errorf("station shows %+v", w)
+		}
+		return nil
+	})
+
+	var body map[string]any
+	e.must("GET", "/api/v1/chargestations/CS-WHY", nil, 200, &body)
+	e.must("PUT", "/api/v1/chargestations/CS-WHY", body, 200, nil)
+
+	if code := dial("station-password-123"); code != 101 {
+		t.Fatalf("right password: %d", code)
+	}
+	eventually(t, "the error cleared", func() error {
+		e.must("GET", "/api/v1/chargestations/CS-WHY", nil, 200, &w)
+		if w.Error != nil || w.AttemptAt == nil {
+			return fmt.Errorf("station shows %+v", w)
+		}
+		return nil
+	})
 }

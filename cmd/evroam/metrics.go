@@ -220,7 +220,7 @@ func (s *snapshots) Collect(ch chan<- prometheus.Metric) {
 	}
 	for name, b := range s.gateway.BatchStats() {
 		batcher(name, b.Pending, b.Flushes, b.Items, b.Failed)
-		if name == "message_log" {
+		if name == "message_log" || name == "login_failures" {
 			counter(descBatchDropped, float64(b.Dropped), name)
 		}
 	}

@@ -59,6 +59,14 @@ func (g gatewayRegistry) RecordHeartbeats(ctx context.Context, hs []ocpp.Heartbe
 	return g.reports.RecordHeartbeats(ctx, beats)
 }
 
+func (g gatewayRegistry) RecordLoginFailures(ctx context.Context, fs []ocpp.LoginFailure) error {
+	out := make([]chargestations.LoginFailure, len(fs))
+	for i, f := range fs {
+		out[i] = chargestations.LoginFailure{Identity: f.Identity, Reason: f.Reason, At: f.At}
+	}
+	return g.reports.RecordLoginFailures(ctx, out)
+}
+
 func (g gatewayRegistry) RecordStatus(ctx context.Context, s ocpp.StatusReport) error {
 	return g.reports.RecordStatus(ctx, stationreports.StatusReport{Identity: s.Identity, EVSESequence: s.EVSESequence,
 		ConnectorID: s.ConnectorID, OCPPStatus: s.OCPPStatus, ErrorCode: s.ErrorCode, Info: s.Info,

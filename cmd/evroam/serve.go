@@ -76,6 +76,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
+			TrustedProxies:    cfg.TrustedProxies,
 			Observer:          ocppObserver{m},
 		}, log)
 	if err != nil {

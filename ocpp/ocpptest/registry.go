@@ -24,6 +24,7 @@ type Registry struct {
 	Disconnects   []Disconnect
 	Boots         []Boot
 	Heartbeats    []ocpp.Heartbeat
+	LoginFailures []ocpp.LoginFailure
 	Statuses      []ocpp.StatusReport
 	Messages      []ocpp.Message
 	MeterValues   []ocpp.MeterValuesReport
@@ -179,6 +180,11 @@ func (r *Registry) RecordBoot(_ context.Context, identity string, b ocpp.BootInf
 // RecordHeartbeats implements ocpp.Registry.
 func (r *Registry) RecordHeartbeats(_ context.Context, hs []ocpp.Heartbeat) error {
 	return r.record("RecordHeartbeats", "", func() { r.Heartbeats = append(r.Heartbeats, hs...) })
+}
+
+// RecordLoginFailures implements ocpp.Registry.
+func (r *Registry) RecordLoginFailures(_ context.Context, fs []ocpp.LoginFailure) error {
+	return r.record("RecordLoginFailures", "", func() { r.LoginFailures = append(r.LoginFailures, fs...) })
 }
 
 // RecordStatus implements ocpp.Registry.

@@ -1,0 +1,3 @@
+ALTER TABLE charge_stations
+    DROP COLUMN last_connection_attempt_at,
+    DROP COLUMN last_connection_error;
