@@ -3,6 +3,7 @@ package commands_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,6 +30,10 @@ type endpointCase struct {
 	want        string // the HTTP 200 body ({{ID}} is the station)
 	// after runs extra checks, e.g. on the stored configuration.
 	after func(t *testing.T, e *env, id string)
+	// calls is how many CALLs of action the station receives (default 1); params and
+	// checkParams are about the last. configuration/get on 2.0.1 first asks the station's
+	// DeviceDataCtrlr.ItemsPerMessage[GetVariables].
+	calls int
 }
 
 var cases16 = []endpointCase{
@@ -200,7 +205,7 @@ var cases201 = []endpointCase{
 	{
 		name: "configuration get keys", path: "configuration/get",
 		body:   `{"key": ["HeartbeatInterval", "MeterValueSampleInterval", "NotAKey", "OCPPCommCtrlr.MessageTimeout[Default]"]}`,
-		action: "GetVariables",
+		action: "GetVariables", calls: 2, // the station's answer does not say its ItemsPerMessage: all in one
 		// Results out of request order: they are matched by component and variable.
 		answer: map[string]any{"getVariableResult": []any{
 			map[string]any{"attributeStatus": "Accepted", "attributeValue": "30", "component": comp("OCPPCommCtrlr"),
@@ -218,7 +223,7 @@ var cases201 = []endpointCase{
 	},
 	{
 		name: "configuration get all", path: "configuration/get", body: `{}`,
-		action: "GetVariables",
+		action: "GetVariables", calls: 2,
 		answer: map[string]any{"getVariableResult": []any{
 			map[string]any{"attributeStatus": "Accepted", "attributeValue": "300", "component": comp("OCPPCommCtrlr"), "variable": vr("HeartbeatInterval")},
 			map[string]any{"attributeStatus": "Accepted", "attributeValue": "5", "component": comp("SecurityCtrlr"), "variable": vr("CertificateEntries")},
@@ -375,15 +380,17 @@ func runEndpointCases(t *testing.T, v version, cases []endpointCase) {
 				t.Fatalf("POST %s = %d %s, want 200", tc.path, status, body)
 			}
 
-			calls := p.WaitReceived(tc.action, 1)
-			if len(calls) != 1 {
-				t.Fatalf("station received %d %s CALLs, want 1 (events: %v)", len(calls), tc.action, p.Events("call"))
+			want := max(tc.calls, 1)
+			calls := p.WaitReceived(tc.action, want)
+			if len(calls) != want {
+				t.Fatalf("station received %d %s CALLs, want %d (events: %v)", len(calls), tc.action, want, p.Events("call"))
 			}
+			last := calls[len(calls)-1]
 			var frameID int64
 			if tc.checkParams != nil {
-				tc.checkParams(t, calls[0].Params)
+				tc.checkParams(t, last.Params)
 			} else {
-				got := decodeJSON(t, calls[0].Params)
+				got := decodeJSON(t, last.Params)
 				frameID = withRequestID(t, got)
 				if diff := cmp.Diff(decodeJSON(t, []byte(tc.params)), got); diff != "" {
 					t.Errorf("%s payload mismatch (-want +got):\n%s", tc.action, diff)
@@ -422,6 +429,57 @@ func runEndpointCases(t *testing.T, v version, cases []endpointCase) {
 func TestEndpoints16(t *testing.T) { t.Parallel(); runEndpointCases(t, v16, cases16) }
 
 func TestEndpoints201(t *testing.T) { t.Parallel(); runEndpointCases(t, v201, cases201) }
+
+// TestConfigurationGetSplitsByItemsPerMessage: a 2.0.1 station that takes 4 variables per
+// GetVariables (and refuses more, as real ones do) is asked the 25 variables of
+// configuration/get {} in batches of 4, after one question for its limit, and the answer
+// has every value.
+func TestConfigurationGetSplitsByItemsPerMessage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, commands.Config{})
+	p := e.connect(t, e.ocppURL, v201, "CP-SMALL")
+	p.DeviceModel(map[string]string{
+		"DeviceDataCtrlr.ItemsPerMessage[GetVariables]": "4",
+		"OCPPCommCtrlr.HeartbeatInterval":               "300",
+		"SecurityCtrlr.CertificateEntries":              "5",
+		"TxCtrlr.EVConnectionTimeOut":                   "120",
+		"OCPPCommCtrlr.WebSocketPingInterval":           "60",
+	})
+	status, body := do(t, http.MethodPost, e.apiURL+"/chargers/CP-SMALL/configuration/get", keyA, `{}`)
+	if status != http.StatusOK {
+		t.Fatalf("configuration/get {}: %d %s", status, body)
+	}
+	var got struct {
+		ConfigurationKey []struct {
+			Key   string  `json:"key"`
+			Value *string `json:"value"`
+		} `json:"configurationKey"`
+		UnknownKey []string `json:"unknownKey"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{}
+	for _, k := range got.ConfigurationKey {
+		values[k.Key] = *k.Value
+	}
+	want := map[string]string{"HeartbeatInterval": "300", "CertificateStoreMaxLength": "5", "ConnectionTimeOut": "120", "WebSocketPingInterval": "60"}
+	if !maps.Equal(values, want) || len(got.UnknownKey) != 21 {
+		t.Errorf("answer %s: values %v, want %v and 21 unknown keys", body, values, want)
+	}
+	calls := p.Received("GetVariables")
+	if len(calls) != 1+7 { // the limit, then 25 variables by 4
+		t.Errorf("station received %d GetVariables, want 8", len(calls))
+	}
+	for i, c := range calls {
+		var req struct {
+			GetVariableData []json.RawMessage `json:"getVariableData"`
+		}
+		if err := json.Unmarshal(c.Params, &req); err != nil || len(req.GetVariableData) > 4 {
+			t.Errorf("GetVariables %d asks for %d variables, more than the station takes", i, len(req.GetVariableData))
+		}
+	}
+}
 
 // TestConfigurationGetAll201 checks the answer to configuration/get {} on a 2.0.1 station:
 // the 1.6 keys the station knows, with their 1.6 names, and the others as unknown.

@@ -2,6 +2,9 @@ package commands
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/ocpp"
@@ -75,7 +78,9 @@ var getConfigurationCommand = command[getConfigurationRequest, configurationAnsw
 // mapping table is asked for, so the answer has the same shape for both versions. (The
 // whole device model is read after every boot and kept in the stored configuration.)
 // Keys that name no variable are unknown without asking; when no key names one there is
-// nothing to ask and no CALL is sent.
+// nothing to ask and no CALL is sent. A station takes at most ItemsPerMessageGetVariables
+// variables per GetVariables (some only a handful): when more than one is asked, that limit
+// is read first and the variables are asked in batches of it.
 func getVariables(r *getConfigurationRequest) outgoing[configurationAnswer] {
 	keys := r.Key
 	if len(keys) == 0 {
@@ -109,21 +114,61 @@ func getVariables(r *getConfigurationRequest) outgoing[configurationAnswer] {
 	if len(data) == 0 {
 		return answered(ans)
 	}
-	return sendAs("GetVariables", ocpp.GetVariablesRequest{GetVariableData: data},
-		func(res ocpp.GetVariablesResponse) (configurationAnswer, error) {
-			for _, it := range items {
-				result, ok := res.Result(it.ref)
-				if !ok || result.AttributeStatus != "Accepted" {
-					ans.UnknownKey = append(ans.UnknownKey, it.key)
-					continue
-				}
-				k16, _ := ocpp.LookupKey16(it.key)
-				ans.ConfigurationKey = append(ans.ConfigurationKey, configurationKey{
-					Key: it.key, ReadOnly: k16.ReadOnly, Value: result.AttributeValue,
-				})
+	return outgoing[configurationAnswer]{action: "GetVariables", run: func(call caller) (configurationAnswer, error) {
+		per := len(data)
+		if per > 1 {
+			per = min(per, itemsPerGetVariables(call))
+		}
+		var res ocpp.GetVariablesResponse
+		for start := 0; start < len(data); start += per {
+			var part ocpp.GetVariablesResponse
+			req := ocpp.GetVariablesRequest{GetVariableData: data[start:min(start+per, len(data))]}
+			if err := call("GetVariables", req, &part); err != nil {
+				return ans, err
 			}
-			return ans, nil
-		})
+			res.GetVariableResult = append(res.GetVariableResult, part.GetVariableResult...)
+		}
+		for _, it := range items {
+			result, ok := res.Result(it.ref)
+			if !ok || result.AttributeStatus != "Accepted" {
+				ans.UnknownKey = append(ans.UnknownKey, it.key)
+				continue
+			}
+			k16, _ := ocpp.LookupKey16(it.key)
+			ans.ConfigurationKey = append(ans.ConfigurationKey, configurationKey{
+				Key: it.key, ReadOnly: k16.ReadOnly, Value: result.AttributeValue,
+			})
+		}
+		return ans, nil
+	}}
+}
+
+// itemsPerMessageGetVariables is the device-model variable that says how many variables a
+// station takes in one GetVariables (required of every 2.0.1 station, OCPP 2.0.1 B06).
+var itemsPerMessageGetVariables = ocpp.VariableRef{
+	Component: ocpp.Component{Name: "DeviceDataCtrlr"},
+	Variable:  ocpp.Variable{Name: "ItemsPerMessage", Instance: "GetVariables"},
+}
+
+// itemsPerGetVariables asks the station how many variables one GetVariables may carry. It
+// is asked each time rather than taken from the stored device model, which may predate a
+// firmware change. A station that does not say (an error, a value that is no positive
+// number) is asked everything in one request, as before.
+func itemsPerGetVariables(call caller) int {
+	var res ocpp.GetVariablesResponse
+	err := call("GetVariables", ocpp.GetVariablesRequest{GetVariableData: []ocpp.VariableRef{itemsPerMessageGetVariables}}, &res)
+	if err != nil {
+		return math.MaxInt
+	}
+	r, ok := res.Result(itemsPerMessageGetVariables)
+	if !ok || r.AttributeStatus != "Accepted" || r.AttributeValue == nil {
+		return math.MaxInt
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(*r.AttributeValue))
+	if err != nil || n < 1 {
+		return math.MaxInt
+	}
+	return n
 }
 
 // ---- configuration/change

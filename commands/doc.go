@@ -78,7 +78,10 @@
 //     a key may also be written as Component[instance]@evse/connector.Variable[instance]/type
 //     (the form the stored configuration uses). get with no keys asks for every readable
 //     mapped 1.6 key; the whole device model is read after each boot anyway (GetBaseReport)
-//     and kept in the stored configuration. SetVariables statuses map onto 1.6 ones
+//     and kept in the stored configuration. Stations take at most ItemsPerMessage
+//     variables per GetVariables, some only a few: a get of more than one variable first
+//     asks DeviceDataCtrlr.ItemsPerMessage[GetVariables] and then asks in batches (the
+//     only command of more than one CALL: outgoing.run). SetVariables statuses map onto 1.6 ones
 //     (Unknown*/NotSupportedAttributeType → NotSupported).
 //   - firmware/update: UpdateFirmware with firmware{location, retrieveDateTime} and a
 //     fresh requestId, returned in the answer; diagnostics: GetLog (DiagnosticsLog) with

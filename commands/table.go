@@ -84,7 +84,15 @@ type outgoing[Ans any] struct {
 	// finds, for this request, nothing to ask the station (configuration/get on 2.0.1
 	// when no key names a variable).
 	done *Ans
+	// run, when set, replaces the single CALL: a command that needs several (configuration/
+	// get on a 2.0.1 station that takes few variables per GetVariables) makes them through
+	// call, one after the other, within the command's one timeout.
+	run func(call caller) (Ans, error)
 }
+
+// caller sends one CALL and decodes its CALLRESULT into answer (a pointer); its errors are
+// the runner's (commandError, decodeError), ready to return.
+type caller func(action string, payload, answer any) error
 
 // errUnreadable is an answer that does not decode into the shape the command expects.
 var errUnreadable = errors.New("with an unreadable payload")
@@ -122,6 +130,18 @@ func (out outgoing[Ans]) exchange(ctx context.Context, h *Handler, st Station) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
+	if out.run != nil {
+		return out.run(func(action string, payload, answer any) error {
+			raw, err := h.gw.Call(ctx, st.Identity, action, payload)
+			if err != nil {
+				return commandError(st.Identity, action, h.cfg.Timeout, err)
+			}
+			if err := json.Unmarshal(raw, answer); err != nil {
+				return decodeError(st.Identity, action, errUnreadable)
+			}
+			return nil
+		})
+	}
 	raw, err := h.gw.Call(ctx, st.Identity, out.action, out.payload)
 	if err != nil {
 		return zero, commandError(st.Identity, out.action, h.cfg.Timeout, err)

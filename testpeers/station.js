@@ -15,6 +15,11 @@
 //   {"id":4,"cmd":"respond","action":"Reset","error":{"code":"NotSupported","description":"..","details":{}}}
 //   {"id":5,"cmd":"respond","action":"Reset","never":true}
 //   {"id":6,"cmd":"respond","action":"Reset","clear":true}
+//   {"id":10,"cmd":"deviceModel","variables":{"OCPPCommCtrlr.HeartbeatInterval":"300",...}}
+//     answers 2.0.1 GetVariables from this device model (keys as evroam's VariableRef.Key
+//     writes them, without EVSE or attribute type); a request with more variables than
+//     DeviceDataCtrlr.ItemsPerMessage[GetVariables] says gets OccurrenceConstraintViolation,
+//     as real stations answer.
 //   {"id":7,"cmd":"sendRaw","text":"[2,\"x\""}
 //   {"id":8,"cmd":"close","code":1000,"reason":"bye"}
 //   {"id":9,"cmd":"exit"}
@@ -52,8 +57,33 @@ function errObj(e) {
   };
 }
 
+let deviceModel = null; // key -> value, for GetVariables
+
+function variableKey({ component, variable }) {
+  const inst = (x) => (x && x.instance ? `[${x.instance}]` : '');
+  return `${component.name}${inst(component)}.${variable.name}${inst(variable)}`;
+}
+
+function answerGetVariables(params) {
+  const limit = Number(deviceModel['DeviceDataCtrlr.ItemsPerMessage[GetVariables]'] || Infinity);
+  if (params.getVariableData.length > limit) {
+    throw createRPCError('OccurrenceConstraintViolation', `at most ${limit} variables per GetVariables`);
+  }
+  return {
+    getVariableResult: params.getVariableData.map((d) => {
+      const value = deviceModel[variableKey(d)];
+      const r = { component: d.component, variable: d.variable };
+      if (value === undefined) return { ...r, attributeStatus: 'UnknownVariable' };
+      return { ...r, attributeStatus: 'Accepted', attributeValue: value };
+    }),
+  };
+}
+
 function handleIncoming({ method, params, messageId }) {
   out({ type: 'event', event: 'call', action: method, messageId, params });
+  if (method === 'GetVariables' && deviceModel && !responders.has(method)) {
+    return answerGetVariables(params);
+  }
   const r = responders.get(method) || responders.get('*');
   if (!r) {
     throw createRPCError('NotImplemented', `no test handler for ${method}`);
@@ -119,6 +149,9 @@ async function run(cmd) {
     case 'respond':
       if (cmd.clear) responders.delete(cmd.action);
       else responders.set(cmd.action, { result: cmd.result, error: cmd.error, never: !!cmd.never });
+      return null;
+    case 'deviceModel':
+      deviceModel = cmd.variables;
       return null;
     case 'sendRaw':
       if (!client) throw new Error('not connected');

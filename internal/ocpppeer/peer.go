@@ -395,6 +395,16 @@ func (p *Peer) OnCall(action string, result any) {
 	p.mustDo(map[string]any{"cmd": "respond", "action": action, "result": result})
 }
 
+// DeviceModel makes a 2.0.1 station answer GetVariables from variables (keys as
+// ocpp.VariableRef.Key writes them, e.g. "OCPPCommCtrlr.HeartbeatInterval"; values as the
+// station would send them), unless OnCall set an answer for GetVariables. A request with
+// more variables than "DeviceDataCtrlr.ItemsPerMessage[GetVariables]" gets the CALLERROR
+// OccurrenceConstraintViolation, as real stations answer.
+func (p *Peer) DeviceModel(variables map[string]string) {
+	p.tb.Helper()
+	p.mustDo(map[string]any{"cmd": "deviceModel", "variables": variables})
+}
+
 // OnCallError makes the station answer CALLs of action with a CALLERROR.
 func (p *Peer) OnCallError(action, code, description string) {
 	p.tb.Helper()
