@@ -77,6 +77,8 @@ gobench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseEVSEID -fuzztime 30s ./schema
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFrame -fuzztime 30s ./ocpp
+	$(GO) test -run '^$$' -fuzz FuzzParseVariableRef -fuzztime 30s ./ocpp
+	$(GO) test -run '^$$' -fuzz FuzzWriteEndpoints -fuzztime 120s ./cmd/evroam
 
 # lint: formatting, vet, and the import rules of docs/architecture.md (internal/archlint).
 lint:

@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // startApp wires the whole service on a fresh database (through dbURL when given) and serves
 // its API.
-func startApp(t *testing.T, dbURL string) (*app, *httptest.Server) {
+func startApp(t testing.TB, dbURL string) (*app, *httptest.Server) {
 	return startNode(t, dbURL, "test-node")
 }
 
@@ -30,13 +30,13 @@ func startApp(t *testing.T, dbURL string) (*app, *httptest.Server) {
 const testSecretKey = "8f1c2e6a9b3d4f5061728394a5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e"
 
 // startNode is startApp for one of several nodes on one database.
-func startNode(t *testing.T, dbURL, nodeID string) (*app, *httptest.Server) {
+func startNode(t testing.TB, dbURL, nodeID string) (*app, *httptest.Server) {
 	t.Helper()
 	return startNodeWithLog(t, dbURL, nodeID, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // startNodeWithLog is startNode with the app logging to log.
-func startNodeWithLog(t *testing.T, dbURL, nodeID string, log *slog.Logger) (*app, *httptest.Server) {
+func startNodeWithLog(t testing.TB, dbURL, nodeID string, log *slog.Logger) (*app, *httptest.Server) {
 	t.Helper()
 	if dbURL == "" {
 		dbURL = pgtest.URL(t)

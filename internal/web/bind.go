@@ -95,7 +95,9 @@ func BindJSON(body []byte, dst any) error {
 	if err := dec.Decode(&raw); err != nil {
 		return fmt.Errorf("malformed JSON: %s: %w", jsonSyntaxMessage(err), apperr.BadRequest)
 	}
-	if dec.More() {
+	// Anything after the value but white space (another value, a stray "}") is refused;
+	// Decoder.More would let a closing bracket through.
+	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
 		return fmt.Errorf("malformed JSON: more than one value in the body: %w", apperr.BadRequest)
 	}
 	if _, ok := raw.(map[string]any); !ok {
@@ -108,7 +110,8 @@ func BindJSON(body []byte, dst any) error {
 		if len(problems) > 0 {
 			return problems // the shape walk names every field of the wrong type
 		}
-		return fmt.Errorf("decode body: %w", err)
+		// Not expected after the checks above; still the body's fault, never a 500.
+		return fmt.Errorf("malformed body: %s: %w", jsonSyntaxMessage(err), apperr.BadRequest)
 	}
 	// Unknown fields are reported together with every validation failure, so one response
 	// lists all that is wrong with the body.
