@@ -34,6 +34,8 @@ var scenarios = []scenario{
 	{"commands", runCommands},
 	{"reconnect-storm", runReconnectStorm},
 	{"idle-memory", runIdleMemory},
+	{"create-max", runCreateMax},
+	{"login-guessing", runLoginGuessing}, // last: it leaves the bench's address blocked for a while
 }
 
 // loadDuration is how long each closed-loop load runs.
