@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/evroam/evroam/evse"
@@ -414,12 +415,33 @@ func parseFilter(c *gin.Context) (Filter, error) {
 	return f, err
 }
 
+// get answers one station, from the answer cache when it has it (see AnswerCache).
 func (h *Handler) get(c *gin.Context) error {
-	cs, err := h.svc.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"))
+	id := c.Param("charge_station_id")
+	visible := web.CurrentPrincipal(c).Networks
+	answers := h.svc.Answers()
+	if a, ok := answers.Lookup(id); ok {
+		if !slices.Contains(visible, a.NetworkID) {
+			return ErrNotFound
+		}
+		web.SetETag(c, a.ETag)
+		web.RespondEncoded(c, http.StatusOK, a.Body)
+		return nil
+	}
+	epoch := answers.Epoch(id)
+	cs, err := h.svc.Get(c.Request.Context(), visible, id)
 	if err != nil {
 		return err
 	}
-	return respond(c, http.StatusOK, cs)
+	resp := toResponse(cs)
+	body, err := web.Encode(resp)
+	if err != nil {
+		return err
+	}
+	answers.Keep(id, epoch, CachedAnswer{NetworkID: cs.NetworkID, ETag: resp.ETag, Body: body})
+	web.SetETag(c, resp.ETag)
+	web.RespondEncoded(c, http.StatusOK, body)
+	return nil
 }
 
 // create registers a station; its id is the body's charge_station_id.

@@ -38,11 +38,11 @@ func newEnv(t testing.TB) *env {
 		tplStore := templates.NewStore(db)
 		e.EVSEs = evse.NewStore(db)
 		e.Stations = chargestations.NewStore(db)
-		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil, nil)
+		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil, nil, nil)
 		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
 		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 		chargestations.NewHandler(e.Service).Routes(v1)
-		evse.NewHandler(evse.NewService(db, e.EVSEs, nil)).Routes(v1)
+		evse.NewHandler(evse.NewService(db, e.EVSEs, nil, nil)).Routes(v1)
 	})
 	// Production runs with a bounded pool; so do the tests, which would hang if a request
 	// needed a second connection while holding a transaction.

@@ -26,20 +26,23 @@ type Service struct {
 	locations *locations.Store
 	templates *templates.Store
 	passwords *secret.Passwords
+	answers   *AnswerCache
 	now       func() time.Time
 }
 
 // NewService returns a Service. passwords makes the stored form of ocpp_password (it is the
-// gateway's too, so that both agree on the key); now may be nil (time.Now).
+// gateway's too, so that both agree on the key); answers may be nil (no cache); now may be
+// nil (time.Now).
 func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.Store, tpls *templates.Store,
-	passwords *secret.Passwords, now func() time.Time) *Service {
+	passwords *secret.Passwords, answers *AnswerCache, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	if passwords == nil {
 		passwords = &secret.Passwords{}
 	}
-	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, passwords: passwords, now: now}
+	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, passwords: passwords,
+		answers: answers, now: now}
 }
 
 // storePassword makes the stored form of station identity's new ocpp_password (bcrypt: slow on
@@ -159,6 +162,9 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 		out, created = next, cur == nil
 		return nil
 	})
+	if err == nil {
+		s.answers.Forget(id) // after the commit: this node's next read sees the write
+	}
 	return out, created, err
 }
 
@@ -188,5 +194,10 @@ func FromTemplate(id string, t templates.Template) []evse.EVSE {
 
 // Delete removes a visible station and its EVSEs. Errors: ErrNotFound.
 func (s *Service) Delete(ctx context.Context, visible []uuid.UUID, id string) error {
-	return s.store.Delete(ctx, visible, id)
+	err := s.store.Delete(ctx, visible, id)
+	s.answers.Forget(id)
+	return err
 }
+
+// Answers is the service's cache of rendered station answers (nil when there is none).
+func (s *Service) Answers() *AnswerCache { return s.answers }

@@ -15,15 +15,21 @@ import (
 type Service struct {
 	db    *sqlx.DB
 	store *Store
-	now   func() time.Time
+	// changed is told, after the commit, the station whose EVSE changed (so that this node's
+	// cached answer of it goes); nil: nobody to tell.
+	changed func(ids ...string)
+	now     func() time.Time
 }
 
-// NewService returns a Service. now may be nil (time.Now).
-func NewService(db *sqlx.DB, store *Store, now func() time.Time) *Service {
+// NewService returns a Service. changed and now may be nil (no one to tell, time.Now).
+func NewService(db *sqlx.DB, store *Store, changed func(ids ...string), now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, store: store, now: now}
+	if changed == nil {
+		changed = func(...string) {}
+	}
+	return &Service{db: db, store: store, changed: changed, now: now}
 }
 
 // Get returns EVSE uid of station stationID, when the station's network is visible, and the
@@ -76,5 +82,8 @@ func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, ui
 		out, err = st.Get(ctx, stationID, uid)
 		return err
 	})
+	if err == nil {
+		s.changed(stationID)
+	}
 	return out, newETag, err
 }

@@ -39,8 +39,11 @@ type Service struct {
 	logs      *stationlogs.Store
 	sessions  *sessions.Store
 	passwords *secret.Passwords
-	now       func() time.Time
-	log       *slog.Logger
+	// changed is told, after the commit, which stations a write changed, so that this
+	// node's cached answers of them go (chargestations.AnswerCache); nil: nobody to tell.
+	changed func(ids ...string)
+	now     func() time.Time
+	log     *slog.Logger
 
 	presence *batch.Batcher[chargestations.Presence]
 	boots    *batch.Batcher[chargestations.Boot]
@@ -50,7 +53,7 @@ type Service struct {
 // NewService returns a Service; Close stops its batchers. passwords checks station passwords
 // (with the key the API stores verifiers with); now may be nil (time.Now).
 func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, logs *stationlogs.Store,
-	sess *sessions.Store, passwords *secret.Passwords, now func() time.Time, log *slog.Logger) *Service {
+	sess *sessions.Store, passwords *secret.Passwords, changed func(ids ...string), now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -60,7 +63,11 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{db: db, stations: stations, evses: evses, logs: logs, sessions: sess, passwords: passwords, now: now, log: log}
+	if changed == nil {
+		changed = func(...string) {}
+	}
+	s := &Service{db: db, stations: stations, evses: evses, logs: logs, sessions: sess, passwords: passwords,
+		changed: changed, now: now, log: log}
 	cfg := batch.Config{Shards: 4, MaxBatch: 500}
 	s.presence = batch.New(cfg, func(p chargestations.Presence) string { return p.Identity }, s.writePresence)
 	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
@@ -165,6 +172,7 @@ func (s *Service) writePresence(ctx context.Context, ps []chargestations.Presenc
 	if err != nil {
 		return err
 	}
+	s.changed(identities(ps, func(p chargestations.Presence) string { return p.Identity })...)
 	return notFound(ps, func(p chargestations.Presence) string { return p.Identity }, found)
 }
 
@@ -182,17 +190,39 @@ func (s *Service) writeBoots(ctx context.Context, bs []chargestations.Boot) erro
 	if err != nil {
 		return err
 	}
+	s.changed(identities(bs, func(b chargestations.Boot) string { return b.Identity })...)
 	return notFound(bs, func(b chargestations.Boot) string { return b.Identity }, found)
 }
 
 // RecordHeartbeats stores the last heartbeat of many stations (identity → time) at once.
 func (s *Service) RecordHeartbeats(ctx context.Context, beats map[string]time.Time) error {
-	return s.stations.RecordHeartbeats(ctx, beats)
+	if err := s.stations.RecordHeartbeats(ctx, beats); err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(beats))
+	for id := range beats {
+		ids = append(ids, id)
+	}
+	s.changed(ids...)
+	return nil
 }
 
 // RecordLoginFailures stores the last refused login of many stations at once.
 func (s *Service) RecordLoginFailures(ctx context.Context, fs []chargestations.LoginFailure) error {
-	return s.stations.RecordLoginFailures(ctx, fs)
+	if err := s.stations.RecordLoginFailures(ctx, fs); err != nil {
+		return err
+	}
+	s.changed(identities(fs, func(f chargestations.LoginFailure) string { return f.Identity })...)
+	return nil
+}
+
+// identities returns the station identity of every item.
+func identities[T any](items []T, identity func(T) string) []string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = identity(it)
+	}
+	return ids
 }
 
 // StatusReport is one status a station reported for one of its EVSEs (or the whole station).
@@ -236,7 +266,7 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 				OCPPStatus: r.OCPPStatus, Status: ocpi, At: r.At})
 		}
 	}
-	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if len(changes) > 0 {
 			if _, err := s.evses.WithTx(tx).SetStatuses(ctx, changes); err != nil {
 				return err
@@ -244,6 +274,10 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 		}
 		return s.logs.WithTx(tx).AppendStatuses(ctx, entries)
 	})
+	if err == nil {
+		s.changed(identities(changes, func(c evse.StatusChange) string { return c.Identity })...)
+	}
+	return err
 }
 
 // AppendMessages appends frames of any number of stations to the message log, in order, in

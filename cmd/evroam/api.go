@@ -45,7 +45,10 @@ type registry struct {
 
 // newRegistry builds the registry. passwords makes and checks station passwords (with
 // EVROAM_SECRET_KEY when configured).
-func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords, log *slog.Logger) registry {
+//
+// answers caches rendered station answers (nil: none); every writer of stations tells it what
+// changed.
+func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords, answers *chargestations.AnswerCache, log *slog.Logger) registry {
 	locStore := locations.NewStore(db)
 	tplStore := templates.NewStore(db)
 	evseStore := evse.NewStore(db)
@@ -56,12 +59,12 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		networks:     networks.NewService(nets, nil),
 		locations:    locations.NewService(db, locStore, csStore, nil),
 		templates:    templates.NewService(db, tplStore, nil),
-		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, passwords, nil),
-		evses:        evse.NewService(db, evseStore, nil),
+		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, passwords, answers, nil),
+		evses:        evse.NewService(db, evseStore, answers.Forget, nil),
 		stationStore: csStore,
 		evseStore:    evseStore,
 		logStore:     logStore,
-		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), passwords, nil, log),
+		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), passwords, answers.Forget, nil, log),
 	}
 }
 

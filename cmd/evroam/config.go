@@ -37,6 +37,9 @@ type config struct {
 	// behind a load balancer the station's address (recorded, and counted by the login
 	// guard) is then the one the balancer saw, not the balancer's.
 	TrustedProxies []netip.Prefix
+	// StationCacheBytes (EVROAM_STATION_CACHE_MB) bounds the cache of rendered station
+	// answers (chargestations.AnswerCache); 0 turns it off.
+	StationCacheBytes int
 
 	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
@@ -79,6 +82,11 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.HeartbeatInterval = duration("EVROAM_HEARTBEAT_INTERVAL", "300s")
 	cfg.CommandTimeout = duration("EVROAM_COMMAND_TIMEOUT", "30s")
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
+	if mb, err := strconv.Atoi(env("EVROAM_STATION_CACHE_MB", "256")); err != nil || mb < 0 {
+		problems = append(problems, fmt.Sprintf("EVROAM_STATION_CACHE_MB=%q is not a number of megabytes >= 0", env("EVROAM_STATION_CACHE_MB", "")))
+	} else {
+		cfg.StationCacheBytes = mb << 20
+	}
 	for _, p := range strings.Split(env("EVROAM_TRUSTED_PROXIES", ""), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue

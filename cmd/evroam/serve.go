@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/cluster"
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/database"
@@ -37,6 +38,10 @@ type app struct {
 	reports *stationreports.Service // its batchers are closed after the gateway
 	pusher  *ocpi.Pusher            // run by serve
 	metrics *metrics
+	// stopListening ends the station answer cache's change listener; listening is done when
+	// it returns.
+	stopListening context.CancelFunc
+	listening     chan struct{}
 }
 
 // newApp opens the database, applies migrations, makes sure the root network (and the admin
@@ -65,7 +70,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if cfg.SecretKey == nil {
 		log.Warn("EVROAM_SECRET_KEY is not set: every station password check after a start costs bcrypt, and 1.6 stations must send their password in the form it was set")
 	}
-	reg := newRegistry(db, nets, &secret.Passwords{Key: cfg.SecretKey}, log)
+	answers := chargestations.NewAnswerCache(cfg.StationCacheBytes)
+	reg := newRegistry(db, nets, &secret.Passwords{Key: cfg.SecretKey}, answers, log)
 	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL})
 	m := newMetrics()
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
@@ -88,10 +94,18 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, Log: log})
-	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, log: log})
+	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, log: log})
 	h.metrics = m
+	// The station answer cache listens for station changes from here on (it serves nothing
+	// until it listens), in tests as in `serve`.
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
+	}()
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
-		pusher: pusher, metrics: m}, nil
+		pusher: pusher, metrics: m, stopListening: stopListening, listening: listening}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.
@@ -99,6 +113,8 @@ func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a.closeNode(ctx)
+	a.stopListening()
+	<-a.listening
 	a.db.Close()
 }
 

@@ -44,7 +44,7 @@ func routeTable(t *testing.T, ocpiCfg ocpi.Config) (*httptest.Server, string, *n
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newAPI(newHandlers(newRegistry(db, nets, &secret.Passwords{}, slog.New(slog.DiscardHandler)), slog.New(slog.DiscardHandler), ocpiCfg)))
+	srv := httptest.NewServer(newAPI(newHandlers(newRegistry(db, nets, &secret.Passwords{}, nil, slog.New(slog.DiscardHandler)), slog.New(slog.DiscardHandler), ocpiCfg)))
 	t.Cleanup(srv.Close)
 	return srv, admin, nets, root
 }

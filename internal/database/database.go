@@ -18,6 +18,10 @@ import (
 	"github.com/lib/pq"
 )
 
+// maxOpenConns bounds the pool: more connections than this only make PostgreSQL switch between
+// backends on a small machine; requests wait for a free one instead.
+const maxOpenConns = 32
+
 // Open connects to url and checks the connection. The pool is sized for a service that
 // serves many short requests; a dead connection is dropped by database/sql on first use,
 // which is what lets the service recover by itself after a database restart.
@@ -26,8 +30,11 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(16)
+	// As many idle connections as open ones: a pool that closes connections it will want
+	// again a millisecond later makes PostgreSQL start a backend (a fork and a login) and
+	// prepare every statement anew, which under load cost more than the queries.
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/gin-gonic/gin"
+	gojson "github.com/goccy/go-json"
 )
 
 // Envelope is the body of every registry response, success or error.
@@ -36,7 +38,34 @@ func timestamp() string { return Now().UTC().Format(time.RFC3339) }
 
 // Respond writes data in the success envelope with the given HTTP status.
 func Respond(c *gin.Context, status int, data any) {
-	c.JSON(status, Envelope{Data: data, StatusCode: apperr.CodeSuccess, StatusMessage: "Success", Timestamp: timestamp()})
+	b, err := Encode(data)
+	if err != nil {
+		WriteError(c, err)
+		return
+	}
+	RespondEncoded(c, status, b)
+}
+
+// Encode is the JSON of data as Respond writes it, for answers kept ready-made (a cache).
+// goccy/go-json writes what encoding/json writes (HTML characters escaped too) at a fraction of
+// the CPU; every read answer goes through here.
+func Encode(data any) ([]byte, error) {
+	b, err := gojson.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode answer: %w", err)
+	}
+	return b, nil
+}
+
+// RespondEncoded writes the success envelope around data, already JSON (from Encode). With the
+// length known the answer goes out in one write, not chunked.
+func RespondEncoded(c *gin.Context, status int, data []byte) {
+	head := `{"data":`
+	tail := `,"status_code":` + strconv.Itoa(apperr.CodeSuccess) + `,"status_message":"Success","timestamp":"` + timestamp() + `"}`
+	b := make([]byte, 0, len(head)+len(data)+len(tail))
+	b = append(append(append(b, head...), data...), tail...)
+	c.Header("Content-Length", strconv.Itoa(len(b)))
+	c.Data(status, "application/json; charset=utf-8", b)
 }
 
 // NoContent answers 204 (a DELETE that worked).

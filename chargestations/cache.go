@@ -1,0 +1,237 @@
+package chargestations
+
+import (
+	"context"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+)
+
+// AnswerCache keeps the rendered answer of GET /chargestations/{id} per station, so that the
+// read partners and portals make most (one station, by id) costs no database round trip. On
+// this class of machine a round trip is most of a request's cost: a query is two system calls
+// here and two in PostgreSQL, on top of the request's own.
+//
+// Correctness rests on three rules:
+//
+//   - Every change of a station row (REST writes, the gateway's batched reports, EVSE
+//     changes, which rewrite the row's evses_doc) makes PostgreSQL send a notification at
+//     commit, on channel charge_stations_changed (migration 0011), with the ids; every node
+//     listens (ListenForChanges) and forgets those stations. So another node's write is seen
+//     within the time a notification takes (milliseconds).
+//   - A write made by this process forgets the stations at once after its commit (Forget,
+//     called by the services that write stations and wired as the hook of evse and
+//     stationreports), so a client reads its own writes on the node it wrote through.
+//   - An answer read from the database is kept only if no change of that station was heard
+//     while it was being read (the shard's epoch did not move), so a read that raced a write
+//     never leaves the old answer behind.
+//
+// The cache serves only while the listener is connected: when the connection drops,
+// notifications may be lost, so it forgets everything and answers from the database until
+// it is back. Its size is bounded (MaxBytes); past it, arbitrary entries are dropped.
+type AnswerCache struct {
+	seed     maphash.Seed
+	shards   [answerShards]answerShard
+	maxShard int // bytes per shard
+	enabled  atomic.Bool
+	hits     atomic.Int64
+	misses   atomic.Int64
+}
+
+const answerShards = 64
+
+type answerShard struct {
+	mu    sync.Mutex
+	epoch uint64
+	bytes int
+	m     map[string]CachedAnswer
+}
+
+// CachedAnswer is a station's rendered answer and what is needed to serve it: the network it
+// belongs to (a key of another network must get 404) and its etag.
+type CachedAnswer struct {
+	NetworkID uuid.UUID
+	ETag      string
+	Body      []byte
+}
+
+// NewAnswerCache returns a cache of at most maxBytes of answers (0: caching is off). It
+// serves nothing until Enable (ListenForChanges enables it once it listens).
+func NewAnswerCache(maxBytes int) *AnswerCache {
+	c := &AnswerCache{seed: maphash.MakeSeed(), maxShard: maxBytes / answerShards}
+	for i := range c.shards {
+		c.shards[i].m = map[string]CachedAnswer{}
+	}
+	return c
+}
+
+func (c *AnswerCache) shard(id string) *answerShard {
+	return &c.shards[maphash.String(c.seed, id)%answerShards]
+}
+
+// Lookup returns the cached answer of station id, when there is one to serve.
+func (c *AnswerCache) Lookup(id string) (CachedAnswer, bool) {
+	if c == nil || !c.enabled.Load() {
+		return CachedAnswer{}, false
+	}
+	s := c.shard(id)
+	s.mu.Lock()
+	a, ok := s.m[id]
+	s.mu.Unlock()
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return a, ok
+}
+
+// Epoch is the change count of id's shard; take it before reading the station from the
+// database and hand it to Keep.
+func (c *AnswerCache) Epoch(id string) uint64 {
+	if c == nil {
+		return 0
+	}
+	s := c.shard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch
+}
+
+// Keep stores a station's answer read from the database, unless a change of a station of its
+// shard was heard since epoch (the answer may be older than that change), caching is off, or
+// the answer alone is larger than a shard may hold.
+func (c *AnswerCache) Keep(id string, epoch uint64, a CachedAnswer) {
+	if c == nil || c.maxShard <= 0 || !c.enabled.Load() || len(a.Body) > c.maxShard {
+		return
+	}
+	s := c.shard(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch != epoch {
+		return
+	}
+	if old, ok := s.m[id]; ok {
+		s.bytes -= len(old.Body)
+	}
+	for k, old := range s.m { // map order is random: an arbitrary entry goes
+		if s.bytes+len(a.Body) <= c.maxShard {
+			break
+		}
+		delete(s.m, k)
+		s.bytes -= len(old.Body)
+	}
+	s.m[id] = a
+	s.bytes += len(a.Body)
+}
+
+// Forget drops the answers of stations ids (they changed).
+func (c *AnswerCache) Forget(ids ...string) {
+	if c == nil {
+		return
+	}
+	for _, id := range ids {
+		s := c.shard(id)
+		s.mu.Lock()
+		s.epoch++
+		if old, ok := s.m[id]; ok {
+			s.bytes -= len(old.Body)
+			delete(s.m, id)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// forgetAll drops every answer.
+func (c *AnswerCache) forgetAll() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.epoch++
+		clear(s.m)
+		s.bytes = 0
+		s.mu.Unlock()
+	}
+}
+
+// Stats are the cache's hits and misses since the start, for metrics.
+func (c *AnswerCache) Stats() (hits, misses int64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
+}
+
+// changesChannel is the channel migration 0011's triggers notify.
+const changesChannel = "charge_stations_changed"
+
+// ListenForChanges keeps a connection to the database at dbURL listening for station
+// changes and forgets the stations they name, until ctx ends. The cache serves only while
+// the connection is up; it is enabled once the first LISTEN succeeded.
+func (c *AnswerCache) ListenForChanges(ctx context.Context, dbURL string, log *slog.Logger) {
+	if c == nil || c.maxShard <= 0 {
+		return
+	}
+	events := make(chan pq.ListenerEventType, 4)
+	l := pq.NewListener(dbURL, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
+		if ev != pq.ListenerEventConnected && ev != pq.ListenerEventReconnected {
+			// Disconnected or failed: changes may go unheard; stop serving at once.
+			c.enabled.Store(false)
+			c.forgetAll()
+			if err != nil {
+				log.Warn("station answer cache: change listener lost its connection; answering from the database", "err", err)
+			}
+		}
+		select {
+		case events <- ev:
+		default:
+		}
+	})
+	defer l.Close()
+	if err := l.Listen(changesChannel); err != nil {
+		log.Error("station answer cache: listen for changes; caching is off", "err", err)
+		return
+	}
+	c.forgetAll()
+	c.enabled.Store(true)
+	for {
+		select {
+		case <-ctx.Done():
+			c.enabled.Store(false)
+			return
+		case ev := <-events:
+			if ev == pq.ListenerEventReconnected {
+				// Changes made while away were not heard: start empty.
+				c.forgetAll()
+				c.enabled.Store(true)
+			}
+		case n := <-l.Notify:
+			if n == nil {
+				continue // a reconnect; handled through events
+			}
+			c.Forget(splitIDs(n.Extra)...)
+		}
+	}
+}
+
+// splitIDs reads a notification's payload: station ids separated by newlines (ids cannot
+// hold one).
+func splitIDs(payload string) []string {
+	var ids []string
+	for start := 0; start <= len(payload); {
+		end := start
+		for end < len(payload) && payload[end] != '\n' {
+			end++
+		}
+		if end > start {
+			ids = append(ids, payload[start:end])
+		}
+		start = end + 1
+	}
+	return ids
+}
