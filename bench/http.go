@@ -23,9 +23,9 @@ func httpClient(workers int) *http.Client {
 }
 
 // httpLoad runs workers closed-loop clients for d: each sends the request next() makes, reads
-// the whole answer, checks its status and goes again. It returns the latency figures.
+// the whole answer, checks its status and goes again. It returns the latency figures. Each
+// worker keeps one connection (rawClient, a lean client: see there).
 func httpLoad(ctx context.Context, workers int, d time.Duration, key string, want int, next func(r *rand.Rand) (method, url string, body []byte)) simulator.Figures {
-	client := httpClient(workers)
 	rec := simulator.NewRecorder()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -35,10 +35,24 @@ func httpLoad(ctx context.Context, workers int, d time.Duration, key string, wan
 		go func() {
 			defer wg.Done()
 			rnd := rand.New(rand.NewPCG(uint64(w), 42))
+			var client *rawClient
+			defer func() {
+				if client != nil {
+					client.close()
+				}
+			}()
 			for ctx.Err() == nil {
 				method, url, body := next(rnd)
+				if client == nil {
+					c, err := newRawClient(url)
+					if err != nil {
+						rec.Observe("http", 0, err)
+						return
+					}
+					client = c
+				}
 				t0 := time.Now()
-				status, err := do(ctx, client, method, url, key, body, nil)
+				status, err := client.do(method, requestTarget(url), key, body)
 				if ctx.Err() != nil {
 					return // the run ended during this request: not counted
 				}
@@ -52,6 +66,15 @@ func httpLoad(ctx context.Context, workers int, d time.Duration, key string, wan
 	wg.Wait()
 	rec.Stop()
 	return rec.Report().Get("http")
+}
+
+// requestTarget is the path and query of an absolute URL.
+func requestTarget(url string) string {
+	rest := url[strings.Index(url, "//")+2:]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return rest[i:]
+	}
+	return "/"
 }
 
 // do sends one request with the API key and decodes a JSON answer into out (when not nil).
