@@ -27,9 +27,11 @@ var (
 // 429 at the upgrade, before the registry is asked or a password checked. Failures are
 // forgotten after loginForgetAfter without one; a successful login forgets its identity's.
 //
-// Logins also run one at a time per identity and a few at a time per address (a station
-// opens one connection; parallel guesses are not a station), so a burst of guesses cannot
-// keep the cores busy with password checks.
+// Logins also run one at a time per identity (a station opens one connection; parallel
+// guesses are not a station), and a few at a time from an address that has failed logins not
+// yet forgotten, so a burst of guesses cannot keep the cores busy with password checks. An
+// address without failures has no such cap: a thousand stations behind one NAT, or a proxy
+// not declared in TrustedProxies, reconnect after a restart as fast as they come.
 //
 // The guard is per node: behind a load balancer an attacker gets each node's allowance.
 type loginGuard struct {
@@ -52,8 +54,8 @@ type loginRecord struct {
 const (
 	// loginForgetAfter: failures older than this no longer count.
 	loginForgetAfter = 15 * time.Minute
-	// loginsInFlightPerAddress bounds concurrent logins from one address; stations behind
-	// one NAT reconnecting together stay well below it.
+	// loginsInFlightPerAddress bounds concurrent logins from an address that has failed
+	// logins.
 	loginsInFlightPerAddress = 8
 	// loginRecordsMax bounds the guard's memory; past it, records that block nothing are
 	// dropped first.
@@ -93,7 +95,8 @@ func (g *loginGuard) begin(identity, address string, now time.Time) (retryAfter 
 	if wait > 0 {
 		return wait, errTooManyFailures
 	}
-	if id.inFlight >= 1 || addr.inFlight >= loginsInFlightPerAddress {
+	suspect := addr.failures > 0 && now.Sub(addr.last) <= loginForgetAfter
+	if id.inFlight >= 1 || (suspect && addr.inFlight >= loginsInFlightPerAddress) {
 		return time.Second, errTooManyAttempts
 	}
 	id.inFlight++

@@ -3,6 +3,7 @@ package ocpp_test
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -202,5 +203,35 @@ func TestParallelGuessesCheckOnePasswordAtATime(t *testing.T) {
 	}
 	if m := maxInCheck.Load(); m != 1 {
 		t.Errorf("%d password checks ran at once, want 1", m)
+	}
+}
+
+// TestStationsBehindOneAddressReconnectTogether: a hundred stations behind one address (a
+// NAT, or a proxy not declared trusted) logging in at once are all let in: only an address
+// with failed logins has its logins capped.
+func TestStationsBehindOneAddressReconnectTogether(t *testing.T) {
+	e := newLoginEnv(t, ocpp.Config{})
+	const n = 100
+	for i := range n {
+		e.reg.AddStationWith(ocpp.Station{Identity: fmt.Sprintf("CP-NAT-%03d", i), SecurityProfile: 1, HasBootData: true,
+			VerifyPassword: func(c ...string) bool {
+				time.Sleep(20 * time.Millisecond) // a password check takes time: the logins overlap
+				return c[0] == "station-password-of-nat"
+			}})
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _ = e.dial(t, fmt.Sprintf("CP-NAT-%03d", i), "station-password-of-nat", "198.51.100.200")
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 101 {
+			t.Errorf("station %d: %d, want 101", i, c)
+		}
 	}
 }
