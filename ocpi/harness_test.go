@@ -30,6 +30,10 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// testPageLimit is the largest Locations page of the test server, so that the tests page
+// through a few hundred locations.
+const testPageLimit = 100
+
 // env is evroam's HTTP API (the admin routes of this package, locations, and /ocpi) over a
 // fresh database, behind a real HTTP server.
 type env struct {
@@ -62,7 +66,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	store := NewStore(db)
-	h := NewHandler(store, NewView(db), Config{})
+	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit})
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(web.NotFoundHandler)

@@ -139,7 +139,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	g.Go(func() error { return ignoreClosed(ocppSrv.Serve(ocppLn)) })
 	// OCPI pushes to partners: a background worker on its own connections, so the API and the
 	// gateway never wait for a partner. It stops when the shutdown starts.
-	pusher := ocpi.NewPusher(a.db, ocpi.NewView(a.db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, Log: log})
+	pusher := ocpi.NewPusher(a.db, ocpi.NewView(a.db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Log: log})
 	g.Go(func() error { return pusher.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
