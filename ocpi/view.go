@@ -84,7 +84,9 @@ var errUnknownLocation = ocpiError(404, CodeUnknownLocation, "unknown location")
 const dateTimeLayout = "2006-01-02T15:04:05.000Z"
 
 // formatDateTime writes t as dateTimeLayout.
-func formatDateTime(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format(dateTimeLayout) }
+func formatDateTime(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format(dateTimeLayout)
+}
 
 // View is the Locations module's read model: the published copies (ocpi_locations and
 // ocpi_evses, migration 0008), kept by triggers at the commit of every change of the
