@@ -82,8 +82,8 @@ type Draft struct {
 	// it).
 	// When SetPassword is false the current password is kept: the password is write-only, so a
 	// GET body sent back must not clear it.
-	SetPassword  bool
-	Password secret.Stored
+	SetPassword bool
+	Password    secret.Stored
 }
 
 // Filter narrows a list of stations.
