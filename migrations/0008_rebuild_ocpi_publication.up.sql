@@ -292,7 +292,7 @@ $$;
 -- changed, its status alone (a status report) or more; one that changed station. A deleted
 -- EVSE that is live somewhere.
 CREATE FUNCTION ocpi_evses_inserted() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET enable_material = off AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET enable_material = off SET jit = off AS $$
 BEGIN
     PERFORM ocpi_note('evse', (
         SELECT array_agg(n.uid)
@@ -304,7 +304,7 @@ END
 $$;
 
 CREATE FUNCTION ocpi_evses_updated() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off SET enable_mergejoin = off SET enable_material = off AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_mergejoin = off SET enable_material = off SET jit = off AS $$
 DECLARE
     v_status text[];
     v_full   text[];
@@ -331,7 +331,7 @@ END
 $$;
 
 CREATE FUNCTION ocpi_evses_deleted() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET enable_material = off AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET enable_material = off SET jit = off AS $$
 BEGIN
     PERFORM ocpi_note('evse', (
         SELECT array_agg(o.uid)
@@ -393,7 +393,7 @@ CREATE TRIGGER ocpi_charge_stations_delete AFTER DELETE ON charge_stations
 -- Locations with a live copy: a change of their published fields or of their network; a
 -- deletion.
 CREATE FUNCTION ocpi_locations_updated() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off SET enable_mergejoin = off SET enable_material = off AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_mergejoin = off SET enable_material = off SET jit = off AS $$
 BEGIN
     PERFORM ocpi_note('location', (
         SELECT array_agg(n.id)
@@ -406,7 +406,7 @@ END
 $$;
 
 CREATE FUNCTION ocpi_locations_deleted() RETURNS trigger
-LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET enable_material = off AS $$
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET enable_material = off SET jit = off AS $$
 BEGIN
     PERFORM ocpi_note('location', (
         SELECT array_agg(o.id)
@@ -585,27 +585,28 @@ BEGIN
 
     -- Status reports: for a live EVSE whose status alone can have changed (its own report, or
     -- its station's connection) the status is all there is to compare. EVSEs checked whole
-    -- above were stamped already and are left alone.
-    IF p_evse_statuses IS NOT NULL OR p_station_statuses IS NOT NULL THEN
-        WITH s AS (
-            SELECT lv.location_seq, lv.evse_uid, ocpi_evse_status(e, cs) AS status
+    -- above were stamped already ('full') and are left alone. Each statement reaches the rows
+    -- it updates through the index it is driven by.
+    IF p_evse_statuses IS NOT NULL THEN
+        WITH changed AS (
+            UPDATE ocpi_evses p SET status = ocpi_evse_status(e, cs), last_updated = p_ts, change = 'status'
             FROM unnest(p_evse_statuses) AS u(uid)
-            JOIN ocpi_evses lv ON lv.evse_uid = u.uid AND lv.live
             JOIN evses e ON e.uid = u.uid
             JOIN charge_stations cs ON cs.id = e.charge_station_id
-            WHERE lv.charge_station_id = cs.id AND lv.last_updated <> p_ts
-            UNION ALL
-            SELECT lv.location_seq, lv.evse_uid, ocpi_evse_status(e, cs)
+            WHERE p.evse_uid = u.uid AND p.live AND p.charge_station_id = cs.id
+                AND p.status <> ocpi_evse_status(e, cs) AND NOT (p.last_updated = p_ts AND p.change = 'full')
+            RETURNING p.location_seq
+        )
+        SELECT v_seqs || array_agg(location_seq) INTO v_seqs FROM changed;
+    END IF;
+    IF p_station_statuses IS NOT NULL THEN
+        WITH changed AS (
+            UPDATE ocpi_evses p SET status = ocpi_evse_status(e, cs), last_updated = p_ts, change = 'status'
             FROM unnest(p_station_statuses) AS k(id)
             JOIN charge_stations cs ON cs.id = k.id
-            JOIN ocpi_evses lv ON lv.charge_station_id = k.id AND lv.live
-            JOIN evses e ON e.uid = lv.evse_uid
-            WHERE lv.last_updated <> p_ts
-        ), changed AS (
-            UPDATE ocpi_evses p SET status = s.status, last_updated = p_ts, change = 'status'
-            FROM s
-            WHERE p.location_seq = s.location_seq AND p.evse_uid = s.evse_uid AND p.status <> s.status
-                AND p.last_updated <> p_ts
+            JOIN evses e ON e.charge_station_id = k.id
+            WHERE p.charge_station_id = k.id AND p.live AND p.evse_uid = e.uid
+                AND p.status <> ocpi_evse_status(e, cs) AND NOT (p.last_updated = p_ts AND p.change = 'full')
             RETURNING p.location_seq
         )
         SELECT v_seqs || array_agg(location_seq) INTO v_seqs FROM changed;

@@ -2,6 +2,7 @@ package ocpi
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,22 +101,26 @@ func BenchmarkPublicationCost(b *testing.B) {
 		b.Run(setup.name, func(b *testing.B) {
 			e := newCostEnv(b, setup)
 			stations := chargestations.NewStore(e.db)
-			b.Run("Statuses500", func(b *testing.B) {
-				round := 0
-				for b.Loop() {
-					statusStatement(b, e, round)
-					round++
-				}
-				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/statement")
-			})
-			b.Run("Presence500", func(b *testing.B) {
-				round := 0
-				for b.Loop() {
-					presenceStatement(b, stations, round)
-					round++
-				}
-				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/statement")
-			})
+			for _, kind := range []string{"Statuses500", "Presence500"} {
+				b.Run(kind, func(b *testing.B) {
+					var took []time.Duration
+					round := 0
+					for b.Loop() {
+						start := time.Now()
+						if kind == "Statuses500" {
+							statusStatement(b, e, round)
+						} else {
+							presenceStatement(b, stations, round)
+						}
+						took = append(took, time.Since(start))
+						round++
+					}
+					// The median, which a neighbour's burst of work on a shared machine moves
+					// less than the mean.
+					slices.Sort(took)
+					b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms/statement(median)")
+				})
+			}
 		})
 	}
 }
