@@ -14,7 +14,8 @@ import (
 // What publication costs the gateway's two batch writes: one statement that sets the status
 // of 500 EVSEs of Production stations (evse.Store.SetStatuses) and one that records the
 // connection or disconnection of 500 stations (chargestations.Store.RecordPresence), each
-// committed on its own as the gateway does. Measured with the publication triggers disabled
+// committed on its own as the gateway does; and a batch of 500 heartbeats, which changes
+// nothing partners see. Measured with the publication triggers disabled
 // (what the statement costs without publication), enabled without a partner, and enabled
 // with a registered partner that has a Locations receiver (a push queued per change). The
 // data: 1,000 two-EVSE Production stations at 100 locations.
@@ -96,21 +97,36 @@ func presenceStatement(tb testing.TB, stations *chargestations.Store, round int)
 	}
 }
 
+// heartbeatStatement records a heartbeat of stations 0…499: nothing partners see changes, so
+// publication must cost next to nothing.
+func heartbeatStatement(tb testing.TB, stations *chargestations.Store) {
+	beats := make(map[string]time.Time, costBatch)
+	for k := range costBatch {
+		beats[costStation(k)] = time.Now()
+	}
+	if err := stations.RecordHeartbeats(tb.Context(), beats); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func BenchmarkPublicationCost(b *testing.B) {
 	for _, setup := range costSetups {
 		b.Run(setup.name, func(b *testing.B) {
 			e := newCostEnv(b, setup)
 			stations := chargestations.NewStore(e.db)
-			for _, kind := range []string{"Statuses500", "Presence500"} {
+			for _, kind := range []string{"Statuses500", "Presence500", "Heartbeats500"} {
 				b.Run(kind, func(b *testing.B) {
 					var took []time.Duration
 					round := 0
 					for b.Loop() {
 						start := time.Now()
-						if kind == "Statuses500" {
+						switch kind {
+						case "Statuses500":
 							statusStatement(b, e, round)
-						} else {
+						case "Presence500":
 							presenceStatement(b, stations, round)
+						default:
+							heartbeatStatement(b, stations)
 						}
 						took = append(took, time.Since(start))
 						round++
@@ -129,7 +145,8 @@ func BenchmarkPublicationCost(b *testing.B) {
 // setup, logs what they take (go test -v; the timings of a test run under -race and next to
 // other tests are only indicative, the benchmark is the measurement) and checks what they
 // publish: every change of a Production EVSE's status is a PATCH for the partner, a station
-// going offline or online a PATCH per EVSE, and without publication nothing changes.
+// going offline or online a PATCH per EVSE, a heartbeat nothing (nor is anything left noted
+// for a commit), and without publication nothing changes.
 func TestPublicationCost(t *testing.T) {
 	t.Parallel()
 	const rounds = 4
@@ -143,16 +160,19 @@ func TestPublicationCost(t *testing.T) {
 			if published != 2000 {
 				t.Fatalf("%d EVSEs published, want 2000", published)
 			}
-			for _, kind := range []string{"statuses", "presence"} {
+			for _, kind := range []string{"statuses", "presence", "heartbeats"} {
 				var total time.Duration
 				for round := range rounds {
 					var before time.Time
 					e.db.Get(&before, `SELECT max(last_updated) FROM ocpi_locations`)
 					start := time.Now()
-					if kind == "statuses" {
+					switch kind {
+					case "statuses":
 						statusStatement(t, e, round)
-					} else {
+					case "presence":
 						presenceStatement(t, stations, round)
+					default:
+						heartbeatStatement(t, stations)
 					}
 					total += time.Since(start)
 					var changed, patches, puts int
@@ -160,8 +180,11 @@ func TestPublicationCost(t *testing.T) {
 					e.db.Get(&patches, `SELECT count(*) FROM ocpi_deliveries WHERE kind = 'evse_status'`)
 					e.db.Get(&puts, `SELECT count(*) FROM ocpi_deliveries WHERE kind = 'location'`)
 					want := costBatch
-					if kind == "presence" {
+					switch kind {
+					case "presence":
 						want = 2 * costBatch // UNKNOWN when offline, AVAILABLE again when online
+					case "heartbeats":
+						want = 0
 					}
 					if !setup.triggers {
 						want = 0
@@ -170,9 +193,11 @@ func TestPublicationCost(t *testing.T) {
 					if setup.partner {
 						wantPushes = want
 					}
-					if changed != want || patches != wantPushes || puts != 0 {
-						t.Errorf("%s round %d: %d EVSEs restamped (want %d), %d PATCHes and %d PUTs queued (want %d and 0)",
-							kind, round, changed, want, patches, puts, wantPushes)
+					var pending int
+					e.db.Get(&pending, `SELECT (SELECT count(*) FROM ocpi_pending) + (SELECT count(*) FROM ocpi_commits)`)
+					if changed != want || patches != wantPushes || puts != 0 || pending != 0 {
+						t.Errorf("%s round %d: %d EVSEs restamped (want %d), %d PATCHes and %d PUTs queued (want %d and 0), %d rows left pending",
+							kind, round, changed, want, patches, puts, wantPushes, pending)
 					}
 					e.db.Exec(`DELETE FROM ocpi_deliveries`)
 				}

@@ -168,7 +168,9 @@ func TestFullPullWhileChanging(t *testing.T) {
 			early := 0
 			for _, l := range got[:n/3] {
 				var now Location
-				e.ocpi("GET", "/ocpi/2.2.1/locations/"+l.ID, token, nil).must(t, 200).data(t, &now)
+				res := e.ocpi("GET", "/ocpi/2.2.1/locations/"+l.ID, token, nil).must(t, 200)
+				mustMatchOAS(t, oasLocationGet, res.Body)
+				res.data(t, &now)
 				if ts, _ := schema.ParseDateTime(now.LastUpdated); ts.After(started) {
 					early++
 				}
@@ -480,7 +482,9 @@ func TestStampsInCommitOrder(t *testing.T) {
 	}
 	// A partner syncs now and sees the second change.
 	var seen Location
-	e.ocpi("GET", "/ocpi/2.2.1/locations/"+late, token, nil).must(t, 200).data(t, &seen)
+	res := e.ocpi("GET", "/ocpi/2.2.1/locations/"+late, token, nil).must(t, 200)
+	mustMatchOAS(t, oasLocationGet, res.Body)
+	res.data(t, &seen)
 	if seen.EVSEs[0].Status != "CHARGING" || !millisecondStamp.MatchString(seen.LastUpdated) || !millisecondStamp.MatchString(seen.EVSEs[0].LastUpdated) ||
 		!millisecondStamp.MatchString(seen.EVSEs[0].Connectors[0].LastUpdated) {
 		t.Fatalf("after the second commit: %+v", seen)
@@ -490,7 +494,9 @@ func TestStampsInCommitOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var first Location
-	e.ocpi("GET", "/ocpi/2.2.1/locations/"+early, token, nil).must(t, 200).data(t, &first)
+	res = e.ocpi("GET", "/ocpi/2.2.1/locations/"+early, token, nil).must(t, 200)
+	mustMatchOAS(t, oasLocationGet, res.Body)
+	res.data(t, &first)
 	if first.EVSEs[0].Status != "CHARGING" || first.EVSEs[0].LastUpdated <= seen.EVSEs[0].LastUpdated || first.LastUpdated <= seen.LastUpdated {
 		t.Errorf("committed last: last_updated %s (EVSE %s), not later than %s, committed before", first.LastUpdated, first.EVSEs[0].LastUpdated, seen.LastUpdated)
 	}

@@ -75,9 +75,7 @@ func TestPartnersSeeTheirOwnNetworks(t *testing.T) {
 			var paths []string
 			for _, p := range test.f.recorded() {
 				paths = append(paths, p.Method+" "+p.Path)
-				if p.Method == "PUT" {
-					checkPush(t, p, "PUT", p.Path)
-				}
+				checkPush(t, p, p.Method, p.Path)
 			}
 			for _, loc := range test.see {
 				if !slices.Contains(paths, "PUT /"+loc) {

@@ -41,7 +41,6 @@ type Location struct {
 	LastUpdated        string                  `json:"last_updated"`
 
 	lastUpdated time.Time
-	seq         int64 // the copy's position in pull order
 }
 
 // EVSE is the OCPI 2.2.1 EVSE object.
@@ -279,7 +278,6 @@ func (v *View) build(ctx context.Context, copies []copyRow) ([]Location, error) 
 			}
 		}
 		l.LastUpdated = formatDateTime(l.lastUpdated)
-		l.seq = c.Seq
 		out[i] = l
 	}
 	return out, nil
