@@ -520,3 +520,52 @@ func TestStampsInCommitOrder(t *testing.T) {
 		t.Errorf("date_to one millisecond after %s misses it", seen.LastUpdated)
 	}
 }
+
+// TestPullWindowShrinks: locations already pulled that change during a date_to pull leave the
+// window, so the total shrinks and plain offsets would skip what follows them. The Link
+// carries evroam's cursor, and the pull gets every location that was in the window when it
+// started and is still in it.
+func TestPullWindowShrinks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := newFakePartner(t, false)
+	token := e.registerPartner(f, "eMSP")
+	if err := e.seedSites("WS-", 0, 60); err != nil {
+		t.Fatal(err)
+	}
+	var end time.Time
+	if err := e.db.Get(&end, `SELECT max(last_updated) + interval '1 millisecond' FROM ocpi_locations`); err != nil {
+		t.Fatal(err)
+	}
+	window := "limit=20&date_to=" + url.QueryEscape(end.UTC().Format(time.RFC3339Nano))
+	var pulled []Location
+	got := e.pull(token, window, func(page int) {
+		if page != 1 {
+			return
+		}
+		// After the second page, 30 of the 40 pulled locations change: they leave the window.
+		var batch []evse.StatusChange
+		for i := range 30 {
+			batch = append(batch, evse.StatusChange{Identity: fmt.Sprintf("WS-S%04d", i), SequenceNumber: 1, OCPPStatus: "Charging", Status: "CHARGING", At: time.Now()})
+		}
+		if _, err := e.evses.SetStatuses(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	pulled = append(pulled, got...)
+	if len(pulled) != 60 {
+		t.Fatalf("pulled %d locations, want 60 (40 before the change, the 20 after them)", len(pulled))
+	}
+	for i, l := range pulled {
+		if want := fmt.Sprintf("WS-%04d", i); l.ID != want {
+			t.Fatalf("location %d is %s, want %s", i, l.ID, want)
+		}
+	}
+	// Plain offsets, by contrast, skip: the third page by offset starts in the shrunk list.
+	res := e.ocpi("GET", "/ocpi/2.2.1/locations?offset=40&"+window, token, nil).must(t, 200)
+	var page []Location
+	res.data(t, &page)
+	if res.Header.Get("X-Total-Count") != "30" || len(page) != 0 {
+		t.Errorf("offset=40 after the change: total %s, %d locations", res.Header.Get("X-Total-Count"), len(page))
+	}
+}

@@ -109,6 +109,7 @@ type locationPage struct {
 	Locations []Location
 	Total     int   // every copy in scope that matches the date window
 	LastSeq   int64 // the position of the page's last location; the next page starts after it
+	More      bool  // more locations follow
 }
 
 // copyColumns are what a Location is built from.
@@ -143,7 +144,7 @@ func (v *View) List(ctx context.Context, network uuid.UUID, p paging.Page, after
 	if after > 0 {
 		w.Add("c.seq > %s", after)
 	}
-	args := append(w.Args(), p.Limit)
+	args := append(w.Args(), p.Limit+1) // one more: whether more follow
 	q := `SELECT ` + copyColumns + ` FROM ` + from + ` WHERE ` + w.SQL() + ` ORDER BY c.seq` +
 		fmt.Sprintf(" LIMIT $%d", len(args))
 	if after == 0 && p.Offset > 0 {
@@ -153,6 +154,9 @@ func (v *View) List(ctx context.Context, network uuid.UUID, p paging.Page, after
 	var rows []copyRow
 	if err := v.db.SelectContext(ctx, &rows, q, args...); err != nil {
 		return locationPage{}, fmt.Errorf("list published locations: %w", database.Translate(err))
+	}
+	if len(rows) > p.Limit {
+		rows, out.More = rows[:p.Limit], true
 	}
 	if out.Locations, err = v.build(ctx, rows); err != nil {
 		return locationPage{}, err
