@@ -17,7 +17,10 @@
 --
 -- Every write to the published tables happens in phase 2, under the lock, so no two
 -- transactions ever wait for each other's rows there: gateway batches that touch stations at
--- the same locations cannot deadlock on them.
+-- the same locations cannot deadlock on them. Phase 2 reads what the transactions committed
+-- before it (under the lock) as READ COMMITTED statements do, which is how evroam runs every
+-- transaction; a REPEATABLE READ or SERIALIZABLE transaction that changes what partners see
+-- would work from its older snapshot.
 --
 -- What partners see is kept per (party, location): a copy. A location that moves to another
 -- network, a network that changes its party and a location that is deleted retire their copy
