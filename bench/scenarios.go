@@ -159,9 +159,10 @@ func runSyncOCPI(ctx context.Context, e *env) ([]result, error) {
 	n := e.nodes[0]
 	token := "bench-ocpi-token-" + randomHex(8)
 	sum := sha256.Sum256([]byte(token))
-	_, err := e.db.ExecContext(ctx, `INSERT INTO ocpi_partners (id, name, initiator, state, inbound_token_hash,
+	_, err := e.db.ExecContext(ctx, `INSERT INTO ocpi_partners (id, network_id, name, initiator, state, inbound_token_hash,
 		outbound_token, version, created, last_updated)
-		VALUES (gen_random_uuid(), 'bench eMSP', 'partner', 'REGISTERED', $1, 'unused', '2.2.1', now(), now())`, sum[:])
+		VALUES (gen_random_uuid(), (SELECT id FROM networks WHERE parent_id IS NULL), 'bench eMSP', 'partner', 'REGISTERED', $1,
+			'unused', '2.2.1', now(), now())`, sum[:])
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // AdminRoutes registers the partner administration on v1 (authenticated /api/v1): admin API
-// keys only.
+// keys only. A partner belongs to the network of the key that creates it; a key sees, and may
+// delete, the partners of its network and of the networks below it (others are a 404).
 func (h *Handler) AdminRoutes(v1 *gin.RouterGroup) {
 	g := v1.Group("/ocpi/partners", web.RequireAdmin)
 	g.GET("", web.Handle(h.listPartners))
@@ -44,6 +45,7 @@ type roleResponse struct {
 // creation) and our versions URL; for a partner we registered with, its versions URL.
 type partnerResponse struct {
 	ID                 uuid.UUID      `json:"id"`
+	NetworkID          uuid.UUID      `json:"network_id"`
 	Name               string         `json:"name"`
 	Initiator          Initiator      `json:"initiator"`
 	State              State          `json:"state"`
@@ -69,7 +71,7 @@ func optional(s string) *string {
 
 func (h *Handler) toPartnerResponse(r *http.Request, p Partner) partnerResponse {
 	out := partnerResponse{
-		ID: p.ID, Name: p.Name, Initiator: p.Initiator, State: p.State,
+		ID: p.ID, NetworkID: p.NetworkID, Name: p.Name, Initiator: p.Initiator, State: p.State,
 		OurVersionsURL: h.versionsURL(r), PartnerVersionsURL: optional(p.PartnerVersionsURL),
 		Version: optional(p.Version), Roles: []roleResponse{}, Endpoints: p.Endpoints,
 		LocationsReceiver: optional(p.LocationsURL), LastError: optional(p.LastError),
@@ -94,9 +96,10 @@ func (h *Handler) createPartner(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
+	network := web.CurrentPrincipal(c).NetworkID
 	switch {
 	case body.VersionsURL == nil && body.TokenA == nil:
-		p, tokenA, err := h.store.CreateInvited(ctx, body.Name)
+		p, tokenA, err := h.store.CreateInvited(ctx, network, body.Name)
 		if err != nil {
 			return err
 		}
@@ -107,7 +110,7 @@ func (h *Handler) createPartner(c *gin.Context) error {
 	case body.VersionsURL == nil || body.TokenA == nil:
 		return apperr.FieldErrors{{Field: "versions_url", Message: "versions_url and token_a go together: give both to register with a partner, neither to invite one"}}
 	}
-	p, err := h.registerWith(ctx, c.Request, body.Name, *body.VersionsURL, *body.TokenA)
+	p, err := h.registerWith(ctx, c.Request, network, body.Name, *body.VersionsURL, *body.TokenA)
 	if err != nil {
 		return err
 	}
@@ -119,8 +122,8 @@ func (h *Handler) createPartner(c *gin.Context) error {
 // endpoints, POST our credentials (carrying a new TOKEN_B for it to call us with) and keep the
 // TOKEN_C it answers. A failure leaves the partner in state FAILED with the reason and is a
 // 502 carrying the OCPI code of the problem (3001, 3002 or 3003).
-func (h *Handler) registerWith(ctx context.Context, r *http.Request, name, versionsURL, tokenA string) (Partner, error) {
-	p, tokenB, err := h.store.CreateInviting(ctx, name, versionsURL)
+func (h *Handler) registerWith(ctx context.Context, r *http.Request, network uuid.UUID, name, versionsURL, tokenA string) (Partner, error) {
+	p, tokenB, err := h.store.CreateInviting(ctx, network, name, versionsURL)
 	if err != nil {
 		return Partner{}, err
 	}
@@ -136,7 +139,7 @@ func (h *Handler) registerWith(ctx context.Context, r *http.Request, name, versi
 		errors.As(err, &oe)
 		return fail(oe.Code, oe.Message)
 	}
-	ours, err := h.ourCredentials(ctx, r, tokenB)
+	ours, err := h.ourCredentials(ctx, r, network, tokenB)
 	if err != nil {
 		return Partner{}, err
 	}
@@ -160,6 +163,7 @@ func (h *Handler) registerWith(ctx context.Context, r *http.Request, name, versi
 		InboundToken: tokenB, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: theirs.Roles,
 		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
+		Announced:    parties(ours.Roles), OurVersionsURL: ours.URL,
 	}
 	if err := h.store.setRegistered(ctx, p.ID, StatePending, "inbound_token_hash", hashToken(tokenB), reg); err != nil {
 		if errors.Is(err, errStateChanged) {
@@ -167,7 +171,7 @@ func (h *Handler) registerWith(ctx context.Context, r *http.Request, name, versi
 		}
 		return Partner{}, err
 	}
-	return h.store.Get(ctx, p.ID)
+	return h.store.get(ctx, p.ID)
 }
 
 func (h *Handler) listPartners(c *gin.Context) error {
@@ -175,7 +179,7 @@ func (h *Handler) listPartners(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ps, meta, err := h.store.List(c.Request.Context(), page)
+	ps, meta, err := h.store.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, page)
 	if err != nil {
 		return err
 	}
@@ -200,7 +204,7 @@ func (h *Handler) getPartner(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.store.Get(c.Request.Context(), id)
+	p, err := h.store.Get(c.Request.Context(), web.CurrentPrincipal(c).Networks, id)
 	if err != nil {
 		return err
 	}
@@ -217,7 +221,8 @@ func (h *Handler) deletePartner(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	p, err := h.store.Get(ctx, id)
+	visible := web.CurrentPrincipal(c).Networks
+	p, err := h.store.Get(ctx, visible, id)
 	if err != nil {
 		return err
 	}
@@ -228,7 +233,7 @@ func (h *Handler) deletePartner(c *gin.Context) error {
 			}
 		}
 	}
-	if err := h.store.Delete(ctx, id); err != nil {
+	if err := h.store.Delete(ctx, visible, id); err != nil {
 		return err
 	}
 	web.NoContent(c)

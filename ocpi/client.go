@@ -47,6 +47,13 @@ func (e *callError) permanent() bool {
 	return e.Code >= 2000 && e.Code < 3000
 }
 
+// unknownObject reports whether the partner answered that it does not know the object
+// addressed: HTTP 404, or OCPI 2003 (unknown location) or 2001 (invalid or missing
+// parameters, which receivers answer for an EVSE or location they do not have).
+func (e *callError) unknownObject() bool {
+	return e.HTTP == http.StatusNotFound || e.Code == CodeUnknownLocation || e.Code == CodeInvalidParameters
+}
+
 // maxAnswer bounds what we read of a partner's answer.
 const maxAnswer = 16 << 20
 

@@ -3,13 +3,24 @@
 // the Locations module as a Sender (pull, under /ocpi/2.2.1/locations) and the push of
 // Location and EVSE changes to the Locations receivers of registered partners.
 //
-// It owns the tables ocpi_partners, ocpi_published_evses and ocpi_deliveries (migration
-// 0003). It is a read model of the registry: it reads the locations, networks, charge
-// stations and EVSEs tables but never writes them, and the registry packages do not know it
-// exists. PostgreSQL triggers on the registry tables (migration 0003) keep
-// ocpi_published_evses (what partners have been shown, so that an EVSE that stops being
-// published can be shown as REMOVED) and queue pushes in ocpi_deliveries in the transaction
-// that makes the change, whichever code path makes it. Pusher sends the queued pushes.
+// It owns the tables ocpi_partners, ocpi_network_scope, ocpi_locations, ocpi_evses,
+// ocpi_deliveries, ocpi_pending and ocpi_commits (migrations 0003 and 0012). It is a read
+// model of the registry: it reads the locations, networks, charge stations and EVSEs tables
+// but never writes them, and the registry packages do not know it exists.
 //
-// Partners are managed through the admin REST endpoints /api/v1/ocpi/partners.
+// What partners are shown is kept per (party, location): a copy (ocpi_locations, with its
+// EVSEs in ocpi_evses). PostgreSQL triggers keep the copies, whichever code path changes the
+// registry: statement-level triggers on evses, charge_stations, locations and networks note
+// what a statement may have changed (ocpi_pending), and at commit a deferred constraint
+// trigger, under one advisory lock held until the commit is done, brings the copies in line
+// set-based, stamps what changed with a millisecond time later than every stamp before it
+// (so stamps are in commit order) and queues the pushes (ocpi_deliveries). Copies are never
+// deleted: a location deleted, moved to another network or left behind by its network's new
+// party keeps its copy under the old party, retired, its EVSEs REMOVED. Pusher sends the
+// queued pushes, under the parties our credentials named to the partner, updating those
+// credentials first when the partner's scope gains a party.
+//
+// A partner belongs to the network of the API key that created it and sees, pulls and is
+// pushed that network and the networks below it (ocpi_network_scope). Partners are managed
+// through the admin REST endpoints /api/v1/ocpi/partners.
 package ocpi

@@ -14,6 +14,7 @@ import (
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 )
 
 // Config is what the OCPI interface needs from the service's configuration.
@@ -24,6 +25,9 @@ type Config struct {
 	PublicURL string
 	// HTTPClient calls partners; nil means a client with a 15 s timeout.
 	HTTPClient *http.Client
+	// LocationsPageLimit is the largest page of Locations answered (X-Limit); 0 or more than
+	// MaxLimit means MaxLimit.
+	LocationsPageLimit int
 }
 
 // Handler serves the OCPI endpoints under /ocpi and the partner administration under
@@ -33,6 +37,7 @@ type Handler struct {
 	view      *View
 	client    *client
 	publicURL string
+	maxLimit  int
 }
 
 // NewHandler returns a Handler.
@@ -41,7 +46,11 @@ func NewHandler(store *Store, view *View, cfg Config) *Handler {
 	if hc == nil {
 		hc = &http.Client{Timeout: 15 * time.Second}
 	}
-	return &Handler{store: store, view: view, client: &client{http: hc}, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	limit := cfg.LocationsPageLimit
+	if limit <= 0 || limit > MaxLimit {
+		limit = MaxLimit
+	}
+	return &Handler{store: store, view: view, client: &client{http: hc}, publicURL: strings.TrimRight(cfg.PublicURL, "/"), maxLimit: limit}
 }
 
 // Routes registers the OCPI endpoints on r: /ocpi/versions, /ocpi/2.2.1,
@@ -90,9 +99,10 @@ func (h *Handler) versionDetails(c *gin.Context) error {
 	return nil
 }
 
-// ourCredentials is the Credentials object a partner uses to reach us with token.
-func (h *Handler) ourCredentials(ctx context.Context, r *http.Request, token string) (Credentials, error) {
-	roles, err := h.store.ourRoles(ctx)
+// ourCredentials is the Credentials object a partner of network uses to reach us with token:
+// its roles are the parties of the partner's scope.
+func (h *Handler) ourCredentials(ctx context.Context, r *http.Request, network uuid.UUID, token string) (Credentials, error) {
+	roles, err := h.store.ourRoles(ctx, network)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -100,7 +110,8 @@ func (h *Handler) ourCredentials(ctx context.Context, r *http.Request, token str
 }
 
 func (h *Handler) getCredentials(c *gin.Context) error {
-	creds, err := h.ourCredentials(c.Request.Context(), c.Request, currentCaller(c).Token)
+	who := currentCaller(c)
+	creds, err := h.ourCredentials(c.Request.Context(), c.Request, who.Partner.NetworkID, who.Token)
 	if err != nil {
 		return err
 	}
@@ -146,8 +157,13 @@ func bindCredentials(c *gin.Context) (Credentials, error) {
 // 3001 when its API cannot be used, 3002 when it has no 2.2.1, 3003 when it lacks the
 // credentials module. The *Error has HTTP 200 (the answer to a credentials call).
 func (h *Handler) discover(ctx context.Context, versionsURL, token string) (VersionDetails, error) {
+	return discover(ctx, h.client, versionsURL, token)
+}
+
+// discover is Handler.discover with client c.
+func discover(ctx context.Context, c *client, versionsURL, token string) (VersionDetails, error) {
 	var versions []VersionInfo
-	if err := h.client.do(ctx, http.MethodGet, versionsURL, token, nil, &versions); err != nil {
+	if err := c.do(ctx, http.MethodGet, versionsURL, token, nil, &versions); err != nil {
 		return VersionDetails{}, ocpiError(http.StatusOK, CodeUnableToUseAPI, "unable to use your API: "+err.Error())
 	}
 	detailsURL := ""
@@ -160,7 +176,7 @@ func (h *Handler) discover(ctx context.Context, versionsURL, token string) (Vers
 		return VersionDetails{}, ocpiError(http.StatusOK, CodeUnsupportedVersion, fmt.Sprintf("no common OCPI version: evroam supports %s only", Version))
 	}
 	var details VersionDetails
-	if err := h.client.do(ctx, http.MethodGet, detailsURL, token, nil, &details); err != nil {
+	if err := c.do(ctx, http.MethodGet, detailsURL, token, nil, &details); err != nil {
 		return VersionDetails{}, ocpiError(http.StatusOK, CodeUnableToUseAPI, "unable to use your API: "+err.Error())
 	}
 	if endpointURL(details.Endpoints, "credentials", "") == "" {
@@ -215,11 +231,15 @@ func (h *Handler) exchange(c *gin.Context, who caller, from State, matchColumn s
 	if err != nil {
 		return err
 	}
-	ours := newToken()
+	out, err := h.ourCredentials(ctx, c.Request, who.Partner.NetworkID, newToken())
+	if err != nil {
+		return err
+	}
 	reg := registration{
-		InboundToken: ours, OutboundToken: creds.Token, PartnerVersionsURL: creds.URL, Version: Version,
+		InboundToken: out.Token, OutboundToken: creds.Token, PartnerVersionsURL: creds.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: creds.Roles,
 		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
+		Announced:    parties(out.Roles), OurVersionsURL: out.URL,
 	}
 	err = h.store.setRegistered(ctx, who.Partner.ID, from, matchColumn, hashToken(who.Token), reg)
 	if errors.Is(err, errStateChanged) {
@@ -228,10 +248,6 @@ func (h *Handler) exchange(c *gin.Context, who caller, from State, matchColumn s
 		}
 		return errNotRegistered
 	}
-	if err != nil {
-		return err
-	}
-	out, err := h.ourCredentials(ctx, c.Request, ours)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,16 @@ import (
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testPageLimit is the largest Locations page of the test server, so that the tests page
+// through a few hundred locations.
+const testPageLimit = 100
 
 // env is evroam's HTTP API (the admin routes of this package, locations, and /ocpi) over a
 // fresh database, behind a real HTTP server.
@@ -62,7 +67,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	store := NewStore(db)
-	h := NewHandler(store, NewView(db), Config{})
+	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit})
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(web.NotFoundHandler)
@@ -78,6 +83,7 @@ func newEnv(t testing.TB) *env {
 	templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 	chargestations.NewHandler(csSvc).Routes(v1)
 	evse.NewHandler(evse.NewService(db, evseStore, nil, nil)).Routes(v1)
+	networks.NewHandler(networks.NewService(nets, nil)).Routes(v1)
 	h.AdminRoutes(v1)
 	h.Routes(r)
 	srv := httptest.NewServer(r)
@@ -213,6 +219,11 @@ type fakePartner struct {
 	receiver    bool // lists a Locations RECEIVER endpoint
 	versions    []VersionInfo
 	noCredsEP   bool
+	// unknownPatch, when set, is the HTTP status and OCPI status_code the receiver answers
+	// every PATCH with (it records the PATCH first).
+	unknownPatch *[2]int
+	// credentialUpdates are the bodies of evroam's PUT credentials, in order.
+	credentialUpdates []Credentials
 }
 
 func newFakePartner(t testing.TB, receiver bool) *fakePartner {
@@ -304,6 +315,27 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		f.tokenC = "partner-token-c-" + newToken()[:8]
 		f.accept[f.tokenC] = true
 		f.answer(w, 200, 1000, Credentials{Token: f.tokenC, URL: f.versionsURL(), Roles: []CredentialsRole{emspRole("DE", "MSP")}})
+	case r.Method == "PUT" && r.URL.Path == "/ocpi/2.2.1/credentials":
+		// evroam updating its credentials (new parties): the body carries a new token for us.
+		if err := oasCheck(f.t, oasCredentialsBody, body); err != nil {
+			f.t.Errorf("evroam's PUT credentials body breaks the schema: %v: %s", err, body)
+		}
+		var creds Credentials
+		json.Unmarshal(body, &creds)
+		f.credentialUpdates = append(f.credentialUpdates, creds)
+		f.ourVersions, f.tokenForEvr = creds.URL, creds.Token
+		// As after a POST, the new token must open evroam's versions before we answer.
+		f.mu.Unlock()
+		res := send(f.t, "GET", creds.URL, tok(creds.Token), nil)
+		f.mu.Lock()
+		if res.Status != 200 {
+			f.answer(w, 200, 3001, nil)
+			return
+		}
+		delete(f.accept, token) // the token evroam used so far is replaced
+		f.tokenC = "partner-token-c-" + newToken()[:8]
+		f.accept[f.tokenC] = true
+		f.answer(w, 200, 1000, Credentials{Token: f.tokenC, URL: f.versionsURL(), Roles: []CredentialsRole{emspRole("DE", "MSP")}})
 	case r.Method == "DELETE" && r.URL.Path == "/ocpi/2.2.1/credentials":
 		delete(f.accept, token)
 		f.answer(w, 200, 1000, nil)
@@ -313,6 +345,11 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.pushes = append(f.pushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/locations"), Body: body})
+		if r.Method == "PATCH" && f.unknownPatch != nil {
+			// A receiver that lost (or never got) the location.
+			f.answer(w, f.unknownPatch[0], f.unknownPatch[1], nil)
+			return
+		}
 		f.answer(w, 200, 1000, nil)
 	default:
 		f.answer(w, 404, 2000, nil)
@@ -343,11 +380,23 @@ func emspRole(cc, pid string) CredentialsRole {
 	return r
 }
 
-// registerPartner runs the whole inbound handshake: evroam invites, the fake partner POSTs
-// its credentials with the TOKEN_A. It returns the TOKEN_C the partner now uses with evroam.
+// registerPartner runs the whole inbound handshake: evroam invites (with the root
+// network's admin key), the fake partner POSTs its credentials with the TOKEN_A. It returns
+// the TOKEN_C the partner now uses with evroam.
 func (e *env) registerPartner(f *fakePartner, name string) string {
 	e.t.Helper()
-	tokenA, versionsURL := e.invite(name)
+	return e.registerPartnerWith(e.key, f, name)
+}
+
+// registerPartnerWith is registerPartner with the admin key of another network.
+func (e *env) registerPartnerWith(key string, f *fakePartner, name string) string {
+	e.t.Helper()
+	var p struct {
+		TokenA      string `json:"token_a"`
+		VersionsURL string `json:"versions_url"`
+	}
+	send(e.t, "POST", e.srv.URL+"/api/v1/ocpi/partners", "", map[string]any{"name": name}, "X-API-Key: "+key).must(e.t, 201).data(e.t, &p)
+	tokenA, versionsURL := p.TokenA, p.VersionsURL
 	tokenB := "partner-token-b-" + newToken()[:8]
 	f.allow(tokenB)
 	var vs []VersionInfo
@@ -396,6 +445,40 @@ func (e *env) station(id, locationID, deployState string, n int) {
 		"charge_station_id": id, "location_id": locationID, "deploy_state": deployState,
 		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "evses": evses,
 	}).must(e.t, 201)
+}
+
+// network creates a network below parent (nil: the root) through the REST API and returns
+// it with an admin API key of its own.
+func (e *env) network(parent *networks.Network, name, countryCode, partyID string) (networks.Network, string) {
+	e.t.Helper()
+	body := map[string]any{"name": name, "country_code": countryCode, "party_id": partyID}
+	if parent != nil {
+		body["parent_id"] = parent.ID
+	}
+	var resp struct {
+		ID uuid.UUID `json:"id"`
+	}
+	e.admin("POST", "/api/v1/networks", body).must(e.t, 201).data(e.t, &resp)
+	n := networks.Network{ID: resp.ID, Name: name, CountryCode: countryCode, PartyID: partyID}
+	key, err := networks.NewStore(e.db).CreateKey(e.t.Context(), n.ID, name+" admin", true)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n, key
+}
+
+// locationIn creates a location in network (via its admin key) and returns its id.
+func (e *env) locationIn(key, name string) string {
+	e.t.Helper()
+	var loc struct {
+		ID string `json:"id"`
+	}
+	send(e.t, "POST", e.srv.URL+"/api/v1/locations", "", map[string]any{
+		"name": name, "address": "Stationsplein 1", "city": "Amsterdam", "postal_code": "1012AB", "country": "NLD",
+		"coordinates": map[string]string{"latitude": "52.37903", "longitude": "4.90007"},
+		"time_zone":   "Europe/Amsterdam",
+	}, "X-API-Key: "+key).must(e.t, 201).data(e.t, &loc)
+	return loc.ID
 }
 
 func (e *env) deployState(stationID, state string) {

@@ -66,12 +66,13 @@ func TestProductionRule(t *testing.T) {
 	}
 
 	// A status report (the gateway's write path) changes the EVSE and, in OCPI, the location's
-	// last_updated with it, though the REST location does not move.
+	// last_updated with it, though the REST location does not move. last_updated has
+	// milliseconds, so later strings sort later.
 	var rest struct {
 		LastUpdated string `json:"last_updated"`
 	}
 	e.admin("GET", "/api/v1/locations/"+loc, nil).must(t, 200).data(t, &rest)
-	time.Sleep(1100 * time.Millisecond) // timestamps are shown in whole seconds
+	// No pause needed: every commit's stamp is later than the one before, in milliseconds.
 	e.setStatus("CS-1", 2, "Charging", "CHARGING")
 	var after Location
 	e.ocpi("GET", "/ocpi/2.2.1/locations/"+loc, token, nil).must(t, 200).data(t, &after)
@@ -98,7 +99,6 @@ func TestProductionRule(t *testing.T) {
 	}
 
 	// Back to Stock: still listed, its EVSEs REMOVED, newer last_updated.
-	time.Sleep(1100 * time.Millisecond)
 	e.deployState("CS-1", "Stock")
 	var removed Location
 	res = e.ocpi("GET", "/ocpi/2.2.1/locations/"+loc, token, nil).must(t, 200)
@@ -152,14 +152,17 @@ func TestLocationsPagination(t *testing.T) {
 		loc := e.location(fmt.Sprintf("Site %03d", i))
 		e.station(fmt.Sprintf("P-%03d", i), loc, "Production", 1)
 	}
-	// Known timestamps: location i was last updated at base + i seconds (its EVSE then; the
-	// location record itself earlier), so the sync window bounds are exact.
+	// Known timestamps, in the reverse of the order of creation: location i (created i-th)
+	// was last updated at base + (n-1-i) seconds, so the sync window bounds are exact and a
+	// pull ordered by last_updated would show up.
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	stamp := func(i int) time.Time { return base.Add(time.Duration(n-1-i) * time.Second) }
 	if _, err := e.db.Exec(`
-		UPDATE ocpi_published_evses p SET last_updated = $1::timestamptz + (substr(p.charge_station_id, 3)::int * interval '1 second')`, base); err != nil {
+		UPDATE ocpi_evses e SET last_updated = $1::timestamptz + (($2 - 1 - substr(e.charge_station_id, 3)::int) * interval '1 second')`, base, n); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.Exec(`UPDATE locations SET last_updated = '2025-06-01T00:00:00Z'`); err != nil {
+	if _, err := e.db.Exec(`
+		UPDATE ocpi_locations c SET last_updated = (SELECT max(e.last_updated) FROM ocpi_evses e WHERE e.location_seq = c.seq)`); err != nil {
 		t.Fatal(err)
 	}
 	// The empty DB view: a location without stations is not listed.
@@ -191,8 +194,8 @@ func TestLocationsPagination(t *testing.T) {
 			}
 			link = m[1]
 			u, _ := url.Parse(link)
-			if u.Query().Get("offset") != strconv.Itoa(len(all)) || u.Query().Get("limit") != "100" || u.Host == "" {
-				t.Errorf("next link %q", link)
+			if u.Query().Get("offset") != strconv.Itoa(len(all)) || u.Query().Get("limit") != "100" || u.Host == "" || u.Query().Get("after") == "" {
+				t.Errorf("next link %q, want offset, limit and our cursor (after)", link)
 			}
 		}
 		pages++
@@ -202,8 +205,11 @@ func TestLocationsPagination(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i, l := range all {
-		if want := base.Add(time.Duration(i) * time.Second).Format(time.RFC3339); l.LastUpdated != want {
-			t.Fatalf("location %d last_updated %s, want %s (order by last_updated)", i, l.LastUpdated, want)
+		if want := fmt.Sprintf("Site %03d", i); l.Name != want {
+			t.Fatalf("location %d is %q, want %q (the order of creation)", i, l.Name, want)
+		}
+		if want := stamp(i).Format("2006-01-02T15:04:05.000Z"); l.LastUpdated != want {
+			t.Fatalf("location %d last_updated %s, want %s", i, l.LastUpdated, want)
 		}
 		if seen[l.ID] {
 			t.Fatalf("location %s twice", l.ID)
@@ -219,11 +225,12 @@ func TestLocationsPagination(t *testing.T) {
 		t.Errorf("limit=5000: %d locations, X-Limit %s, Link %s", len(page), res.Header.Get("X-Limit"), res.Header.Get("Link"))
 	}
 
-	// date_to is exclusive, date_from inclusive; filters are kept in the next link.
+	// date_to is exclusive, date_from inclusive; filters are kept in the next link. Locations
+	// 130…249 were updated before cut, 0…129 at or after it.
 	cut := base.Add(120 * time.Second).Format(time.RFC3339)
 	res = e.ocpi("GET", "/ocpi/2.2.1/locations?date_to="+cut, token, nil).must(t, 200)
 	res.data(t, &page)
-	if res.Header.Get("X-Total-Count") != "120" || len(page) != 100 || page[99].ID != all[99].ID {
+	if res.Header.Get("X-Total-Count") != "120" || len(page) != 100 || page[0].ID != all[130].ID || page[99].ID != all[229].ID {
 		t.Errorf("date_to=%s: total %s, %d on the page", cut, res.Header.Get("X-Total-Count"), len(page))
 	}
 	m := nextLink.FindStringSubmatch(res.Header.Get("Link"))
@@ -236,12 +243,12 @@ func TestLocationsPagination(t *testing.T) {
 	}
 	res = send(t, "GET", m[1], tok(token), nil).must(t, 200)
 	res.data(t, &page)
-	if len(page) != 20 || page[19].ID != all[119].ID || res.Header.Get("Link") != "" {
+	if len(page) != 20 || page[19].ID != all[249].ID || res.Header.Get("Link") != "" {
 		t.Errorf("second date_to page: %d locations, Link %q", len(page), res.Header.Get("Link"))
 	}
 	res = e.ocpi("GET", "/ocpi/2.2.1/locations?date_from="+cut+"&limit=10&offset=5", token, nil).must(t, 200)
 	res.data(t, &page)
-	if res.Header.Get("X-Total-Count") != "130" || len(page) != 10 || page[0].ID != all[125].ID {
+	if res.Header.Get("X-Total-Count") != "130" || len(page) != 10 || page[0].ID != all[5].ID {
 		t.Errorf("date_from=%s offset 5: total %s, first %v", cut, res.Header.Get("X-Total-Count"), page[0].LastUpdated)
 	}
 	m = nextLink.FindStringSubmatch(res.Header.Get("Link"))
@@ -250,7 +257,7 @@ func TestLocationsPagination(t *testing.T) {
 	}
 	res = e.ocpi("GET", "/ocpi/2.2.1/locations?date_from="+cut+"&date_to="+url.QueryEscape(base.Add(121*time.Second).Format(time.RFC3339)), token, nil).must(t, 200)
 	res.data(t, &page)
-	if len(page) != 1 || page[0].ID != all[120].ID {
+	if len(page) != 1 || page[0].ID != all[129].ID {
 		t.Errorf("one-second window: %d locations", len(page))
 	}
 	// Past the end: an empty page, the total still right.

@@ -1,6 +1,7 @@
 package ocpi
 
 import (
+	"strings"
 	"time"
 
 	"github.com/evroam/evroam/schema"
@@ -39,7 +40,11 @@ const (
 
 // Partner is a roaming partner (an eMSP, hub, …) connected over OCPI.
 type Partner struct {
-	ID                 uuid.UUID
+	ID uuid.UUID
+	// NetworkID is the network of the API key that created the partner: the partner sees,
+	// pulls and is pushed that network and every network below it (its scope), and our
+	// credentials name their parties only.
+	NetworkID          uuid.UUID
 	Name               string
 	Initiator          Initiator
 	State              State
@@ -49,9 +54,28 @@ type Partner struct {
 	Endpoints          []Endpoint
 	Roles              []CredentialsRole
 	LocationsURL       string // the partner's Locations RECEIVER endpoint, "" when it has none
-	LastError          string
-	Created            time.Time
-	LastUpdated        time.Time
+	// AnnouncedParties are the parties ("NL*EVR", upper case) our credentials named in the
+	// last exchange with the partner: we push under these only.
+	AnnouncedParties []string
+	// OurVersionsURL is the versions URL we gave the partner in that exchange.
+	OurVersionsURL string
+	LastError      string
+	Created        time.Time
+	LastUpdated    time.Time
+}
+
+// partyKey is how a party is named in AnnouncedParties: "NL*EVR".
+func partyKey(countryCode, partyID string) string {
+	return strings.ToUpper(countryCode) + "*" + strings.ToUpper(partyID)
+}
+
+// parties returns the party keys of roles.
+func parties(roles []CredentialsRole) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = partyKey(r.CountryCode, r.PartyID)
+	}
+	return out
 }
 
 // Wire types of the configuration modules (OCPI 2.2.1 versions and credentials).

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/web"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -20,7 +23,11 @@ import (
 type PushConfig struct {
 	// DatabaseURL, when set, lets the pusher LISTEN for new pushes (the triggers NOTIFY
 	// ocpi_deliveries) instead of finding them at the next poll.
-	DatabaseURL  string
+	DatabaseURL string
+	// PublicURL is evroam's public base URL (EVROAM_PUBLIC_URL): our versions URL in a
+	// credentials update is built from it for partners registered before the versions URL
+	// we gave them was kept.
+	PublicURL    string
 	HTTPClient   *http.Client  // default: 15 s timeout
 	PollInterval time.Duration // default 5 s: how often the queue is looked at without a notification
 	MinBackoff   time.Duration // default 2 s: wait after the first failure, doubled on each further one
@@ -35,21 +42,42 @@ type PushConfig struct {
 }
 
 // Pusher sends the pushes the triggers queue in ocpi_deliveries to the partners' Locations
-// receivers: a PUT of the Location (as it is when sent) or a PATCH of an EVSE's status. The
-// pushes of one partner and location go strictly in queue order; a failed push is retried
-// with exponential backoff and holds back the later ones of its location, not those of other
-// locations or partners. Consecutive pushes of the same kind and object are sent once (they
-// carry the current state anyway). A push is removed only once the partner accepted it, so a
-// restart loses none (and may send one twice). One pusher per database is active: it holds an
-// advisory lock, and the pushers of other nodes wait for it.
+// receivers: a PUT of the Location (the copy it names, as it is when sent, under the copy's
+// party, so a retired copy goes under its old party) or a PATCH of an EVSE's status. A PATCH
+// the receiver answers "unknown object" (HTTP 404, OCPI 2001 or 2003) is followed at once by
+// a PUT of the whole Location. The pushes of one partner and location go strictly in queue
+// order; a failed push is retried with exponential backoff and holds back the later ones of
+// its location, not those of other locations or partners. Consecutive pushes of the same kind
+// and object are sent once (they carry the current state anyway). A push is removed only once
+// the partner accepted it, so a restart loses none (and may send one twice); copies are never
+// deleted, so a push is never dropped because its location was deleted or moved.
+//
+// Pushes go only under the parties our credentials named to the partner. When the partner's
+// scope gains a party (a network was added, or changed its party), the Pusher first updates
+// our credentials at the partner (PUT to its credentials endpoint, with the roles of its
+// scope), and the pushes under the new party wait until that is done; pushes still waiting
+// under a party the update would drop go first.
+//
+// One pusher per database is active: it holds an advisory lock, and the pushers of other
+// nodes wait for it.
 type Pusher struct {
 	db     *sqlx.DB
 	view   *View
+	store  *Store
 	client *client
 	cfg    PushConfig
 	log    *slog.Logger
 	now    func() time.Time
 	stats  PushStats
+
+	// announceAfter holds back the next credentials update of a partner whose last one
+	// failed (in memory: after a restart it is tried at once).
+	announceAfter map[uuid.UUID]announceBackoff
+}
+
+type announceBackoff struct {
+	at       time.Time
+	failures int
 }
 
 // NewPusher returns a Pusher; start it with Run.
@@ -76,7 +104,8 @@ func NewPusher(db *sqlx.DB, view *View, cfg PushConfig) *Pusher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Pusher{db: db, view: view, client: &client{http: cfg.HTTPClient}, cfg: cfg, log: log.With("component", "ocpi-pusher"), now: time.Now}
+	return &Pusher{db: db, view: view, store: NewStore(db), client: &client{http: cfg.HTTPClient}, cfg: cfg,
+		log: log.With("component", "ocpi-pusher"), now: time.Now, announceAfter: map[uuid.UUID]announceBackoff{}}
 }
 
 // pusherLock is the advisory lock key of the active pusher ("ocpipush").
@@ -178,6 +207,7 @@ type delivery struct {
 	ID            int64                            `db:"id"`
 	PartnerID     string                           `db:"partner_id"`
 	Kind          string                           `db:"kind"`
+	LocationSeq   int64                            `db:"location_seq"`
 	LocationID    string                           `db:"location_id"`
 	EVSEUID       sql.NullString                   `db:"evse_uid"`
 	Attempts      int                              `db:"attempts"`
@@ -185,26 +215,41 @@ type delivery struct {
 	Token         string                           `db:"outbound_token"`
 	LocationsURL  string                           `db:"locations_url"`
 	PartnerRoles  database.JSON[[]CredentialsRole] `db:"roles"`
+	Party         string                           `db:"party"`
+	// Announced: our credentials named the copy's party to the partner. Current: the party
+	// is one of the partner's scope now (when not announced, an update of our credentials
+	// will name it).
+	Announced bool `db:"announced"`
+	Current   bool `db:"current"`
 }
 
-// round sends the first queued push of every (partner, location) that is due. It returns the
-// time the earliest waiting push is due (zero when none waits) and whether any push was
-// settled (sent or dropped).
+// round updates our credentials where a partner's scope gained or lost parties, then sends
+// the first queued push of every (partner, location) that is due. It returns the time the
+// earliest waiting push is due (zero when none waits) and whether any push was settled
+// (sent or dropped).
 func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
+	next := p.announce(ctx)
 	var heads []delivery
 	const q = `
 	SELECT DISTINCT ON (d.partner_id, d.location_id)
-		d.id, d.partner_id, d.kind, d.location_id, d.evse_uid, d.attempts, d.next_attempt_at,
-		pt.outbound_token, pt.locations_url, pt.roles
+		d.id, d.partner_id, d.kind, d.location_seq, d.location_id, d.evse_uid, d.attempts, d.next_attempt_at,
+		pt.outbound_token, pt.locations_url, pt.roles,
+		upper(c.country_code || '*' || c.party_id) AS party,
+		upper(c.country_code || '*' || c.party_id) = ANY(pt.announced_parties) AS announced,
+		EXISTS (
+			SELECT 1
+			FROM ocpi_network_scope s
+			JOIN networks n ON n.id = s.network_id
+			WHERE s.ancestor_id = pt.network_id AND n.country_code = c.country_code AND n.party_id = c.party_id) AS current
 	FROM ocpi_deliveries d
 	JOIN ocpi_partners pt ON pt.id = d.partner_id
+	JOIN ocpi_locations c ON c.seq = d.location_seq
 	WHERE pt.state = 'REGISTERED' AND pt.locations_url IS NOT NULL AND pt.outbound_token IS NOT NULL
 	ORDER BY d.partner_id, d.location_id, d.id`
 	if err := p.db.SelectContext(ctx, &heads, q); err != nil {
 		return time.Time{}, false, fmt.Errorf("read OCPI push queue: %w", database.Translate(err))
 	}
 	var (
-		next       time.Time
 		mu         sync.Mutex
 		progressed bool
 		wg         sync.WaitGroup
@@ -215,6 +260,9 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, err
 	}
 	for _, h := range heads {
+		if !h.Announced && h.Current {
+			continue // waits for the credentials update that names its party (announce)
+		}
 		if h.NextAttemptAt.After(dbNow) {
 			due := p.now().Add(h.NextAttemptAt.Sub(dbNow))
 			if next.IsZero() || due.Before(next) {
@@ -226,7 +274,17 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 		sem <- struct{}{}
 		go func(h delivery) {
 			defer func() { <-sem; wg.Done() }()
-			done, err := p.deliver(ctx, h)
+			var done bool
+			var err error
+			if !h.Announced {
+				// The party is neither named in our credentials nor ours any more (it changed
+				// before the partner was told of it): the partner cannot take a push under it.
+				p.log.Warn("OCPI push under a party the partner was never told of; dropped",
+					"partner", h.PartnerID, "location", h.LocationID, "party", h.Party)
+				done, err = true, p.settle(ctx, []int64{h.ID})
+			} else {
+				done, err = p.deliver(ctx, h)
+			}
 			if err != nil && ctx.Err() == nil {
 				p.log.Error("OCPI push bookkeeping failed", "delivery", h.ID, "err", err)
 			}
@@ -244,6 +302,107 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 	return next, progressed, nil
 }
 
+// announce updates our credentials at every registered partner whose scope's parties are not
+// the ones our credentials named (see Pusher), unless its last attempt failed a short while
+// ago. It returns when the earliest held-back partner is due (zero when none is).
+func (p *Pusher) announce(ctx context.Context) time.Time {
+	partners, current, err := p.store.staleAnnouncements(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Error("OCPI credentials updates: cannot read partners", "err", err)
+		}
+		return time.Time{}
+	}
+	var next time.Time
+	now := p.now()
+	for i, pt := range partners {
+		if b, ok := p.announceAfter[pt.ID]; ok && now.Before(b.at) {
+			if next.IsZero() || b.at.Before(next) {
+				next = b.at
+			}
+			continue
+		}
+		err := p.updateCredentials(ctx, pt)
+		if ctx.Err() != nil {
+			return time.Time{}
+		}
+		if err == nil {
+			delete(p.announceAfter, pt.ID)
+			p.log.Info("OCPI credentials updated at the partner", "partner", pt.ID, "parties", current[i])
+			continue
+		}
+		b := p.announceAfter[pt.ID]
+		b.failures++
+		backoff := p.cfg.MinBackoff << min(b.failures-1, 20)
+		if backoff <= 0 || backoff > p.cfg.MaxBackoff {
+			backoff = p.cfg.MaxBackoff
+		}
+		b.at = now.Add(backoff)
+		p.announceAfter[pt.ID] = b
+		if next.IsZero() || b.at.Before(next) {
+			next = b.at
+		}
+		p.log.Warn("OCPI credentials update failed; pushes under new parties wait", "partner", pt.ID,
+			"retry_in", backoff, "err", err)
+	}
+	return next
+}
+
+// updateCredentials sends our credentials, with the roles of partner pt's scope and a new
+// token for it, to its credentials endpoint (PUT), and keeps what it answers: its new token
+// for us, its roles and, if it moved its versions URL, its endpoints.
+func (p *Pusher) updateCredentials(ctx context.Context, pt Partner) error {
+	credsURL := endpointURL(pt.Endpoints, "credentials", "")
+	if credsURL == "" {
+		return errors.New("the partner lists no credentials endpoint")
+	}
+	ourURL := pt.OurVersionsURL
+	if ourURL == "" && p.cfg.PublicURL != "" {
+		ourURL = strings.TrimRight(p.cfg.PublicURL, "/") + "/ocpi/versions"
+	}
+	if ourURL == "" {
+		return errors.New("our versions URL is unknown: set EVROAM_PUBLIC_URL")
+	}
+	roles, err := p.store.ourRoles(ctx, pt.NetworkID)
+	if err != nil {
+		return err
+	}
+	token := newToken()
+	if err := p.store.offerToken(ctx, pt.ID, hashToken(token)); err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		if werr := p.store.withdrawToken(context.WithoutCancel(ctx), pt.ID, hashToken(token), "credentials update: "+err.Error()); werr != nil {
+			p.log.Error("withdraw the token of a failed OCPI credentials update", "partner", pt.ID, "err", werr)
+		}
+		return err
+	}
+	var theirs Credentials
+	if err := p.client.do(ctx, http.MethodPut, credsURL, pt.OutboundToken, Credentials{Token: token, URL: ourURL, Roles: roles}, &theirs); err != nil {
+		return fail(err)
+	}
+	if err := web.Validate(&theirs); err != nil {
+		return fail(fmt.Errorf("the partner answered invalid credentials: %w", err))
+	}
+	endpoints := pt.Endpoints
+	if theirs.URL != pt.PartnerVersionsURL {
+		details, err := discover(ctx, p.client, theirs.URL, theirs.Token)
+		if err != nil {
+			return fail(err)
+		}
+		endpoints = details.Endpoints
+	}
+	reg := registration{
+		InboundToken: token, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
+		Endpoints: endpoints, Roles: theirs.Roles, LocationsURL: endpointURL(endpoints, "locations", RoleReceiver),
+		Announced: parties(roles), OurVersionsURL: ourURL,
+	}
+	if err := p.store.setRegistered(ctx, pt.ID, StateRegistered, "next_inbound_token_hash", hashToken(token), reg); err != nil {
+		return fmt.Errorf("record the credentials update: %w", err)
+	}
+	return nil
+}
+
 func (p *Pusher) dbNow(ctx context.Context) (time.Time, error) {
 	var t time.Time
 	if err := p.db.GetContext(ctx, &t, `SELECT now()`); err != nil {
@@ -257,12 +416,13 @@ func (p *Pusher) dbNow(ctx context.Context) (time.Time, error) {
 func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 	// The run of identical pushes that this one send covers.
 	var group []struct {
-		ID      int64          `db:"id"`
-		Kind    string         `db:"kind"`
-		EVSEUID sql.NullString `db:"evse_uid"`
+		ID          int64          `db:"id"`
+		Kind        string         `db:"kind"`
+		LocationSeq int64          `db:"location_seq"`
+		EVSEUID     sql.NullString `db:"evse_uid"`
 	}
 	const q = `
-	SELECT id, kind, evse_uid FROM ocpi_deliveries
+	SELECT id, kind, location_seq, evse_uid FROM ocpi_deliveries
 	WHERE partner_id = $1 AND location_id = $2 AND id >= $3
 	ORDER BY id`
 	if err := p.db.SelectContext(ctx, &group, q, head.PartnerID, head.LocationID, head.ID); err != nil {
@@ -270,35 +430,45 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 	}
 	ids := []int64{head.ID}
 	for _, g := range group[min(1, len(group)):] {
-		if g.Kind != head.Kind || g.EVSEUID != head.EVSEUID {
+		if g.Kind != head.Kind || g.LocationSeq != head.LocationSeq || g.EVSEUID != head.EVSEUID {
 			break
 		}
 		ids = append(ids, g.ID)
 	}
 
 	// The state is read after the queue, so it includes every change queued above.
-	loc, err := p.view.Get(ctx, head.LocationID)
+	loc, err := p.view.copy(ctx, head.LocationSeq)
 	if errors.Is(err, errUnknownLocation) {
-		return true, p.settle(ctx, ids) // no longer published: nothing to say
+		return true, p.settle(ctx, ids) // cannot happen: copies are never deleted
 	}
 	if err != nil {
 		return false, err
-	}
-	target := p.target(head.LocationsURL, loc.CountryCode, loc.PartyID, loc.ID)
-	method, body := http.MethodPut, any(loc)
-	if head.Kind == "evse_status" {
-		e, ok := loc.FindEVSE(head.EVSEUID.String)
-		if !ok {
-			return true, p.settle(ctx, ids)
-		}
-		target += "/" + url.PathEscape(e.UID)
-		method, body = http.MethodPatch, evseStatusPatch{Status: string(e.Status), LastUpdated: e.LastUpdated}
 	}
 	headers := []string{"OCPI-from-country-code", loc.CountryCode, "OCPI-from-party-id", loc.PartyID}
 	if roles := head.PartnerRoles.V; len(roles) > 0 {
 		headers = append(headers, "OCPI-to-country-code", roles[0].CountryCode, "OCPI-to-party-id", roles[0].PartyID)
 	}
-	sendErr := p.client.do(ctx, method, target, head.Token, body, nil, headers...)
+	locTarget := p.target(head.LocationsURL, loc.CountryCode, loc.PartyID, loc.ID)
+	var sendErr error
+	if e, ok := loc.FindEVSE(head.EVSEUID.String); head.Kind == "evse_status" && ok {
+		patch := evseStatusPatch{Status: string(e.Status), LastUpdated: e.LastUpdated}
+		sendErr = p.client.do(ctx, http.MethodPatch, locTarget+"/"+url.PathEscape(e.UID), head.Token, patch, nil, headers...)
+		var ce *callError
+		if errors.As(sendErr, &ce) && ce.unknownObject() {
+			// The receiver does not know the location or the EVSE (it missed a PUT, or lost
+			// its data): it gets the whole location instead. The PATCH is neither retried
+			// nor counted as refused.
+			p.log.Info("OCPI partner does not know the location of a PATCH; sending it whole",
+				"partner", head.PartnerID, "location", head.LocationID, "err", sendErr)
+			if err := p.becomePut(ctx, head.ID); err != nil {
+				return false, err
+			}
+			head.Kind, head.EVSEUID = "location", sql.NullString{}
+			sendErr = p.client.do(ctx, http.MethodPut, locTarget, head.Token, loc, nil, headers...)
+		}
+	} else {
+		sendErr = p.client.do(ctx, http.MethodPut, locTarget, head.Token, loc, nil, headers...)
+	}
 	if sendErr == nil {
 		p.stats.Sent.Add(1)
 		return true, p.settle(ctx, ids)
@@ -329,6 +499,16 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 		return false, fmt.Errorf("reschedule push %d: %w", head.ID, database.Translate(err))
 	}
 	return false, nil
+}
+
+// becomePut turns queued push id (an EVSE PATCH) into a PUT of its location, so that if the
+// PUT fails too, it is the PUT that is retried.
+func (p *Pusher) becomePut(ctx context.Context, id int64) error {
+	const q = `UPDATE ocpi_deliveries SET kind = 'location', evse_uid = NULL WHERE id = $1`
+	if _, err := p.db.ExecContext(ctx, q, id); err != nil {
+		return fmt.Errorf("turn push %d into a PUT: %w", id, database.Translate(err))
+	}
+	return nil
 }
 
 // evseStatusPatch is the body of an EVSE status PATCH: OCPI asks every PATCH to carry

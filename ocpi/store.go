@@ -23,9 +23,8 @@ var (
 	errStateChanged = errors.New("partner state changed")
 )
 
-// Store keeps OCPI partners and reads the registry tables the OCPI view is built from. A Store
-// made by NewStore runs each statement on the pool; one made by WithTx runs in the caller's
-// transaction.
+// Store keeps OCPI partners. A Store made by NewStore runs each statement on the pool; one
+// made by WithTx runs in the caller's transaction.
 type Store struct {
 	q   sqlx.ExtContext
 	now func() time.Time
@@ -39,6 +38,7 @@ func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
 
 type partnerRow struct {
 	ID                 uuid.UUID                        `db:"id"`
+	NetworkID          uuid.UUID                        `db:"network_id"`
 	Name               string                           `db:"name"`
 	Initiator          string                           `db:"initiator"`
 	State              string                           `db:"state"`
@@ -48,59 +48,77 @@ type partnerRow struct {
 	Endpoints          database.JSON[[]Endpoint]        `db:"endpoints"`
 	Roles              database.JSON[[]CredentialsRole] `db:"roles"`
 	LocationsURL       sql.NullString                   `db:"locations_url"`
+	AnnouncedParties   pq.StringArray                   `db:"announced_parties"`
+	OurVersionsURL     sql.NullString                   `db:"our_versions_url"`
 	LastError          sql.NullString                   `db:"last_error"`
 	Created            time.Time                        `db:"created"`
 	LastUpdated        time.Time                        `db:"last_updated"`
 }
 
-const partnerColumns = `id, name, initiator, state, outbound_token, partner_versions_url, version,
-	endpoints, roles, locations_url, last_error, created, last_updated`
+const partnerColumns = `id, network_id, name, initiator, state, outbound_token, partner_versions_url, version,
+	endpoints, roles, locations_url, announced_parties, our_versions_url, last_error, created, last_updated`
 
 func (r partnerRow) toPartner() Partner {
 	return Partner{
-		ID: r.ID, Name: r.Name, Initiator: Initiator(r.Initiator), State: State(r.State),
+		ID: r.ID, NetworkID: r.NetworkID, Name: r.Name, Initiator: Initiator(r.Initiator), State: State(r.State),
 		OutboundToken: r.OutboundToken.String, PartnerVersionsURL: r.PartnerVersionsURL.String,
 		Version: r.Version.String, Endpoints: r.Endpoints.V, Roles: r.Roles.V,
-		LocationsURL: r.LocationsURL.String, LastError: r.LastError.String,
+		LocationsURL: r.LocationsURL.String, AnnouncedParties: []string(r.AnnouncedParties),
+		OurVersionsURL: r.OurVersionsURL.String, LastError: r.LastError.String,
 		Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(),
 	}
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// CreateInvited makes a partner that will register with us and returns it with the TOKEN_A to
-// hand over; only the token's hash is stored.
-func (s *Store) CreateInvited(ctx context.Context, name string) (Partner, string, error) {
+// CreateInvited makes a partner of network that will register with us and returns it with
+// the TOKEN_A to hand over; only the token's hash is stored.
+func (s *Store) CreateInvited(ctx context.Context, network uuid.UUID, name string) (Partner, string, error) {
 	tokenA := newToken()
-	p, err := s.insert(ctx, name, InitiatorPartner, hashToken(tokenA), nil, "")
+	p, err := s.insert(ctx, network, name, InitiatorPartner, hashToken(tokenA), nil, "")
 	return p, tokenA, err
 }
 
-// CreateInviting makes a partner we are about to register with, and returns the TOKEN_B that
-// the partner will use to call us (it must be valid before we POST our credentials, because
-// the partner calls our versions endpoint with it while answering).
-func (s *Store) CreateInviting(ctx context.Context, name, versionsURL string) (Partner, string, error) {
+// CreateInviting makes a partner of network we are about to register with, and returns the
+// TOKEN_B that the partner will use to call us (it must be valid before we POST our
+// credentials, because the partner calls our versions endpoint with it while answering).
+func (s *Store) CreateInviting(ctx context.Context, network uuid.UUID, name, versionsURL string) (Partner, string, error) {
 	tokenB := newToken()
-	p, err := s.insert(ctx, name, InitiatorEvroam, nil, hashToken(tokenB), versionsURL)
+	p, err := s.insert(ctx, network, name, InitiatorEvroam, nil, hashToken(tokenB), versionsURL)
 	return p, tokenB, err
 }
 
-func (s *Store) insert(ctx context.Context, name string, initiator Initiator, tokenAHash, inboundHash []byte, versionsURL string) (Partner, error) {
+func (s *Store) insert(ctx context.Context, network uuid.UUID, name string, initiator Initiator, tokenAHash, inboundHash []byte, versionsURL string) (Partner, error) {
 	now := database.Timestamp(s.now())
-	p := Partner{ID: uuid.New(), Name: name, Initiator: initiator, State: StatePending,
-		PartnerVersionsURL: versionsURL, Endpoints: []Endpoint{}, Roles: []CredentialsRole{}, Created: now, LastUpdated: now}
+	p := Partner{ID: uuid.New(), NetworkID: network, Name: name, Initiator: initiator, State: StatePending,
+		PartnerVersionsURL: versionsURL, Endpoints: []Endpoint{}, Roles: []CredentialsRole{}, AnnouncedParties: []string{},
+		Created: now, LastUpdated: now}
 	const q = `
-	INSERT INTO ocpi_partners (id, name, initiator, state, token_a_hash, inbound_token_hash,
+	INSERT INTO ocpi_partners (id, network_id, name, initiator, state, token_a_hash, inbound_token_hash,
 		partner_versions_url, created, last_updated)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`
-	if _, err := s.q.ExecContext(ctx, q, p.ID, name, initiator, p.State, tokenAHash, inboundHash, nullString(versionsURL), now); err != nil {
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`
+	if _, err := s.q.ExecContext(ctx, q, p.ID, network, name, initiator, p.State, tokenAHash, inboundHash, nullString(versionsURL), now); err != nil {
 		return Partner{}, fmt.Errorf("insert OCPI partner: %w", database.Translate(err))
 	}
 	return p, nil
 }
 
-// Get returns partner id. Errors: ErrPartnerNotFound.
-func (s *Store) Get(ctx context.Context, id uuid.UUID) (Partner, error) {
+// Get returns partner id if its network is among visible. Errors: ErrPartnerNotFound.
+func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Partner, error) {
+	var row partnerRow
+	const q = `SELECT ` + partnerColumns + ` FROM ocpi_partners WHERE id = $1 AND network_id = ANY($2)`
+	err := sqlx.GetContext(ctx, s.q, &row, q, id, pq.Array(visible))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Partner{}, ErrPartnerNotFound
+	}
+	if err != nil {
+		return Partner{}, fmt.Errorf("get OCPI partner %s: %w", id, database.Translate(err))
+	}
+	return row.toPartner(), nil
+}
+
+// get returns partner id, whatever its network. Errors: ErrPartnerNotFound.
+func (s *Store) get(ctx context.Context, id uuid.UUID) (Partner, error) {
 	var row partnerRow
 	err := sqlx.GetContext(ctx, s.q, &row, `SELECT `+partnerColumns+` FROM ocpi_partners WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -112,9 +130,11 @@ func (s *Store) Get(ctx context.Context, id uuid.UUID) (Partner, error) {
 	return row.toPartner(), nil
 }
 
-// List returns a page of partners in (last_updated, id) order and the total.
-func (s *Store) List(ctx context.Context, p paging.Page) ([]Partner, paging.Meta, error) {
+// List returns a page of the partners of the visible networks in (last_updated, id) order
+// and the total.
+func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Partner, paging.Meta, error) {
 	var w database.Where
+	w.Add("network_id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []partnerRow
 	more, err := database.SelectPage(ctx, s.q, &rows, partnerColumns, "ocpi_partners", &w, database.Order{Updated: "last_updated", ID: "id"}, p)
@@ -144,8 +164,9 @@ type caller struct {
 }
 
 // Authenticate finds the partner that owns one of the candidate tokens: a TOKEN_A of a
-// pending invitation, or the token a pending or registered partner uses with us. ok is false
-// when no partner owns any of them.
+// pending invitation, or the token a pending or registered partner uses with us (or the one
+// we offered it in a credentials update under way). ok is false when no partner owns any of
+// them.
 func (s *Store) Authenticate(ctx context.Context, candidates []string) (caller, bool, error) {
 	if len(candidates) == 0 {
 		return caller{}, false, nil
@@ -158,12 +179,13 @@ func (s *Store) Authenticate(ctx context.Context, candidates []string) (caller, 
 		partnerRow
 		TokenAHash  []byte `db:"token_a_hash"`
 		InboundHash []byte `db:"inbound_token_hash"`
+		NextHash    []byte `db:"next_inbound_token_hash"`
 	}
 	const q = `
-	SELECT ` + partnerColumns + `, token_a_hash, inbound_token_hash
+	SELECT ` + partnerColumns + `, token_a_hash, inbound_token_hash, next_inbound_token_hash
 	FROM ocpi_partners
 	WHERE state IN ('PENDING', 'REGISTERED')
-		AND (token_a_hash = ANY($1) OR inbound_token_hash = ANY($1))
+		AND (token_a_hash = ANY($1) OR inbound_token_hash = ANY($1) OR next_inbound_token_hash = ANY($1))
 	LIMIT 1`
 	err := sqlx.GetContext(ctx, s.q, &row, q, pq.ByteaArray(hashes))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -177,7 +199,8 @@ func (s *Store) Authenticate(ctx context.Context, candidates []string) (caller, 
 		switch {
 		case row.TokenAHash != nil && string(h) == string(row.TokenAHash):
 			c.TokenA, c.Token = true, candidates[i]
-		case row.InboundHash != nil && string(h) == string(row.InboundHash):
+		case row.InboundHash != nil && string(h) == string(row.InboundHash),
+			row.NextHash != nil && string(h) == string(row.NextHash):
 			c.Token = candidates[i]
 		default:
 			continue
@@ -196,6 +219,8 @@ type registration struct {
 	Endpoints          []Endpoint
 	Roles              []CredentialsRole
 	LocationsURL       string
+	Announced          []string // the parties our credentials named (partyKey)
+	OurVersionsURL     string   // the versions URL our credentials named
 }
 
 // setRegistered records a completed handshake (POST or PUT of credentials, or our own
@@ -207,15 +232,17 @@ func (s *Store) setRegistered(ctx context.Context, id uuid.UUID, from State, mat
 	UPDATE ocpi_partners SET
 		state = 'REGISTERED', token_a_hash = NULL, inbound_token_hash = $3, outbound_token = $4,
 		partner_versions_url = $5, version = $6, endpoints = $7, roles = $8, locations_url = $9,
-		last_error = NULL, last_updated = $10
+		announced_parties = $10, our_versions_url = $11, next_inbound_token_hash = NULL,
+		last_error = NULL, last_updated = $12
 	WHERE id = $1 AND state = $2`
 	args := []any{id, from, hashToken(r.InboundToken), r.OutboundToken, r.PartnerVersionsURL, r.Version,
 		database.JSON[[]Endpoint]{V: r.Endpoints}, database.JSON[[]CredentialsRole]{V: r.Roles},
-		nullString(r.LocationsURL), database.Timestamp(s.now())}
+		nullString(r.LocationsURL), pq.StringArray(nonNilStrings(r.Announced)), nullString(r.OurVersionsURL),
+		database.Timestamp(s.now())}
 	switch matchColumn {
 	case "":
-	case "token_a_hash", "inbound_token_hash":
-		q += ` AND ` + matchColumn + ` = $11`
+	case "token_a_hash", "inbound_token_hash", "next_inbound_token_hash":
+		q += ` AND ` + matchColumn + ` = $13`
 		args = append(args, matchHash)
 	default:
 		panic("ocpi: setRegistered: bad column " + matchColumn)
@@ -249,7 +276,7 @@ func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash [
 	q := `
 	WITH unregistered AS (
 		UPDATE ocpi_partners SET state = 'UNREGISTERED', token_a_hash = NULL, inbound_token_hash = NULL,
-			outbound_token = NULL, locations_url = NULL, last_updated = $2
+			next_inbound_token_hash = NULL, outbound_token = NULL, locations_url = NULL, last_updated = $2
 		WHERE id = $1 AND state = 'REGISTERED' AND ($3::bytea IS NULL OR inbound_token_hash = $3)
 		RETURNING id
 	), dropped AS (
@@ -270,9 +297,10 @@ func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash [
 	return nil
 }
 
-// Delete removes partner id and its queued pushes. Errors: ErrPartnerNotFound.
-func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
-	res, err := s.q.ExecContext(ctx, `DELETE FROM ocpi_partners WHERE id = $1`, id)
+// Delete removes partner id, if its network is among visible, and its queued pushes.
+// Errors: ErrPartnerNotFound.
+func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id uuid.UUID) error {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM ocpi_partners WHERE id = $1 AND network_id = ANY($2)`, id, pq.Array(visible))
 	if err != nil {
 		return fmt.Errorf("delete OCPI partner %s: %w", id, database.Translate(err))
 	}
@@ -282,19 +310,21 @@ func (s *Store) Delete(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// ourRoles returns evroam's parties for the Credentials object: every network is a CPO, the
-// root first.
-func (s *Store) ourRoles(ctx context.Context) ([]CredentialsRole, error) {
+// ourRoles returns evroam's parties for the Credentials object a partner of network gets:
+// that network and every network below it, each a CPO, the partner's own first.
+func (s *Store) ourRoles(ctx context.Context, network uuid.UUID) ([]CredentialsRole, error) {
 	var rows []struct {
 		Name        string `db:"name"`
 		CountryCode string `db:"country_code"`
 		PartyID     string `db:"party_id"`
 	}
 	const q = `
-	SELECT name, country_code, party_id
-	FROM networks
-	ORDER BY parent_id IS NOT NULL, created, id`
-	if err := sqlx.SelectContext(ctx, s.q, &rows, q); err != nil {
+	SELECT n.name, n.country_code, n.party_id
+	FROM ocpi_network_scope s
+	JOIN networks n ON n.id = s.network_id
+	WHERE s.ancestor_id = $1
+	ORDER BY n.id <> $1, n.created, n.id`
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, network); err != nil {
 		return nil, fmt.Errorf("list networks for OCPI roles: %w", database.Translate(err))
 	}
 	out := make([]CredentialsRole, len(rows))
@@ -303,6 +333,80 @@ func (s *Store) ourRoles(ctx context.Context) ([]CredentialsRole, error) {
 		out[i].BusinessDetails.Name = truncate(r.Name, 100)
 	}
 	return out, nil
+}
+
+// staleAnnouncements returns the registered partners whose scope's parties are no longer
+// the ones our credentials named, with the parties they have now, provided none of their
+// pushes waits under a party that would no longer be named (it goes first: pushes go only
+// under named parties).
+func (s *Store) staleAnnouncements(ctx context.Context) ([]Partner, [][]string, error) {
+	var rows []struct {
+		partnerRow
+		Current pq.StringArray `db:"current_parties"`
+	}
+	const q = `
+	WITH cur AS (
+		SELECT pt.id, ARRAY(
+			SELECT upper(n.country_code || '*' || n.party_id)
+			FROM ocpi_network_scope s
+			JOIN networks n ON n.id = s.network_id
+			WHERE s.ancestor_id = pt.network_id) AS parties
+		FROM ocpi_partners pt
+		WHERE pt.state = 'REGISTERED' AND pt.outbound_token IS NOT NULL
+	)
+	SELECT ` + partnerColumns + `, cur.parties AS current_parties
+	FROM ocpi_partners
+	JOIN cur USING (id)
+	WHERE NOT (cur.parties @> announced_parties AND cur.parties <@ announced_parties)
+		AND NOT EXISTS (
+			SELECT 1
+			FROM ocpi_deliveries d
+			JOIN ocpi_locations c ON c.seq = d.location_seq
+			WHERE d.partner_id = ocpi_partners.id
+				AND upper(c.country_code || '*' || c.party_id) = ANY(announced_parties)
+				AND NOT upper(c.country_code || '*' || c.party_id) = ANY(cur.parties))`
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q); err != nil {
+		return nil, nil, fmt.Errorf("find OCPI partners to tell of new parties: %w", database.Translate(err))
+	}
+	ps, current := make([]Partner, len(rows)), make([][]string, len(rows))
+	for i, r := range rows {
+		ps[i], current[i] = r.toPartner(), []string(r.Current)
+	}
+	return ps, current, nil
+}
+
+// offerToken records tokenHash as the token we offer registered partner id in a
+// credentials update: the partner may call us with it (as well as with its current token)
+// until the update ends.
+func (s *Store) offerToken(ctx context.Context, id uuid.UUID, tokenHash []byte) error {
+	const q = `UPDATE ocpi_partners SET next_inbound_token_hash = $2 WHERE id = $1 AND state = 'REGISTERED'`
+	res, err := s.q.ExecContext(ctx, q, id, tokenHash)
+	if err != nil {
+		return fmt.Errorf("offer a token to OCPI partner %s: %w", id, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errStateChanged
+	}
+	return nil
+}
+
+// withdrawToken forgets the token offered to partner id in a credentials update that failed,
+// and records why.
+func (s *Store) withdrawToken(ctx context.Context, id uuid.UUID, tokenHash []byte, reason string) error {
+	const q = `
+	UPDATE ocpi_partners SET next_inbound_token_hash = NULL, last_error = $3
+	WHERE id = $1 AND next_inbound_token_hash = $2`
+	if _, err := s.q.ExecContext(ctx, q, id, tokenHash, reason); err != nil {
+		return fmt.Errorf("withdraw the token offered to OCPI partner %s: %w", id, database.Translate(err))
+	}
+	return nil
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // truncate cuts s to at most n characters (OCPI string(n) counts characters).

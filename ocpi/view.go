@@ -2,7 +2,6 @@ package ocpi
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/schema"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -78,11 +78,25 @@ type Connector struct {
 // errUnknownLocation is the answer for a Location, EVSE or Connector we do not publish.
 var errUnknownLocation = ocpiError(404, CodeUnknownLocation, "unknown location")
 
-// View is the Locations module's read model: the registry's locations with the EVSEs that
-// have been published (ocpi_published_evses, kept by triggers). A location is in the view
-// when at least one of its EVSEs has ever been published; EVSEs that stopped being published
-// stay in it with status REMOVED. A location's last_updated is the latest of its own and its
-// EVSEs' (and so its connectors'), the cascade OCPI asks of a sender.
+// dateTimeLayout is how last_updated is published: UTC with milliseconds, the precision of
+// the stamps and of the date_from/date_to comparison, in OCPI's DateTime (string(25)).
+const dateTimeLayout = "2006-01-02T15:04:05.000Z"
+
+// formatDateTime writes t as dateTimeLayout.
+func formatDateTime(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format(dateTimeLayout)
+}
+
+// View is the Locations module's read model: the published copies (ocpi_locations and
+// ocpi_evses, migration 0012), kept by triggers at the commit of every change of the
+// registry. A copy is a location as shown under one party; it exists once one of the
+// location's EVSEs has been published, and a retired copy (its location deleted, or moved to
+// another party) stays with its EVSEs REMOVED. EVSEs that stopped being published stay with
+// status REMOVED. A copy's last_updated is the latest of its own and its EVSEs', the cascade
+// OCPI asks of a sender; every last_updated is a commit stamp, later than those of every
+// change committed before.
+//
+// A partner sees the copies of its network and of the networks below it.
 type View struct {
 	db *sqlx.DB
 }
@@ -90,188 +104,193 @@ type View struct {
 // NewView returns a View on db.
 func NewView(db *sqlx.DB) *View { return &View{db: db} }
 
-// viewFrom is the list of published locations with their OCPI last_updated.
-const viewFrom = `(
-	SELECT p.location_id AS id, greatest(l.last_updated, max(p.last_updated)) AS last_updated
-	FROM ocpi_published_evses p
-	JOIN locations l ON l.id = p.location_id
-	GROUP BY p.location_id, l.last_updated
-) AS v`
+// locationPage is a page of a pull.
+type locationPage struct {
+	Locations []Location
+	Total     int   // every copy in scope that matches the date window
+	LastSeq   int64 // the position of the page's last location; the next page starts after it
+	More      bool  // more locations follow
+}
 
-// List returns a page of the published locations in (last_updated, id) order, filtered on
-// last_updated by the page's date_from (inclusive) and date_to (exclusive), and the total.
-func (v *View) List(ctx context.Context, p paging.Page) ([]Location, int, error) {
+// copyColumns are what a Location is built from.
+const copyColumns = `c.seq, c.location_id, c.country_code, c.party_id, c.doc, c.last_updated`
+
+// List returns a page of the copies that a partner of network sees, in pull order (seq: the
+// order in which copies were made, which no change disturbs), filtered on last_updated by the
+// page's date_from (inclusive) and date_to (exclusive), and the total. The page starts after
+// position after when it is not 0 (the next-page cursor: its cost does not grow with the
+// depth of the page), else at p.Offset.
+func (v *View) List(ctx context.Context, network uuid.UUID, p paging.Page, after int64) (locationPage, error) {
 	var w database.Where
-	w.Window("last_updated", p.DateFrom, p.DateTo)
-	var rows []struct {
-		ID          string    `db:"id"`
-		LastUpdated time.Time `db:"last_updated"`
-	}
-	p.After = nil // OCPI pages by offset
-	if _, err := database.SelectPage(ctx, v.db, &rows, "id, last_updated", viewFrom, &w, database.Order{Updated: "last_updated", ID: "id"}, p); err != nil {
-		return nil, 0, fmt.Errorf("list published locations: %w", err)
-	}
-	total, err := database.Count(ctx, v.db, viewFrom, &w)
-	if err != nil {
-		return nil, 0, fmt.Errorf("count published locations: %w", err)
-	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	locs, err := v.load(ctx, ids)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]Location, 0, len(ids))
-	for _, id := range ids {
-		if l, ok := locs[id]; ok {
-			out = append(out, l)
-		}
-	}
-	return out, total, nil
-}
-
-// Get returns published location id (ids compare case-insensitively, as OCPI's CiString).
-// Errors: errUnknownLocation.
-func (v *View) Get(ctx context.Context, id string) (Location, error) {
-	locs, err := v.load(ctx, []string{id})
-	if err != nil {
-		return Location{}, err
-	}
-	if l, ok := locs[id]; ok {
-		return l, nil
-	}
-	var exact string
-	err = v.db.GetContext(ctx, &exact, `SELECT id FROM locations WHERE lower(id) = lower($1) LIMIT 1`, id)
-	if err == sql.ErrNoRows || (err == nil && exact == id) {
-		return Location{}, errUnknownLocation
+	w.Add("s.ancestor_id = %s", network)
+	w.Window("c.last_updated", p.DateFrom, p.DateTo)
+	from := "ocpi_locations c JOIN ocpi_network_scope s ON s.network_id = c.network_id"
+	var out locationPage
+	var err error
+	if p.DateFrom == nil && p.DateTo == nil {
+		// Unfiltered: the kept count of copies per network (migration 0012), not a count.
+		const q = `
+		SELECT coalesce(sum(lc.n), 0)
+		FROM ocpi_network_scope s
+		JOIN list_counts lc ON lc.kind = 'ocpi_locations' AND lc.network_id = s.network_id
+		WHERE s.ancestor_id = $1`
+		err = v.db.GetContext(ctx, &out.Total, q, network)
+	} else {
+		out.Total, err = database.Count(ctx, v.db, from, &w)
 	}
 	if err != nil {
-		return Location{}, fmt.Errorf("find location %q: %w", id, database.Translate(err))
+		return locationPage{}, fmt.Errorf("count published locations: %w", database.Translate(err))
 	}
-	locs, err = v.load(ctx, []string{exact})
-	if err != nil {
-		return Location{}, err
+	if after > 0 {
+		w.Add("c.seq > %s", after)
 	}
-	if l, ok := locs[exact]; ok {
-		return l, nil
+	args := append(w.Args(), p.Limit+1) // one more: whether more follow
+	q := `SELECT ` + copyColumns + ` FROM ` + from + ` WHERE ` + w.SQL() + ` ORDER BY c.seq` +
+		fmt.Sprintf(" LIMIT $%d", len(args))
+	if after == 0 && p.Offset > 0 {
+		args = append(args, p.Offset)
+		q += fmt.Sprintf(" OFFSET $%d", len(args))
 	}
-	return Location{}, errUnknownLocation
-}
-
-type viewLocationRow struct {
-	ID                 string                                 `db:"id"`
-	CountryCode        string                                 `db:"country_code"`
-	PartyID            string                                 `db:"party_id"`
-	Name               string                                 `db:"name"`
-	Address            string                                 `db:"address"`
-	City               string                                 `db:"city"`
-	PostalCode         sql.NullString                         `db:"postal_code"`
-	State              sql.NullString                         `db:"state"`
-	Country            string                                 `db:"country"`
-	Latitude           string                                 `db:"latitude"`
-	Longitude          string                                 `db:"longitude"`
-	TimeZone           string                                 `db:"time_zone"`
-	ParkingType        sql.NullString                         `db:"parking_type"`
-	Facilities         pq.StringArray                         `db:"facilities"`
-	OpeningTimes       database.JSON[*schema.Hours]           `db:"opening_times"`
-	Directions         database.JSON[[]schema.DisplayText]    `db:"directions"`
-	Operator           database.JSON[*schema.BusinessDetails] `db:"operator"`
-	Suboperator        database.JSON[*schema.BusinessDetails] `db:"suboperator"`
-	Owner              database.JSON[*schema.BusinessDetails] `db:"owner"`
-	ChargingWhenClosed sql.NullBool                           `db:"charging_when_closed"`
-	Publish            bool                                   `db:"publish"`
-	LastUpdated        time.Time                              `db:"last_updated"`
-}
-
-type viewEVSERow struct {
-	LocationID  string          `db:"location_id"`
-	EVSE        json.RawMessage `db:"evse"`
-	LastUpdated time.Time       `db:"last_updated"`
-}
-
-// load reads the published locations among ids, with their published EVSEs.
-func (v *View) load(ctx context.Context, ids []string) (map[string]Location, error) {
-	out := map[string]Location{}
-	if len(ids) == 0 {
-		return out, nil
+	var rows []copyRow
+	if err := v.db.SelectContext(ctx, &rows, q, args...); err != nil {
+		return locationPage{}, fmt.Errorf("list published locations: %w", database.Translate(err))
 	}
-	var locs []viewLocationRow
-	const q = `
-	SELECT l.id, n.country_code, n.party_id, l.name, l.address, l.city, l.postal_code, l.state,
-		l.country, l.latitude, l.longitude, l.time_zone, l.parking_type, l.facilities,
-		l.opening_times, l.directions, l.operator, l.suboperator, l.owner,
-		l.charging_when_closed, l.publish, l.last_updated
-	FROM locations l
-	JOIN networks n ON n.id = l.network_id
-	WHERE l.id = ANY($1)`
-	if err := v.db.SelectContext(ctx, &locs, q, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("load published locations: %w", database.Translate(err))
+	if len(rows) > p.Limit {
+		rows, out.More = rows[:p.Limit], true
 	}
-	var evses []viewEVSERow
-	const qe = `
-	SELECT location_id, evse, last_updated
-	FROM ocpi_published_evses
-	WHERE location_id = ANY($1)
-	ORDER BY location_id, sort_key, evse_uid`
-	if err := v.db.SelectContext(ctx, &evses, qe, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("load published EVSEs: %w", database.Translate(err))
+	if out.Locations, err = v.build(ctx, rows); err != nil {
+		return locationPage{}, err
 	}
-	byLoc := map[string][]EVSE{}
-	for _, r := range evses {
-		e, err := decodeEVSE(r.EVSE, r.LastUpdated)
-		if err != nil {
-			return nil, fmt.Errorf("published EVSE of location %s: %w", r.LocationID, err)
-		}
-		byLoc[r.LocationID] = append(byLoc[r.LocationID], e)
-	}
-	for _, r := range locs {
-		es := byLoc[r.ID]
-		if len(es) == 0 {
-			continue // never published: not in the view
-		}
-		l := Location{
-			CountryCode: r.CountryCode, PartyID: r.PartyID, ID: r.ID, Publish: r.Publish, Name: r.Name,
-			Address: r.Address, City: r.City, Country: r.Country,
-			Coordinates: schema.GeoLocation{Latitude: r.Latitude, Longitude: r.Longitude},
-			EVSEs:       es, Directions: r.Directions.V, Operator: r.Operator.V,
-			Suboperator: r.Suboperator.V, Owner: r.Owner.V, TimeZone: r.TimeZone,
-			OpeningTimes: r.OpeningTimes.V,
-		}
-		if r.PostalCode.Valid {
-			l.PostalCode = &r.PostalCode.String
-		}
-		if r.State.Valid {
-			l.State = &r.State.String
-		}
-		if r.ParkingType.Valid {
-			pt := schema.ParkingType(r.ParkingType.String)
-			l.ParkingType = &pt
-		}
-		for _, f := range r.Facilities {
-			l.Facilities = append(l.Facilities, schema.Facility(f))
-		}
-		if r.ChargingWhenClosed.Valid {
-			b := r.ChargingWhenClosed.Bool
-			l.ChargingWhenClosed = &b
-		}
-		l.lastUpdated = r.LastUpdated.UTC()
-		for _, e := range es {
-			if e.lastUpdated.After(l.lastUpdated) {
-				l.lastUpdated = e.lastUpdated
-			}
-		}
-		l.LastUpdated = schema.FormatDateTime(l.lastUpdated)
-		out[r.ID] = l
+	if len(rows) > 0 {
+		out.LastSeq = rows[len(rows)-1].Seq
 	}
 	return out, nil
 }
 
-// decodeEVSE reads a published EVSE document. The EVSE's last_updated is the row's (the time
-// it was last published); a connector never shows a later one than its EVSE. Connectors
-// without tariffs of their own carry the station's default tariff.
-func decodeEVSE(doc json.RawMessage, lastUpdated time.Time) (EVSE, error) {
+// Get returns the copy of location id (ids compare case-insensitively, as OCPI's CiString)
+// that a partner of network sees: the live one, else the most recently retired one.
+// Errors: errUnknownLocation.
+func (v *View) Get(ctx context.Context, network uuid.UUID, id string) (Location, error) {
+	const q = `
+	SELECT ` + copyColumns + `
+	FROM ocpi_locations c
+	JOIN ocpi_network_scope s ON s.network_id = c.network_id AND s.ancestor_id = $1
+	WHERE c.location_id = $2
+	ORDER BY c.retired, c.last_updated DESC, c.seq DESC
+	LIMIT 1`
+	var rows []copyRow
+	if err := v.db.SelectContext(ctx, &rows, q, network, id); err != nil {
+		return Location{}, fmt.Errorf("find published location %q: %w", id, database.Translate(err))
+	}
+	if len(rows) == 0 {
+		// Not as written: the same id in other letter case.
+		const qi = `
+		SELECT ` + copyColumns + `
+		FROM ocpi_locations c
+		JOIN ocpi_network_scope s ON s.network_id = c.network_id AND s.ancestor_id = $1
+		WHERE lower(c.location_id) = lower($2)
+		ORDER BY c.retired, c.last_updated DESC, c.seq DESC
+		LIMIT 1`
+		if err := v.db.SelectContext(ctx, &rows, qi, network, id); err != nil {
+			return Location{}, fmt.Errorf("find published location %q: %w", id, database.Translate(err))
+		}
+	}
+	if len(rows) == 0 {
+		return Location{}, errUnknownLocation
+	}
+	locs, err := v.build(ctx, rows)
+	if err != nil {
+		return Location{}, err
+	}
+	return locs[0], nil
+}
+
+// copy returns the copy at position seq (the Pusher's way in: a queued push names its copy,
+// which is never deleted). Errors: errUnknownLocation.
+func (v *View) copy(ctx context.Context, seq int64) (Location, error) {
+	var rows []copyRow
+	if err := v.db.SelectContext(ctx, &rows, `SELECT `+copyColumns+` FROM ocpi_locations c WHERE c.seq = $1`, seq); err != nil {
+		return Location{}, fmt.Errorf("read published location %d: %w", seq, database.Translate(err))
+	}
+	if len(rows) == 0 {
+		return Location{}, errUnknownLocation
+	}
+	locs, err := v.build(ctx, rows)
+	if err != nil {
+		return Location{}, err
+	}
+	return locs[0], nil
+}
+
+type copyRow struct {
+	Seq         int64           `db:"seq"`
+	LocationID  string          `db:"location_id"`
+	CountryCode string          `db:"country_code"`
+	PartyID     string          `db:"party_id"`
+	Doc         json.RawMessage `db:"doc"`
+	LastUpdated time.Time       `db:"last_updated"`
+}
+
+type viewEVSERow struct {
+	LocationSeq int64           `db:"location_seq"`
+	Status      string          `db:"status"`
+	Doc         json.RawMessage `db:"doc"`
+	LastUpdated time.Time       `db:"last_updated"`
+}
+
+// build makes the Locations of copies, with their EVSEs.
+func (v *View) build(ctx context.Context, copies []copyRow) ([]Location, error) {
+	if len(copies) == 0 {
+		return nil, nil
+	}
+	seqs := make([]int64, len(copies))
+	for i, c := range copies {
+		seqs[i] = c.Seq
+	}
+	var evses []viewEVSERow
+	const q = `
+	SELECT e.location_seq, e.status, e.doc, e.last_updated
+	FROM unnest($1::bigint[]) AS k(seq)
+	JOIN ocpi_evses e ON e.location_seq = k.seq
+	ORDER BY e.location_seq, e.sort_key, e.evse_uid`
+	if err := v.db.SelectContext(ctx, &evses, q, pq.Array(seqs)); err != nil {
+		return nil, fmt.Errorf("load published EVSEs: %w", database.Translate(err))
+	}
+	bySeq := make(map[int64][]EVSE, len(copies))
+	for _, r := range evses {
+		e, err := decodeEVSE(r.Status, r.Doc, r.LastUpdated)
+		if err != nil {
+			return nil, fmt.Errorf("published EVSE of location copy %d: %w", r.LocationSeq, err)
+		}
+		bySeq[r.LocationSeq] = append(bySeq[r.LocationSeq], e)
+	}
+	out := make([]Location, len(copies))
+	for i, c := range copies {
+		var l Location
+		if err := json.Unmarshal(c.Doc, &l); err != nil {
+			return nil, fmt.Errorf("published location %s: %w", c.LocationID, err)
+		}
+		l.CountryCode, l.PartyID = c.CountryCode, c.PartyID
+		l.EVSEs = bySeq[c.Seq]
+		if l.EVSEs == nil {
+			l.EVSEs = []EVSE{}
+		}
+		l.lastUpdated = c.LastUpdated.UTC()
+		for _, e := range l.EVSEs {
+			if e.lastUpdated.After(l.lastUpdated) {
+				l.lastUpdated = e.lastUpdated
+			}
+		}
+		l.LastUpdated = formatDateTime(l.lastUpdated)
+		out[i] = l
+	}
+	return out, nil
+}
+
+// decodeEVSE reads a published EVSE: its status and document. The EVSE's last_updated is the
+// row's (the commit that last changed it); a connector never shows a later one than its EVSE.
+// Connectors without tariffs of their own carry the station's default tariff.
+func decodeEVSE(status string, doc json.RawMessage, lastUpdated time.Time) (EVSE, error) {
 	var d struct {
 		EVSE
 		DefaultTariffID string `json:"default_tariff_id"`
@@ -280,15 +299,16 @@ func decodeEVSE(doc json.RawMessage, lastUpdated time.Time) (EVSE, error) {
 		return EVSE{}, err
 	}
 	e := d.EVSE
-	e.lastUpdated = lastUpdated.UTC()
-	e.LastUpdated = schema.FormatDateTime(e.lastUpdated)
+	e.Status = schema.Status(status)
+	e.lastUpdated = lastUpdated.UTC().Truncate(time.Millisecond)
+	e.LastUpdated = formatDateTime(e.lastUpdated)
 	for i := range e.Connectors {
 		c := &e.Connectors[i]
 		t, err := schema.ParseDateTime(c.LastUpdated)
 		if err != nil || t.After(e.lastUpdated) {
 			t = e.lastUpdated
 		}
-		c.LastUpdated = schema.FormatDateTime(t)
+		c.LastUpdated = formatDateTime(t)
 		if len(c.TariffIDs) == 0 && d.DefaultTariffID != "" {
 			c.TariffIDs = []string{d.DefaultTariffID}
 		}

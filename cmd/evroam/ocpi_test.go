@@ -55,4 +55,7 @@ func TestRouteTableMountsOCPI(t *testing.T) {
 	if resp.StatusCode != 201 || !strings.Contains(string(b), `"versions_url":"https://cpo.example.com/ocpi/versions"`) {
 		t.Errorf("POST partners = %d %s, want 201 with the EVROAM_PUBLIC_URL versions URL", resp.StatusCode, b)
 	}
+	if !strings.Contains(string(b), `"network_id":"`+root.ID.String()+`"`) {
+		t.Errorf("POST partners = %s, want the partner in the network of the key (%s)", b, root.ID)
+	}
 }
