@@ -139,10 +139,11 @@ CREATE INDEX ocpi_evses_live_station_idx ON ocpi_evses (charge_station_id) WHERE
 -- Pull totals without counting: the copies per network, kept in list_counts (migration 0006)
 -- like the registry's lists. Copies are never deleted; one changes network only when a
 -- party that another network used before is revived.
+-- (Copies are made at commit, a few at a time: a row trigger is enough.)
 CREATE TRIGGER ocpi_locations_counted_insert AFTER INSERT ON ocpi_locations
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION list_counts_inserted('ocpi_locations');
+    FOR EACH ROW EXECUTE FUNCTION list_counts_changed('ocpi_locations');
 CREATE TRIGGER ocpi_locations_counted_move AFTER UPDATE OF network_id ON ocpi_locations
-    FOR EACH ROW WHEN (OLD.network_id IS DISTINCT FROM NEW.network_id) EXECUTE FUNCTION list_counts_moved('ocpi_locations');
+    FOR EACH ROW WHEN (OLD.network_id IS DISTINCT FROM NEW.network_id) EXECUTE FUNCTION list_counts_changed('ocpi_locations');
 
 -- ocpi_capabilities is an EVSE's capabilities joined with its station's, sorted, once each
 -- (NULL when there are none).
