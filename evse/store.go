@@ -365,13 +365,9 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, err
 			(e.status IS DISTINCT FROM last.ocpi OR e.ocpp_status IS DISTINCT FROM last.ocpp) AS differs
 		FROM evses e JOIN last ON e.charge_station_id = last.id AND e.evse_sequence_number = last.seq
 	), changed AS (
+		-- The EVSE trigger moves the station's last_updated up to the EVSEs' (migration 0013).
 		UPDATE evses e SET ocpp_status = t.ocpp, status = t.ocpi, last_updated = t.at
 		FROM target t WHERE e.uid = t.uid AND t.differs
-		RETURNING e.charge_station_id, t.at
-	), touched AS (
-		UPDATE charge_stations cs SET last_updated = GREATEST(cs.last_updated, c.at)
-		FROM (SELECT charge_station_id, max(at) AS at FROM changed GROUP BY charge_station_id) c
-		WHERE cs.id = c.charge_station_id
 	)
 	SELECT id, seq FROM target`
 	var rows []struct {
