@@ -78,6 +78,9 @@ type conn struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when run has finished (disconnect recorded)
+	// connectRecorded is closed when RecordConnect has returned (run records the connect
+	// while it already serves the station).
+	connectRecorded chan struct{}
 }
 
 // wsConn is the part of *websocket.Conn a conn uses after the upgrade (an interface so
@@ -110,6 +113,8 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 		val:      s.validators[proto],
 		callSem:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
+
+		connectRecorded: make(chan struct{}),
 	}
 	now := s.cfg.Now().UnixNano()
 	c.lastSeen.Store(now)
@@ -139,22 +144,30 @@ func (c *conn) run(prev *conn, clientIP, endpoint string) {
 	defer s.connWG.Done()
 	defer c.finish()
 
-	if prev != nil {
-		// Let the replaced connection record its end first, so the registry sees
-		// connect after disconnect.
-		select {
-		case <-prev.done:
-		case <-time.After(s.cfg.RegistryTimeout):
+	// The connection is recorded while the station is already served: in a reconnect storm
+	// the record waits for a batch (and its OCPI publication) to commit, and the station's
+	// BootNotification need not wait for that. finish waits for it, so the registry still
+	// sees every connect before its disconnect.
+	at := s.cfg.Now()
+	go func() {
+		defer close(c.connectRecorded)
+		if prev != nil {
+			// Let the replaced connection record its end first, so the registry sees
+			// connect after disconnect.
+			select {
+			case <-prev.done:
+			case <-time.After(s.cfg.RegistryTimeout):
+			}
 		}
-	}
-	ctx, cancel := s.registryCtx()
-	err := s.reg.RecordConnect(ctx, ConnectInfo{
-		Identity: c.identity, ProtocolVersion: c.proto, ClientIP: clientIP, Endpoint: endpoint, At: s.cfg.Now(),
-	})
-	cancel()
-	if err != nil {
-		s.log.Error("ocpp: record connect", "identity", c.identity, "err", err)
-	}
+		ctx, cancel := s.registryCtx()
+		err := s.reg.RecordConnect(ctx, ConnectInfo{
+			Identity: c.identity, ProtocolVersion: c.proto, ClientIP: clientIP, Endpoint: endpoint, At: at,
+		})
+		cancel()
+		if err != nil {
+			s.log.Error("ocpp: record connect", "identity", c.identity, "err", err)
+		}
+	}()
 	s.log.Debug("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
 
 	if !c.booted.Load() {
@@ -204,6 +217,7 @@ func (c *conn) finish() {
 	s.mu.Lock()
 	current := s.conns[c.identity] == c
 	s.mu.Unlock()
+	<-c.connectRecorded
 	if current && !c.replaced.Load() {
 		ctx, cancel := s.registryCtx()
 		if err := s.reg.RecordDisconnect(ctx, c.identity, s.cfg.Now()); err != nil {
