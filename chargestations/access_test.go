@@ -185,6 +185,12 @@ func TestGatewayWrites(t *testing.T) {
 	if got["last_boot_at"] == nil || got["last_heartbeat_at"] == nil {
 		t.Errorf("last_boot_at %v, last_heartbeat_at %v; want both set", got["last_boot_at"], got["last_heartbeat_at"])
 	}
+	// A disconnect older than the current connection (a left session swept late) changes
+	// nothing; a newer one turns the station offline.
+	found(st.RecordPresence(ctx, []chargestations.Presence{{Identity: "CS-GW", Online: false, At: at.Add(-time.Minute)}}))
+	if got := e.getStation(e.Key, "CS-GW").ConnectivityStatus; got == nil || *got != "Online" {
+		t.Errorf("after a disconnect older than the connection: connectivity %v, want Online", got)
+	}
 	found(st.RecordPresence(ctx, []chargestations.Presence{{Identity: "CS-GW", Online: false, At: time.Now()}}))
 	r = e.Do(http.MethodGet, "/api/v1/chargestations?connectivity_status=Offline", nil).Must(t, http.StatusOK)
 	if !strings.Contains(string(r.Data), "CS-GW") || e.getStation(e.Key, "CS-GW").ETag != before.ETag {

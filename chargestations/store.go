@@ -421,8 +421,10 @@ const lockStations = `locked AS (
 
 // RecordPresence records connections starting and ending, of many stations in one
 // statement, in slice order: a station's last entry decides whether it is Online; the
-// protocol, address and endpoint come from its last connection. last_updated moves (never
-// backwards); the etag does not. It returns the identities it found; others are skipped.
+// protocol, address and endpoint come from its last connection. A disconnect older than the
+// station's current connection (last_connected_at) does not turn it offline. last_updated
+// moves (never backwards); the etag does not. It returns the identities it found; others are
+// skipped.
 func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[string]bool, err error) {
 	n := len(ps)
 	ids, protocols, ips, endpoints := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -436,14 +438,20 @@ func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[st
 		SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 			WITH ORDINALITY AS u(id, online, protocol, ip, endpoint, at, n)
 	), ` + fmt.Sprintf(lockStations, "$1") + `, last AS (
-		SELECT DISTINCT ON (id) id, online FROM u ORDER BY id, n DESC
+		SELECT DISTINCT ON (id) id, online, at FROM u ORDER BY id, n DESC
 	), conn AS (
 		SELECT DISTINCT ON (id) id, protocol, ip, endpoint, at FROM u WHERE online ORDER BY id, n DESC
 	), latest AS (
 		SELECT id, max(at) AS at FROM u GROUP BY id
 	)
 	UPDATE charge_stations cs SET
-		connectivity_status = CASE WHEN last.online THEN 'Online' ELSE 'Offline' END,
+		-- A disconnect older than the station's current connection (a left session swept
+		-- after the station came back) leaves it as it is.
+		connectivity_status = CASE WHEN last.online THEN 'Online'
+			WHEN conn.id IS NULL AND last.at < cs.last_connected_at THEN cs.connectivity_status
+			ELSE 'Offline' END,
+		last_connected_at = CASE WHEN conn.id IS NULL THEN cs.last_connected_at
+			ELSE GREATEST(cs.last_connected_at, conn.at) END,
 		protocol_version = coalesce(conn.protocol, cs.protocol_version),
 		client_ip_address = CASE WHEN conn.id IS NULL THEN cs.client_ip_address ELSE NULLIF(conn.ip, '') END,
 		endpoint = CASE WHEN conn.id IS NULL THEN cs.endpoint ELSE NULLIF(conn.endpoint, '') END,

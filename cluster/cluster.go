@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evroam/evroam/internal/batch"
@@ -36,6 +37,10 @@ type Config struct {
 	// SweepInterval is how often forwarded calls abandoned by a dead caller are deleted.
 	// Default 1 minute.
 	SweepInterval time.Duration
+	// ReconnectGrace is how long a station whose node shut down (or restarted after a
+	// crash) stays online waiting to reconnect before it is recorded as disconnected.
+	// Default 90s.
+	ReconnectGrace time.Duration
 	// ObserveCall, when set, is told of every Call when it returns, for metrics: the action,
 	// where the call went (RouteLocal, RouteForwarded, or RouteNone when no node held the
 	// station or the owner could not be found), how long it took and its error.
@@ -74,7 +79,8 @@ type Node struct {
 
 	mu       sync.Mutex
 	local    Local
-	server   *ocpp.Server // set by Start, closed by Close
+	server   *ocpp.Server  // set by Start, closed by Close
+	inner    ocpp.Registry // what Registry wraps: told of disconnects found by sweepLeft
 	sessions map[string]uuid.UUID
 	waiters  map[uuid.UUID]chan struct{}
 	closed   bool
@@ -115,6 +121,9 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
 	}
+	if cfg.ReconnectGrace <= 0 {
+		cfg.ReconnectGrace = 90 * time.Second
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -122,9 +131,12 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 		cfg: cfg, db: db, prepared: database.Prepared(db), log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
 		sessions: map[string]uuid.UUID{}, waiters: map[uuid.UUID]chan struct{}{},
 	}
-	const q = `DELETE FROM station_sessions WHERE node_id = $1`
+	// Sessions left under this node id by an earlier run (one that crashed, or shut down
+	// just now) are left: their stations get ReconnectGrace to come back before they are
+	// recorded as disconnected.
+	const q = `UPDATE station_sessions SET left_at = now() WHERE node_id = $1 AND left_at IS NULL`
 	if _, err := db.ExecContext(ctx, q, cfg.NodeID); err != nil {
-		return nil, fmt.Errorf("cluster: clear stale sessions of %s: %w", cfg.NodeID, err)
+		return nil, fmt.Errorf("cluster: leave stale sessions of %s: %w", cfg.NodeID, err)
 	}
 
 	n.listener = pq.NewListener(cfg.DatabaseURL, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
@@ -214,7 +226,19 @@ func (n *Node) Close(ctx context.Context) error {
 
 // Registry wraps reg so that this node records in station_sessions which stations it
 // holds: a row on connect, deleted on disconnect.
-func (n *Node) Registry(reg ocpp.Registry) ocpp.Registry { return sessionRegistry{reg, n} }
+func (n *Node) Registry(reg ocpp.Registry) ocpp.Registry {
+	n.mu.Lock()
+	n.inner = reg
+	n.mu.Unlock()
+	return sessionRegistry{reg, n}
+}
+
+// wrapped is the registry Registry wrapped (nil before it is called).
+func (n *Node) wrapped() ocpp.Registry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.inner
+}
 
 type sessionRegistry struct {
 	ocpp.Registry
@@ -234,11 +258,19 @@ func (r sessionRegistry) RecordDisconnect(ctx context.Context, identity string, 
 	return errors.Join(r.n.release(ctx, identity), r.Registry.RecordDisconnect(ctx, identity, at))
 }
 
-// sessionWrite is a station_sessions change: a claim (this node holds the station now) or a
-// release of the session id (its connection ended).
+// RecordLeft marks the station's session left (the gateway shuts down): the wrapped registry
+// is not told, so the station stays online for Config.ReconnectGrace; see sweepLeft.
+func (r sessionRegistry) RecordLeft(ctx context.Context, identity string, at time.Time) error {
+	return r.n.leave(ctx, identity, at)
+}
+
+// sessionWrite is a station_sessions change: a claim (this node holds the station now), a
+// release of the session id (its connection ended) or a leave (it ended because this node
+// shuts down).
 type sessionWrite struct {
 	identity string
 	claim    bool
+	leave    bool
 	session  uuid.UUID
 	protocol string
 	at       time.Time
@@ -273,22 +305,39 @@ func (n *Node) release(ctx context.Context, identity string) error {
 	return nil
 }
 
+func (n *Node) leave(ctx context.Context, identity string, at time.Time) error {
+	n.mu.Lock()
+	sid, ok := n.sessions[identity]
+	delete(n.sessions, identity)
+	n.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: identity, leave: true, session: sid, at: at.UTC()}); err != nil {
+		return fmt.Errorf("cluster: leave session of %s: %w", identity, err)
+	}
+	return nil
+}
+
 // writeSessions applies a batch of session changes in one statement: per station the last
-// change counts (a claim upserts the row, the newest connection winning; a release deletes
-// the row only if it is still that session's).
+// change counts (a claim upserts the row, the newest connection winning, and clears a leave;
+// a release deletes the row and a leave marks it, only if it is still that session's).
 func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
 	last := map[string]sessionWrite{}
 	for _, w := range ws {
 		last[w.identity] = w
 	}
-	var claimIDs, claimProtos, releaseIDs []string
-	var claimSessions, releaseSessions []string
-	var claimAts []time.Time
+	var claimIDs, claimProtos, releaseIDs, leaveIDs []string
+	var claimSessions, releaseSessions, leaveSessions []string
+	var claimAts, leaveAts []time.Time
 	for id, w := range last {
-		if w.claim {
+		switch {
+		case w.claim:
 			claimIDs, claimSessions, claimProtos, claimAts = append(claimIDs, id), append(claimSessions, w.session.String()),
 				append(claimProtos, w.protocol), append(claimAts, w.at)
-		} else {
+		case w.leave:
+			leaveIDs, leaveSessions, leaveAts = append(leaveIDs, id), append(leaveSessions, w.session.String()), append(leaveAts, w.at)
+		default:
 			releaseIDs, releaseSessions = append(releaseIDs, id), append(releaseSessions, w.session.String())
 		}
 	}
@@ -301,16 +350,74 @@ func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
 			node_id          = EXCLUDED.node_id,
 			session_id       = EXCLUDED.session_id,
 			protocol_version = EXCLUDED.protocol_version,
-			connected_at     = EXCLUDED.connected_at
+			connected_at     = EXCLUDED.connected_at,
+			left_at          = NULL
 	), released AS (
 		DELETE FROM station_sessions s
 		USING unnest($6::text[], $7::text[]) AS u(id, sid)
 		WHERE s.charge_station_id = u.id AND s.session_id = u.sid::uuid
+	), left_ AS (
+		UPDATE station_sessions s SET left_at = u.at
+		FROM unnest($8::text[], $9::text[], $10::timestamptz[]) AS u(id, sid, at)
+		WHERE s.charge_station_id = u.id AND s.session_id = u.sid::uuid
 	)
 	SELECT 1`
 	_, err := n.db.ExecContext(ctx, q, n.cfg.NodeID, pq.Array(claimIDs), pq.Array(claimSessions), pq.Array(claimProtos),
-		pq.Array(claimAts), pq.Array(releaseIDs), pq.Array(releaseSessions))
+		pq.Array(claimAts), pq.Array(releaseIDs), pq.Array(releaseSessions), pq.Array(leaveIDs), pq.Array(leaveSessions), pq.Array(leaveAts))
 	return err
+}
+
+// sweepLeft records as disconnected, with the wrapped registry, the stations whose session
+// was left more than ReconnectGrace ago and that did not come back (a reconnect claims the
+// row and clears left_at), then deletes those rows unless they were claimed meanwhile. Any
+// node may sweep; two that sweep at once record a disconnect twice, which changes nothing.
+// The disconnect carries the time the session was left: a station that reconnects while it
+// is being recorded stays online (the registry ignores a disconnect older than the current
+// connection).
+func (n *Node) sweepLeft(ctx context.Context) {
+	reg := n.wrapped()
+	if reg == nil {
+		return
+	}
+	var rows []struct {
+		ID     string    `db:"charge_station_id"`
+		LeftAt time.Time `db:"left_at"`
+	}
+	const q = `
+	SELECT charge_station_id, left_at FROM station_sessions
+	WHERE left_at < now() - make_interval(secs => $1)
+	ORDER BY charge_station_id LIMIT 10000`
+	if err := sqlx.SelectContext(ctx, n.db, &rows, q, n.cfg.ReconnectGrace.Seconds()); err != nil || len(rows) == 0 {
+		if err != nil && ctx.Err() == nil {
+			n.log.Warn("cluster: sweep left sessions", "err", err)
+		}
+		return
+	}
+	ids, ats := make([]string, len(rows)), make([]time.Time, len(rows))
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for i, r := range rows {
+		ids[i], ats[i] = r.ID, r.LeftAt
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := reg.RecordDisconnect(ctx, r.ID, r.LeftAt); err != nil {
+				failed.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() {
+		return // the rows stay; the next sweep records them again
+	}
+	const del = `
+	DELETE FROM station_sessions s USING unnest($1::text[], $2::timestamptz[]) AS u(id, left_at)
+	WHERE s.charge_station_id = u.id AND s.left_at = u.left_at`
+	if _, err := n.db.ExecContext(ctx, del, pq.Array(ids), pq.Array(ats)); err != nil && ctx.Err() == nil {
+		n.log.Warn("cluster: delete swept sessions", "err", err)
+		return
+	}
+	n.log.Info("cluster: stations that did not reconnect after their node left are offline", "stations", len(rows))
 }
 
 // ---- calls
@@ -339,6 +446,20 @@ func (n *Node) Call(ctx context.Context, identity, action string, payload any) (
 	return res, err
 }
 
+// ConnectedProtocol returns the protocol version of the station's current connection, on
+// this node or another; false when it is connected nowhere (or that cannot be read).
+func (n *Node) ConnectedProtocol(ctx context.Context, identity string) (string, bool) {
+	if l := n.localGateway(); l != nil {
+		if proto, ok := l.ProtocolOf(identity); ok {
+			return proto, true
+		}
+	}
+	var proto string
+	err := sqlx.GetContext(ctx, n.prepared, &proto,
+		`SELECT protocol_version FROM station_sessions WHERE charge_station_id = $1 AND left_at IS NULL`, identity)
+	return proto, err == nil
+}
+
 // call is Call, and says where the call went.
 func (n *Node) call(ctx context.Context, identity, action string, payload any) (json.RawMessage, string, error) {
 	l := n.localGateway()
@@ -347,7 +468,7 @@ func (n *Node) call(ctx context.Context, identity, action string, payload any) (
 		_, localOK = l.ProtocolOf(identity)
 	}
 	var owner string
-	err := sqlx.GetContext(ctx, n.prepared, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
+	err := sqlx.GetContext(ctx, n.prepared, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1 AND left_at IS NULL`, identity)
 	switch {
 	case err == nil && owner != n.cfg.NodeID:
 		res, err := n.forward(ctx, owner, identity, action, payload)
@@ -513,6 +634,8 @@ func (n *Node) loop() {
 	defer n.wg.Done()
 	sweep := time.NewTicker(n.cfg.SweepInterval)
 	defer sweep.Stop()
+	sweepLeft := time.NewTicker(max(n.cfg.ReconnectGrace/3, 10*time.Millisecond))
+	defer sweepLeft.Stop()
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -540,6 +663,8 @@ func (n *Node) loop() {
 			case "res":
 				n.wake(id)
 			}
+		case <-sweepLeft.C:
+			n.sweepLeft(n.ctx)
 		case <-sweep.C:
 			const q = `
 			DELETE FROM command_calls

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ type testCluster struct {
 	url      string
 	db       *sqlx.DB
 	stations *commandstest.Stations
+	grace    time.Duration // ReconnectGrace of the nodes started from now on (0: the default)
 }
 
 func newCluster(t *testing.T) *testCluster {
@@ -73,7 +75,7 @@ func (c *testCluster) start(t *testing.T, id string, cmdTimeout time.Duration) *
 	reg := ocpptest.New()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	n, err := cluster.Start(ctx, cluster.Config{NodeID: id, DatabaseURL: c.url}, c.db, reg,
+	n, err := cluster.Start(ctx, cluster.Config{NodeID: id, DatabaseURL: c.url, ReconnectGrace: c.grace}, c.db, reg,
 		ocpp.Config{MessageLogFlushInterval: 20 * time.Millisecond}, testLogger())
 	if err != nil {
 		t.Fatalf("start node %s: %v", id, err)
@@ -138,11 +140,12 @@ func post(t *testing.T, n *testNode, identity, path, body string) (int, map[stri
 	return res.StatusCode, m
 }
 
-// sessionOwner returns the node holding identity according to station_sessions ("" if none).
+// sessionOwner returns the node holding identity according to station_sessions ("" if none;
+// a session its node left is none).
 func (c *testCluster) sessionOwner(t *testing.T, identity string) string {
 	t.Helper()
 	var owner string
-	err := c.db.Get(&owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1`, identity)
+	err := c.db.Get(&owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1 AND left_at IS NULL`, identity)
 	if err != nil && !strings.Contains(err.Error(), "no rows") {
 		t.Fatal(err)
 	}
@@ -328,13 +331,73 @@ func TestSessionRows(t *testing.T) {
 	p2.Close()
 	waitOwner(t, c, "CP-R", "")
 
-	// A restarted node clears the rows left under its id.
+	// A node restarted after a crash leaves the rows of its earlier run: their stations are
+	// held nowhere, and once the grace is over they are recorded as disconnected.
 	if _, err := c.db.Exec(`INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
 		VALUES ('CP-OLD', 'node-c', $1, 'Ocpp16', now())`, uuid.New()); err != nil {
 		t.Fatal(err)
 	}
-	c.start(t, "node-c", time.Second)
+	c.grace = 300 * time.Millisecond
+	nc := c.start(t, "node-c", time.Second)
 	if owner := c.sessionOwner(t, "CP-OLD"); owner != "" {
-		t.Errorf("node-c restarted but its stale row remains (owner %q)", owner)
+		t.Errorf("node-c restarted but its stale row still holds the station (owner %q)", owner)
+	}
+	nc.reg.Wait(t, waitTimeout, "the disconnect of CP-OLD after the grace", func(r *ocpptest.Registry) bool {
+		return slices.ContainsFunc(r.Disconnects, func(d ocpptest.Disconnect) bool { return d.Identity == "CP-OLD" })
+	})
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		var rows int
+		if err := c.db.Get(&rows, `SELECT count(*) FROM station_sessions WHERE charge_station_id = 'CP-OLD'`); err != nil {
+			t.Fatal(err)
+		}
+		if rows == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the swept session of CP-OLD is still there")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRestartDoesNotFlapStations: a node that shuts down does not record its stations'
+// disconnects; a station that reconnects within the grace (here through another node) is
+// never recorded offline, and one that does not come back is, once the grace is over.
+func TestRestartDoesNotFlapStations(t *testing.T) {
+	c := newCluster(t)
+	c.grace = 2 * time.Second
+	a := c.start(t, "node-a", time.Second)
+	b := c.start(t, "node-b", time.Second)
+	c.addStation("CP-BACK", ocpp.ProtocolOCPP16, a, b)
+	c.addStation("CP-GONE", ocpp.ProtocolOCPP16, a, b)
+	back, gone := ocpppeer.Start(t), ocpppeer.Start(t)
+	connect(t, back, b.ocppURL, "CP-BACK", "ocpp1.6")
+	connect(t, gone, b.ocppURL, "CP-GONE", "ocpp1.6")
+	waitOwner(t, c, "CP-BACK", "node-b")
+	waitOwner(t, c, "CP-GONE", "node-b")
+
+	b.stop()
+	back.WaitClosed()
+	gone.WaitClosed()
+	b.reg.Do(func(r *ocpptest.Registry) {
+		if len(r.Disconnects) != 0 {
+			t.Errorf("node-b recorded %d disconnects at shutdown, want none: %+v", len(r.Disconnects), r.Disconnects)
+		}
+	})
+	back.Close()
+	connect(t, back, a.ocppURL, "CP-BACK", "ocpp1.6")
+	waitOwner(t, c, "CP-BACK", "node-a")
+
+	a.reg.Wait(t, waitTimeout, "CP-GONE recorded offline after the grace", func(r *ocpptest.Registry) bool {
+		return slices.ContainsFunc(r.Disconnects, func(d ocpptest.Disconnect) bool { return d.Identity == "CP-GONE" })
+	})
+	a.reg.Do(func(r *ocpptest.Registry) {
+		if slices.ContainsFunc(r.Disconnects, func(d ocpptest.Disconnect) bool { return d.Identity == "CP-BACK" }) {
+			t.Errorf("CP-BACK came back within the grace but was recorded offline: %+v", r.Disconnects)
+		}
+	})
+	if owner := c.sessionOwner(t, "CP-BACK"); owner != "node-a" {
+		t.Errorf("CP-BACK owner %q, want node-a", owner)
 	}
 }

@@ -10,7 +10,21 @@
 // by a node that died is overwritten when the station reconnects elsewhere), and
 // RecordDisconnect deletes it only if it still belongs to this node's session. These are
 // the only writes, one per connect and one per disconnect: nothing is written per frame.
-// At start a node deletes rows left under its own id by an earlier run.
+//
+// # Restarts without an offline flap
+//
+// When a node shuts down, its gateway closes every connection, but the node does not
+// record the stations as disconnected: it marks their rows left (left_at; the gateway calls
+// RecordLeft of ocpp.LeaveRecorder instead of RecordDisconnect). At start a node marks the
+// rows of its own earlier run left the same way, which covers a crash. A left row holds the
+// station nowhere (commands answer 409), and the station stays Online in the registry for
+// Config.ReconnectGrace: stations come back within seconds of a restart, to this node or
+// another, and their claim takes the row over. Every node sweeps rows left longer than the
+// grace and records those stations' disconnects with the wrapped registry, dated when the
+// row was left; the registry ignores a disconnect older than the station's current
+// connection, so one that came back while being swept stays online. A rolling restart thus
+// writes no connectivity change: partners see no EVSE turn UNKNOWN and back, and the
+// reconnect storm costs no OCPI publication.
 //
 // # Forwarding a command
 //

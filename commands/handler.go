@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -86,7 +87,24 @@ func (h *Handler) station(c *gin.Context) (Station, error) {
 	if !ocpp.ValidIdentity(id) {
 		return Station{}, fmt.Errorf("charge station %s %w", id, apperr.NotFound)
 	}
-	return h.stations.Station(c.Request.Context(), web.CurrentPrincipal(c), id)
+	st, err := h.stations.Station(c.Request.Context(), web.CurrentPrincipal(c), id)
+	if err != nil {
+		return st, err
+	}
+	// The registry's protocol is the last recorded connection's; a gateway that knows the
+	// current one says so (a station just connected may not be recorded yet).
+	if g, ok := h.gw.(connectedProtocols); ok {
+		if proto, ok := g.ConnectedProtocol(c.Request.Context(), id); ok {
+			st.ProtocolVersion = proto
+		}
+	}
+	return st, nil
+}
+
+// connectedProtocols is a Gateway that knows the protocol of a station's current connection
+// (*cluster.Node).
+type connectedProtocols interface {
+	ConnectedProtocol(ctx context.Context, identity string) (string, bool)
 }
 
 // withInfo appends a 2.0.1 statusInfo to a message.

@@ -220,7 +220,13 @@ func (c *conn) finish() {
 	<-c.connectRecorded
 	if current && !c.replaced.Load() {
 		ctx, cancel := s.registryCtx()
-		if err := s.reg.RecordDisconnect(ctx, c.identity, s.cfg.Now()); err != nil {
+		var err error
+		if lr, ok := s.reg.(LeaveRecorder); ok && s.shuttingDown.Load() {
+			err = lr.RecordLeft(ctx, c.identity, s.cfg.Now())
+		} else {
+			err = s.reg.RecordDisconnect(ctx, c.identity, s.cfg.Now())
+		}
+		if err != nil {
 			s.log.Error("ocpp: record disconnect", "identity", c.identity, "err", err)
 		}
 		cancel()

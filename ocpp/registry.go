@@ -78,6 +78,15 @@ type Registry interface {
 	RecordConfiguration(ctx context.Context, identity string, values []ConfigurationValue) error
 }
 
+// LeaveRecorder is an optional extension of Registry: a registry that implements it is told
+// with RecordLeft, instead of RecordDisconnect, of the connections that end because the
+// gateway shuts down (Server.Close). Those stations are expected back within moments (on
+// another node, or on this one once it restarted), so such a registry need not mark them
+// offline at once: a restart then does not flap every station offline and online again.
+type LeaveRecorder interface {
+	RecordLeft(ctx context.Context, identity string, at time.Time) error
+}
+
 // Station is what the gateway needs to know about a registered station before upgrading.
 type Station struct {
 	Identity string

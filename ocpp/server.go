@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -159,6 +160,8 @@ type Server struct {
 	conns     map[string]*conn
 	connected map[string]int // len(conns) by protocol version, for ConnectedByProtocol
 	closed    bool
+	// shuttingDown: Close is closing the connections (their ends go to LeaveRecorder).
+	shuttingDown atomic.Bool
 
 	obs *observer // nil without Config.Observer
 
@@ -526,8 +529,8 @@ func (s *Server) connOf(identity string) *conn {
 	return s.conns[identity]
 }
 
-// Close stops accepting stations, closes every connection (recording their
-// disconnects), flushes the heartbeat and message-log batchers and stops the background
+// Close stops accepting stations, closes every connection (recording their ends: with
+// RecordLeft when the registry is a LeaveRecorder, else RecordDisconnect), flushes the heartbeat and message-log batchers and stops the background
 // goroutines. http.Server.Shutdown does not close hijacked connections, so call Close too
 // (e.g. from RegisterOnShutdown). It returns ctx.Err() if ctx ends first.
 func (s *Server) Close(ctx context.Context) error {
@@ -537,6 +540,7 @@ func (s *Server) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	s.shuttingDown.Store(true)
 	conns := make([]*conn, 0, len(s.conns))
 	for _, c := range s.conns {
 		conns = append(conns, c)

@@ -37,6 +37,9 @@ type config struct {
 	// behind a load balancer the station's address (recorded, and counted by the login
 	// guard) is then the one the balancer saw, not the balancer's.
 	TrustedProxies []netip.Prefix
+	// ReconnectGrace (EVROAM_RECONNECT_GRACE): how long the stations of a node that shut
+	// down stay online waiting to reconnect (cluster.Config.ReconnectGrace).
+	ReconnectGrace time.Duration
 	// StationCacheBytes (EVROAM_STATION_CACHE_MB) bounds the cache of rendered station
 	// answers (chargestations.AnswerCache); 0 turns it off.
 	StationCacheBytes int
@@ -82,6 +85,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.HeartbeatInterval = duration("EVROAM_HEARTBEAT_INTERVAL", "300s")
 	cfg.CommandTimeout = duration("EVROAM_COMMAND_TIMEOUT", "30s")
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
+	cfg.ReconnectGrace = duration("EVROAM_RECONNECT_GRACE", "90s")
 	if mb, err := strconv.Atoi(env("EVROAM_STATION_CACHE_MB", "256")); err != nil || mb < 0 {
 		problems = append(problems, fmt.Sprintf("EVROAM_STATION_CACHE_MB=%q is not a number of megabytes >= 0", env("EVROAM_STATION_CACHE_MB", "")))
 	} else {

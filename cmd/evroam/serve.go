@@ -77,7 +77,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
 	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout,
-		ObserveCall: m.observeCommand},
+		ReconnectGrace: cfg.ReconnectGrace, ObserveCall: m.observeCommand},
 		db, gatewayRegistry{reg.reports}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
