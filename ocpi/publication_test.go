@@ -569,3 +569,76 @@ func TestPullWindowShrinks(t *testing.T) {
 		t.Errorf("offset=40 after the change: total %s, %d locations", res.Header.Get("X-Total-Count"), len(page))
 	}
 }
+
+// TestConcurrentPublishersNeverDeadlock: transactions that publish overlapping locations at
+// once (status batches over many stations, station moves between locations) take turns per
+// location and never deadlock, and what is published afterwards is what the registry holds.
+func TestConcurrentPublishersNeverDeadlock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var locs []string
+	for i := range 4 {
+		locs = append(locs, e.location(fmt.Sprintf("Site %d", i)))
+	}
+	var stations []string
+	for i := range 12 {
+		id := fmt.Sprintf("CC-%02d", i)
+		e.station(id, locs[i%len(locs)], "Production", 2)
+		stations = append(stations, id)
+	}
+	statuses := []schema.Status{schema.StatusAvailable, schema.StatusCharging, schema.StatusOutOfOrder}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(w), 7))
+			for range 25 {
+				// A batch of status reports over stations of every location, in id order as the
+				// gateway sends them.
+				var cs []evse.StatusChange
+				for _, id := range stations {
+					if rnd.IntN(2) == 0 {
+						s := statuses[rnd.IntN(len(statuses))]
+						cs = append(cs, evse.StatusChange{Identity: id, SequenceNumber: 1 + rnd.IntN(2), OCPPStatus: "x", Status: s, At: time.Now()})
+					}
+				}
+				if _, err := e.evses.SetStatuses(t.Context(), cs); err != nil {
+					errs <- err
+					return
+				}
+				// Now and then a station moves to another location.
+				if rnd.IntN(5) == 0 {
+					id, to := stations[rnd.IntN(len(stations))], locs[rnd.IntN(len(locs))]
+					if _, err := e.db.Exec(`UPDATE charge_stations SET location_id = $2 WHERE id = $1`, id, to); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent publisher: %v", err)
+	}
+	// Every live published EVSE is in its station's location with the registry's status.
+	var wrong []string
+	if err := e.db.Select(&wrong, `
+		SELECT e.uid FROM evses e JOIN charge_stations cs ON cs.id = e.charge_station_id
+		LEFT JOIN ocpi_evses p ON p.evse_uid = e.uid AND p.live
+		LEFT JOIN ocpi_locations c ON c.seq = p.location_seq
+		WHERE c.location_id IS DISTINCT FROM cs.location_id OR p.status IS DISTINCT FROM ocpi_evse_status(e, cs)`); err != nil {
+		t.Fatal(err)
+	}
+	if len(wrong) > 0 {
+		t.Errorf("published EVSEs that differ from the registry: %v", wrong)
+	}
+	var placeholders int
+	if err := e.db.Get(&placeholders, `SELECT (SELECT count(*) FROM ocpi_locations WHERE last_updated = 'infinity')
+		+ (SELECT count(*) FROM ocpi_evses WHERE last_updated = 'infinity')`); err != nil || placeholders != 0 {
+		t.Errorf("%d placeholder stamps left (%v)", placeholders, err)
+	}
+}
