@@ -2,6 +2,7 @@ package ocpp
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -74,8 +75,14 @@ type Config struct {
 	// its BootNotification by itself before it is asked with TriggerMessage. Default 5s.
 	BootTriggerDelay time.Duration
 	// TrustedProxies may set X-Forwarded-For; the client IP is then the right-most address
-	// that is not a trusted proxy.
+	// that is not a trusted proxy. They may also say that the station's connection was TLS
+	// (X-Forwarded-Proto) and pass its client certificate (Client-Cert, RFC 9440): see
+	// transport.go.
 	TrustedProxies []netip.Prefix
+	// ClientCAs returns the CAs that sign station client certificates (security profile 3),
+	// as currently configured; nil when none are. evroam's own TLS listener verifies
+	// certificates against the same CAs during the handshake.
+	ClientCAs func() *x509.CertPool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// LoginFailuresPerIdentity and LoginFailuresPerAddress are how many failed logins an
@@ -349,7 +356,8 @@ func chooseSubprotocol(offered []string) (token, version string) {
 // while the identity or address is blocked for failed logins (see loginGuard), 404 for an
 // unknown station, 401 for wrong credentials, 503 when the registry does not answer. Every
 // refusal is logged with identity, address and reason, and recorded as the station's
-// last_connection_error (Registry.RecordLoginFailures, coalesced per station).
+// last_connection_error (Registry.RecordLoginFailures, coalesced per station). A profile 2
+// or 3 station on a plain connection is answered 403.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, identity, clientIP, version string) (Station, bool) {
 	now := s.cfg.Now()
 	if wait, err := s.logins.begin(identity, clientIP, now); err != nil {
@@ -380,6 +388,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, identity, clientI
 	case errors.Is(err, errUnknownStation):
 		s.log.Warn("ocpp: login refused", "identity", identity, "address", clientIP, "reason", err.Error())
 		http.NotFound(w, r)
+	case errors.Is(err, errPlainConnection):
+		// Credentials would not help: the station must connect over TLS (wss://).
+		s.refuseLogin(identity, clientIP, now, err)
+		http.Error(w, err.Error(), http.StatusForbidden)
 	default:
 		s.refuseLogin(identity, clientIP, now, err)
 		w.Header().Set("WWW-Authenticate", `Basic realm="evroam"`)
@@ -400,6 +412,9 @@ func (s *Server) authorize(r *http.Request, identity string, st Station, version
 	case 0:
 		return nil
 	case 1, 2:
+		if st.SecurityProfile == 2 && !s.transportOf(r).secure {
+			return errPlainConnection
+		}
 		user, pass, ok := r.BasicAuth()
 		switch {
 		case !ok || pass == "":
@@ -418,10 +433,17 @@ func (s *Server) authorize(r *http.Request, identity string, st Station, version
 		}
 		return nil
 	case 3:
-		// TLS client certificate. The certificate is verified by the TLS layer (ClientCAs);
-		// checking its CN against the station's serial number is not done yet.
-		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 {
+		// TLS client certificate (see transport.go); no password is needed.
+		t := s.transportOf(r)
+		switch {
+		case !t.secure:
+			return errPlainConnection
+		case t.certErr != nil:
+			return t.certErr
+		case t.cert == nil:
 			return errNoClientCert
+		case t.cert.Subject.CommonName != identity:
+			return errCertName
 		}
 		return nil
 	}

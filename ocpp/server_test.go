@@ -232,7 +232,7 @@ func TestPasswordForms(t *testing.T) {
 	// The Zaptec note: "AAAAAAAAAAAAAAAAAAAA" on our side, its hex form on the station.
 	e.reg.AddStation("ZAP-1", 1, "AAAAAAAAAAAAAAAAAAAA", true)
 	// The key was registered in its hex form; the station sends the decoded bytes.
-	e.reg.AddStation("HEX-1", 2, "4142434445464748494A4B4C4D4E4F5051525354", true)
+	e.reg.AddStation("HEX-1", 1, "4142434445464748494A4B4C4D4E4F5051525354", true)
 	e.reg.AddStation("OPEN-1", 0, "", true)
 	tests := []struct {
 		name     string

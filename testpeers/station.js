@@ -9,7 +9,8 @@
 //   {"id":1,"cmd":"connect","url":"ws://host:port/ocpp","identity":"CP1",
 //    "password":"secret" | "passwordHex":"414141...",  (optional; hex = raw bytes)
 //    "protocols":["ocpp1.6"], "callTimeoutMs":10000, "pingIntervalMs":0,
-//    "strict":true, "headers":{}}
+//    "strict":true, "headers":{},
+//    "tls":{"ca":"<PEM>","cert":"<PEM>","key":"<PEM>"}}   (wss://: trusted CA, client certificate)
 //   {"id":2,"cmd":"call","action":"Heartbeat","payload":{},"timeoutMs":10000}
 //   {"id":3,"cmd":"respond","action":"Reset"|"*","result":{...}}
 //   {"id":4,"cmd":"respond","action":"Reset","error":{"code":"NotSupported","description":"..","details":{}}}
@@ -115,6 +116,9 @@ async function connect(c) {
     pingIntervalMs: c.pingIntervalMs || 0,
     reconnect: false,
     respondWithDetailedErrors: false,
+    // TLS for wss://: the CA that signed the server's certificate, and the station's client
+    // certificate and key (security profile 3), passed to the ws library's TLS options.
+    wsOpts: c.tls ? { ca: c.tls.ca, cert: c.tls.cert, key: c.tls.key } : {},
   });
   cli.on('message', ({ message, outbound }) =>
     out({ type: 'event', event: 'message', outbound, text: message.toString() }));

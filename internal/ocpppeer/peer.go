@@ -322,6 +322,14 @@ type ConnectOptions struct {
 	// NoStrict turns strict mode off (it is on for every protocol ocpp-rpc has schemas for).
 	NoStrict bool
 	Headers  map[string]string
+	// TLS, for a wss:// URL: CAPEM is the CA that signed the server's certificate; CertPEM
+	// and KeyPEM, when set, are the station's client certificate (security profile 3).
+	TLS *TLSOptions
+}
+
+// TLSOptions are a wss:// connection's certificates, PEM encoded.
+type TLSOptions struct {
+	CAPEM, CertPEM, KeyPEM string
 }
 
 // Connect opens the WebSocket and returns the negotiated subprotocol. An HTTP refusal is
@@ -346,6 +354,13 @@ func (p *Peer) Connect(o ConnectOptions) (string, error) {
 	}
 	if o.Headers != nil {
 		cmd["headers"] = o.Headers
+	}
+	if o.TLS != nil {
+		t := map[string]any{"ca": o.TLS.CAPEM}
+		if o.TLS.CertPEM != "" {
+			t["cert"], t["key"] = o.TLS.CertPEM, o.TLS.KeyPEM
+		}
+		cmd["tls"] = t
 	}
 	res, err := p.do(cmd)
 	if err != nil {
