@@ -135,5 +135,3 @@ func TestNewNamesTheBadFile(t *testing.T) {
 		t.Fatalf("err = %v, want it to name missing.pem", err)
 	}
 }
-
-
