@@ -29,8 +29,12 @@
 //     and a password of up to 20 bytes also as its hex text in lower and upper case (so
 //     "AAAA…" and "4141…" match each other either way round); the registry checks them in
 //     one go (evroam: every form against a keyed verifier, but never more than one bcrypt).
-//     2.0.1 passwords are plain text only. Profile 3 requires a verified TLS client certificate (checking
-//     its CN against the serial number is not done yet).
+//     2.0.1 passwords are plain text only. Profiles 2 and 3 need a TLS connection (evroam's
+//     own TLS listener, or a trusted proxy that says so with X-Forwarded-Proto): on a plain
+//     one HTTP 403, before any credential is looked at. Profile 3 needs, instead of a
+//     password, a client certificate that chains to Config.ClientCAs and whose subject CN
+//     is the identity (the OCPP security whitepaper's rule), verified by the TLS layer or,
+//     when a trusted proxy forwards it (Client-Cert, RFC 9440), here (transport.go).
 //     Every refusal (0-2) is logged at Warn with identity, address and reason, and
 //     recorded as the station's last connection error through Registry.RecordLoginFailures,
 //     coalesced per station and written with the heartbeats; an accepted login clears it

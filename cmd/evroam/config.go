@@ -40,6 +40,14 @@ type config struct {
 	// ReconnectGrace (EVROAM_RECONNECT_GRACE): how long the stations of a node that shut
 	// down stay online waiting to reconnect (cluster.Config.ReconnectGrace).
 	ReconnectGrace time.Duration
+	// OCPP over TLS: OCPPTLSAddr (EVROAM_OCPP_TLS_ADDR) serves the gateway with the
+	// certificate in OCPPTLSCertFile and OCPPTLSKeyFile; OCPPClientCAFile holds the CAs of
+	// station client certificates (security profile 3), also for certificates a trusted
+	// proxy forwards. The files are read again when they change (package tlsfiles).
+	OCPPTLSAddr      string
+	OCPPTLSCertFile  string
+	OCPPTLSKeyFile   string
+	OCPPClientCAFile string
 	// StationCacheBytes (EVROAM_STATION_CACHE_MB) bounds the cache of rendered station
 	// answers (chargestations.AnswerCache); 0 turns it off.
 	StationCacheBytes int
@@ -68,6 +76,11 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		NodeID:        env("EVROAM_NODE_ID", fmt.Sprintf("%s-%d", host, os.Getpid())),
 		CountryCode:   env("EVROAM_COUNTRY_CODE", "NL"),
 		PartyID:       env("EVROAM_PARTY_ID", "EVR"),
+
+		OCPPTLSAddr:      env("EVROAM_OCPP_TLS_ADDR", ""),
+		OCPPTLSCertFile:  env("EVROAM_OCPP_TLS_CERT_FILE", ""),
+		OCPPTLSKeyFile:   env("EVROAM_OCPP_TLS_KEY_FILE", ""),
+		OCPPClientCAFile: env("EVROAM_OCPP_CLIENT_CA_FILE", ""),
 	}
 	var problems []string
 	duration := func(key, def string) time.Duration {
@@ -125,6 +138,14 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	addrs := []struct{ key, val string }{{"EVROAM_HTTP_ADDR", cfg.HTTPAddr}, {"EVROAM_OCPP_ADDR", cfg.OCPPAddr}}
 	if cfg.DebugAddr != "" {
 		addrs = append(addrs, struct{ key, val string }{"EVROAM_DEBUG_ADDR", cfg.DebugAddr})
+	}
+	if cfg.OCPPTLSAddr != "" {
+		addrs = append(addrs, struct{ key, val string }{"EVROAM_OCPP_TLS_ADDR", cfg.OCPPTLSAddr})
+		if cfg.OCPPTLSCertFile == "" || cfg.OCPPTLSKeyFile == "" {
+			problems = append(problems, "EVROAM_OCPP_TLS_ADDR needs EVROAM_OCPP_TLS_CERT_FILE and EVROAM_OCPP_TLS_KEY_FILE")
+		}
+	} else if cfg.OCPPTLSCertFile != "" || cfg.OCPPTLSKeyFile != "" {
+		problems = append(problems, "EVROAM_OCPP_TLS_CERT_FILE and EVROAM_OCPP_TLS_KEY_FILE are used with EVROAM_OCPP_TLS_ADDR, which is not set")
 	}
 	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a.val); err != nil {

@@ -140,12 +140,12 @@ func TestConfig(t *testing.T) {
 	_, err = loadConfig(nil, env(map[string]string{
 		"EVROAM_HTTP_ADDR": "8080", "EVROAM_HEARTBEAT_INTERVAL": "often",
 		"EVROAM_COUNTRY_CODE": "Netherlands", "EVROAM_ADMIN_API_KEY": "evr_admin_31_characters_long_xx",
-		"EVROAM_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com",
+		"EVROAM_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com", "EVROAM_OCPP_TLS_ADDR": ":9443",
 	}))
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE", "EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES"} {
+	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE", "EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPP_TLS_CERT_FILE"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}

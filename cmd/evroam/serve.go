@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/secret"
+	"github.com/evroam/evroam/internal/tlsfiles"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
@@ -38,6 +40,9 @@ type app struct {
 	reports *stationreports.Service // its batchers are closed after the gateway
 	pusher  *ocpi.Pusher            // run by serve
 	metrics *metrics
+	// tls serves the gateway on EVROAM_OCPP_TLS_ADDR and keeps the station CAs (nil when
+	// neither is configured).
+	tls *tlsfiles.Server
 	// stopListening ends the station answer cache's change listener; listening is done when
 	// it returns.
 	stopListening context.CancelFunc
@@ -47,6 +52,19 @@ type app struct {
 // newApp opens the database, applies migrations, makes sure the root network (and the admin
 // key, when configured) exists, and builds the HTTP engine.
 func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
+	var tlsFiles *tlsfiles.Server
+	if cfg.OCPPTLSAddr != "" || cfg.OCPPClientCAFile != "" {
+		var err error
+		tlsFiles, err = tlsfiles.New(tlsfiles.Files{CertFile: cfg.OCPPTLSCertFile, KeyFile: cfg.OCPPTLSKeyFile,
+			ClientCAFile: cfg.OCPPClientCAFile}, log)
+		if err != nil {
+			return nil, fmt.Errorf("OCPP TLS files: %w", err)
+		}
+	}
+	var clientCAs func() *x509.CertPool
+	if tlsFiles != nil && cfg.OCPPClientCAFile != "" {
+		clientCAs = tlsFiles.ClientCAs
+	}
 	db, err := database.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -83,6 +101,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
 			TrustedProxies:    cfg.TrustedProxies,
+			ClientCAs:         clientCAs,
 			Observer:          ocppObserver{m},
 		}, log)
 	if err != nil {
@@ -105,7 +124,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
 	}()
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
-		pusher: pusher, metrics: m, stopListening: stopListening, listening: listening}, nil
+		pusher: pusher, metrics: m, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.
@@ -140,6 +159,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return fmt.Errorf("listen on EVROAM_OCPP_ADDR: %w", err)
 	}
 	defer ocppLn.Close()
+	var ocppTLSLn net.Listener
+	if cfg.OCPPTLSAddr != "" {
+		if ocppTLSLn, err = net.Listen("tcp", cfg.OCPPTLSAddr); err != nil {
+			return fmt.Errorf("listen on EVROAM_OCPP_TLS_ADDR: %w", err)
+		}
+		defer ocppTLSLn.Close()
+	}
 	if cfg.publicURLDefaulted {
 		// The default names the address actually bound (":0" picks a port).
 		cfg.OCPPPublicURL = "ws://" + publicHost(ocppLn.Addr().String()) + "/ocpp"
@@ -160,6 +186,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 
 	fmt.Fprintf(stdout, "evroam %s is up\n  API:  http://%s/api/v1\n  OCPP: %s/{charge_station_id}\n",
 		cfg.NodeID, publicHost(apiLn.Addr().String()), cfg.OCPPPublicURL)
+	// The TLS listener serves the same gateway; the TLS layer verifies client certificates
+	// against the station CAs, the gateway checks what each security profile needs.
+	var ocppTLSSrv *http.Server
+	if ocppTLSLn != nil {
+		ocppTLSSrv = &http.Server{Handler: a.gateway, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			TLSConfig: a.tls.Config(), ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		fmt.Fprintf(stdout, "  OCPP over TLS: wss://%s/ocpp/{charge_station_id}\n", publicHost(ocppTLSLn.Addr().String()))
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.DebugAddr != "" {
@@ -170,6 +204,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	g.Go(func() error { return ignoreClosed(apiSrv.Serve(apiLn)) })
 	g.Go(func() error { return ignoreClosed(ocppSrv.Serve(ocppLn)) })
+	if ocppTLSSrv != nil {
+		g.Go(func() error { return ignoreClosed(ocppTLSSrv.ServeTLS(ocppTLSLn, "", "")) })
+	}
 	g.Go(func() error { return a.pusher.Run(gctx) }) // stops when the shutdown starts
 	g.Go(func() error {
 		<-gctx.Done()
@@ -177,7 +214,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer cancel()
 		a.closeNode(sctx)
-		return errors.Join(apiSrv.Shutdown(sctx), ocppSrv.Shutdown(sctx))
+		errs := []error{apiSrv.Shutdown(sctx), ocppSrv.Shutdown(sctx)}
+		if ocppTLSSrv != nil {
+			errs = append(errs, ocppTLSSrv.Shutdown(sctx))
+		}
+		return errors.Join(errs...)
 	})
 	return g.Wait()
 }

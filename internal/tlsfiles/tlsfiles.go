@@ -51,8 +51,8 @@ type stamp struct {
 
 // New loads the files; an error names the file that could not be used.
 func New(files Files, log *slog.Logger) (*Server, error) {
-	if files.CertFile == "" || files.KeyFile == "" {
-		return nil, errors.New("tlsfiles: a certificate file and a key file are needed")
+	if (files.CertFile == "") != (files.KeyFile == "") || (files.CertFile == "" && files.ClientCAFile == "") {
+		return nil, errors.New("tlsfiles: a certificate file with its key file, or a client CA file, is needed")
 	}
 	s := &Server{files: files, log: log, now: time.Now}
 	stamps, err := s.stat()
@@ -66,8 +66,12 @@ func New(files Files, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
+// Serves reports whether a server certificate is configured (without one, only the client
+// CAs are kept, for certificates a TLS-terminating proxy forwards).
+func (s *Server) Serves() bool { return s.files.CertFile != "" }
+
 // Config returns the TLS configuration of a server; every handshake uses the files as they
-// are then.
+// are then. It needs a server certificate (Serves).
 func (s *Server) Config() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -109,7 +113,10 @@ func (s *Server) current() (*tls.Certificate, *x509.CertPool) {
 }
 
 func (s *Server) paths() []string {
-	p := []string{s.files.CertFile, s.files.KeyFile}
+	var p []string
+	if s.files.CertFile != "" {
+		p = append(p, s.files.CertFile, s.files.KeyFile)
+	}
 	if s.files.ClientCAFile != "" {
 		p = append(p, s.files.ClientCAFile)
 	}
@@ -143,9 +150,13 @@ func changed(a, b []stamp) bool {
 // load reads the files; the caller holds mu (or has not shared s yet). A failed load keeps
 // the stamps unchanged, so the next check tries again.
 func (s *Server) load(stamps []stamp) error {
-	cert, err := tls.LoadX509KeyPair(s.files.CertFile, s.files.KeyFile)
-	if err != nil {
-		return fmt.Errorf("tlsfiles: %s, %s: %w", s.files.CertFile, s.files.KeyFile, err)
+	var cert *tls.Certificate
+	if s.files.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(s.files.CertFile, s.files.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tlsfiles: %s, %s: %w", s.files.CertFile, s.files.KeyFile, err)
+		}
+		cert = &c
 	}
 	var cas *x509.CertPool
 	if s.files.ClientCAFile != "" {
@@ -158,6 +169,6 @@ func (s *Server) load(stamps []stamp) error {
 			return fmt.Errorf("tlsfiles: %s holds no PEM certificate", s.files.ClientCAFile)
 		}
 	}
-	s.cert, s.clientCAs, s.stamps = &cert, cas, stamps
+	s.cert, s.clientCAs, s.stamps = cert, cas, stamps
 	return nil
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/internal/ocpppeer"
+	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/internal/testca"
+)
+
+// TestServeOCPPOverTLS runs `evroam serve` with EVROAM_OCPP_TLS_ADDR: stations created
+// through the API with security profiles 2 and 3 connect over wss:// (profile 3 with a
+// client certificate of the configured station CA and no password), profile 2 is refused on
+// the plain address, and a renewed server certificate is served without a restart.
+func TestServeOCPPOverTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	serverCA, stationCA := testca.New(t, "server CA"), testca.New(t, "station CA")
+	certFile, keyFile := serverCA.Server(t).WriteFiles(t, dir)
+	caFile := filepath.Join(dir, "station-ca.pem")
+	testca.WriteFile(t, caFile, stationCA.CertPEM)
+	const key = "test-admin-key-0123456789abcdefghij"
+	env := map[string]string{"EVROAM_DATABASE_URL": pgtest.URL(t), "EVROAM_HTTP_ADDR": "127.0.0.1:0",
+		"EVROAM_OCPP_ADDR": "127.0.0.1:0", "EVROAM_ADMIN_API_KEY": key, "EVROAM_OCPP_TLS_ADDR": "127.0.0.1:0",
+		"EVROAM_OCPP_TLS_CERT_FILE": certFile, "EVROAM_OCPP_TLS_KEY_FILE": keyFile, "EVROAM_OCPP_CLIENT_CA_FILE": caFile}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, out, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	printed := func(prefix string) string {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			for _, line := range strings.Split(out.String(), "\n") {
+				if _, v, ok := strings.Cut(line, prefix); ok {
+					return strings.TrimSpace(v)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("serve printed no %q: %q", prefix, out.String())
+		return ""
+	}
+	api := printed("API:  ")
+	wss := strings.TrimSuffix(printed("OCPP over TLS: "), "/{charge_station_id}")
+	ws := strings.TrimSuffix(printed("OCPP: "), "/{charge_station_id}")
+
+	post := func(path, body string) {
+		req, _ := http.NewRequest(http.MethodPost, api+path, bytes.NewBufferString(body))
+		req.Header.Set("X-API-Key", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	post("/locations", `{"id": "TLS-LOC", "name": "TLS site", "address": "Nieuwstraat 1", "city": "Utrecht", "country": "NLD",
+		"time_zone": "Europe/Amsterdam", "coordinates": {"latitude": "52.09074", "longitude": "5.12142"}}`)
+	for _, st := range []string{
+		`{"charge_station_id": "TLS-P2", "security_profile": 2, "ocpp_password": "a-long-station-password"`,
+		`{"charge_station_id": "TLS-P3", "security_profile": 3`,
+	} {
+		post("/chargestations", st+`, "location_id": "TLS-LOC", "deploy_state": "Stock",
+			"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": [{"connectors": [
+			{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}]}`)
+	}
+
+	trust := &ocpppeer.TLSOptions{CAPEM: string(serverCA.CertPEM)}
+	p3 := stationCA.Client(t, "TLS-P3")
+	p := ocpppeer.Start(t)
+	cases := []struct {
+		name string
+		opts ocpppeer.ConnectOptions
+		want int
+	}{
+		{"Profile2OverTLS", ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P2", Password: "a-long-station-password", TLS: trust}, 0},
+		{"Profile2Plain", ocpppeer.ConnectOptions{URL: ws, Identity: "TLS-P2", Password: "a-long-station-password"}, 403},
+		{"Profile3Certificate", ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P3",
+			TLS: &ocpppeer.TLSOptions{CAPEM: trust.CAPEM, CertPEM: string(p3.CertPEM), KeyPEM: string(p3.KeyPEM)}}, 0},
+		{"Profile3WithoutCertificate", ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P3", TLS: trust}, 401},
+	}
+	for _, c := range cases {
+		c.opts.Protocols = []string{"ocpp2.0.1"}
+		_, err := p.Connect(c.opts)
+		if c.want == 0 {
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			boot := map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "M", "vendorName": "V"}}
+			if res, err := p.Call("BootNotification", boot); err != nil || !strings.Contains(string(res), `"Accepted"`) {
+				t.Fatalf("%s: BootNotification: %s %v", c.name, res, err)
+			}
+			p.Close()
+			continue
+		}
+		if pe, ok := err.(*ocpppeer.Error); !ok || pe.HTTPStatus != c.want {
+			t.Fatalf("%s: Connect error = %v, want HTTP %d", c.name, err, c.want)
+		}
+	}
+
+	// A certificate from another CA replaces the served one: stations that trust only the
+	// old CA are refused at the handshake once it is reloaded, those that trust the new one
+	// connect. No restart.
+	renewedCA := testca.New(t, "renewed server CA")
+	renewedCA.Server(t).WriteFiles(t, dir)
+	renewed := &ocpppeer.TLSOptions{CAPEM: string(renewedCA.CertPEM)}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := p.Connect(ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P2", Password: "a-long-station-password",
+			TLS: renewed, Protocols: []string{"ocpp2.0.1"}})
+		if err == nil {
+			p.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("renewed certificate not served: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
