@@ -201,3 +201,34 @@ func (s *Service) Delete(ctx context.Context, visible []uuid.UUID, id string) er
 
 // Answers is the service's cache of rendered station answers (nil when there is none).
 func (s *Service) Answers() *AnswerCache { return s.answers }
+
+// ---- Password rotation (charger command POST /chargers/{id}/password). The command offers
+// the new password before it is sent, so that a station that takes it and reconnects at once
+// is let in, and confirms or withdraws it by the station's answer; logins settle the rest
+// (stationreports). The returned token names the offered password in the later calls.
+
+// OfferPassword lets station identity log in with password from now on, alongside its
+// current one. Errors: ErrNotFound.
+func (s *Service) OfferPassword(ctx context.Context, identity, password string) (token string, err error) {
+	stored, err := s.storePassword(identity, password)
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.OfferPassword(ctx, identity, stored.Hash, stored.Verifier); err != nil {
+		return "", err
+	}
+	return stored.Hash, nil
+}
+
+// ConfirmPassword makes the offered password the station's current one: the station
+// accepted it. The previous one is still accepted until the station logs in with the new
+// one. Errors: ErrRotationSuperseded.
+func (s *Service) ConfirmPassword(ctx context.Context, identity, token string) error {
+	return s.store.ConfirmPassword(ctx, identity, token)
+}
+
+// WithdrawPassword forgets the offered password: the station refused it or was not
+// connected. Errors: ErrRotationSuperseded.
+func (s *Service) WithdrawPassword(ctx context.Context, identity, token string) error {
+	return s.store.WithdrawPassword(ctx, identity, token)
+}

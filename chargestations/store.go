@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/schema"
@@ -237,6 +238,9 @@ func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
 		default_charge_station_floor_level = :default_charge_station_floor_level,
 		maintenance_info = :maintenance_info, remarks = :remarks, security_profile = :security_profile,
 		ocpp_password_hash = :ocpp_password_hash, ocpp_password_verifier = :ocpp_password_verifier,
+		-- a password set through the API ends any rotation in progress (0018)
+		ocpp_password_other_hash = CASE WHEN ocpp_password_hash IS DISTINCT FROM :ocpp_password_hash THEN NULL ELSE ocpp_password_other_hash END,
+		ocpp_password_other_verifier = CASE WHEN ocpp_password_hash IS DISTINCT FROM :ocpp_password_hash THEN NULL ELSE ocpp_password_other_verifier END,
 		etag = :etag, last_updated = :last_updated,
 		station_last_updated = :station_last_updated
 	WHERE id = :id`
@@ -352,10 +356,14 @@ type GatewayStation struct {
 	SecurityProfile  schema.SecurityProfile
 	PasswordHash     string // bcrypt (internal/secret); "" when no password is set
 	PasswordVerifier []byte // keyed verifier (internal/secret); nil when none is kept
-	HasBootData      bool   // a BootNotification has been accepted before (onboarded)
-	OnboardingState  schema.OnboardingState
-	FirmwareVersion  string // as the last BootNotification gave it
-	HasConfiguration bool   // the station's configuration has been read before
+	// OtherPasswordHash and OtherPasswordVerifier are a second password the station may log
+	// in with during a rotation (migration 0018); "" when there is none.
+	OtherPasswordHash     string
+	OtherPasswordVerifier []byte
+	HasBootData           bool // a BootNotification has been accepted before (onboarded)
+	OnboardingState       schema.OnboardingState
+	FirmwareVersion       string // as the last BootNotification gave it
+	HasConfiguration      bool   // the station's configuration has been read before
 }
 
 // LookupForGateway returns the connection data of the station with OCPP identity, whatever
@@ -365,13 +373,16 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		SecurityProfile  int            `db:"security_profile"`
 		PasswordHash     sql.NullString `db:"ocpp_password_hash"`
 		PasswordVerifier []byte         `db:"ocpp_password_verifier"`
+		OtherHash        sql.NullString `db:"ocpp_password_other_hash"`
+		OtherVerifier    []byte         `db:"ocpp_password_other_verifier"`
 		OnboardingState  string         `db:"onboarding_state"`
 		LastBootAt       sql.NullTime   `db:"last_boot_at"`
 		FirmwareVersion  sql.NullString `db:"firmware_version"`
 		HasConfiguration bool           `db:"has_configuration"`
 	}
 	err := sqlx.GetContext(ctx, s.q, &row, `
-	SELECT security_profile, ocpp_password_hash, ocpp_password_verifier, onboarding_state, last_boot_at,
+	SELECT security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
+		ocpp_password_other_verifier, onboarding_state, last_boot_at,
 		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration
 	FROM charge_stations cs
 	WHERE id = $1`, identity)
@@ -383,10 +394,74 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 	}
 	return GatewayStation{
 		Identity: identity, SecurityProfile: schema.SecurityProfile(row.SecurityProfile),
-		PasswordHash: row.PasswordHash.String, PasswordVerifier: row.PasswordVerifier, HasBootData: row.LastBootAt.Valid,
+		PasswordHash: row.PasswordHash.String, PasswordVerifier: row.PasswordVerifier,
+		OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier, HasBootData: row.LastBootAt.Valid,
 		OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
 		HasConfiguration: row.HasConfiguration,
 	}, nil
+}
+
+// ---- Password rotation (migration 0018). hash identifies the password a call is about: the
+// bcrypt hash stored for it, which no other password has.
+
+// ErrRotationSuperseded: the password a rotation call is about is no longer the one on record
+// (a newer rotation, or a password set through the API, replaced it).
+var ErrRotationSuperseded = fmt.Errorf("another password change replaced this one: %w", apperr.Conflict)
+
+// OfferPassword records a new password (hash and verifier) that station identity may log in
+// with from now on, alongside its current one, before it is sent to the station.
+func (s *Store) OfferPassword(ctx context.Context, identity, hash string, verifier []byte) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET ocpp_password_other_hash = $2,
+		ocpp_password_other_verifier = $3, ocpp_password_other_is_old = false
+	WHERE id = $1`, identity, hash, verifier)
+	return rotationResult(res, err, identity, ErrNotFound)
+}
+
+// ConfirmPassword makes the offered password with hash the station's current one (the
+// station accepted it); the previous one stays accepted until the station logs in with the
+// new one.
+func (s *Store) ConfirmPassword(ctx context.Context, identity, hash string) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET
+		ocpp_password_hash = ocpp_password_other_hash, ocpp_password_verifier = ocpp_password_other_verifier,
+		ocpp_password_other_hash = ocpp_password_hash, ocpp_password_other_verifier = ocpp_password_verifier,
+		ocpp_password_other_is_old = true
+	WHERE id = $1 AND ocpp_password_other_hash = $2 AND NOT ocpp_password_other_is_old`, identity, hash)
+	return rotationResult(res, err, identity, ErrRotationSuperseded)
+}
+
+// WithdrawPassword forgets the offered password with hash (the station refused it).
+func (s *Store) WithdrawPassword(ctx context.Context, identity, hash string) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET ocpp_password_other_hash = NULL,
+		ocpp_password_other_verifier = NULL, ocpp_password_other_is_old = false
+	WHERE id = $1 AND ocpp_password_other_hash = $2 AND NOT ocpp_password_other_is_old`, identity, hash)
+	return rotationResult(res, err, identity, ErrRotationSuperseded)
+}
+
+// SettleRotation is told that station identity logged in with the password whose hash is
+// hash, and ends a rotation the login settles: a login with an offered password makes it the
+// current one; a login with the current password after the station accepted a new one
+// forgets the previous one. Anything else changes nothing.
+func (s *Store) SettleRotation(ctx context.Context, identity, hash string) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET
+		ocpp_password_hash = CASE WHEN ocpp_password_other_hash = $2 THEN ocpp_password_other_hash ELSE ocpp_password_hash END,
+		ocpp_password_verifier = CASE WHEN ocpp_password_other_hash = $2 THEN ocpp_password_other_verifier ELSE ocpp_password_verifier END,
+		ocpp_password_other_hash = NULL, ocpp_password_other_verifier = NULL, ocpp_password_other_is_old = false
+	WHERE id = $1 AND ((ocpp_password_other_hash = $2 AND NOT ocpp_password_other_is_old)
+		OR (ocpp_password_hash = $2 AND ocpp_password_other_is_old))`, identity, hash)
+	if err != nil {
+		return fmt.Errorf("settle the password rotation of %s: %w", identity, database.Translate(err))
+	}
+	return nil
+}
+
+func rotationResult(res sql.Result, err error, identity string, none error) error {
+	if err != nil {
+		return fmt.Errorf("password rotation of %s: %w", identity, database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("password rotation of %s: %w", identity, none)
+	}
+	return nil
 }
 
 // SetPasswordVerifier stores the keyed verifier of station identity's password, provided its

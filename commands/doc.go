@@ -1,7 +1,7 @@
 // Package commands serves the charger commands of the REST API (contract §6):
 // /api/v1/chargers/{chargeBoxId}/reset, unlock, cache/clear, trigger, availability,
-// configuration/get, configuration/change, firmware/update, diagnostics and data-transfer
-// (POST sends one, GET lists the history). Bodies and answers are plain JSON objects, not
+// configuration/get, configuration/change, firmware/update, diagnostics, data-transfer
+// (POST sends one, GET lists the history) and password (rotation). Bodies and answers are plain JSON objects, not
 // the registry envelope, exactly as the charger-command API documents them; errors use the
 // registry's error envelope.
 //
@@ -41,7 +41,9 @@
 // every bad field, send the CALL through the Gateway within Config.Timeout, map failures
 // (commandError: 409, 504, 502, 422; an answer the entry cannot decode: 502), decode the
 // answer and write the response. The GET data-transfer history is a plain read, not a
-// command, and has its own handler.
+// command, and has its own handler. The password rotation (password.go) is the one table
+// entry with its own endpoint type: it changes what evroam keeps before and after its CALL
+// (Passwords), which a command entry never does.
 //
 // Adding a command (remote start and stop are next):
 //
@@ -98,7 +100,7 @@
 //
 //	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
 //		db, registry, ocppCfg, log)
-//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords)
 //	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
 //	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands

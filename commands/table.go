@@ -25,6 +25,7 @@ var table = []endpoint{
 	updateFirmwareCommand,
 	diagnosticsCommand,
 	dataTransferCommand,
+	passwordEndpoint{},
 }
 
 // endpoint is a table entry whatever its types, so that one table holds every command.

@@ -126,11 +126,35 @@ func (s *Service) LookupStation(ctx context.Context, identity string) (Station, 
 	}
 	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, HasBootData: st.HasBootData,
 		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration}
-	if st.PasswordHash != "" {
-		stored := secret.Stored{Hash: st.PasswordHash, Verifier: st.PasswordVerifier}
-		out.VerifyPassword = func(candidates ...string) bool { return s.checkPassword(identity, stored, candidates) }
+	if st.PasswordHash != "" || st.OtherPasswordHash != "" {
+		current := secret.Stored{Hash: st.PasswordHash, Verifier: st.PasswordVerifier}
+		other := secret.Stored{Hash: st.OtherPasswordHash, Verifier: st.OtherPasswordVerifier}
+		out.VerifyPassword = func(candidates ...string) bool {
+			// During a rotation either password logs in; the login may settle it.
+			if s.checkPassword(identity, current, candidates) {
+				if other.Hash != "" {
+					s.settleRotation(identity, current.Hash)
+				}
+				return true
+			}
+			if other.Hash != "" && s.checkPassword(identity, other, candidates) {
+				s.settleRotation(identity, other.Hash)
+				return true
+			}
+			return false
+		}
 	}
 	return out, nil
+}
+
+// settleRotation tells the store which password a station logged in with during a rotation
+// (chargestations.Store.SettleRotation). Rare: once or twice per rotation.
+func (s *Service) settleRotation(identity, hash string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.stations.SettleRotation(ctx, identity, hash); err != nil {
+		s.log.Warn("settle a station's password rotation", "identity", identity, "err", err)
+	}
 }
 
 // checkPassword checks a station's password (at most one bcrypt); a check that needed bcrypt

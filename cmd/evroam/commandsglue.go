@@ -43,3 +43,19 @@ func (t commandTransfers) ListDataTransfers(ctx context.Context, p auth.Principa
 	}
 	return out, nil
 }
+
+// commandPasswords keeps the passwords a password rotation offers, through the charge-station
+// service (which hashes them as it hashes ocpp_password).
+type commandPasswords struct{ stations *chargestations.Service }
+
+func (p commandPasswords) Offer(ctx context.Context, identity, password string) (string, error) {
+	return p.stations.OfferPassword(ctx, identity, password)
+}
+
+func (p commandPasswords) Confirm(ctx context.Context, identity, token string) error {
+	return p.stations.ConfirmPassword(ctx, identity, token)
+}
+
+func (p commandPasswords) Withdraw(ctx context.Context, identity, token string) error {
+	return p.stations.WithdrawPassword(ctx, identity, token)
+}

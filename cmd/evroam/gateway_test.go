@@ -56,8 +56,8 @@ func (e *e2e) do(method, path string, body any) (int, json.RawMessage) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	json.Unmarshal(raw, &env)
-	if env.Data == nil {
-		env.Data = raw
+	if env.Data == nil || string(env.Data) == "null" {
+		env.Data = raw // an error answer: the whole envelope, with its errors
 	}
 	return resp.StatusCode, env.Data
 }

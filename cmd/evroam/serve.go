@@ -109,7 +109,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}
 	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
-		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore})
+		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore}, commandPasswords{reg.stations})
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Log: log})
