@@ -264,6 +264,15 @@ func (r sessionRegistry) RecordLeft(ctx context.Context, identity string, at tim
 	return r.n.leave(ctx, identity, at)
 }
 
+// RecordCertificate passes the certificates the gateway signs on to the wrapped registry, when
+// it records them (ocpp.CertificateRecorder).
+func (r sessionRegistry) RecordCertificate(ctx context.Context, identity string, c ocpp.SignedCertificate) error {
+	if rec, ok := r.Registry.(ocpp.CertificateRecorder); ok {
+		return rec.RecordCertificate(ctx, identity, c)
+	}
+	return nil
+}
+
 // sessionWrite is a station_sessions change: a claim (this node holds the station now), a
 // release of the session id (its connection ended) or a leave (it ended because this node
 // shuts down).

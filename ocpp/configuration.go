@@ -26,6 +26,11 @@ func (c *conn) afterAnswer(action string) {
 		c.configRead.Store(true)
 		go c.readConfiguration()
 	}
+	if action == "SignCertificate" {
+		if chain := c.pendingChain.Swap(nil); chain != nil {
+			go c.sendCertificateSigned(chain)
+		}
+	}
 }
 
 // readConfiguration asks the station for its whole configuration. Errors are only logged:

@@ -68,6 +68,9 @@ type conn struct {
 	configRead atomic.Bool
 	firmware   atomic.Pointer[string]
 	readConfig atomic.Bool // the boot just answered asks for a configuration read
+	// pendingChain is a certificate signed for the SignCertificate just answered, sent once
+	// the answer is on the wire (certificates.go).
+	pendingChain atomic.Pointer[signedChain]
 
 	writeMu sync.Mutex
 	callSem chan struct{} // capacity 1: held by the caller whose CALL is outstanding

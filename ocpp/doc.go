@@ -103,7 +103,8 @@
 // MeterValues (RecordMeterValues), Authorize (Accepted: there is no token list yet),
 // DataTransfer (recorded, answered UnknownVendorId), FirmwareStatusNotification,
 // LogStatusNotification, SecurityEventNotification (answered; kept in the message
-// log). 1.6 only: StartTransaction (the registry allocates the transaction id),
+// log), SignCertificate (signed with Config.CSRSigner, then CertificateSigned; see
+// certificates.go). 1.6 only: StartTransaction (the registry allocates the transaction id),
 // StopTransaction, DiagnosticsStatusNotification, SignedFirmwareStatusNotification.
 // 2.0.1 only: TransactionEvent, NotifyEvent, NotifyReport (RecordConfiguration).
 //

@@ -29,6 +29,7 @@ var handlers = map[string]map[string]handlerFunc{
 		"LogStatusNotification":            empty,
 		"SignedFirmwareStatusNotification": empty,
 		"SecurityEventNotification":        empty,
+		"SignCertificate":                  signCertificate,
 	},
 	ProtocolOCPP201: {
 		"BootNotification":           boot201,
@@ -43,6 +44,7 @@ var handlers = map[string]map[string]handlerFunc{
 		"SecurityEventNotification":  empty,
 		"NotifyEvent":                empty,
 		"NotifyReport":               notifyReport201,
+		"SignCertificate":            signCertificate,
 	},
 }
 

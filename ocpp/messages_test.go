@@ -312,10 +312,13 @@ func TestNotifications(t *testing.T) {
 					t.Errorf("%s answer = %s, want {}", c[0], res)
 				}
 			}
-			// A valid action the gateway does not handle.
-			_, err := p.Call("SignCertificate", map[string]any{"csr": "-----BEGIN CERTIFICATE REQUEST-----"})
-			if pe, ok := err.(*ocpppeer.Error); !ok || pe.Code != "NotImplemented" {
-				t.Errorf("SignCertificate: err = %v, want NotImplemented", err)
+			// A valid action the gateway does not handle (every 1.6 one, with the security
+			// extension, is handled).
+			if v.name == "ocpp2.0.1" {
+				_, err := p.Call("ReservationStatusUpdate", map[string]any{"reservationId": 1, "reservationUpdateStatus": "Expired"})
+				if pe, ok := err.(*ocpppeer.Error); !ok || pe.Code != "NotImplemented" {
+					t.Errorf("ReservationStatusUpdate: err = %v, want NotImplemented", err)
+				}
 			}
 		})
 	}

@@ -83,6 +83,9 @@ type Config struct {
 	// as currently configured; nil when none are. evroam's own TLS listener verifies
 	// certificates against the same CAs during the handshake.
 	ClientCAs func() *x509.CertPool
+	// CSRSigner, when set, signs the certificates stations ask for with SignCertificate;
+	// without it SignCertificate is answered Rejected (certificates.go).
+	CSRSigner CSRSigner
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// LoginFailuresPerIdentity and LoginFailuresPerAddress are how many failed logins an

@@ -21,6 +21,7 @@ func (h *Handler) Routes(rg *gin.RouterGroup) {
 	rg.GET("/chargestations/:charge_station_id/messages", web.Handle(h.messages))
 	rg.GET("/chargestations/:charge_station_id/status-log", web.Handle(h.statusLog))
 	rg.GET("/chargestations/:charge_station_id/configuration", web.Handle(h.configuration))
+	rg.GET("/chargestations/:charge_station_id/certificates", web.Handle(h.certificates))
 }
 
 // Paging of the logs: newest first, limit (default 100, max 1000) and before (an entry id:
@@ -159,5 +160,40 @@ func (h *Handler) configuration(c *gin.Context) error {
 			Updated: web.FormatTime(v.Updated)}
 	}
 	web.Respond(c, http.StatusOK, out)
+	return nil
+}
+
+type certificateResponse struct {
+	ID              int64  `json:"id"`
+	CertificateType string `json:"certificate_type"`
+	SerialNumber    string `json:"serial_number"`
+	Subject         string `json:"subject"`
+	Issuer          string `json:"issuer"`
+	NotBefore       string `json:"not_before"`
+	NotAfter        string `json:"not_after"`
+	Status          string `json:"status"`
+	Created         string `json:"created"`
+}
+
+// certificates lists the certificates evroam signed for the station, newest first: the first
+// one the station Accepted is the one it presents now, until not_after.
+func (h *Handler) certificates(c *gin.Context) error {
+	limit, before, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Certificates(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"), limit, before)
+	if err != nil {
+		return err
+	}
+	out := make([]certificateResponse, len(cs))
+	var last int64
+	for i, x := range cs {
+		out[i] = certificateResponse{ID: x.ID, CertificateType: x.CertificateType, SerialNumber: x.SerialNumber, Subject: x.Subject,
+			Issuer: x.Issuer, NotBefore: web.FormatTime(x.NotBefore), NotAfter: web.FormatTime(x.NotAfter), Status: x.Status,
+			Created: web.FormatTime(x.Created)}
+		last = x.ID
+	}
+	respondPage(c, limit, last, len(out), out)
 	return nil
 }

@@ -58,3 +58,18 @@ type DataTransfer struct {
 	Error        string
 	Created      time.Time
 }
+
+// Certificate is a certificate evroam signed for a station (its SignCertificate request),
+// with the station's answer to CertificateSigned.
+type Certificate struct {
+	ID              int64
+	StationID       string
+	CertificateType string // ChargingStationCertificate
+	SerialNumber    string // hex
+	Subject         string
+	Issuer          string
+	NotBefore       time.Time
+	NotAfter        time.Time
+	Status          string // Accepted, Rejected, NoAnswer
+	Created         time.Time
+}

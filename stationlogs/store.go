@@ -341,3 +341,54 @@ func storable(s string) string {
 	}
 	return strings.ReplaceAll(s, "\x00", "")
 }
+
+// AppendCertificate records a certificate signed for a station (a station deleted meanwhile
+// records nothing).
+func (s *Store) AppendCertificate(ctx context.Context, c Certificate) error {
+	const q = `
+	INSERT INTO station_certificates (charge_station_id, certificate_type, serial_number, subject, issuer,
+		not_before, not_after, status, created)
+	SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+	WHERE EXISTS (SELECT 1 FROM charge_stations WHERE id = $1)`
+	_, err := s.q.ExecContext(ctx, q, c.StationID, c.CertificateType, c.SerialNumber, storable(c.Subject), storable(c.Issuer),
+		c.NotBefore.UTC(), c.NotAfter.UTC(), c.Status, c.Created.UTC())
+	if err != nil {
+		return fmt.Errorf("record a certificate of %s: %w", c.StationID, database.Translate(err))
+	}
+	return nil
+}
+
+// Certificates returns the certificates signed for station id, newest first, at most limit,
+// older than the entry before (0: from the newest).
+func (s *Store) Certificates(ctx context.Context, visible []uuid.UUID, id string, limit int, before int64) ([]Certificate, error) {
+	if err := s.visible(ctx, visible, id); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID              int64     `db:"id"`
+		CertificateType string    `db:"certificate_type"`
+		SerialNumber    string    `db:"serial_number"`
+		Subject         string    `db:"subject"`
+		Issuer          string    `db:"issuer"`
+		NotBefore       time.Time `db:"not_before"`
+		NotAfter        time.Time `db:"not_after"`
+		Status          string    `db:"status"`
+		Created         time.Time `db:"created"`
+	}
+	const q = `
+	SELECT id, certificate_type, serial_number, subject, issuer, not_before, not_after, status, created
+	FROM station_certificates
+	WHERE charge_station_id = $1 AND ($2 = 0 OR id < $2)
+	ORDER BY id DESC
+	LIMIT $3`
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id, before, limit); err != nil {
+		return nil, fmt.Errorf("certificates of %s: %w", id, database.Translate(err))
+	}
+	out := make([]Certificate, len(rows))
+	for i, r := range rows {
+		out[i] = Certificate{ID: r.ID, StationID: id, CertificateType: r.CertificateType, SerialNumber: r.SerialNumber,
+			Subject: r.Subject, Issuer: r.Issuer, NotBefore: r.NotBefore.UTC(), NotAfter: r.NotAfter.UTC(),
+			Status: r.Status, Created: r.Created.UTC()}
+	}
+	return out, nil
+}

@@ -341,3 +341,9 @@ func (s *Service) RecordConfiguration(ctx context.Context, identity string, valu
 	}
 	return s.logs.MergeConfiguration(ctx, identity, values)
 }
+
+// RecordCertificate records a certificate the gateway signed for a station and the
+// station's answer to it.
+func (s *Service) RecordCertificate(ctx context.Context, c stationlogs.Certificate) error {
+	return s.logs.AppendCertificate(ctx, c)
+}

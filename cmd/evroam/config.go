@@ -48,6 +48,12 @@ type config struct {
 	OCPPTLSCertFile  string
 	OCPPTLSKeyFile   string
 	OCPPClientCAFile string
+	// OCPPCACertFile and OCPPCAKeyFile (EVROAM_OCPP_CA_CERT_FILE, EVROAM_OCPP_CA_KEY_FILE) are
+	// the CA that signs stations' certificate requests (SignCertificate); off when unset.
+	// OCPPCertValidity (EVROAM_OCPP_CERT_VALIDITY) is how long a signed certificate lasts.
+	OCPPCACertFile   string
+	OCPPCAKeyFile    string
+	OCPPCertValidity time.Duration
 	// StationCacheBytes (EVROAM_STATION_CACHE_MB) bounds the cache of rendered station
 	// answers (chargestations.AnswerCache); 0 turns it off.
 	StationCacheBytes int
@@ -81,6 +87,8 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		OCPPTLSCertFile:  env("EVROAM_OCPP_TLS_CERT_FILE", ""),
 		OCPPTLSKeyFile:   env("EVROAM_OCPP_TLS_KEY_FILE", ""),
 		OCPPClientCAFile: env("EVROAM_OCPP_CLIENT_CA_FILE", ""),
+		OCPPCACertFile:   env("EVROAM_OCPP_CA_CERT_FILE", ""),
+		OCPPCAKeyFile:    env("EVROAM_OCPP_CA_KEY_FILE", ""),
 	}
 	var problems []string
 	duration := func(key, def string) time.Duration {
@@ -99,6 +107,10 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.CommandTimeout = duration("EVROAM_COMMAND_TIMEOUT", "30s")
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
 	cfg.ReconnectGrace = duration("EVROAM_RECONNECT_GRACE", "90s")
+	cfg.OCPPCertValidity = duration("EVROAM_OCPP_CERT_VALIDITY", "8760h")
+	if (cfg.OCPPCACertFile == "") != (cfg.OCPPCAKeyFile == "") {
+		problems = append(problems, "EVROAM_OCPP_CA_CERT_FILE and EVROAM_OCPP_CA_KEY_FILE go together")
+	}
 	if mb, err := strconv.Atoi(env("EVROAM_STATION_CACHE_MB", "256")); err != nil || mb < 0 {
 		problems = append(problems, fmt.Sprintf("EVROAM_STATION_CACHE_MB=%q is not a number of megabytes >= 0", env("EVROAM_STATION_CACHE_MB", "")))
 	} else {

@@ -136,3 +136,11 @@ func (g gatewayRegistry) RecordConfiguration(ctx context.Context, identity strin
 	}
 	return g.reports.RecordConfiguration(ctx, identity, out)
 }
+
+// RecordCertificate implements ocpp.CertificateRecorder: the certificates the gateway signs go
+// to the station's certificate log.
+func (g gatewayRegistry) RecordCertificate(ctx context.Context, identity string, c ocpp.SignedCertificate) error {
+	return g.reports.RecordCertificate(ctx, stationlogs.Certificate{StationID: identity, CertificateType: "ChargingStationCertificate",
+		SerialNumber: c.SerialNumber, Subject: c.Subject, Issuer: c.Issuer, NotBefore: c.NotBefore, NotAfter: c.NotAfter,
+		Status: c.Status, Created: c.At})
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/secret"
+	"github.com/evroam/evroam/internal/stationca"
 	"github.com/evroam/evroam/internal/tlsfiles"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
@@ -65,6 +66,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if tlsFiles != nil && cfg.OCPPClientCAFile != "" {
 		clientCAs = tlsFiles.ClientCAs
 	}
+	var signer ocpp.CSRSigner
+	if cfg.OCPPCACertFile != "" {
+		ca, err := stationca.Load(cfg.OCPPCACertFile, cfg.OCPPCAKeyFile, cfg.OCPPCertValidity)
+		if err != nil {
+			return nil, err
+		}
+		signer = ca
+	}
 	db, err := database.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -102,6 +111,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			CallTimeout:       cfg.CommandTimeout,
 			TrustedProxies:    cfg.TrustedProxies,
 			ClientCAs:         clientCAs,
+			CSRSigner:         signer,
 			Observer:          ocppObserver{m},
 		}, log)
 	if err != nil {

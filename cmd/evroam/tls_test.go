@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +24,12 @@ func TestServeOCPPOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	serverCA, stationCA := testca.New(t, "server CA"), testca.New(t, "station CA")
 	certFile, keyFile := serverCA.Server(t).WriteFiles(t, dir)
-	caFile := filepath.Join(dir, "station-ca.pem")
-	testca.WriteFile(t, caFile, stationCA.CertPEM)
+	caFile, caKeyFile := stationCA.WriteFiles(t, dir)
 	const key = "test-admin-key-0123456789abcdefghij"
 	env := map[string]string{"EVROAM_DATABASE_URL": pgtest.URL(t), "EVROAM_HTTP_ADDR": "127.0.0.1:0",
 		"EVROAM_OCPP_ADDR": "127.0.0.1:0", "EVROAM_ADMIN_API_KEY": key, "EVROAM_OCPP_TLS_ADDR": "127.0.0.1:0",
-		"EVROAM_OCPP_TLS_CERT_FILE": certFile, "EVROAM_OCPP_TLS_KEY_FILE": keyFile, "EVROAM_OCPP_CLIENT_CA_FILE": caFile}
+		"EVROAM_OCPP_TLS_CERT_FILE": certFile, "EVROAM_OCPP_TLS_KEY_FILE": keyFile, "EVROAM_OCPP_CLIENT_CA_FILE": caFile,
+		"EVROAM_OCPP_CA_CERT_FILE": caFile, "EVROAM_OCPP_CA_KEY_FILE": caKeyFile}
 	ctx, cancel := context.WithCancel(t.Context())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
@@ -120,16 +120,59 @@ func TestServeOCPPOverTLS(t *testing.T) {
 		}
 	}
 
+	// A profile 2 station gets a certificate from evroam's station CA (SignCertificate →
+	// CertificateSigned), then connects with it as a profile 3 station; its expiry is listed.
+	csr, stationKey := testca.CSRWithKey(t, "TLS-P2")
+	if _, err := p.Connect(ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P2", Password: "a-long-station-password",
+		TLS: trust, Protocols: []string{"ocpp2.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	p.OnCall("CertificateSigned", map[string]any{"status": "Accepted"})
+	if res, err := p.Call("BootNotification", map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "M", "vendorName": "V"}}); err != nil {
+		t.Fatalf("BootNotification: %s %v", res, err)
+	}
+	if res, err := p.Call("SignCertificate", map[string]any{"csr": csr, "certificateType": "ChargingStationCertificate"}); err != nil || string(res) != `{"status":"Accepted"}` {
+		t.Fatalf("SignCertificate: %s %v", res, err)
+	}
+	var signed struct {
+		CertificateChain string `json:"certificateChain"`
+	}
+	if err := json.Unmarshal(p.WaitReceived("CertificateSigned", 1)[0].Params, &signed); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	var listed []struct {
+		NotAfter string `json:"not_after"`
+		Status   string `json:"status"`
+		Subject  string `json:"subject"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(listed) == 0 || listed[0].Status != "Accepted" {
+		if time.Now().After(deadline) {
+			t.Fatalf("certificate not listed: %+v", listed)
+		}
+		time.Sleep(50 * time.Millisecond)
+		getJSON(t, api+"/chargestations/TLS-P2/certificates", key, &listed)
+	}
+	if listed[0].NotAfter == "" || !strings.Contains(listed[0].Subject, "TLS-P2") {
+		t.Errorf("listed certificate %+v", listed[0])
+	}
+	patch(t, api+"/chargestations/TLS-P2", key, `{"security_profile": 3}`)
+	if _, err := p.Connect(ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P2", Protocols: []string{"ocpp2.0.1"},
+		TLS: &ocpppeer.TLSOptions{CAPEM: trust.CAPEM, CertPEM: signed.CertificateChain, KeyPEM: stationKey}}); err != nil {
+		t.Fatalf("profile 3 with the certificate evroam signed: %v", err)
+	}
+	p.Close()
+
 	// A certificate from another CA replaces the served one: stations that trust only the
 	// old CA are refused at the handshake once it is reloaded, those that trust the new one
 	// connect. No restart.
 	renewedCA := testca.New(t, "renewed server CA")
 	renewedCA.Server(t).WriteFiles(t, dir)
-	renewed := &ocpppeer.TLSOptions{CAPEM: string(renewedCA.CertPEM)}
-	deadline := time.Now().Add(20 * time.Second)
+	renewed := &ocpppeer.TLSOptions{CAPEM: string(renewedCA.CertPEM), CertPEM: string(p3.CertPEM), KeyPEM: string(p3.KeyPEM)}
+	deadline = time.Now().Add(20 * time.Second)
 	for {
-		_, err := p.Connect(ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P2", Password: "a-long-station-password",
-			TLS: renewed, Protocols: []string{"ocpp2.0.1"}})
+		_, err := p.Connect(ocpppeer.ConnectOptions{URL: wss, Identity: "TLS-P3", TLS: renewed, Protocols: []string{"ocpp2.0.1"}})
 		if err == nil {
 			p.Close()
 			break
@@ -138,5 +181,41 @@ func TestServeOCPPOverTLS(t *testing.T) {
 			t.Fatalf("renewed certificate not served: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url, key string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("X-API-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func patch(t *testing.T, url, key, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPatch, url, strings.NewReader(body))
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PATCH %s: %d %s", url, resp.StatusCode, b)
 	}
 }

@@ -147,3 +147,46 @@ func WriteFile(tb testing.TB, path string, data []byte) {
 		tb.Fatal(err)
 	}
 }
+
+// WriteFiles writes the CA's certificate and key to ca.pem and ca.key in dir (a station CA
+// that evroam signs with).
+func (ca *CA) WriteFiles(tb testing.TB, dir string) (certFile, keyFile string) {
+	tb.Helper()
+	keyDER, err := x509.MarshalECPrivateKey(ca.key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca.key")
+	WriteFile(tb, certFile, ca.CertPEM)
+	WriteFile(tb, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	return certFile, keyFile
+}
+
+// CSR makes a key pair and a PEM certificate signing request with subject CN cn, as a
+// station does before SignCertificate.
+func CSR(tb testing.TB, cn string) string {
+	tb.Helper()
+	csr, _ := CSRWithKey(tb, cn)
+	return csr
+}
+
+// CSRWithKey is CSR that also returns the station's private key (PEM), to connect with the
+// certificate signed for it.
+func CSRWithKey(tb testing.TB, cn string) (csrPEM, keyPEM string) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: cn, Organization: []string{"evroam test CPO"}}}, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+}

@@ -33,6 +33,7 @@ type Registry struct {
 	TxEvents      []ocpp.TransactionEvent
 	DataTransfers []ocpp.DataTransfer
 	Configuration map[string][]ocpp.ConfigurationValue
+	Certificates  []ocpp.SignedCertificate
 	// Events lists every call in order, as "Method identity", for ordering checks.
 	Events []string
 
@@ -245,3 +246,8 @@ func (r *Registry) RecordConfiguration(_ context.Context, identity string, value
 }
 
 var _ ocpp.Registry = (*Registry)(nil)
+
+// RecordCertificate implements ocpp.CertificateRecorder.
+func (r *Registry) RecordCertificate(_ context.Context, identity string, c ocpp.SignedCertificate) error {
+	return r.record("RecordCertificate", identity, func() { r.Certificates = append(r.Certificates, c) })
+}
