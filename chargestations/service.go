@@ -171,9 +171,6 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 	if err == nil {
 		s.answers.Forget(id) // after the commit: this node's next read sees the write
 	}
-	if database.IsExclusionViolation(err, evse.EVSEIDConstraint) {
-		err = evse.ErrEVSEIDRace
-	}
 	return out, created, err
 }
 

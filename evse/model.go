@@ -81,9 +81,8 @@ func (e ErrUIDTaken) Error() string {
 // Unwrap makes the error a Conflict (HTTP 409).
 func (e ErrUIDTaken) Unwrap() error { return apperr.Conflict }
 
-// EVSEIDConstraint is the constraint that keeps evse_id unique among the EVSEs of every
-// station (migration 0017). It is checked at commit, so that two EVSEs of one station can
-// swap their evse_ids in one write.
+// EVSEIDConstraint is the unique index that keeps evse_id unique among the EVSEs of every
+// station (migration 0017): between concurrent writers it decides.
 const EVSEIDConstraint = "evses_evse_id_key"
 
 // EVSEIDTakenError is returned when EVSEs would take an evse_id that another EVSE has: UIDs

@@ -90,8 +90,6 @@ func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, ui
 		s.changed(stationID)
 	case errors.As(err, &taken):
 		err = apperr.FieldErrors{{Field: "evse_id", Message: EVSEIDTakenMessage}}
-	case database.IsExclusionViolation(err, EVSEIDConstraint):
-		err = ErrEVSEIDRace
 	}
 	return out, newETag, err
 }

@@ -2,4 +2,4 @@
 -- evse_ids removed) stay: they are valid either way.
 ALTER TABLE locations DROP CONSTRAINT locations_coordinates_length;
 ALTER TABLE evses DROP CONSTRAINT evses_uid_length;
-ALTER TABLE evses DROP CONSTRAINT evses_evse_id_key;
+DROP INDEX evses_evse_id_key;

@@ -117,12 +117,10 @@ UPDATE evses e SET evse_id = NULL, last_updated = now()
 FROM ranked r
 WHERE e.uid = r.uid AND r.n > 1;
 
--- The guards. evse_id is unique among all EVSEs, compared as schema.EVSEIDKey does, checked at
--- commit (two EVSEs of a station may swap their evse_ids in one write) and safe against
--- concurrent writers. The REST API checks the same first, to name the fields in a 422.
-ALTER TABLE evses ADD CONSTRAINT evses_evse_id_key
-    EXCLUDE USING btree ((upper(replace(evse_id, '*', ''))) WITH =) WHERE (evse_id IS NOT NULL)
-    DEFERRABLE INITIALLY DEFERRED;
+-- The guards. evse_id is unique among all EVSEs, compared as schema.EVSEIDKey does; the
+-- index decides between concurrent writers. The REST API checks the same first, to name the
+-- fields in a 422.
+CREATE UNIQUE INDEX evses_evse_id_key ON evses ((upper(replace(evse_id, '*', '')))) WHERE evse_id IS NOT NULL;
 ALTER TABLE evses ADD CONSTRAINT evses_uid_length CHECK (length(uid) <= 36);
 ALTER TABLE locations ADD CONSTRAINT locations_coordinates_length
     CHECK (length(latitude) <= 10 AND length(longitude) <= 11);

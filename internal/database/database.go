@@ -73,15 +73,7 @@ const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
 	codeCheckViolation      = "23514"
-	codeExclusionViolation  = "23P01"
 )
-
-// IsExclusionViolation reports whether err is a violation of exclusion constraint (a
-// deferred one surfaces at commit).
-func IsExclusionViolation(err error, constraint string) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == codeExclusionViolation && pqErr.Constraint == constraint
-}
 
 // IsUniqueViolation reports whether err is a unique-constraint violation, of constraint when
 // constraint is not empty.
