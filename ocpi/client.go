@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,7 +75,8 @@ func (e *callError) unknownObject() bool {
 
 // partnerMessage is the status_message a failed call got, for the log ("" when none).
 func partnerMessage(err error) string {
-	if ce, ok := err.(*callError); ok {
+	var ce *callError
+	if errors.As(err, &ce) {
 		return ce.PartnerMessage
 	}
 	return ""
