@@ -201,9 +201,9 @@ func TestAcceptedIsPublishable(t *testing.T) {
 	mustMatchOAS(t, oasEVSEGet, e.ocpi("GET", "/ocpi/2.2.1/locations/"+loc.ID+"/"+evse.GeneratedUID(longStation, 1), tokenC, nil).must(t, 200).Body)
 }
 
-// TestMigrationRefuseUnpublishable applies 0017_refuse_unpublishable to rows stored before it that break OCPI's schemas: long
-// uids (published, and retired), long coordinates, opening times OCPI cannot express and an
-// evse_id held twice. Afterwards everything published validates, the published copies carry
+// TestMigrationRefuseUnpublishable applies migration 0017_refuse_unpublishable to rows stored
+// before it that break OCPI's schemas: long uids (published, and retired), long coordinates,
+// opening times OCPI cannot express and an evse_id held twice. Afterwards everything published validates, the published copies carry
 // the new uids, the renamed location is queued to be pushed whole, and the REST API reads the
 // fixed rows.
 func TestMigrationRefuseUnpublishable(t *testing.T) {
