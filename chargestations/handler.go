@@ -323,6 +323,19 @@ func (b stationBody) rules(id string, d *Draft) apperr.FieldErrors {
 		}
 		uids[evses[i].UID] = true
 	}
+	// evse_ids are unique among all EVSEs (compared as schema.EVSEIDKey); those of other
+	// stations are checked when the write is stored.
+	evseIDs := map[string]bool{}
+	for i := range evses {
+		if evses[i].EVSEID == nil {
+			continue
+		}
+		k := schema.EVSEIDKey(*evses[i].EVSEID)
+		if evseIDs[k] {
+			problems.Add(fmt.Sprintf("evses[%d].evse_id", i), "is used by another EVSE of this station")
+		}
+		evseIDs[k] = true
+	}
 	if len(problems) > 0 {
 		return problems
 	}

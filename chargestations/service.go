@@ -3,6 +3,8 @@ package chargestations
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/evroam/evroam/evse"
@@ -157,6 +159,10 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 			return err
 		}
 		if next.EVSEs, _, err = ev.Replace(ctx, id, old, evses, now); err != nil {
+			var taken evse.EVSEIDTakenError
+			if errors.As(err, &taken) {
+				return evseIDProblems(evses, taken)
+			}
 			return err
 		}
 		out, created = next, cur == nil
@@ -166,6 +172,18 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 		s.answers.Forget(id) // after the commit: this node's next read sees the write
 	}
 	return out, created, err
+}
+
+// evseIDProblems names the evses whose evse_id another EVSE has, by their place in the
+// write ("evses[1].evse_id").
+func evseIDProblems(evses []evse.EVSE, taken evse.EVSEIDTakenError) apperr.FieldErrors {
+	var problems apperr.FieldErrors
+	for i, e := range evses {
+		if slices.Contains(taken.UIDs, e.UID) {
+			problems.Add(fmt.Sprintf("evses[%d].evse_id", i), evse.EVSEIDTakenMessage)
+		}
+	}
+	return problems
 }
 
 // FromTemplate copies a hardware template's EVSEs and connectors for station id. The copy is

@@ -14,7 +14,7 @@ import (
 // evses. The read-only fields of a response are accepted and ignored, so that a GET body can
 // be edited and sent back.
 type Body struct {
-	UID                 string                      `json:"uid" validate:"omitempty,max=64"`
+	UID                 string                      `json:"uid" validate:"omitempty,max=36"`
 	EVSEID              *string                     `json:"evse_id" validate:"omitempty,evse_id"`
 	EVSESequenceNumber  *int                        `json:"evse_sequence_number" validate:"omitempty,gte=1"`
 	Capabilities        []schema.Capability         `json:"capabilities" validate:"omitempty,max=100,dive,ocpi_capability"`
@@ -149,16 +149,16 @@ func (b Body) ToEVSE(path string) (EVSE, apperr.FieldErrors) {
 		}
 		e.Connectors = append(e.Connectors, conn)
 	}
-	if b.UID != "" && !ValidUID(b.UID) {
+	if b.UID != "" && len(b.UID) <= MaxUIDLen && !ValidUID(b.UID) { // (a longer one fails its max tag)
 		problems.Add(apperr.JoinField(path, "uid"), "must be printable ASCII without spaces, '/', '?' or '#'")
 	}
 	return e, problems
 }
 
 // ValidUID reports whether s can be an EVSE uid: it appears in URL paths, so printable ASCII
-// without spaces, '/', '?' or '#'.
+// without spaces, '/', '?' or '#'; and OCPI publishes it, so at most MaxUIDLen characters.
 func ValidUID(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > MaxUIDLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

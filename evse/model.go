@@ -1,7 +1,11 @@
 package evse
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
@@ -42,9 +46,23 @@ type Connector struct {
 	LastUpdated      time.Time
 }
 
-// GeneratedUID is the uid an EVSE gets when the client gives none.
+// MaxUIDLen is the longest EVSE uid: OCPI 2.2.1's EVSE.uid is a string(36).
+const MaxUIDLen = 36
+
+// GeneratedUID is the uid an EVSE gets when the client gives none: "<station>-<sequence
+// number>" when that fits in MaxUIDLen characters. A station id may have 48 characters, so a
+// longer one is shortened: its first characters, "~", the first 10 hex digits of the SHA-256
+// of the whole station id (so that two stations whose ids start alike still get different
+// uids) and "-<sequence number>", 36 characters in all. Migration 0020 computes the same for
+// the EVSEs stored before.
 func GeneratedUID(chargeStationID string, sequenceNumber int) string {
-	return fmt.Sprintf("%s-%d", chargeStationID, sequenceNumber)
+	uid := fmt.Sprintf("%s-%d", chargeStationID, sequenceNumber)
+	if len(uid) <= MaxUIDLen {
+		return uid
+	}
+	sum := sha256.Sum256([]byte(chargeStationID))
+	tail := "~" + hex.EncodeToString(sum[:])[:10] + "-" + strconv.Itoa(sequenceNumber)
+	return chargeStationID[:max(0, MaxUIDLen-len(tail))] + tail
 }
 
 // Errors returned by this package.
@@ -62,3 +80,25 @@ func (e ErrUIDTaken) Error() string {
 
 // Unwrap makes the error a Conflict (HTTP 409).
 func (e ErrUIDTaken) Unwrap() error { return apperr.Conflict }
+
+// EVSEIDConstraint is the unique index that keeps evse_id unique among the EVSEs of every
+// station (migration 0020): between concurrent writers it decides.
+const EVSEIDConstraint = "evses_evse_id_key"
+
+// EVSEIDTakenError is returned when EVSEs would take an evse_id that another EVSE has: UIDs
+// are the EVSEs of the write whose evse_id is taken. Services turn it into a 422 naming each
+// field; it is a Conflict for callers that do not.
+type EVSEIDTakenError struct{ UIDs []string }
+
+func (e EVSEIDTakenError) Error() string {
+	return fmt.Sprintf("the evse_id of EVSE %s is already used by another EVSE", strings.Join(e.UIDs, ", "))
+}
+
+// Unwrap makes the error a Conflict.
+func (e EVSEIDTakenError) Unwrap() error { return apperr.Conflict }
+
+// EVSEIDTakenMessage is the message of a field whose evse_id another EVSE has.
+const EVSEIDTakenMessage = "is already used by another EVSE (EVSE IDs are unique, compared without case and '*')"
+
+// ErrEVSEIDRace is a write that lost to a concurrent one taking the same evse_id.
+var ErrEVSEIDRace = fmt.Errorf("evse_id: another write took the same evse_id at the same time: %w", apperr.Conflict)

@@ -2,8 +2,10 @@ package evse
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -82,8 +84,12 @@ func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, ui
 		out, err = st.Get(ctx, stationID, uid)
 		return err
 	})
-	if err == nil {
+	var taken EVSEIDTakenError
+	switch {
+	case err == nil:
 		s.changed(stationID)
+	case errors.As(err, &taken):
+		err = apperr.FieldErrors{{Field: "evse_id", Message: EVSEIDTakenMessage}}
 	}
 	return out, newETag, err
 }

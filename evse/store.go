@@ -190,8 +190,14 @@ func (s *Store) Write(ctx context.Context, es []EVSE) error {
 		last_updated = excluded.last_updated
 	WHERE evses.charge_station_id = excluded.charge_station_id
 	RETURNING uid`
+	if err := s.checkEVSEIDs(ctx, es, doc); err != nil {
+		return err
+	}
 	var written []string
 	if err := sqlx.SelectContext(ctx, s.q, &written, q, doc); err != nil {
+		if database.IsUniqueViolation(err, EVSEIDConstraint) {
+			return ErrEVSEIDRace
+		}
 		return fmt.Errorf("write %d EVSEs: %w", len(es), database.Translate(err))
 	}
 	if len(written) < len(es) {
@@ -200,6 +206,47 @@ func (s *Store) Write(ctx context.Context, es []EVSE) error {
 				return ErrUIDTaken{UID: e.UID}
 			}
 		}
+	}
+	return nil
+}
+
+// checkEVSEIDs fails with EVSEIDTakenError when an EVSE of es would take the evse_id of an
+// EVSE that es does not write (another station's, or one of this station's not rewritten).
+// The index EVSEIDConstraint guards the same against concurrent writers; this check names the
+// EVSEs while the write can still be answered with a 422.
+func (s *Store) checkEVSEIDs(ctx context.Context, es []EVSE, doc []byte) error {
+	uids := make([]string, 0, len(es))
+	some := false
+	for _, e := range es {
+		uids = append(uids, e.UID)
+		some = some || e.EVSEID != nil
+	}
+	if !some {
+		return nil
+	}
+	const q = `
+	SELECT DISTINCT n.uid
+	FROM jsonb_populate_recordset(NULL::evses, $1::jsonb) n
+	JOIN evses e ON upper(replace(e.evse_id, '*', '')) = upper(replace(n.evse_id, '*', ''))
+		AND e.evse_id IS NOT NULL
+	WHERE n.evse_id IS NOT NULL AND e.uid <> ALL($2)
+	ORDER BY n.uid`
+	var taken []string
+	if err := sqlx.SelectContext(ctx, s.q, &taken, q, doc, pq.Array(uids)); err != nil {
+		return fmt.Errorf("check the evse_ids of %d EVSEs: %w", len(es), database.Translate(err))
+	}
+	if len(taken) > 0 {
+		return EVSEIDTakenError{UIDs: taken}
+	}
+	// The unique index is checked row by row: EVSEs of this write that swap their evse_ids
+	// (or pass one on) would clash with each other's old values. The rows whose evse_id
+	// changes lose it first; the write then gives every one its new value.
+	const clear = `
+	UPDATE evses e SET evse_id = NULL
+	FROM jsonb_populate_recordset(NULL::evses, $1::jsonb) n
+	WHERE e.uid = n.uid AND e.evse_id IS NOT NULL AND e.evse_id IS DISTINCT FROM n.evse_id`
+	if _, err := s.q.ExecContext(ctx, clear, doc); err != nil {
+		return fmt.Errorf("clear the changing evse_ids of %d EVSEs: %w", len(es), database.Translate(err))
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/web"
@@ -23,8 +22,9 @@ type Config struct {
 	// https://cpo.example.com). Empty: taken from each request (scheme, or
 	// X-Forwarded-Proto, and Host).
 	PublicURL string
-	// HTTPClient calls partners; nil means a client with a 15 s timeout.
-	HTTPClient *http.Client
+	// Outbound bounds the calls to partners of a registration (timeouts, answer size, which
+	// addresses may be called).
+	Outbound Outbound
 	// LocationsPageLimit is the largest page of Locations answered (X-Limit); 0 or more than
 	// MaxLimit means MaxLimit.
 	LocationsPageLimit int
@@ -42,15 +42,11 @@ type Handler struct {
 
 // NewHandler returns a Handler.
 func NewHandler(store *Store, view *View, cfg Config) *Handler {
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
-	}
 	limit := cfg.LocationsPageLimit
 	if limit <= 0 || limit > MaxLimit {
 		limit = MaxLimit
 	}
-	return &Handler{store: store, view: view, client: &client{http: hc}, publicURL: strings.TrimRight(cfg.PublicURL, "/"), maxLimit: limit}
+	return &Handler{store: store, view: view, client: cfg.Outbound.newClient(), publicURL: strings.TrimRight(cfg.PublicURL, "/"), maxLimit: limit}
 }
 
 // Routes registers the OCPI endpoints on r: /ocpi/versions, /ocpi/2.2.1,

@@ -48,9 +48,31 @@ type env struct {
 	root  networks.Network
 }
 
+// testOutbound is how the test servers call partners: the fake partners listen on loopback,
+// which evroam refuses by default.
+var testOutbound = Outbound{AllowPrivateAddresses: true}
+
+// envConfig changes what newEnvWith builds.
+type envConfig struct {
+	dbURL    string    // "" for a fresh database
+	outbound *Outbound // nil for testOutbound
+}
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dbURL := pgtest.URL(t)
+	return newEnvWith(t, envConfig{})
+}
+
+func newEnvWith(t testing.TB, cfg envConfig) *env {
+	t.Helper()
+	dbURL := cfg.dbURL
+	if dbURL == "" {
+		dbURL = pgtest.URL(t)
+	}
+	outbound := testOutbound
+	if cfg.outbound != nil {
+		outbound = *cfg.outbound
+	}
 	db, err := sqlx.Open("postgres", dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +89,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	store := NewStore(db)
-	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit})
+	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit, Outbound: outbound})
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(web.NotFoundHandler)

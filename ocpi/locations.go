@@ -2,6 +2,7 @@ package ocpi
 
 import (
 	"encoding/base64"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,7 +111,9 @@ func (h *Handler) listLocations(c *gin.Context) error {
 	// Whether more follow is asked of the list itself, not worked out from the total: when a
 	// date_to window loses locations already pulled, the total shrinks but the cursor still
 	// knows where the next page starts.
-	if page.More {
+	// An offset so large that the next one would pass the largest int gets no Link (there is
+	// no page after it to point at), rather than a wrapped, negative offset.
+	if page.More && p.Offset <= math.MaxInt-len(page.Locations) {
 		next := p.Offset + len(page.Locations)
 		web.SetNextLink(c, h.baseURL(c.Request), map[string]string{
 			"offset": strconv.Itoa(next), "limit": strconv.Itoa(p.Limit), "after": cursor(next, page.LastSeq)})

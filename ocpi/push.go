@@ -28,7 +28,7 @@ type PushConfig struct {
 	// credentials update is built from it for partners registered before the versions URL
 	// we gave them was kept.
 	PublicURL    string
-	HTTPClient   *http.Client  // default: 15 s timeout
+	Outbound     Outbound      // timeouts, answer size and addresses of the calls to partners
 	PollInterval time.Duration // default 5 s: how often the queue is looked at without a notification
 	MinBackoff   time.Duration // default 2 s: wait after the first failure, doubled on each further one
 	MaxBackoff   time.Duration // default 10 min
@@ -82,9 +82,6 @@ type announceBackoff struct {
 
 // NewPusher returns a Pusher; start it with Run.
 func NewPusher(db *sqlx.DB, view *View, cfg PushConfig) *Pusher {
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
-	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
 	}
@@ -104,7 +101,7 @@ func NewPusher(db *sqlx.DB, view *View, cfg PushConfig) *Pusher {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Pusher{db: db, view: view, store: NewStore(db), client: &client{http: cfg.HTTPClient}, cfg: cfg,
+	return &Pusher{db: db, view: view, store: NewStore(db), client: cfg.Outbound.newClient(), cfg: cfg,
 		log: log.With("component", "ocpi-pusher"), now: time.Now, announceAfter: map[uuid.UUID]announceBackoff{}}
 }
 
@@ -482,7 +479,7 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 	if errors.As(sendErr, &ce) && ce.permanent() && attempts >= p.cfg.MaxRejections {
 		p.stats.Dropped.Add(1)
 		p.log.Warn("OCPI partner keeps refusing a push; dropped (the partner can resync by GET)",
-			"partner", head.PartnerID, "location", head.LocationID, "kind", head.Kind, "attempts", attempts, "err", sendErr)
+			"partner", head.PartnerID, "location", head.LocationID, "kind", head.Kind, "attempts", attempts, "err", sendErr, "partner_message", partnerMessage(sendErr))
 		return true, p.settle(ctx, ids)
 	}
 	backoff := p.cfg.MinBackoff << min(attempts-1, 20)
@@ -490,7 +487,7 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 		backoff = p.cfg.MaxBackoff
 	}
 	p.log.Info("OCPI push failed; will retry", "partner", head.PartnerID, "location", head.LocationID,
-		"kind", head.Kind, "attempts", attempts, "retry_in", backoff, "err", sendErr)
+		"kind", head.Kind, "attempts", attempts, "retry_in", backoff, "err", sendErr, "partner_message", partnerMessage(sendErr))
 	const upd = `
 	UPDATE ocpi_deliveries
 	SET attempts = $2, next_attempt_at = now() + $3 * interval '1 microsecond', last_error = $4

@@ -15,7 +15,7 @@ func (e *env) startPusher() (stop func()) {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := NewPusher(e.db, NewView(e.db), PushConfig{
-		DatabaseURL: e.dbURL, PollInterval: 500 * time.Millisecond,
+		DatabaseURL: e.dbURL, Outbound: testOutbound, PollInterval: 500 * time.Millisecond,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond,
 		Log: slog.New(slog.DiscardHandler),
 	})

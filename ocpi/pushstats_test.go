@@ -14,7 +14,7 @@ func TestPushStats(t *testing.T) {
 	e := newEnv(t)
 	f := newFakePartner(t, true)
 	e.registerPartner(f, "eMSP with receiver")
-	p := NewPusher(e.db, NewView(e.db), PushConfig{DatabaseURL: e.dbURL, PollInterval: 500 * time.Millisecond,
+	p := NewPusher(e.db, NewView(e.db), PushConfig{DatabaseURL: e.dbURL, Outbound: testOutbound, PollInterval: 500 * time.Millisecond,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/schema"
 	"github.com/gin-gonic/gin"
@@ -54,21 +55,31 @@ func respond(c *gin.Context, httpStatus int, data any) {
 	c.JSON(httpStatus, envelope{Data: data, StatusCode: CodeSuccess, StatusMessage: "Success", Timestamp: schema.FormatDateTime(nowFunc())})
 }
 
-// writeError answers err: an *Error as it says, anything else as HTTP 500 with 3000 (the
-// details go to the log, never to the partner).
+// errUnavailable is the answer while the database does not answer: HTTP 503 with 3000, as
+// the REST API answers, so that a partner retries later instead of reporting a fault.
+var errUnavailable = ocpiError(http.StatusServiceUnavailable, CodeServerError, "service unavailable: try again later")
+
+// writeError answers err: an *Error as it says; an error of kind apperr.Unavailable (the
+// database cannot be reached) as HTTP 503 with 3000; anything else as HTTP 500 with 3000.
+// Only an *Error's message reaches the partner: the details of the others go to the log.
 func writeError(c *gin.Context, err error) {
 	var oe *Error
-	status := http.StatusInternalServerError
+	status := apperr.Status(err)
 	if errors.As(err, &oe) {
 		status = oe.HTTP
+	} else if status != http.StatusServiceUnavailable {
+		status = http.StatusInternalServerError
 	}
 	if web.AbortIfClientGone(c, status, err) {
 		return
 	}
 	if oe == nil {
 		slog.ErrorContext(c.Request.Context(), "OCPI request failed", "method", c.Request.Method,
-			"path", c.Request.URL.Path, "request_id", c.Writer.Header().Get("X-Request-ID"), "err", err)
+			"path", c.Request.URL.Path, "request_id", c.Writer.Header().Get("X-Request-ID"), "status", status, "err", err)
 		oe = ocpiError(http.StatusInternalServerError, CodeServerError, "internal server error")
+		if status == http.StatusServiceUnavailable {
+			oe = errUnavailable
+		}
 	}
 	if oe.HTTP == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Token realm="ocpi"`)

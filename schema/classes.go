@@ -42,7 +42,9 @@ type BusinessDetails struct {
 	Logo    *Image  `json:"logo,omitempty" validate:"omitempty"`
 }
 
-// Hours are the opening times of a location.
+// Hours are the opening times of a location. Beyond the tags: regular_hours must have at
+// least one period when twentyfourseven is false (OCPI 2.2.1, Hours), checked by the struct
+// rule RegisterClassValidations adds.
 type Hours struct {
 	TwentyFourSeven     bool                `json:"twentyfourseven"`
 	RegularHours        []RegularHours      `json:"regular_hours,omitempty" validate:"omitempty,max=100,dive"`
@@ -50,7 +52,9 @@ type Hours struct {
 	ExceptionalClosings []ExceptionalPeriod `json:"exceptional_closings,omitempty" validate:"omitempty,max=100,dive"`
 }
 
-// RegularHours is one weekly opening period; weekday 1 is Monday.
+// RegularHours is one weekly opening period; weekday 1 is Monday. period_end must be later
+// than period_begin on the same day (a period over midnight is two periods), checked by the
+// struct rule RegisterClassValidations adds.
 type RegularHours struct {
 	Weekday     int    `json:"weekday" validate:"required,gte=1,lte=7"`
 	PeriodBegin string `json:"period_begin" validate:"required,ocpi_hour_minute"`
@@ -72,8 +76,11 @@ type StatusSchedule struct {
 
 // Tags for the value classes above.
 const (
-	TagHourMinute = "ocpi_hour_minute" // "HH:MM", 00:00 to 23:59 (24:00 allowed as a period end)
+	TagHourMinute = "ocpi_hour_minute" // "HH:MM", 00:00 to 23:59 (OCPI's pattern: no 24:00)
 	TagDateTime   = "ocpi_datetime"    // an OCPI DateTime (RFC 3339; no zone means UTC)
+	// The struct rules report these tags.
+	TagPeriodEndAfterBegin  = "ocpi_period_end_after_begin"
+	TagRegularHoursRequired = "ocpi_regular_hours_required"
 )
 
 // RegisterClassValidations adds the tags the value classes use to v; call it next to
@@ -90,8 +97,22 @@ func RegisterClassValidations(v *validator.Validate) error {
 	}); err != nil {
 		return err
 	}
-	tagMessages[TagHourMinute] = "must be a time of day as HH:MM (e.g. 08:30)"
+	v.RegisterStructValidation(func(sl validator.StructLevel) {
+		h := sl.Current().Interface().(Hours)
+		if !h.TwentyFourSeven && len(h.RegularHours) == 0 {
+			sl.ReportError(h.RegularHours, "regular_hours", "RegularHours", TagRegularHoursRequired, "")
+		}
+	}, Hours{})
+	v.RegisterStructValidation(func(sl validator.StructLevel) {
+		r := sl.Current().Interface().(RegularHours)
+		if validHourMinute(r.PeriodBegin) && validHourMinute(r.PeriodEnd) && r.PeriodEnd <= r.PeriodBegin {
+			sl.ReportError(r.PeriodEnd, "period_end", "PeriodEnd", TagPeriodEndAfterBegin, "")
+		}
+	}, RegularHours{})
+	tagMessages[TagHourMinute] = "must be a time of day as HH:MM from 00:00 to 23:59 (e.g. 08:30; a period to midnight ends at 23:59)"
 	tagMessages[TagDateTime] = "must be an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)"
+	tagMessages[TagPeriodEndAfterBegin] = "must be later than period_begin on the same day (split a period over midnight into two)"
+	tagMessages[TagRegularHoursRequired] = "must have at least one period when twentyfourseven is false"
 	return nil
 }
 
@@ -105,5 +126,5 @@ func validHourMinute(s string) bool {
 		}
 	}
 	h, m := int(s[0]-'0')*10+int(s[1]-'0'), int(s[3]-'0')*10+int(s[4]-'0')
-	return (h < 24 && m < 60) || (h == 24 && m == 0)
+	return h < 24 && m < 60
 }

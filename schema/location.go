@@ -147,18 +147,27 @@ var (
 	longitudeRE = regexp.MustCompile(`^-?[0-9]{1,3}\.[0-9]{5,7}$`)
 )
 
+// The longest latitude and longitude OCPI 2.2.1's GeoLocation takes (maxLength in the
+// official schema). The patterns alone would allow one character more ("-52.1234567" has
+// 11), so a negative value with 2 (latitude) or 3 (longitude) integer digits has at most 6
+// decimals.
+const (
+	MaxLatitudeLen  = 10
+	MaxLongitudeLen = 11
+)
+
 // ValidLatitude reports whether s is an OCPI GeoLocation latitude: a decimal
-// string with 1–2 integer digits and 5–7 decimals (-?[0-9]{1,2}\.[0-9]{5,7})
-// between -90 and 90 inclusive.
-func ValidLatitude(s string) bool { return validCoordinate(latitudeRE, s, 90) }
+// string with 1–2 integer digits and 5–7 decimals (-?[0-9]{1,2}\.[0-9]{5,7}),
+// at most 10 characters, between -90 and 90 inclusive.
+func ValidLatitude(s string) bool { return validCoordinate(latitudeRE, s, MaxLatitudeLen, 90) }
 
 // ValidLongitude reports whether s is an OCPI GeoLocation longitude: a decimal
-// string with 1–3 integer digits and 5–7 decimals (-?[0-9]{1,3}\.[0-9]{5,7})
-// between -180 and 180 inclusive.
-func ValidLongitude(s string) bool { return validCoordinate(longitudeRE, s, 180) }
+// string with 1–3 integer digits and 5–7 decimals (-?[0-9]{1,3}\.[0-9]{5,7}),
+// at most 11 characters, between -180 and 180 inclusive.
+func ValidLongitude(s string) bool { return validCoordinate(longitudeRE, s, MaxLongitudeLen, 180) }
 
-func validCoordinate(re *regexp.Regexp, s string, limit float64) bool {
-	if !re.MatchString(s) {
+func validCoordinate(re *regexp.Regexp, s string, maxLen int, limit float64) bool {
+	if len(s) > maxLen || !re.MatchString(s) {
 		return false
 	}
 	f, err := strconv.ParseFloat(s, 64)

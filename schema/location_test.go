@@ -47,11 +47,17 @@ func TestValidCoordinates(t *testing.T) {
 	}{
 		{"52.37403", true, true},
 		{"4.88969", true, true},
-		{"-33.8688197", true, true},
+		{"-33.8688197", false, true}, // 11 characters: longer than OCPI's latitude (10)
+		{"-33.868819", true, true},
+		{"33.8688197", true, true},
 		{"0.00000", true, true},
 		{"-0.00000", true, true},
 		{"90.00000", true, true},
-		{"-90.0000000", true, true},
+		{"-90.0000000", false, true},
+		{"-90.000000", true, true},
+		{"-123.1234567", false, false}, // 12 characters: longer than OCPI's longitude (11)
+		{"-123.123456", false, true},
+		{"123.1234567", false, true},
 		{"90.00001", false, true},
 		{"99.00000", false, true},
 		{"151.20930", false, true},

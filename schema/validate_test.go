@@ -161,7 +161,7 @@ func TestRegisterValidationsTags(t *testing.T) {
 		{"country_alpha2", []any{"NL", "NO"}, []any{"nl", "NLD", "XK"}},
 		{"country_alpha3", []any{"NLD", "NOR"}, []any{"nld", "NL", "XXX"}},
 		{"party_id", []any{"EVR", "GFX"}, []any{"evr", "EVRX", "E-R"}},
-		{"ocpi_latitude", []any{"52.37403", "-90.0000000"}, []any{"52.374", "91.00000", 52.37403}},
+		{"ocpi_latitude", []any{"52.37403", "-90.000000", "90.0000000"}, []any{"52.374", "91.00000", 52.37403, "-52.1234567"}},
 		{"ocpi_longitude", []any{"4.88969", "-180.00000"}, []any{"4.8", "181.00000"}},
 		{"time_zone", []any{"Europe/Amsterdam", "UTC"}, []any{"Local", "", "Europe/Nowhere"}},
 		{"charge_station_id", []any{"CS-0001", strings.Repeat("A", 48)}, []any{"CS 0001", "a:b", strings.Repeat("A", 49)}},

@@ -57,6 +57,11 @@ type config struct {
 	// StationCacheBytes (EVROAM_STATION_CACHE_MB) bounds the cache of rendered station
 	// answers (chargestations.AnswerCache); 0 turns it off.
 	StationCacheBytes int
+	// OCPIAllowPrivateAddresses (EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES) lets partner URLs lead
+	// to loopback, private and link-local addresses (ocpi.Outbound). Off by default: a partner
+	// URL comes from outside (a TOKEN_A holder's credentials, a sub-network's admin), and
+	// evroam must not become its way into the operator's own network.
+	OCPIAllowPrivateAddresses bool
 
 	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
@@ -115,6 +120,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		problems = append(problems, fmt.Sprintf("EVROAM_STATION_CACHE_MB=%q is not a number of megabytes >= 0", env("EVROAM_STATION_CACHE_MB", "")))
 	} else {
 		cfg.StationCacheBytes = mb << 20
+	}
+	allowPrivate := env("EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "false")
+	if b, err := strconv.ParseBool(allowPrivate); err != nil {
+		problems = append(problems, fmt.Sprintf("EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES=%q must be true or false", allowPrivate))
+	} else {
+		cfg.OCPIAllowPrivateAddresses = b
 	}
 	for _, p := range strings.Split(env("EVROAM_TRUSTED_PROXIES", ""), ",") {
 		if p = strings.TrimSpace(p); p == "" {

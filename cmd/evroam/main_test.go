@@ -50,6 +50,8 @@ func startNodeWithLog(t testing.TB, dbURL, nodeID string, log *slog.Logger) (*ap
 			"EVROAM_NODE_ID":         nodeID,
 			"EVROAM_COMMAND_TIMEOUT": "5s",
 			"EVROAM_SECRET_KEY":      testSecretKey,
+			// the test partners listen on loopback
+			"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "true",
 		}[k]
 	})
 	if err != nil {
@@ -137,15 +139,20 @@ func TestConfig(t *testing.T) {
 		cfg.CountryCode != "NL" || cfg.PartyID != "EVR" || cfg.OCPPPublicURL != "ws://localhost:9000/ocpp" {
 		t.Errorf("defaults = %+v", cfg)
 	}
+	if cfg.OCPIAllowPrivateAddresses {
+		t.Error("OCPI partner URLs may reach private addresses by default; want them refused unless EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES=true")
+	}
 	_, err = loadConfig(nil, env(map[string]string{
 		"EVROAM_HTTP_ADDR": "8080", "EVROAM_HEARTBEAT_INTERVAL": "often",
 		"EVROAM_COUNTRY_CODE": "Netherlands", "EVROAM_ADMIN_API_KEY": "evr_admin_31_characters_long_xx",
-		"EVROAM_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com", "EVROAM_OCPP_TLS_ADDR": ":9443",
+		"EVROAM_TRUSTED_PROXIES":              "10.0.0.0/8, proxy.example.com",
+		"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "sometimes", "EVROAM_OCPP_TLS_ADDR": ":9443",
 	}))
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE", "EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPP_TLS_CERT_FILE"} {
+	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE",
+		"EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "EVROAM_OCPP_TLS_CERT_FILE"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}

@@ -99,7 +99,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	answers := chargestations.NewAnswerCache(cfg.StationCacheBytes)
 	reg := newRegistry(db, nets, &secret.Passwords{Key: cfg.SecretKey}, answers, log)
-	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL})
+	outbound := ocpi.Outbound{AllowPrivateAddresses: cfg.OCPIAllowPrivateAddresses}
+	if cfg.OCPIAllowPrivateAddresses {
+		log.Warn("EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES is on: OCPI partner URLs may lead into this host's own network")
+	}
+	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL, Outbound: outbound})
 	m := newMetrics()
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
@@ -122,7 +126,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore}, commandPasswords{reg.stations})
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
-	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Log: log})
+	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})
 	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, log: log})
 	h.metrics = m
 	// The station answer cache listens for station changes from here on (it serves nothing
