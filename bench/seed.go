@@ -45,6 +45,7 @@ func seed(ctx context.Context, db *sqlx.DB, stations, smallStations int, passwor
 			VALUES ($1, 'bench small', 'NL', $2, $3, $4, $4)`, []any{small, smallNetworkParty, root, now}},
 		{"locations", locationsSQL, []any{root, (stations + stationsPerLocation - 1) / stationsPerLocation, "BLOC-", now}},
 		{"small locations", locationsSQL, []any{small, (smallStations + stationsPerLocation - 1) / stationsPerLocation, "SLOC-", now}},
+		{"tariff", tariffSQL, []any{root, now}},
 		{"stations", stationsSQL, []any{root, stations, "BENCH-", "BLOC-", passwordHash, now}},
 		{"small stations", stationsSQL, []any{small, smallStations, "SMALL-", "SLOC-", passwordHash, now}},
 		{"password verifiers", verifiersSQL, verifierArgs(key, stations, smallStations)},
@@ -75,6 +76,14 @@ SELECT $3 || lpad(i::text, 6, '0'), $1, 'Bench site ' || i, 'Benchstraat ' || i,
 	to_char(52 + (i % 1000) / 10000.0, 'FM90.00000'), to_char(4 + (i / 1000) / 1000.0, 'FM90.00000'),
 	'Europe/Amsterdam', 'ON_STREET', '{}', gen_random_uuid(), $4, $4
 FROM generate_series(0, $2 - 1) AS i`
+
+// tariffSQL makes the tariff the stations name (the API refuses a station whose tariff is not
+// one of its network's; the seeded stations of the small network are not written through it).
+const tariffSQL = `
+INSERT INTO tariffs (id, network_id, currency, elements, etag, created, last_updated)
+VALUES ('TARIFF-AC', $1, 'EUR', '[{"price_components": [{"type": "ENERGY", "price": 0.30, "vat": 21, "step_size": 1}]}]',
+	gen_random_uuid(), $2, $2)
+ON CONFLICT (id) DO NOTHING`
 
 const stationsSQL = `
 INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id,

@@ -22,6 +22,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -78,11 +79,13 @@ func newEnv(t testing.TB) *env {
 	tplStore := templates.NewStore(db)
 	evseStore := evse.NewStore(db)
 	csStore := chargestations.NewStore(db)
-	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil, nil, nil)
+	tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
+	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, nil, nil, nil)
 	locations.NewHandler(locations.NewService(db, locStore, csStore, nil), evseStore).Routes(v1)
 	templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 	chargestations.NewHandler(csSvc).Routes(v1)
-	evse.NewHandler(evse.NewService(db, evseStore, nil, nil)).Routes(v1)
+	evse.NewHandler(evse.NewService(db, evseStore, tariffSvc, nil, nil)).Routes(v1)
+	tariffs.NewHandler(tariffSvc).Routes(v1)
 	networks.NewHandler(networks.NewService(nets, nil)).Routes(v1)
 	h.AdminRoutes(v1)
 	h.Routes(r)
@@ -433,18 +436,45 @@ func (e *env) location(name string) string {
 // CCS2 cable) through the REST API.
 func (e *env) station(id, locationID, deployState string, n int) {
 	e.t.Helper()
+	defaultTariff, dcTariff := e.stationTariffs(locationID)
 	evses := make([]map[string]any, n)
 	for i := range evses {
 		conns := []map[string]any{{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 32, "max_electric_power": 22000}}
 		if i == 1 {
-			conns = append(conns, map[string]any{"id": "2", "internal": "CCS2_Cable", "power_type": "DC", "max_voltage": 920, "max_amperage": 400, "max_electric_power": 150000, "tariff_ids": []string{"DC-FAST"}})
+			conns = append(conns, map[string]any{"id": "2", "internal": "CCS2_Cable", "power_type": "DC", "max_voltage": 920, "max_amperage": 400, "max_electric_power": 150000, "tariff_ids": []string{dcTariff}})
 		}
 		evses[i] = map[string]any{"evse_id": fmt.Sprintf("NL*EVR*E%s*%d", strings.ReplaceAll(id, "-", ""), i+1), "capabilities": []string{"RFID_READER"}, "connectors": conns}
 	}
 	e.admin("POST", "/api/v1/chargestations", map[string]any{
 		"charge_station_id": id, "location_id": locationID, "deploy_state": deployState,
-		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "evses": evses,
+		"default_charge_station_tariff_id": defaultTariff, "charger_type": "Public", "evses": evses,
 	}).must(e.t, 201)
+}
+
+// stationTariffs makes sure the network of location locationID has the tariffs station()
+// refers to, and returns their ids: T1 and DC-FAST in the root network, T1-<party> and
+// DC-FAST-<party> in others (tariff ids are unique system-wide).
+func (e *env) stationTariffs(locationID string) (defaultTariff, dcTariff string) {
+	e.t.Helper()
+	var net struct {
+		ID    uuid.UUID `db:"id"`
+		Party string    `db:"party_id"`
+	}
+	if err := e.db.Get(&net, `SELECT n.id, n.party_id FROM locations l JOIN networks n ON n.id = l.network_id WHERE l.id = $1`, locationID); err != nil {
+		e.t.Fatalf("network of location %s: %v", locationID, err)
+	}
+	suffix := ""
+	if net.ID != e.root.ID {
+		suffix = "-" + net.Party
+	}
+	for _, id := range []string{"T1" + suffix, "DC-FAST" + suffix} {
+		r := e.admin("POST", "/api/v1/tariffs", map[string]any{"id": id, "network_id": net.ID, "currency": "EUR", "elements": []any{
+			map[string]any{"price_components": []any{map[string]any{"type": "ENERGY", "price": 0.3, "vat": 21, "step_size": 1}}}}})
+		if r.Status != 201 && r.Status != 409 {
+			e.t.Fatalf("create tariff %s: %d %s", id, r.Status, r.Body)
+		}
+	}
+	return "T1" + suffix, "DC-FAST" + suffix
 }
 
 // network creates a network below parent (nil: the root) through the REST API and returns

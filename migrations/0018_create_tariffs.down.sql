@@ -1,0 +1,2 @@
+DELETE FROM list_counts WHERE kind = 'tariffs';
+DROP TABLE tariffs;
