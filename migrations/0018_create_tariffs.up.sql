@@ -31,3 +31,62 @@ CREATE INDEX tariffs_pull_idx ON tariffs (network_id, seq);
 -- Unfiltered list totals from the kept counts (migration 0006), like locations and stations.
 CREATE CONSTRAINT TRIGGER tariffs_counted AFTER INSERT OR DELETE ON tariffs
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('tariffs');
+
+-- ---- Pushes to partners' Tariffs receivers.
+
+-- tariffs_url: the partner's Tariffs RECEIVER endpoint, like locations_url (kept from its
+-- version details at every credentials exchange; here from those already stored).
+ALTER TABLE ocpi_partners ADD COLUMN tariffs_url text;
+UPDATE ocpi_partners p SET tariffs_url = (
+    SELECT e->>'url' FROM jsonb_array_elements(p.endpoints) AS e
+    WHERE e->>'identifier' = 'tariffs' AND e->>'role' = 'RECEIVER' LIMIT 1)
+WHERE p.state = 'REGISTERED';
+
+-- The push queue takes tariff pushes too: 'tariff' (PUT of the tariff as it is when sent) and
+-- 'tariff_delete' (DELETE). They name the tariff and the party it was queued under (the party
+-- a DELETE goes to once the tariff and maybe its network are gone) instead of a location
+-- copy. The pushes of one (partner, tariff) go in id order, like those of a location.
+ALTER TABLE ocpi_deliveries
+    ALTER COLUMN location_id DROP NOT NULL,
+    ALTER COLUMN location_seq DROP NOT NULL,
+    ADD COLUMN tariff_id text,
+    ADD COLUMN country_code text,
+    ADD COLUMN party_id text,
+    DROP CONSTRAINT ocpi_deliveries_kind_check,
+    ADD CONSTRAINT ocpi_deliveries_kind_check CHECK (CASE
+        WHEN kind IN ('location', 'evse_status') THEN location_seq IS NOT NULL AND location_id IS NOT NULL AND tariff_id IS NULL
+        WHEN kind IN ('tariff', 'tariff_delete') THEN tariff_id IS NOT NULL AND country_code IS NOT NULL AND party_id IS NOT NULL
+            AND location_seq IS NULL AND location_id IS NULL
+        ELSE false END);
+CREATE INDEX ocpi_deliveries_tariff_idx ON ocpi_deliveries (partner_id, tariff_id, id) WHERE tariff_id IS NOT NULL;
+
+-- Every change of a tariff queues its push, in the transaction that makes it (whichever path
+-- writes the table), for every registered partner with a Tariffs receiver whose scope holds
+-- the tariff's network. Tariffs change rarely and one at a time: a row trigger is enough.
+CREATE FUNCTION ocpi_tariffs_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id      text;
+    v_network uuid;
+    v_kind    text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        v_id := OLD.id; v_network := OLD.network_id; v_kind := 'tariff_delete';
+    ELSE
+        v_id := NEW.id; v_network := NEW.network_id; v_kind := 'tariff';
+    END IF;
+    INSERT INTO ocpi_deliveries (partner_id, kind, tariff_id, country_code, party_id)
+    SELECT pt.id, v_kind, v_id, n.country_code, n.party_id
+    FROM networks n
+    JOIN ocpi_network_scope s ON s.network_id = n.id
+    JOIN ocpi_partners pt ON pt.network_id = s.ancestor_id
+    WHERE n.id = v_network AND pt.state = 'REGISTERED' AND pt.tariffs_url IS NOT NULL
+    ORDER BY pt.id;
+    IF FOUND THEN
+        PERFORM pg_notify('ocpi_deliveries', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER ocpi_tariffs_push AFTER INSERT OR UPDATE OR DELETE ON tariffs
+    FOR EACH ROW EXECUTE FUNCTION ocpi_tariffs_changed();

@@ -220,8 +220,12 @@ type fakePartner struct {
 	pushes      []pushRecord
 	down        bool // receiver answers 503
 	receiver    bool // lists a Locations RECEIVER endpoint
-	versions    []VersionInfo
-	noCredsEP   bool
+	// tariffReceiver lists a Tariffs RECEIVER endpoint; what it gets is in tariffPushes
+	// (paths below it: /{cc}/{pid}/{tariff_id}).
+	tariffReceiver bool
+	tariffPushes   []pushRecord
+	versions       []VersionInfo
+	noCredsEP      bool
 	// unknownPatch, when set, is the HTTP status and OCPI status_code the receiver answers
 	// every PATCH with (it records the PATCH first).
 	unknownPatch *[2]int
@@ -283,6 +287,9 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if f.receiver {
 			eps = append(eps, Endpoint{Identifier: "locations", Role: RoleReceiver, URL: base + "/emsp/locations"})
+		}
+		if f.tariffReceiver {
+			eps = append(eps, Endpoint{Identifier: "tariffs", Role: RoleReceiver, URL: base + "/emsp/tariffs"})
 		}
 		f.answer(w, 200, 1000, VersionDetails{Version: "2.2.1", Endpoints: eps})
 	case r.Method == "POST" && r.URL.Path == "/ocpi/2.2.1/credentials":
@@ -354,9 +361,22 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.answer(w, 200, 1000, nil)
+	case strings.HasPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/tariffs/") && (r.Method == "PUT" || r.Method == "DELETE"):
+		if f.down {
+			w.WriteHeader(503)
+			return
+		}
+		f.tariffPushes = append(f.tariffPushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/tariffs"), Body: body})
+		f.answer(w, 200, 1000, nil)
 	default:
 		f.answer(w, 404, 2000, nil)
 	}
+}
+
+func (f *fakePartner) recordedTariffs() []pushRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]pushRecord(nil), f.tariffPushes...)
 }
 
 func (f *fakePartner) setDown(down bool) {
