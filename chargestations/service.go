@@ -3,7 +3,6 @@ package chargestations
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/evroam/evroam/evse"
@@ -123,11 +122,7 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 				if err != nil {
 					return err
 				}
-				for _, p := range bad {
-					if !slices.ContainsFunc(problems, func(q apperr.FieldError) bool { return q.Field == p.Field }) {
-						problems = append(problems, p)
-					}
-				}
+				problems = evse.AddProblems(problems, bad)
 			}
 		}
 		if len(problems) > 0 {

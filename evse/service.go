@@ -85,7 +85,7 @@ func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, ui
 		if terr != nil {
 			return terr
 		}
-		if problems = append(problems, bad...); len(problems) > 0 {
+		if problems = AddProblems(problems, bad); len(problems) > 0 {
 			return problems
 		}
 		next.UID, next.ChargeStationID, next.SequenceNumber = cur.UID, cur.ChargeStationID, cur.SequenceNumber

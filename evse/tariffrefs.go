@@ -3,6 +3,7 @@ package evse
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/google/uuid"
@@ -64,4 +65,15 @@ func CheckTariffRefs(ctx context.Context, tx *sqlx.Tx, idx TariffIndex, network 
 		}
 	}
 	return problems, nil
+}
+
+// AddProblems appends to problems those of more whose field is not named yet: a tariff id
+// that the validator tags already refused is not reported twice.
+func AddProblems(problems, more apperr.FieldErrors) apperr.FieldErrors {
+	for _, p := range more {
+		if !slices.ContainsFunc(problems, func(q apperr.FieldError) bool { return q.Field == p.Field }) {
+			problems = append(problems, p)
+		}
+	}
+	return problems
 }
