@@ -1,8 +1,10 @@
 package chargestations_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -84,4 +86,39 @@ func TestTariffReferences(t *testing.T) {
 	e.DoKey(aKey, http.MethodDelete, "/api/v1/tariffs/A-DC", nil).Must(t, http.StatusNoContent)
 	e.DoKey(aKey, http.MethodGet, "/api/v1/tariffs/A-DC", nil).Must(t, http.StatusNotFound)
 	_ = a
+}
+
+// TestTariffDeleteRacesReference: a station write that names a tariff and the tariff's
+// delete, sent at the same time, never both succeed (which would leave a station naming a
+// tariff that is gone), and never both fail.
+func TestTariffDeleteRacesReference(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	loc := e.mustLocation(e.Key)
+	for i := range 20 {
+		id := fmt.Sprintf("RACE-%02d", i)
+		e.mustTariff(e.Key, id)
+		body := manual("CS-"+id, loc, dcEVSE())
+		body["default_charge_station_tariff_id"] = id
+		var created, deleted int
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			created = e.Do(http.MethodPost, "/api/v1/chargestations", body).Status
+		}()
+		go func() {
+			defer wg.Done()
+			deleted = e.Do(http.MethodDelete, "/api/v1/tariffs/"+id, nil).Status
+		}()
+		wg.Wait()
+		switch {
+		case created == http.StatusCreated && deleted == http.StatusConflict:
+			e.Do(http.MethodGet, "/api/v1/tariffs/"+id, nil).Must(t, http.StatusOK)
+		case created == http.StatusUnprocessableEntity && deleted == http.StatusNoContent:
+			e.Do(http.MethodGet, "/api/v1/chargestations/CS-"+id, nil).Must(t, http.StatusNotFound)
+		default:
+			t.Fatalf("round %d: station POST %d, tariff DELETE %d; want exactly one to succeed", i, created, deleted)
+		}
+	}
 }
