@@ -1,3 +1,5 @@
+DROP TRIGGER ocpi_tariffs_party ON networks;
+DROP FUNCTION ocpi_tariffs_party_changed();
 DROP TRIGGER ocpi_tariffs_push ON tariffs;
 DROP FUNCTION ocpi_tariffs_changed();
 DELETE FROM ocpi_deliveries WHERE tariff_id IS NOT NULL;

@@ -90,3 +90,30 @@ END
 $$;
 CREATE TRIGGER ocpi_tariffs_push AFTER INSERT OR UPDATE OR DELETE ON tariffs
     FOR EACH ROW EXECUTE FUNCTION ocpi_tariffs_changed();
+
+-- A network that changes its party takes its tariffs along: each is deleted at the partners
+-- under the old party and put under the new one, in that order. (The pusher sends pushes
+-- under the old party before it tells the partner of the new one, and those under the new
+-- party only after: see Pusher.)
+CREATE FUNCTION ocpi_tariffs_party_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ocpi_deliveries (partner_id, kind, tariff_id, country_code, party_id)
+    SELECT pt.id, k.kind, t.id,
+        CASE k.kind WHEN 'tariff_delete' THEN OLD.country_code ELSE NEW.country_code END,
+        CASE k.kind WHEN 'tariff_delete' THEN OLD.party_id ELSE NEW.party_id END
+    FROM tariffs t
+    CROSS JOIN (VALUES (1, 'tariff_delete'), (2, 'tariff')) AS k (ord, kind)
+    JOIN ocpi_network_scope s ON s.network_id = t.network_id
+    JOIN ocpi_partners pt ON pt.network_id = s.ancestor_id
+    WHERE t.network_id = NEW.id AND pt.state = 'REGISTERED' AND pt.tariffs_url IS NOT NULL
+    ORDER BY pt.id, t.seq, k.ord;
+    IF FOUND THEN
+        PERFORM pg_notify('ocpi_deliveries', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER ocpi_tariffs_party AFTER UPDATE OF country_code, party_id ON networks
+    FOR EACH ROW WHEN ((OLD.country_code, OLD.party_id) IS DISTINCT FROM (NEW.country_code, NEW.party_id))
+    EXECUTE FUNCTION ocpi_tariffs_party_changed();

@@ -567,6 +567,11 @@ func (p *Pusher) deliverTariff(ctx context.Context, head delivery) (bool, error)
 			// Deleted since: its DELETE is queued behind this push, which has nothing to send.
 			return true, p.settle(ctx, ids)
 		}
+		if t.CountryCode != head.CountryCode || t.PartyID != head.PartyID {
+			// Its network changed party since: that change queued a DELETE under the old
+			// party and a PUT under the new one, behind this push, which is obsolete.
+			return true, p.settle(ctx, ids)
+		}
 		target := p.target(head.TariffsURL, t.CountryCode, t.PartyID, t.ID)
 		sendErr = p.client.do(ctx, http.MethodPut, target, head.Token, t, nil, headers...)
 	case "tariff_delete":

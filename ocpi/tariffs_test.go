@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -272,6 +273,7 @@ func checkTariffPush(t testing.TB, p pushRecord, method, path string) Tariff {
 // tariff of its scope (the whole Tariff, as pulled, schema-checked) and a DELETE of every
 // deleted one, in order, through the durable pusher (a receiver that is down gets them once
 // it is back); a partner without a receiver, and one whose scope lacks the network, get none.
+// A network's new party moves its tariffs: DELETE under the old party, PUT under the new.
 func TestTariffPush(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -333,6 +335,34 @@ func TestTariffPush(t *testing.T) {
 	if n := len(none.recordedTariffs()) + len(none.recorded()); n != 0 {
 		t.Errorf("the partner without receivers got %d pushes", n)
 	}
+
+	// B changes its party: its tariff is deleted under the old party and put under the new
+	// one (once our credentials named the new party to the partner).
+	e.admin("PATCH", "/api/v1/networks/"+netB.ID.String(), map[string]any{"party_id": "BB2"}).must(t, 200)
+	for _, p := range []struct {
+		f    *fakePartner
+		from int
+	}{{fb, 1}, {f, 4}} {
+		got := waitTariffPushes(t, p.f, p.from+2)
+		checkTariffPush(t, got[p.from], "DELETE", "/BE/BBB/B-1")
+		if moved := checkTariffPush(t, got[p.from+1], "PUT", "/BE/BB2/B-1"); moved.PartyID != "BB2" {
+			t.Errorf("tariff put under the new party with party_id %s", moved.PartyID)
+		}
+		// Our credentials named the new party before anything went under it.
+		creds, put := -1, -1
+		for i, c := range p.f.callLog() {
+			switch {
+			case strings.HasPrefix(c, "PUT /ocpi/2.2.1/credentials ") && creds < 0: // the only one: for the new party
+				creds = i
+			case strings.HasPrefix(c, "PUT /ocpi/2.2.1/emsp/tariffs/BE/BB2/B-1 ") && put < 0:
+				put = i
+			}
+		}
+		if creds < 0 || put < creds {
+			t.Errorf("credentials update at call %d, PUT under the new party at call %d: want the update first", creds, put)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
 	var queued int
 	if err := e.db.Get(&queued, `SELECT count(*) FROM ocpi_deliveries`); err != nil || queued != 0 {
 		t.Errorf("%d pushes still queued (%v)", queued, err)
