@@ -12,8 +12,9 @@
 //
 // Tariffs need no copies: OCPI lets a sender delete a tariff, so partners are shown the
 // tariffs table as it is (in creation order, seq), and a row trigger on it queues a PUT or a
-// DELETE (under the party the tariff had) for every partner whose scope holds its network
-// (migration 0018).
+// DELETE (under the party the tariff had) for every partner whose scope holds its network; a
+// network's new party queues a DELETE under the old party and a PUT under the new one for
+// each of its tariffs (migration 0018).
 //
 // What partners are shown is kept per (party, location): a copy (ocpi_locations, with its
 // EVSEs in ocpi_evses). PostgreSQL triggers keep the copies, whichever code path changes the
