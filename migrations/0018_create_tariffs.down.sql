@@ -16,3 +16,4 @@ ALTER TABLE ocpi_partners DROP COLUMN tariffs_url;
 
 DELETE FROM list_counts WHERE kind = 'tariffs';
 DROP TABLE tariffs;
+DROP FUNCTION tariffs_stamp();

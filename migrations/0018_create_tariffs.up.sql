@@ -4,7 +4,7 @@
 -- network. The OCPI class trees (elements, alt texts, prices, energy mix) are JSON documents:
 -- always read and written whole. seq is the order in which tariffs were created, the stable
 -- order of an OCPI pull: a change never moves a tariff. last_updated has milliseconds, the
--- precision OCPI pulls compare date_from/date_to with.
+-- precision OCPI pulls compare date_from/date_to with, and is stamped at commit (below).
 CREATE TABLE tariffs (
     id              text PRIMARY KEY,
     seq             bigint GENERATED ALWAYS AS IDENTITY,
@@ -25,8 +25,33 @@ CREATE TABLE tariffs (
     CONSTRAINT tariffs_seq_key UNIQUE (seq)
 );
 -- REST lists: (last_updated, id) across the networks a key sees. OCPI pulls: seq per network.
+-- Stamping: the latest last_updated.
 CREATE INDEX tariffs_sync_idx ON tariffs (network_id, last_updated, id);
 CREATE INDEX tariffs_pull_idx ON tariffs (network_id, seq);
+CREATE INDEX tariffs_updated_idx ON tariffs (last_updated);
+
+-- A change's last_updated is stamped at commit, like the published locations' (0012): under
+-- an advisory lock held until the commit is done, with a millisecond time later than every
+-- stamp before it. So a change that becomes visible later always has a later last_updated,
+-- and a partner syncing from the greatest last_updated it has seen misses none. (The stamp
+-- replaces the time the writer gave; the trigger's own update does not trigger it again.)
+CREATE FUNCTION tariffs_stamp() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_ts timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock(8386109778156549229); -- "tarifstm"
+    SELECT greatest(date_trunc('milliseconds', clock_timestamp()),
+            coalesce(max(last_updated), '-infinity') + interval '1 millisecond')
+    INTO v_ts
+    FROM tariffs;
+    UPDATE tariffs SET last_updated = v_ts WHERE id = NEW.id;
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER tariffs_stamp AFTER INSERT OR UPDATE ON tariffs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (pg_trigger_depth() = 0)
+    EXECUTE FUNCTION tariffs_stamp();
 
 -- Unfiltered list totals from the kept counts (migration 0006), like locations and stations.
 CREATE CONSTRAINT TRIGGER tariffs_counted AFTER INSERT OR DELETE ON tariffs
@@ -89,7 +114,8 @@ BEGIN
 END
 $$;
 CREATE TRIGGER ocpi_tariffs_push AFTER INSERT OR UPDATE OR DELETE ON tariffs
-    FOR EACH ROW EXECUTE FUNCTION ocpi_tariffs_changed();
+    FOR EACH ROW WHEN (pg_trigger_depth() = 0) -- not the commit stamp's own update
+    EXECUTE FUNCTION ocpi_tariffs_changed();
 
 -- A network that changes its party takes its tariffs along: each is deleted at the partners
 -- under the old party and put under the new one, in that order. (The pusher sends pushes

@@ -368,3 +368,45 @@ func TestTariffPush(t *testing.T) {
 		t.Errorf("%d pushes still queued (%v)", queued, err)
 	}
 }
+
+// TestTariffStampedAtCommit: a tariff change that commits later than another has a later
+// last_updated, whichever was written first, so an incremental pull from the greatest
+// last_updated seen misses none.
+func TestTariffStampedAtCommit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	token := e.registerPartner(newFakePartner(t, false), "eMSP")
+	tx, err := e.db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// Written first, with a time before the other's, committed last.
+	if _, err := tx.Exec(`INSERT INTO tariffs (id, network_id, currency, elements, etag, created, last_updated)
+		VALUES ('SLOW', $1, 'EUR', '[{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]',
+			gen_random_uuid(), now() - interval '1 minute', now() - interval '1 minute')`, e.root.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.admin("POST", "/api/v1/tariffs", freeTariff("FAST")).must(t, 201)
+	seen := e.pullTariffs(token, "", nil)
+	if len(seen) != 1 || seen[0].ID != "FAST" {
+		t.Fatalf("pull before the commit = %v", tariffIDs(seen))
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Both are in a pull from the last_updated seen (in creation order: SLOW first), SLOW
+	// stamped later than FAST.
+	since := e.pullTariffs(token, "date_from="+url.QueryEscape(seen[0].LastUpdated), nil)
+	if ids := tariffIDs(since); !slices.Equal(ids, []string{"NL/EVR/SLOW", "NL/EVR/FAST"}) || since[0].LastUpdated <= since[1].LastUpdated {
+		t.Fatalf("pull from the last_updated seen (%s) = %v %v; want SLOW and FAST, SLOW stamped later", seen[0].LastUpdated, ids, since)
+	}
+	// The API answers with the stamp the commit gave.
+	var got map[string]any
+	e.admin("PATCH", "/api/v1/tariffs/FAST", map[string]any{"currency": "GBP"}).must(t, 200).data(t, &got)
+	again := e.pullTariffs(token, "", nil)
+	lu, _ := time.Parse(time.RFC3339Nano, got["last_updated"].(string))
+	if again[1].ID != "FAST" || again[1].LastUpdated != lu.UTC().Format("2006-01-02T15:04:05.000Z") || again[1].LastUpdated <= since[0].LastUpdated {
+		t.Errorf("PATCH answered last_updated %v, published %s; want the same, after SLOW's %s", got["last_updated"], again[1].LastUpdated, since[0].LastUpdated)
+	}
+}

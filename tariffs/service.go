@@ -26,9 +26,9 @@ func NewService(db *sqlx.DB, store *Store, now func() time.Time) *Service {
 	return &Service{db: db, store: store, now: now}
 }
 
-// stamp is the time a change is recorded with: milliseconds, the precision that OCPI pulls
-// compare date_from and date_to with, so that the last_updated a partner sees is exactly the
-// one stored.
+// stamp is the time a change is written with: milliseconds, the precision that OCPI pulls
+// compare date_from and date_to with. The commit replaces it with its own stamp, later than
+// every one before (migration 0018).
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // Get returns a visible tariff. Errors: ErrNotFound.
@@ -76,6 +76,13 @@ func (s *Service) Put(ctx context.Context, visible []uuid.UUID, id string, chang
 		t, created = next, cur == nil
 		return nil
 	})
+	if err == nil {
+		// last_updated is stamped at commit (migration 0018): answer with the stored one,
+		// unless another write came in between.
+		if stored, gerr := s.store.Get(ctx, visible, id); gerr == nil && stored.ETag == t.ETag {
+			t = stored
+		}
+	}
 	return t, created, err
 }
 
