@@ -123,11 +123,11 @@ func (b tariffBody) rules(t *Tariff) apperr.FieldErrors {
 	}
 	*t = Tariff{ID: b.ID, Currency: b.Currency, Type: b.Type, AltText: b.AltText, AltURL: b.AltURL,
 		MinPrice: b.MinPrice, MaxPrice: b.MaxPrice, Elements: b.Elements, EnergyMix: b.EnergyMix}
+	// The tags checked the formats; what does not parse is already reported.
 	for _, d := range []struct {
-		name string
-		in   *string
-		out  **time.Time
-	}{{"start_date_time", b.StartDateTime, &t.StartDateTime}, {"end_date_time", b.EndDateTime, &t.EndDateTime}} {
+		in  *string
+		out **time.Time
+	}{{b.StartDateTime, &t.StartDateTime}, {b.EndDateTime, &t.EndDateTime}} {
 		if d.in == nil {
 			continue
 		}
