@@ -154,7 +154,8 @@ func runSyncREST(ctx context.Context, e *env) ([]result, error) {
 	return []result{r}, nil
 }
 
-// sync-ocpi: a partner's full pull of the Locations module with the largest page we allow.
+// sync-ocpi: a partner's full pull of the Locations module, and of the Tariffs module, with
+// the largest page we allow.
 func runSyncOCPI(ctx context.Context, e *env) ([]result, error) {
 	n := e.nodes[0]
 	token := "bench-ocpi-token-" + randomHex(8)
@@ -181,7 +182,22 @@ func runSyncOCPI(ctx context.Context, e *env) ([]result, error) {
 		f := false
 		r.Pass = &f
 	}
-	return []result{r}, nil
+
+	// The same partner's full pull of the Tariffs module (issue 13 item 7).
+	t0 = time.Now()
+	items, pages, err = follow(ctx, httpClient(1), n.base+"/ocpi/2.2.1/tariffs?limit=1000", "Authorization", auth)
+	if err != nil {
+		return nil, err
+	}
+	secs = time.Since(t0).Seconds()
+	rt := atMost(result{Scenario: "sync-ocpi", Figure: fmt.Sprintf("full OCPI Tariffs pull (%d tariffs)", benchTariffs),
+		Value: secs, Unit: "s", Target: fmt.Sprintf("≤ %.0f s", 1*e.o.scale), Detail: map[string]int{"items": items, "pages": pages}}, 1*e.o.scale)
+	if items != benchTariffs {
+		rt.Note = fmt.Sprintf("saw %d tariffs, want %d", items, benchTariffs)
+		f := false
+		rt.Pass = &f
+	}
+	return []result{r, rt}, nil
 }
 
 // create: stations created through the API by 16 clients, each from a two-EVSE template at

@@ -45,6 +45,7 @@ func seed(ctx context.Context, db *sqlx.DB, stations, smallStations int, passwor
 			VALUES ($1, 'bench small', 'NL', $2, $3, $4, $4)`, []any{small, smallNetworkParty, root, now}},
 		{"locations", locationsSQL, []any{root, (stations + stationsPerLocation - 1) / stationsPerLocation, "BLOC-", now}},
 		{"small locations", locationsSQL, []any{small, (smallStations + stationsPerLocation - 1) / stationsPerLocation, "SLOC-", now}},
+		{"tariffs", tariffSQL, []any{root, now, benchTariffs}},
 		{"stations", stationsSQL, []any{root, stations, "BENCH-", "BLOC-", passwordHash, now}},
 		{"small stations", stationsSQL, []any{small, smallStations, "SMALL-", "SLOC-", passwordHash, now}},
 		{"password verifiers", verifiersSQL, verifierArgs(key, stations, smallStations)},
@@ -75,6 +76,24 @@ SELECT $3 || lpad(i::text, 6, '0'), $1, 'Bench site ' || i, 'Benchstraat ' || i,
 	to_char(52 + (i % 1000) / 10000.0, 'FM90.00000'), to_char(4 + (i / 1000) / 1000.0, 'FM90.00000'),
 	'Europe/Amsterdam', 'ON_STREET', '{}', gen_random_uuid(), $4, $4
 FROM generate_series(0, $2 - 1) AS i`
+
+// benchTariffs is how many tariffs the root network has: TARIFF-AC, which the stations name
+// (the API refuses a station whose tariff is not one of its network's; the seeded stations of
+// the small network are not written through it), and others with time-of-day and parking
+// elements, for the Tariffs pull.
+const benchTariffs = 1000
+
+const tariffSQL = `
+INSERT INTO tariffs (id, network_id, currency, tariff_alt_text, elements, etag, created, last_updated)
+SELECT CASE WHEN i = 0 THEN 'TARIFF-AC' ELSE 'BENCH-TARIFF-' || lpad(i::text, 4, '0') END, $1, 'EUR',
+	'[{"language": "en", "text": "0.30/kWh; 0.45/kWh 08:00-20:00 on weekdays; parking 6.00/h after 2 h"}]',
+	'[{"price_components": [{"type": "ENERGY", "price": 0.45, "vat": 21, "step_size": 1}],
+	   "restrictions": {"start_time": "08:00", "end_time": "20:00", "day_of_week": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]}},
+	  {"price_components": [{"type": "ENERGY", "price": 0.30, "vat": 21, "step_size": 1}]},
+	  {"price_components": [{"type": "PARKING_TIME", "price": 6.00, "vat": 21, "step_size": 60}], "restrictions": {"min_duration": 7200}}]',
+	gen_random_uuid(), $2, $2
+FROM generate_series(0, $3 - 1) AS i
+ON CONFLICT (id) DO NOTHING`
 
 const stationsSQL = `
 INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id,

@@ -57,7 +57,7 @@ func TestIsolation(t *testing.T) {
 		// a 409, the same answer as a POST of a taken id. Neither touches A's station.
 		assertFields(t, e.DoKey(key, http.MethodPut, "/api/v1/chargestations/CS-A", body).Must(t, 422), []string{"location_id"})
 	}
-	e.DoKey(bKey, http.MethodPut, "/api/v1/chargestations/CS-A", with(body, "location_id", bLoc)).Must(t, http.StatusConflict)
+	e.DoKey(bKey, http.MethodPut, "/api/v1/chargestations/CS-A", with(with(body, "location_id", bLoc), "default_charge_station_tariff_id", bLoc)).Must(t, http.StatusConflict)
 	// B cannot move a station of its own to A's location either.
 	e.DoKey(bKey, http.MethodPost, "/api/v1/chargestations", manual("CS-B", bLoc, dcEVSE())).Must(t, http.StatusCreated)
 	assertFields(t, e.DoKey(bKey, http.MethodPatch, "/api/v1/chargestations/CS-B", map[string]any{"location_id": aLoc}).Must(t, 422), []string{"location_id"})

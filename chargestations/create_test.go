@@ -68,6 +68,7 @@ func TestCreateManualDCStation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	loc := e.mustLocation(e.Key)
+	e.mustTariff(e.Key, "DC-1")
 	body := manual("CS-DC-1", loc,
 		map[string]any{"evse_id": "NL*EVR*E12345*1", "connectors": []map[string]any{{
 			"id": "1", "internal": "CCS2_Cable", "power_type": "DC", "max_voltage": 920, "max_amperage": 400,
@@ -214,6 +215,7 @@ func TestCreateRequiredFields(t *testing.T) {
 				// a key of a sibling network of the template's owner, at its own location
 				key = subKey
 				tt.body["location_id"] = subLoc
+				tt.body["default_charge_station_tariff_id"] = subLoc // mustLocation's tariff there
 			}
 			r := e.DoKey(key, http.MethodPost, "/api/v1/chargestations", tt.body).Must(t, tt.status)
 			if tt.fields != nil {

@@ -231,6 +231,7 @@ func bindDraft(raw []byte, id string, hash hasher) (Draft, stationBody, error) {
 	var d Draft
 	err := web.BindWithRules(raw, &body, func() apperr.FieldErrors { return body.rules(id, &d) })
 	d.Station.LocationID = body.LocationID
+	d.TariffRefs = body.tariffRefs()
 	if err != nil {
 		return d, body, err
 	}
@@ -249,6 +250,22 @@ func bindDraft(raw []byte, id string, hash hasher) (Draft, stationBody, error) {
 		}
 	}
 	return d, body, nil
+}
+
+// tariffRefs lists the tariff ids the body names, with their JSON paths.
+func (b stationBody) tariffRefs() []evse.TariffRef {
+	var refs []evse.TariffRef
+	if b.DefaultTariffID != "" {
+		refs = append(refs, evse.TariffRef{Field: "default_charge_station_tariff_id", ID: b.DefaultTariffID})
+	}
+	for i, e := range b.EVSEs {
+		for j, c := range e.Connectors {
+			for k, id := range c.TariffIDs {
+				refs = append(refs, evse.TariffRef{Field: fmt.Sprintf("evses[%d].connectors[%d].tariff_ids[%d]", i, j, k), ID: id})
+			}
+		}
+	}
+	return refs
 }
 
 // rules checks what the tags cannot and fills d from a body that decoded completely.

@@ -13,6 +13,7 @@ import (
 	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/schema"
+	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -38,11 +39,13 @@ func newEnv(t testing.TB) *env {
 		tplStore := templates.NewStore(db)
 		e.EVSEs = evse.NewStore(db)
 		e.Stations = chargestations.NewStore(db)
-		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, nil, nil, nil)
+		tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
+		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, tariffSvc, nil, nil, nil)
 		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
 		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 		chargestations.NewHandler(e.Service).Routes(v1)
-		evse.NewHandler(evse.NewService(db, e.EVSEs, nil, nil)).Routes(v1)
+		evse.NewHandler(evse.NewService(db, e.EVSEs, tariffSvc, nil, nil)).Routes(v1)
+		tariffs.NewHandler(tariffSvc).Routes(v1)
 	})
 	// Production runs with a bounded pool; so do the tests, which would hang if a request
 	// needed a second connection while holding a transaction.
@@ -60,7 +63,17 @@ func (e *env) mustLocation(key string) string {
 	}).Must(e.T, http.StatusCreated)
 	var loc struct{ ID string }
 	r.Decode(e.T, &loc)
+	// A tariff of the location's network, for the stations there (station() names it): its
+	// id is the location's, which is unique.
+	e.mustTariff(key, loc.ID)
 	return loc.ID
+}
+
+// mustTariff creates a free tariff id in the network of key.
+func (e *env) mustTariff(key, id string) {
+	e.T.Helper()
+	e.DoKey(key, http.MethodPost, "/api/v1/tariffs", map[string]any{"id": id, "currency": "EUR", "elements": []any{
+		map[string]any{"price_components": []any{map[string]any{"type": "FLAT", "price": 0, "step_size": 1}}}}}).Must(e.T, http.StatusCreated)
 }
 
 // acTemplate is a two-EVSE AC hardware template: one Type 2 socket per EVSE.
@@ -87,7 +100,7 @@ func (e *env) mustTemplate(key, id string) {
 func station(id, location string) map[string]any {
 	return map[string]any{
 		"charge_station_id": id, "location_id": location, "deploy_state": "Production",
-		"default_charge_station_tariff_id": "T1", "charger_type": "Public",
+		"default_charge_station_tariff_id": location, "charger_type": "Public", // mustLocation's tariff
 	}
 }
 

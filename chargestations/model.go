@@ -88,6 +88,10 @@ type Draft struct {
 	// GET body sent back must not clear it.
 	SetPassword bool
 	Password    secret.Stored
+	// TariffRefs are the tariff ids the request names (the default tariff and the
+	// connectors' tariff_ids) with their JSON paths, filled in even when other fields are
+	// invalid, so that unknown tariffs join the same 422.
+	TariffRefs []evse.TariffRef
 }
 
 // Filter narrows a list of stations.

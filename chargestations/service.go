@@ -27,23 +27,24 @@ type Service struct {
 	evses     *evse.Store
 	locations *locations.Store
 	templates *templates.Store
+	tariffs   evse.TariffIndex
 	passwords *secret.Passwords
 	answers   *AnswerCache
 	now       func() time.Time
 }
 
-// NewService returns a Service. passwords makes the stored form of ocpp_password (it is the
-// gateway's too, so that both agree on the key); answers may be nil (no cache); now may be
-// nil (time.Now).
+// NewService returns a Service. tariffs checks the tariffs a station refers to; passwords
+// makes the stored form of ocpp_password (it is the gateway's too, so that both agree on the
+// key); answers may be nil (no cache); now may be nil (time.Now).
 func NewService(db *sqlx.DB, store *Store, evses *evse.Store, locs *locations.Store, tpls *templates.Store,
-	passwords *secret.Passwords, answers *AnswerCache, now func() time.Time) *Service {
+	tariffs evse.TariffIndex, passwords *secret.Passwords, answers *AnswerCache, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	if passwords == nil {
 		passwords = &secret.Passwords{}
 	}
-	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, passwords: passwords,
+	return &Service{db: db, store: store, evses: evses, locations: locs, templates: tpls, tariffs: tariffs, passwords: passwords,
 		answers: answers, now: now}
 }
 
@@ -64,7 +65,8 @@ func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p pag
 }
 
 // Create registers a new station from d (its id is d.Station.ID). Errors: ErrIDTaken,
-// apperr.FieldErrors (location_id not visible), templates.ErrNotFound, evse.ErrUIDTaken.
+// apperr.FieldErrors (location_id not visible, tariffs not of the location's network),
+// templates.ErrNotFound, evse.ErrUIDTaken.
 func (s *Service) Create(ctx context.Context, visible []uuid.UUID, d Draft) (ChargeStation, error) {
 	cs, _, err := s.save(ctx, visible, d.Station.ID, true, func(*ChargeStation) (Draft, error) { return d, nil })
 	return cs, err
@@ -116,6 +118,13 @@ func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, crea
 				return lerr
 			default:
 				network = loc.NetworkID
+				// The tariffs it names must be tariffs of that network (they stay until
+				// this transaction ends).
+				bad, err := evse.CheckTariffRefs(ctx, tx, s.tariffs, network, d.TariffRefs)
+				if err != nil {
+					return err
+				}
+				problems = evse.AddProblems(problems, bad)
 			}
 		}
 		if len(problems) > 0 {

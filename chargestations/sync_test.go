@@ -32,7 +32,7 @@ func (e *env) mustStations(loc, prefix string, n int) []string {
 			for id := range work {
 				_, err := e.Service.Create(e.T.Context(), []uuidT{e.Root.ID}, chargestations.Draft{
 					Station: chargestations.ChargeStation{ID: id, LocationID: loc, DeployState: schema.DeployProduction,
-						DefaultTariffID: "T1", ChargerType: schema.ChargerPublic, SecurityProfile: schema.DefaultSecurityProfile},
+						DefaultTariffID: loc, ChargerType: schema.ChargerPublic, SecurityProfile: schema.DefaultSecurityProfile},
 					EVSEs: []evse.EVSE{{SequenceNumber: 1, Connectors: []evse.Connector{{ID: "1",
 						Standard: schema.ConnectorIEC62196T2, Format: schema.FormatSocket, PowerType: schema.PowerAC3Phase,
 						MaxVoltage: 230, MaxAmperage: 16}}}},

@@ -207,6 +207,7 @@ func TestConcurrentPatches(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	loc := e.mustLocation(e.Key)
+	e.mustTariff(e.Key, "T2")
 	evses := make([]map[string]any, 90)
 	for i := range evses {
 		evses[i] = dcEVSE()

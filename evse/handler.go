@@ -200,7 +200,9 @@ func (h *Handler) get(c *gin.Context) error {
 }
 
 // bind reads an EVSE body (the whole of a PUT, or a PATCH merged onto the current EVSE) and
-// checks it against the EVSE it replaces: tags and rules in one 422.
+// checks it against the EVSE it replaces: tags and rules in one 422. With field errors it
+// still returns the EVSE as far as it was read, so that the service adds unknown tariffs to
+// the same 422.
 func bind(raw []byte, cur EVSE) (EVSE, error) {
 	var body Body
 	var e EVSE
@@ -249,7 +251,7 @@ func (h *Handler) update(c *gin.Context, build func(cur EVSE) (EVSE, error)) err
 		func(cur EVSE, stationETag uuid.UUID) (EVSE, error) {
 			next, err := build(cur)
 			if err != nil {
-				return EVSE{}, err
+				return next, err
 			}
 			if err := web.CheckETag(web.RequestETag(c, ""), stationETag.String(), false); err != nil {
 				return EVSE{}, err

@@ -53,7 +53,7 @@ const MaxUIDLen = 36
 // number>" when that fits in MaxUIDLen characters. A station id may have 48 characters, so a
 // longer one is shortened: its first characters, "~", the first 10 hex digits of the SHA-256
 // of the whole station id (so that two stations whose ids start alike still get different
-// uids) and "-<sequence number>", 36 characters in all. Migration 0020 computes the same for
+// uids) and "-<sequence number>", 36 characters in all. Migration 0021 computes the same for
 // the EVSEs stored before.
 func GeneratedUID(chargeStationID string, sequenceNumber int) string {
 	uid := fmt.Sprintf("%s-%d", chargeStationID, sequenceNumber)
@@ -82,7 +82,7 @@ func (e ErrUIDTaken) Error() string {
 func (e ErrUIDTaken) Unwrap() error { return apperr.Conflict }
 
 // EVSEIDConstraint is the unique index that keeps evse_id unique among the EVSEs of every
-// station (migration 0020): between concurrent writers it decides.
+// station (migration 0021): between concurrent writers it decides.
 const EVSEIDConstraint = "evses_evse_id_key"
 
 // EVSEIDTakenError is returned when EVSEs would take an evse_id that another EVSE has: UIDs

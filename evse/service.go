@@ -15,23 +15,25 @@ import (
 // transaction boundaries. (A station's whole EVSE set is written by chargestations, in the
 // station's transaction.)
 type Service struct {
-	db    *sqlx.DB
-	store *Store
+	db      *sqlx.DB
+	store   *Store
+	tariffs TariffIndex
 	// changed is told, after the commit, the station whose EVSE changed (so that this node's
 	// cached answer of it goes); nil: nobody to tell.
 	changed func(ids ...string)
 	now     func() time.Time
 }
 
-// NewService returns a Service. changed and now may be nil (no one to tell, time.Now).
-func NewService(db *sqlx.DB, store *Store, changed func(ids ...string), now func() time.Time) *Service {
+// NewService returns a Service. tariffs checks the connectors' tariff_ids; changed and now
+// may be nil (no one to tell, time.Now).
+func NewService(db *sqlx.DB, store *Store, tariffs TariffIndex, changed func(ids ...string), now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	if changed == nil {
 		changed = func(...string) {}
 	}
-	return &Service{db: db, store: store, changed: changed, now: now}
+	return &Service{db: db, store: store, tariffs: tariffs, changed: changed, now: now}
 }
 
 // Get returns EVSE uid of station stationID, when the station's network is visible, and the
@@ -48,7 +50,10 @@ func (s *Service) Get(ctx context.Context, visible []uuid.UUID, stationID, uid s
 // Update changes one EVSE through the API. It locks the station's row first (so it runs after
 // or before a concurrent station PUT or PATCH, never in between), then calls change with the
 // current EVSE and the station's etag; change returns the new writable fields or an error
-// that aborts (e.g. a stale etag). uid, station, sequence number and statuses are kept. The
+// that aborts (e.g. a stale etag). When change returns apperr.FieldErrors with the EVSE it
+// read, connectors' tariff_ids that are not tariffs of the station's network are added to
+// them, so that one 422 names every bad field. uid, station, sequence number and statuses are
+// kept. The
 // station gets a new etag; the EVSE's and the station's last_updated move when the EVSE
 // changed. Returns the stored EVSE and the station's new etag.
 // Errors: ErrStationNotFound, ErrNotFound, and change's errors.
@@ -67,8 +72,21 @@ func (s *Service) Update(ctx context.Context, visible []uuid.UUID, stationID, ui
 			return err
 		}
 		next, err := change(cur, etag)
-		if err != nil {
+		var problems apperr.FieldErrors
+		if err != nil && !errors.As(err, &problems) {
 			return err
+		}
+		network, nerr := st.StationNetwork(ctx, stationID)
+		if nerr != nil {
+			return nerr
+		}
+		refs := ConnectorTariffRefs([]EVSE{next}, func(int) string { return "" })
+		bad, terr := CheckTariffRefs(ctx, tx, s.tariffs, network, refs)
+		if terr != nil {
+			return terr
+		}
+		if problems = AddProblems(problems, bad); len(problems) > 0 {
+			return problems
 		}
 		next.UID, next.ChargeStationID, next.SequenceNumber = cur.UID, cur.ChargeStationID, cur.SequenceNumber
 		now := database.Timestamp(s.now())

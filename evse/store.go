@@ -105,6 +105,19 @@ func (s *Store) StationETagForUpdate(ctx context.Context, visible []uuid.UUID, s
 	return s.stationETag(ctx, visible, stationID, true)
 }
 
+// StationNetwork returns the network of station stationID. Errors: ErrStationNotFound.
+func (s *Store) StationNetwork(ctx context.Context, stationID string) (uuid.UUID, error) {
+	var network uuid.UUID
+	err := sqlx.GetContext(ctx, s.q, &network, `SELECT network_id FROM charge_stations WHERE id = $1`, stationID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return uuid.Nil, ErrStationNotFound
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("get network of charge station %s: %w", stationID, database.Translate(err))
+	}
+	return network, nil
+}
+
 func (s *Store) stationETag(ctx context.Context, visible []uuid.UUID, stationID string, forUpdate bool) (uuid.UUID, error) {
 	q := `
 	SELECT etag

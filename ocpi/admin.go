@@ -57,6 +57,7 @@ type partnerResponse struct {
 	Roles              []roleResponse `json:"roles"`
 	Endpoints          []Endpoint     `json:"endpoints"`
 	LocationsReceiver  *string        `json:"locations_receiver"`
+	TariffsReceiver    *string        `json:"tariffs_receiver"`
 	LastError          *string        `json:"last_error"`
 	Created            string         `json:"created"`
 	LastUpdated        string         `json:"last_updated"`
@@ -74,7 +75,7 @@ func (h *Handler) toPartnerResponse(r *http.Request, p Partner) partnerResponse 
 		ID: p.ID, NetworkID: p.NetworkID, Name: p.Name, Initiator: p.Initiator, State: p.State,
 		OurVersionsURL: h.versionsURL(r), PartnerVersionsURL: optional(p.PartnerVersionsURL),
 		Version: optional(p.Version), Roles: []roleResponse{}, Endpoints: p.Endpoints,
-		LocationsReceiver: optional(p.LocationsURL), LastError: optional(p.LastError),
+		LocationsReceiver: optional(p.LocationsURL), TariffsReceiver: optional(p.TariffsURL), LastError: optional(p.LastError),
 		Created: web.FormatTime(p.Created), LastUpdated: web.FormatTime(p.LastUpdated),
 	}
 	out.VersionsURL = out.OurVersionsURL
@@ -163,6 +164,7 @@ func (h *Handler) registerWith(ctx context.Context, r *http.Request, network uui
 		InboundToken: tokenB, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: theirs.Roles,
 		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
+		TariffsURL:   endpointURL(details.Endpoints, "tariffs", RoleReceiver),
 		Announced:    parties(ours.Roles), OurVersionsURL: ours.URL,
 	}
 	if err := h.store.setRegistered(ctx, p.ID, StatePending, "inbound_token_hash", hashToken(tokenB), reg); err != nil {

@@ -1,12 +1,20 @@
 // Package ocpi is evroam's OCPI 2.2.1 interface in the CPO role (contract §7): the versions
 // and credentials modules with the TOKEN_A → B → C registration handshake in both directions,
 // the Locations module as a Sender (pull, under /ocpi/2.2.1/locations) and the push of
-// Location and EVSE changes to the Locations receivers of registered partners.
+// Location and EVSE changes to the Locations receivers of registered partners, and the
+// Tariffs module as a Sender (pull, /ocpi/2.2.1/tariffs) with the push of every tariff change
+// (PUT) and deletion (DELETE) to the Tariffs receivers.
 //
 // It owns the tables ocpi_partners, ocpi_network_scope, ocpi_locations, ocpi_evses,
 // ocpi_deliveries, ocpi_pending and ocpi_commits (migrations 0003 and 0012). It is a read
-// model of the registry: it reads the locations, networks, charge stations and EVSEs tables
-// but never writes them, and the registry packages do not know it exists.
+// model of the registry: it reads the locations, networks, charge stations, EVSEs and tariffs
+// tables but never writes them, and the registry packages do not know it exists.
+//
+// Tariffs need no copies: OCPI lets a sender delete a tariff, so partners are shown the
+// tariffs table as it is (in creation order, seq), and a row trigger on it queues a PUT or a
+// DELETE (under the party the tariff had) for every partner whose scope holds its network; a
+// network's new party queues a DELETE under the old party and a PUT under the new one for
+// each of its tariffs (migration 0020).
 //
 // What partners are shown is kept per (party, location): a copy (ocpi_locations, with its
 // EVSEs in ocpi_evses). PostgreSQL triggers keep the copies, whichever code path changes the

@@ -50,7 +50,8 @@ func NewHandler(store *Store, view *View, cfg Config) *Handler {
 }
 
 // Routes registers the OCPI endpoints on r: /ocpi/versions, /ocpi/2.2.1,
-// /ocpi/2.2.1/credentials and the Locations sender /ocpi/2.2.1/locations/….
+// /ocpi/2.2.1/credentials, the Locations sender /ocpi/2.2.1/locations/… and the Tariffs
+// sender /ocpi/2.2.1/tariffs.
 func (h *Handler) Routes(r gin.IRouter) {
 	g := r.Group("/ocpi", messageHeaders)
 	conf := g.Group("", h.authenticate(true))
@@ -69,6 +70,8 @@ func (h *Handler) Routes(r gin.IRouter) {
 	fn.GET("/locations/:location_id", handle(h.getLocation))
 	fn.GET("/locations/:location_id/:evse_uid", handle(h.getEVSE))
 	fn.GET("/locations/:location_id/:evse_uid/:connector_id", handle(h.getConnector))
+	// Tariffs SENDER: OCPI 2.2.1 defines only the list for it (no single-object GET).
+	fn.GET("/tariffs", handle(h.listTariffs))
 }
 
 // baseURL is evroam's public base URL: the configured one, else the request's.
@@ -91,6 +94,7 @@ func (h *Handler) versionDetails(c *gin.Context) error {
 	respond(c, http.StatusOK, VersionDetails{Version: Version, Endpoints: []Endpoint{
 		{Identifier: "credentials", Role: RoleSender, URL: base + "/credentials"},
 		{Identifier: "locations", Role: RoleSender, URL: base + "/locations"},
+		{Identifier: "tariffs", Role: RoleSender, URL: base + "/tariffs"},
 	}})
 	return nil
 }
@@ -235,6 +239,7 @@ func (h *Handler) exchange(c *gin.Context, who caller, from State, matchColumn s
 		InboundToken: out.Token, OutboundToken: creds.Token, PartnerVersionsURL: creds.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: creds.Roles,
 		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
+		TariffsURL:   endpointURL(details.Endpoints, "tariffs", RoleReceiver),
 		Announced:    parties(out.Roles), OurVersionsURL: out.URL,
 	}
 	err = h.store.setRegistered(ctx, who.Partner.ID, from, matchColumn, hashToken(who.Token), reg)

@@ -22,6 +22,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
+	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -100,11 +101,13 @@ func newEnvWith(t testing.TB, cfg envConfig) *env {
 	tplStore := templates.NewStore(db)
 	evseStore := evse.NewStore(db)
 	csStore := chargestations.NewStore(db)
-	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, nil, nil, nil)
+	tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
+	csSvc := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, nil, nil, nil)
 	locations.NewHandler(locations.NewService(db, locStore, csStore, nil), evseStore).Routes(v1)
 	templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 	chargestations.NewHandler(csSvc).Routes(v1)
-	evse.NewHandler(evse.NewService(db, evseStore, nil, nil)).Routes(v1)
+	evse.NewHandler(evse.NewService(db, evseStore, tariffSvc, nil, nil)).Routes(v1)
+	tariffs.NewHandler(tariffSvc).Routes(v1)
 	networks.NewHandler(networks.NewService(nets, nil)).Routes(v1)
 	h.AdminRoutes(v1)
 	h.Routes(r)
@@ -239,8 +242,12 @@ type fakePartner struct {
 	pushes      []pushRecord
 	down        bool // receiver answers 503
 	receiver    bool // lists a Locations RECEIVER endpoint
-	versions    []VersionInfo
-	noCredsEP   bool
+	// tariffReceiver lists a Tariffs RECEIVER endpoint; what it gets is in tariffPushes
+	// (paths below it: /{cc}/{pid}/{tariff_id}).
+	tariffReceiver bool
+	tariffPushes   []pushRecord
+	versions       []VersionInfo
+	noCredsEP      bool
 	// unknownPatch, when set, is the HTTP status and OCPI status_code the receiver answers
 	// every PATCH with (it records the PATCH first).
 	unknownPatch *[2]int
@@ -302,6 +309,9 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if f.receiver {
 			eps = append(eps, Endpoint{Identifier: "locations", Role: RoleReceiver, URL: base + "/emsp/locations"})
+		}
+		if f.tariffReceiver {
+			eps = append(eps, Endpoint{Identifier: "tariffs", Role: RoleReceiver, URL: base + "/emsp/tariffs"})
 		}
 		f.answer(w, 200, 1000, VersionDetails{Version: "2.2.1", Endpoints: eps})
 	case r.Method == "POST" && r.URL.Path == "/ocpi/2.2.1/credentials":
@@ -373,9 +383,22 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.answer(w, 200, 1000, nil)
+	case strings.HasPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/tariffs/") && (r.Method == "PUT" || r.Method == "DELETE"):
+		if f.down {
+			w.WriteHeader(503)
+			return
+		}
+		f.tariffPushes = append(f.tariffPushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/tariffs"), Body: body})
+		f.answer(w, 200, 1000, nil)
 	default:
 		f.answer(w, 404, 2000, nil)
 	}
+}
+
+func (f *fakePartner) recordedTariffs() []pushRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]pushRecord(nil), f.tariffPushes...)
 }
 
 func (f *fakePartner) setDown(down bool) {
@@ -455,18 +478,45 @@ func (e *env) location(name string) string {
 // CCS2 cable) through the REST API.
 func (e *env) station(id, locationID, deployState string, n int) {
 	e.t.Helper()
+	defaultTariff, dcTariff := e.stationTariffs(locationID)
 	evses := make([]map[string]any, n)
 	for i := range evses {
 		conns := []map[string]any{{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 32, "max_electric_power": 22000}}
 		if i == 1 {
-			conns = append(conns, map[string]any{"id": "2", "internal": "CCS2_Cable", "power_type": "DC", "max_voltage": 920, "max_amperage": 400, "max_electric_power": 150000, "tariff_ids": []string{"DC-FAST"}})
+			conns = append(conns, map[string]any{"id": "2", "internal": "CCS2_Cable", "power_type": "DC", "max_voltage": 920, "max_amperage": 400, "max_electric_power": 150000, "tariff_ids": []string{dcTariff}})
 		}
 		evses[i] = map[string]any{"evse_id": fmt.Sprintf("NL*EVR*E%s*%d", strings.ReplaceAll(id, "-", ""), i+1), "capabilities": []string{"RFID_READER"}, "connectors": conns}
 	}
 	e.admin("POST", "/api/v1/chargestations", map[string]any{
 		"charge_station_id": id, "location_id": locationID, "deploy_state": deployState,
-		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "evses": evses,
+		"default_charge_station_tariff_id": defaultTariff, "charger_type": "Public", "evses": evses,
 	}).must(e.t, 201)
+}
+
+// stationTariffs makes sure the network of location locationID has the tariffs station()
+// refers to, and returns their ids: T1 and DC-FAST in the root network, T1-<party> and
+// DC-FAST-<party> in others (tariff ids are unique system-wide).
+func (e *env) stationTariffs(locationID string) (defaultTariff, dcTariff string) {
+	e.t.Helper()
+	var net struct {
+		ID    uuid.UUID `db:"id"`
+		Party string    `db:"party_id"`
+	}
+	if err := e.db.Get(&net, `SELECT n.id, n.party_id FROM locations l JOIN networks n ON n.id = l.network_id WHERE l.id = $1`, locationID); err != nil {
+		e.t.Fatalf("network of location %s: %v", locationID, err)
+	}
+	suffix := ""
+	if net.ID != e.root.ID {
+		suffix = "-" + net.Party
+	}
+	for _, id := range []string{"T1" + suffix, "DC-FAST" + suffix} {
+		r := e.admin("POST", "/api/v1/tariffs", map[string]any{"id": id, "network_id": net.ID, "currency": "EUR", "elements": []any{
+			map[string]any{"price_components": []any{map[string]any{"type": "ENERGY", "price": 0.3, "vat": 21, "step_size": 1}}}}})
+		if r.Status != 201 && r.Status != 409 {
+			e.t.Fatalf("create tariff %s: %d %s", id, r.Status, r.Body)
+		}
+	}
+	return "T1" + suffix, "DC-FAST" + suffix
 }
 
 // network creates a network below parent (nil: the root) through the REST API and returns

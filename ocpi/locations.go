@@ -164,3 +164,27 @@ func (h *Handler) getConnector(c *gin.Context) error {
 	respond(c, http.StatusOK, conn)
 	return nil
 }
+
+// listTariffs is the Tariffs pull: the tariffs of the caller's scope, in the order they were
+// created (a change never moves a tariff; a deleted one is gone, and a pull that walks the
+// pages by their Link meets every other tariff once). Paging, date filters and headers are
+// the Locations pull's.
+func (h *Handler) listTariffs(c *gin.Context) error {
+	p, err := h.parsePage(c)
+	if err != nil {
+		return err
+	}
+	page, err := h.view.Tariffs(c.Request.Context(), currentCaller(c).Partner.NetworkID, p.Page, p.After)
+	if err != nil {
+		return err
+	}
+	c.Header("X-Total-Count", strconv.Itoa(page.Total))
+	c.Header("X-Limit", strconv.Itoa(h.maxLimit))
+	if page.More {
+		next := p.Offset + len(page.Tariffs)
+		web.SetNextLink(c, h.baseURL(c.Request), map[string]string{
+			"offset": strconv.Itoa(next), "limit": strconv.Itoa(p.Limit), "after": cursor(next, page.LastSeq)})
+	}
+	respond(c, http.StatusOK, page.Tariffs)
+	return nil
+}

@@ -156,3 +156,74 @@ func TestMigration0012KeepsWhatWasPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMigrationFindsTariffsReceivers: partners registered before 0020 get the Tariffs
+// RECEIVER endpoint their stored version details list, so they are pushed tariffs without
+// registering again. A new tariff then queues a push for them only; 0020 reverts and applies
+// again with tariffs and their pushes in the tables.
+func TestMigrationFindsTariffsReceivers(t *testing.T) {
+	t.Parallel()
+	db, err := sql.Open("postgres", pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	const tariffsMigration = 20 // migrations/0020_create_tariffs
+	if err := migrations.Down(ctx, db, migrations.Latest()-tariffsMigration+1); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`
+		INSERT INTO networks (id, name, country_code, party_id, created, last_updated) VALUES
+			('00000000-0000-4000-8000-000000000001', 'root', 'NL', 'EVR', now(), now())`, `
+		INSERT INTO ocpi_partners (id, network_id, name, initiator, state, inbound_token_hash, outbound_token, endpoints, locations_url, created, last_updated)
+		VALUES ('00000000-0000-4000-8000-0000000000aa', '00000000-0000-4000-8000-000000000001', 'with', 'partner', 'REGISTERED', '\x01', 'tok',
+			'[{"identifier": "locations", "role": "RECEIVER", "url": "http://127.0.0.1:1/locations"},
+			  {"identifier": "tariffs", "role": "SENDER", "url": "http://127.0.0.1:1/tariffs-sender"},
+			  {"identifier": "tariffs", "role": "RECEIVER", "url": "http://127.0.0.1:1/tariffs"}]',
+			'http://127.0.0.1:1/locations', now(), now()),
+			('00000000-0000-4000-8000-0000000000bb', '00000000-0000-4000-8000-000000000001', 'without', 'partner', 'REGISTERED', '\x02', 'tok',
+			'[{"identifier": "locations", "role": "RECEIVER", "url": "http://127.0.0.1:1/locations"}]',
+			'http://127.0.0.1:1/locations', now(), now())`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT name, coalesce(tariffs_url, '-') FROM ocpi_partners ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var name, u string
+		rows.Scan(&name, &u)
+		got = append(got, name+" "+u)
+	}
+	rows.Close()
+	if want := []string{"with http://127.0.0.1:1/tariffs", "without -"}; !slices.Equal(got, want) {
+		t.Errorf("tariffs_url after 0020: %q, want %q", got, want)
+	}
+	// A tariff now queues a push for the partner with a receiver only, and reverting 0020
+	// drops it with the table.
+	if _, err := db.Exec(`INSERT INTO tariffs (id, network_id, currency, elements, etag, created, last_updated)
+		VALUES ('T', '00000000-0000-4000-8000-000000000001', 'EUR', '[{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]',
+			gen_random_uuid(), now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	var pushes string
+	db.QueryRow(`SELECT string_agg(p.name || ' ' || d.kind || ' ' || d.country_code || '/' || d.party_id || '/' || d.tariff_id, ',')
+		FROM ocpi_deliveries d JOIN ocpi_partners p ON p.id = d.partner_id`).Scan(&pushes)
+	if pushes != "with tariff NL/EVR/T" {
+		t.Errorf("pushes queued for a new tariff: %q", pushes)
+	}
+	if err := migrations.Down(ctx, db, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+}

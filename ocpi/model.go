@@ -54,6 +54,7 @@ type Partner struct {
 	Endpoints          []Endpoint
 	Roles              []CredentialsRole
 	LocationsURL       string // the partner's Locations RECEIVER endpoint, "" when it has none
+	TariffsURL         string // the partner's Tariffs RECEIVER endpoint, "" when it has none
 	// AnnouncedParties are the parties ("NL*EVR", upper case) our credentials named in the
 	// last exchange with the partner: we push under these only.
 	AnnouncedParties []string

@@ -23,9 +23,10 @@ var ac = map[string]any{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET
 // stationWith posts a Production station with the given EVSE bodies and returns the answer.
 func (e *env) stationWith(id, locationID string, evses ...map[string]any) *response {
 	e.t.Helper()
+	tariff, _ := e.stationTariffs(locationID)
 	return e.admin("POST", "/api/v1/chargestations", map[string]any{
 		"charge_station_id": id, "location_id": locationID, "deploy_state": "Production",
-		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "evses": evses,
+		"default_charge_station_tariff_id": tariff, "charger_type": "Public", "evses": evses,
 	})
 }
 
@@ -201,7 +202,7 @@ func TestAcceptedIsPublishable(t *testing.T) {
 	mustMatchOAS(t, oasEVSEGet, e.ocpi("GET", "/ocpi/2.2.1/locations/"+loc.ID+"/"+evse.GeneratedUID(longStation, 1), tokenC, nil).must(t, 200).Body)
 }
 
-// TestMigrationRefuseUnpublishable applies migration 0020_refuse_unpublishable to rows stored
+// TestMigrationRefuseUnpublishable applies migration 0021_refuse_unpublishable to rows stored
 // before it that break OCPI's schemas: long uids (published, and retired), long coordinates,
 // opening times OCPI cannot express and an evse_id held twice. Afterwards everything published validates, the published copies carry
 // the new uids, the renamed location is queued to be pushed whole, and the REST API reads the
@@ -212,7 +213,7 @@ func TestMigrationRefuseUnpublishable(t *testing.T) {
 	f := newFakePartner(t, true)
 	tokenC := e.registerPartner(f, "eMSP with receiver")
 	ctx := t.Context()
-	const refuseUnpublishable = 20 // migrations/0020_refuse_unpublishable
+	const refuseUnpublishable = 21 // migrations/0021_refuse_unpublishable
 	if err := migrations.Down(ctx, e.db.DB, migrations.Latest()-refuseUnpublishable+1); err != nil {
 		t.Fatal(err)
 	}
@@ -222,14 +223,15 @@ func TestMigrationRefuseUnpublishable(t *testing.T) {
 			t.Fatalf("%v: %s", err, q)
 		}
 	}
-	// As stored before 0020: uids "<station>-<n>" of a 48-character station id.
+	// As stored before 0021: uids "<station>-<n>" of a 48-character station id.
 	locA, locB, locC := e.location("Long uids"), e.location("Bad hours"), e.location("Closed")
 	oldUID := func(station string, n int) string { return fmt.Sprintf("%s-%d", station, n) }
 	gone := longStation[:len(longStation)-1] + "9"
+	tariff, _ := e.stationTariffs(locA)
 	for _, id := range []string{longStation, gone} {
 		e.admin("POST", "/api/v1/chargestations", map[string]any{
 			"charge_station_id": id, "location_id": locA, "deploy_state": "Stock",
-			"default_charge_station_tariff_id": "T1", "charger_type": "Public",
+			"default_charge_station_tariff_id": tariff, "charger_type": "Public",
 			"evses": []map[string]any{{"connectors": []any{ac}}, {"connectors": []any{ac}}},
 		}).must(t, 201)
 		for n := 1; n <= 2; n++ {
@@ -253,10 +255,10 @@ func TestMigrationRefuseUnpublishable(t *testing.T) {
 	var long int
 	e.db.Get(&long, `SELECT count(*) FROM ocpi_evses WHERE length(evse_uid) > 36`)
 	if long != 4 {
-		t.Fatalf("%d published EVSEs with a long uid before 0020, want 4", long)
+		t.Fatalf("%d published EVSEs with a long uid before 0021, want 4", long)
 	}
 	if err := oasCheck(t, oasLocationList, e.ocpi("GET", "/ocpi/2.2.1/locations", tokenC, nil).must(t, 200).Body); err == nil {
-		t.Fatal("the pull before 0020 matches the schema: the test data breaks nothing")
+		t.Fatal("the pull before 0021 matches the schema: the test data breaks nothing")
 	}
 	exec(`DELETE FROM ocpi_deliveries`)
 
@@ -267,45 +269,45 @@ func TestMigrationRefuseUnpublishable(t *testing.T) {
 	var uids []string
 	e.db.Select(&uids, `SELECT uid FROM evses WHERE charge_station_id = $1 ORDER BY evse_sequence_number`, longStation)
 	if want := []string{evse.GeneratedUID(longStation, 1), evse.GeneratedUID(longStation, 2)}; !slices.Equal(uids, want) {
-		t.Errorf("uids after 0020 = %q, want the generated ones %q", uids, want)
+		t.Errorf("uids after 0021 = %q, want the generated ones %q", uids, want)
 	}
 	var copies []string
 	e.db.Select(&copies, `SELECT evse_uid || ' ' || (doc->>'uid') || ' ' || live FROM ocpi_evses ORDER BY evse_uid`)
 	for _, c := range copies {
 		parts := strings.Fields(c)
 		if len(parts[0]) > 36 || parts[0] != parts[1] {
-			t.Errorf("published EVSE after 0020: %q; want a uid of at most 36 characters, the same in its document", c)
+			t.Errorf("published EVSE after 0021: %q; want a uid of at most 36 characters, the same in its document", c)
 		}
 	}
 	for n := 1; n <= 2; n++ {
 		if uid := evse.GeneratedUID(longStation, n); !slices.Contains(copies, uid+" "+uid+" true") {
-			t.Errorf("published EVSEs after 0020: %q; want %s live", copies, uid)
+			t.Errorf("published EVSEs after 0021: %q; want %s live", copies, uid)
 		}
 	}
 	var pushes []string
 	e.db.Select(&pushes, `SELECT kind || ' ' || location_id FROM ocpi_deliveries ORDER BY id`)
 	if !slices.Contains(pushes, "location "+locA) {
-		t.Errorf("pushes queued by 0020: %q; want a PUT of location %s with the new uids", pushes, locA)
+		t.Errorf("pushes queued by 0021: %q; want a PUT of location %s with the new uids", pushes, locA)
 	}
 
 	var hours map[string]json.RawMessage
 	e.admin("GET", "/api/v1/locations/"+locB, nil).must(t, 200).data(t, &hours)
 	if got := string(hours["opening_times"]); !strings.Contains(got, `"period_end":"23:59"`) || strings.Contains(got, `"18:00"`) || !strings.Contains(got, `"17:00"`) {
-		t.Errorf("opening times after 0020: %s; want 24:00 read 23:59, the period over midnight gone, the rest kept", got)
+		t.Errorf("opening times after 0021: %s; want 24:00 read 23:59, the period over midnight gone, the rest kept", got)
 	}
 	e.admin("GET", "/api/v1/locations/"+locC, nil).must(t, 200).data(t, &hours)
 	if got := string(hours["opening_times"]); got != "null" {
-		t.Errorf("opening times without a valid period after 0020: %s; want null", got)
+		t.Errorf("opening times without a valid period after 0021: %s; want null", got)
 	}
 	var coords map[string]any
 	e.admin("GET", "/api/v1/locations/"+locA, nil).must(t, 200).data(t, &coords)
 	if c := coords["coordinates"].(map[string]any); c["latitude"] != "-52.123457" || c["longitude"] != "-123.123457" {
-		t.Errorf("coordinates after 0020: %v; want rounded to 6 decimals", c)
+		t.Errorf("coordinates after 0021: %v; want rounded to 6 decimals", c)
 	}
 	var evseIDs []string
 	e.db.Select(&evseIDs, `SELECT charge_station_id || ' ' || coalesce(evse_id, 'null') FROM evses WHERE charge_station_id LIKE 'DUP-%' ORDER BY 1`)
 	if want := []string{"DUP-1 NL*EVR*EDUP1*1", "DUP-2 null"}; !slices.Equal(evseIDs, want) {
-		t.Errorf("evse_ids after 0020: %q, want %q (the station created first keeps it)", evseIDs, want)
+		t.Errorf("evse_ids after 0021: %q, want %q (the station created first keeps it)", evseIDs, want)
 	}
 
 	// Everything published now passes the official schemas, and the guards hold.
@@ -314,6 +316,6 @@ func TestMigrationRefuseUnpublishable(t *testing.T) {
 		mustMatchOAS(t, oasLocationGet, e.ocpi("GET", "/ocpi/2.2.1/locations/"+id, tokenC, nil).must(t, 200).Body)
 	}
 	if _, err := e.db.Exec(`UPDATE evses SET uid = repeat('x', 37) WHERE charge_station_id = 'DUP-1'`); err == nil {
-		t.Error("a 37-character uid was stored after 0020")
+		t.Error("a 37-character uid was stored after 0021")
 	}
 }

@@ -42,15 +42,18 @@ type PushConfig struct {
 }
 
 // Pusher sends the pushes the triggers queue in ocpi_deliveries to the partners' Locations
-// receivers: a PUT of the Location (the copy it names, as it is when sent, under the copy's
-// party, so a retired copy goes under its old party) or a PATCH of an EVSE's status. A PATCH
+// and Tariffs receivers: a PUT of the Location (the copy it names, as it is when sent, under
+// the copy's party, so a retired copy goes under its old party) or a PATCH of an EVSE's
+// status; a PUT of a Tariff (as it is when sent) or its DELETE (under the party the tariff
+// had when it was deleted; "unknown object" counts as done). A PATCH
 // the receiver answers "unknown object" (HTTP 404, OCPI 2001 or 2003) is followed at once by
 // a PUT of the whole Location. The pushes of one partner and location go strictly in queue
 // order; a failed push is retried with exponential backoff and holds back the later ones of
 // its location, not those of other locations or partners. Consecutive pushes of the same kind
 // and object are sent once (they carry the current state anyway). A push is removed only once
 // the partner accepted it, so a restart loses none (and may send one twice); copies are never
-// deleted, so a push is never dropped because its location was deleted or moved.
+// deleted, so a push is never dropped because its location was deleted or moved. The pushes
+// of one partner and tariff go in queue order too, apart from those of locations.
 //
 // Pushes go only under the parties our credentials named to the partner. When the partner's
 // scope gains a party (a network was added, or changed its party), the Pusher first updates
@@ -199,7 +202,8 @@ func (p *Pusher) lead(ctx context.Context, wake <-chan struct{}) (*sql.Conn, err
 	}
 }
 
-// delivery is one queued push, with what is needed to send it.
+// delivery is one queued push, with what is needed to send it: of a location copy
+// (LocationSeq, LocationID), or of a tariff (TariffID, and the party it was queued under).
 type delivery struct {
 	ID            int64                            `db:"id"`
 	PartnerID     string                           `db:"partner_id"`
@@ -207,10 +211,14 @@ type delivery struct {
 	LocationSeq   int64                            `db:"location_seq"`
 	LocationID    string                           `db:"location_id"`
 	EVSEUID       sql.NullString                   `db:"evse_uid"`
+	TariffID      string                           `db:"tariff_id"`
+	CountryCode   string                           `db:"country_code"`
+	PartyID       string                           `db:"party_id"`
 	Attempts      int                              `db:"attempts"`
 	NextAttemptAt time.Time                        `db:"next_attempt_at"`
 	Token         string                           `db:"outbound_token"`
 	LocationsURL  string                           `db:"locations_url"`
+	TariffsURL    string                           `db:"tariffs_url"`
 	PartnerRoles  database.JSON[[]CredentialsRole] `db:"roles"`
 	Party         string                           `db:"party"`
 	// Announced: our credentials named the copy's party to the partner. Current: the party
@@ -221,28 +229,38 @@ type delivery struct {
 }
 
 // round updates our credentials where a partner's scope gained or lost parties, then sends
-// the first queued push of every (partner, location) that is due. It returns the time the
+// the first queued push of every (partner, location) and (partner, tariff) that is due. It returns the time the
 // earliest waiting push is due (zero when none waits) and whether any push was settled
 // (sent or dropped).
 func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 	next := p.announce(ctx)
 	var heads []delivery
+	// A location push goes under its copy's party, a tariff push under the party it was
+	// queued under (location_id is NULL for tariff pushes and tariff_id for location pushes,
+	// so each object is a queue of its own).
 	const q = `
-	SELECT DISTINCT ON (d.partner_id, d.location_id)
-		d.id, d.partner_id, d.kind, d.location_seq, d.location_id, d.evse_uid, d.attempts, d.next_attempt_at,
-		pt.outbound_token, pt.locations_url, pt.roles,
-		upper(c.country_code || '*' || c.party_id) AS party,
-		upper(c.country_code || '*' || c.party_id) = ANY(pt.announced_parties) AS announced,
+	SELECT DISTINCT ON (d.partner_id, d.location_id, d.tariff_id)
+		d.id, d.partner_id, d.kind, coalesce(d.location_seq, 0) AS location_seq,
+		coalesce(d.location_id, '') AS location_id, d.evse_uid, coalesce(d.tariff_id, '') AS tariff_id,
+		x.country_code, x.party_id, d.attempts, d.next_attempt_at,
+		pt.outbound_token, coalesce(pt.locations_url, '') AS locations_url,
+		coalesce(pt.tariffs_url, '') AS tariffs_url, pt.roles,
+		upper(x.country_code || '*' || x.party_id) AS party,
+		upper(x.country_code || '*' || x.party_id) = ANY(pt.announced_parties) AS announced,
 		EXISTS (
 			SELECT 1
 			FROM ocpi_network_scope s
 			JOIN networks n ON n.id = s.network_id
-			WHERE s.ancestor_id = pt.network_id AND n.country_code = c.country_code AND n.party_id = c.party_id) AS current
+			WHERE s.ancestor_id = pt.network_id AND n.country_code = x.country_code AND n.party_id = x.party_id) AS current
 	FROM ocpi_deliveries d
 	JOIN ocpi_partners pt ON pt.id = d.partner_id
-	JOIN ocpi_locations c ON c.seq = d.location_seq
-	WHERE pt.state = 'REGISTERED' AND pt.locations_url IS NOT NULL AND pt.outbound_token IS NOT NULL
-	ORDER BY d.partner_id, d.location_id, d.id`
+	LEFT JOIN ocpi_locations c ON c.seq = d.location_seq
+	CROSS JOIN LATERAL (SELECT coalesce(c.country_code, d.country_code) AS country_code,
+		coalesce(c.party_id, d.party_id) AS party_id) x
+	WHERE pt.state = 'REGISTERED' AND pt.outbound_token IS NOT NULL
+		AND ((d.location_seq IS NOT NULL AND pt.locations_url IS NOT NULL)
+			OR (d.tariff_id IS NOT NULL AND pt.tariffs_url IS NOT NULL))
+	ORDER BY d.partner_id, d.location_id, d.tariff_id, d.id`
 	if err := p.db.SelectContext(ctx, &heads, q); err != nil {
 		return time.Time{}, false, fmt.Errorf("read OCPI push queue: %w", database.Translate(err))
 	}
@@ -277,8 +295,10 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 				// The party is neither named in our credentials nor ours any more (it changed
 				// before the partner was told of it): the partner cannot take a push under it.
 				p.log.Warn("OCPI push under a party the partner was never told of; dropped",
-					"partner", h.PartnerID, "location", h.LocationID, "party", h.Party)
+					"partner", h.PartnerID, "location", h.LocationID, "tariff", h.TariffID, "party", h.Party)
 				done, err = true, p.settle(ctx, []int64{h.ID})
+			} else if h.TariffID != "" {
+				done, err = p.deliverTariff(ctx, h)
 			} else {
 				done, err = p.deliver(ctx, h)
 			}
@@ -392,7 +412,8 @@ func (p *Pusher) updateCredentials(ctx context.Context, pt Partner) error {
 	reg := registration{
 		InboundToken: token, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
 		Endpoints: endpoints, Roles: theirs.Roles, LocationsURL: endpointURL(endpoints, "locations", RoleReceiver),
-		Announced: parties(roles), OurVersionsURL: ourURL,
+		TariffsURL: endpointURL(endpoints, "tariffs", RoleReceiver),
+		Announced:  parties(roles), OurVersionsURL: ourURL,
 	}
 	if err := p.store.setRegistered(ctx, pt.ID, StateRegistered, "next_inbound_token_hash", hashToken(token), reg); err != nil {
 		return fmt.Errorf("record the credentials update: %w", err)
@@ -466,6 +487,13 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 	} else {
 		sendErr = p.client.do(ctx, http.MethodPut, locTarget, head.Token, loc, nil, headers...)
 	}
+	return p.outcome(ctx, head, ids, sendErr)
+}
+
+// outcome settles the pushes ids (head and the identical ones behind it) that one send
+// covered: removed when the partner accepted them, or refused them once too often;
+// otherwise head waits for its next attempt, with exponential backoff.
+func (p *Pusher) outcome(ctx context.Context, head delivery, ids []int64, sendErr error) (bool, error) {
 	if sendErr == nil {
 		p.stats.Sent.Add(1)
 		return true, p.settle(ctx, ids)
@@ -479,7 +507,8 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 	if errors.As(sendErr, &ce) && ce.permanent() && attempts >= p.cfg.MaxRejections {
 		p.stats.Dropped.Add(1)
 		p.log.Warn("OCPI partner keeps refusing a push; dropped (the partner can resync by GET)",
-			"partner", head.PartnerID, "location", head.LocationID, "kind", head.Kind, "attempts", attempts, "err", sendErr, "partner_message", partnerMessage(sendErr))
+			"partner", head.PartnerID, "location", head.LocationID, "tariff", head.TariffID, "kind", head.Kind,
+			"attempts", attempts, "err", sendErr, "partner_message", partnerMessage(sendErr))
 		return true, p.settle(ctx, ids)
 	}
 	backoff := p.cfg.MinBackoff << min(attempts-1, 20)
@@ -487,7 +516,8 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 		backoff = p.cfg.MaxBackoff
 	}
 	p.log.Info("OCPI push failed; will retry", "partner", head.PartnerID, "location", head.LocationID,
-		"kind", head.Kind, "attempts", attempts, "retry_in", backoff, "err", sendErr, "partner_message", partnerMessage(sendErr))
+		"tariff", head.TariffID, "kind", head.Kind, "attempts", attempts, "retry_in", backoff, "err", sendErr,
+		"partner_message", partnerMessage(sendErr))
 	const upd = `
 	UPDATE ocpi_deliveries
 	SET attempts = $2, next_attempt_at = now() + $3 * interval '1 microsecond', last_error = $4
@@ -496,6 +526,64 @@ func (p *Pusher) deliver(ctx context.Context, head delivery) (bool, error) {
 		return false, fmt.Errorf("reschedule push %d: %w", head.ID, database.Translate(err))
 	}
 	return false, nil
+}
+
+// deliverTariff sends head, a tariff push (and the identical pushes right behind it): a PUT of
+// the tariff as it is now, or a DELETE. It reports whether the push was settled.
+func (p *Pusher) deliverTariff(ctx context.Context, head delivery) (bool, error) {
+	var group []struct {
+		ID   int64  `db:"id"`
+		Kind string `db:"kind"`
+	}
+	const q = `
+	SELECT id, kind FROM ocpi_deliveries
+	WHERE partner_id = $1 AND tariff_id = $2 AND id >= $3
+	ORDER BY id`
+	if err := p.db.SelectContext(ctx, &group, q, head.PartnerID, head.TariffID, head.ID); err != nil {
+		return false, fmt.Errorf("read pushes of tariff %s: %w", head.TariffID, database.Translate(err))
+	}
+	ids := []int64{head.ID}
+	for _, g := range group[min(1, len(group)):] {
+		if g.Kind != head.Kind {
+			break
+		}
+		ids = append(ids, g.ID)
+	}
+	headers := []string{"OCPI-from-country-code", head.CountryCode, "OCPI-from-party-id", head.PartyID}
+	if roles := head.PartnerRoles.V; len(roles) > 0 {
+		headers = append(headers, "OCPI-to-country-code", roles[0].CountryCode, "OCPI-to-party-id", roles[0].PartyID)
+	}
+	var sendErr error
+	switch head.Kind {
+	case "tariff":
+		// The state is read after the queue, so it includes every change queued above.
+		t, found, err := p.view.tariff(ctx, head.TariffID)
+		if err != nil {
+			return false, err
+		}
+		if !found {
+			// Deleted since: its DELETE is queued behind this push, which has nothing to send.
+			return true, p.settle(ctx, ids)
+		}
+		if t.CountryCode != head.CountryCode || t.PartyID != head.PartyID {
+			// Its network changed party since: that change queued a DELETE under the old
+			// party and a PUT under the new one, behind this push, which is obsolete.
+			return true, p.settle(ctx, ids)
+		}
+		target := p.target(head.TariffsURL, t.CountryCode, t.PartyID, t.ID)
+		sendErr = p.client.do(ctx, http.MethodPut, target, head.Token, t, nil, headers...)
+	case "tariff_delete":
+		target := p.target(head.TariffsURL, head.CountryCode, head.PartyID, head.TariffID)
+		sendErr = p.client.do(ctx, http.MethodDelete, target, head.Token, nil, nil, headers...)
+		var ce *callError
+		if errors.As(sendErr, &ce) && ce.unknownObject() {
+			sendErr = nil // the partner does not have it: what the DELETE wanted
+		}
+	default:
+		p.log.Error("OCPI push of an unknown kind; dropped", "delivery", head.ID, "kind", head.Kind)
+		return true, p.settle(ctx, ids)
+	}
+	return p.outcome(ctx, head, ids, sendErr)
 }
 
 // becomePut turns queued push id (an EVSE PATCH) into a PUT of its location, so that if the
@@ -515,6 +603,7 @@ type evseStatusPatch struct {
 	LastUpdated string `json:"last_updated"`
 }
 
+// target is the URL of an object in a partner's receiver: base/{country_code}/{party_id}/{id}.
 func (p *Pusher) target(base, countryCode, partyID, locationID string) string {
 	for len(base) > 0 && base[len(base)-1] == '/' {
 		base = base[:len(base)-1]

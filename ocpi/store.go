@@ -48,6 +48,7 @@ type partnerRow struct {
 	Endpoints          database.JSON[[]Endpoint]        `db:"endpoints"`
 	Roles              database.JSON[[]CredentialsRole] `db:"roles"`
 	LocationsURL       sql.NullString                   `db:"locations_url"`
+	TariffsURL         sql.NullString                   `db:"tariffs_url"`
 	AnnouncedParties   pq.StringArray                   `db:"announced_parties"`
 	OurVersionsURL     sql.NullString                   `db:"our_versions_url"`
 	LastError          sql.NullString                   `db:"last_error"`
@@ -56,14 +57,14 @@ type partnerRow struct {
 }
 
 const partnerColumns = `id, network_id, name, initiator, state, outbound_token, partner_versions_url, version,
-	endpoints, roles, locations_url, announced_parties, our_versions_url, last_error, created, last_updated`
+	endpoints, roles, locations_url, tariffs_url, announced_parties, our_versions_url, last_error, created, last_updated`
 
 func (r partnerRow) toPartner() Partner {
 	return Partner{
 		ID: r.ID, NetworkID: r.NetworkID, Name: r.Name, Initiator: Initiator(r.Initiator), State: State(r.State),
 		OutboundToken: r.OutboundToken.String, PartnerVersionsURL: r.PartnerVersionsURL.String,
 		Version: r.Version.String, Endpoints: r.Endpoints.V, Roles: r.Roles.V,
-		LocationsURL: r.LocationsURL.String, AnnouncedParties: []string(r.AnnouncedParties),
+		LocationsURL: r.LocationsURL.String, TariffsURL: r.TariffsURL.String, AnnouncedParties: []string(r.AnnouncedParties),
 		OurVersionsURL: r.OurVersionsURL.String, LastError: r.LastError.String,
 		Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(),
 	}
@@ -219,6 +220,7 @@ type registration struct {
 	Endpoints          []Endpoint
 	Roles              []CredentialsRole
 	LocationsURL       string
+	TariffsURL         string
 	Announced          []string // the parties our credentials named (partyKey)
 	OurVersionsURL     string   // the versions URL our credentials named
 }
@@ -233,16 +235,16 @@ func (s *Store) setRegistered(ctx context.Context, id uuid.UUID, from State, mat
 		state = 'REGISTERED', token_a_hash = NULL, inbound_token_hash = $3, outbound_token = $4,
 		partner_versions_url = $5, version = $6, endpoints = $7, roles = $8, locations_url = $9,
 		announced_parties = $10, our_versions_url = $11, next_inbound_token_hash = NULL,
-		last_error = NULL, last_updated = $12
+		last_error = NULL, last_updated = $12, tariffs_url = $13
 	WHERE id = $1 AND state = $2`
 	args := []any{id, from, hashToken(r.InboundToken), r.OutboundToken, r.PartnerVersionsURL, r.Version,
 		database.JSON[[]Endpoint]{V: r.Endpoints}, database.JSON[[]CredentialsRole]{V: r.Roles},
 		nullString(r.LocationsURL), pq.StringArray(nonNilStrings(r.Announced)), nullString(r.OurVersionsURL),
-		database.Timestamp(s.now())}
+		database.Timestamp(s.now()), nullString(r.TariffsURL)}
 	switch matchColumn {
 	case "":
 	case "token_a_hash", "inbound_token_hash", "next_inbound_token_hash":
-		q += ` AND ` + matchColumn + ` = $13`
+		q += ` AND ` + matchColumn + ` = $14`
 		args = append(args, matchHash)
 	default:
 		panic("ocpi: setRegistered: bad column " + matchColumn)
@@ -276,7 +278,8 @@ func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash [
 	q := `
 	WITH unregistered AS (
 		UPDATE ocpi_partners SET state = 'UNREGISTERED', token_a_hash = NULL, inbound_token_hash = NULL,
-			next_inbound_token_hash = NULL, outbound_token = NULL, locations_url = NULL, last_updated = $2
+			next_inbound_token_hash = NULL, outbound_token = NULL, locations_url = NULL, tariffs_url = NULL,
+			last_updated = $2
 		WHERE id = $1 AND state = 'REGISTERED' AND ($3::bytea IS NULL OR inbound_token_hash = $3)
 		RETURNING id
 	), dropped AS (
@@ -361,10 +364,12 @@ func (s *Store) staleAnnouncements(ctx context.Context) ([]Partner, [][]string, 
 		AND NOT EXISTS (
 			SELECT 1
 			FROM ocpi_deliveries d
-			JOIN ocpi_locations c ON c.seq = d.location_seq
+			LEFT JOIN ocpi_locations c ON c.seq = d.location_seq
+			CROSS JOIN LATERAL (SELECT upper(coalesce(c.country_code, d.country_code) || '*' ||
+				coalesce(c.party_id, d.party_id)) AS party) x
 			WHERE d.partner_id = ocpi_partners.id
-				AND upper(c.country_code || '*' || c.party_id) = ANY(announced_parties)
-				AND NOT upper(c.country_code || '*' || c.party_id) = ANY(cur.parties))`
+				AND x.party = ANY(announced_parties)
+				AND NOT x.party = ANY(cur.parties))`
 	if err := sqlx.SelectContext(ctx, s.q, &rows, q); err != nil {
 		return nil, nil, fmt.Errorf("find OCPI partners to tell of new parties: %w", database.Translate(err))
 	}

@@ -147,7 +147,7 @@ func ParseEVSEID(s string) (EVSEID, error) {
 
 // EVSEIDKey is the form in which two EVSE IDs are compared: upper case, without the '*'
 // separators, which eMI3 makes optional ("NL*EVR*E12345*1" and "nlevre123451" are one ID).
-// Migration 0020's constraint on evses compares the same key, computed in SQL.
+// Migration 0021's constraint on evses compares the same key, computed in SQL.
 func EVSEIDKey(s string) string { return strings.ReplaceAll(upperASCII(s), "*", "") }
 
 // ValidEVSEID reports whether ParseEVSEID accepts s.

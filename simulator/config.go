@@ -161,7 +161,8 @@ type CreateConfig struct {
 	// TemplateID is the hardware template of the new stations; empty: an AC template with
 	// Connectors EVSEs, "evroam-sim-ac-<n>", is created unless it exists.
 	TemplateID string
-	// TariffID is the default_charge_station_tariff_id. Default "SIM-TARIFF".
+	// TariffID is the default_charge_station_tariff_id. Default "SIM-TARIFF"; created unless
+	// it exists.
 	TariffID string
 	// Workers is how many stations are created at once. Default 8.
 	Workers int

@@ -16,7 +16,8 @@ import (
 )
 
 // CreateStations creates the stations of cfg through evroam's REST API (cfg.Create): a
-// location unless one is given, the AC template unless one is given, then every station
+// location unless one is given, the AC template unless one is given, the tariff unless it
+// exists, then every station
 // with POST /chargestations. A station that exists already (409) is reused as it is. With a
 // password the stations get it as their ocpp_password (security profile 1, the default);
 // without, they are created with security profile 0 so that they can connect without
@@ -49,6 +50,10 @@ func CreateStations(ctx context.Context, cfg Config, out io.Writer) error {
 		if err := c.ensureTemplate(ctx, template, cfg.Connectors); err != nil {
 			return fmt.Errorf("template %s: %w", template, err)
 		}
+	}
+
+	if err := c.ensureTariff(ctx, cfg.Create.TariffID); err != nil {
+		return fmt.Errorf("tariff %s: %w", cfg.Create.TariffID, err)
 	}
 
 	var created, existing atomic.Int64
@@ -123,6 +128,24 @@ func (c *apiClient) ensureTemplate(ctx context.Context, id string, n int) error 
 	}
 	return c.do(ctx, http.MethodPut, "/templates/"+url.PathEscape(id), map[string]any{
 		"name": fmt.Sprintf("evroam simulator AC %d×22 kW", n), "evse_templates": evses}, nil, http.StatusCreated)
+}
+
+// ensureTariff creates the stations' default tariff (0.30 per kWh, in the network of the API
+// key, as the location it creates) unless it exists: a station may only name a tariff of its
+// network.
+func (c *apiClient) ensureTariff(ctx context.Context, id string) error {
+	status, err := c.send(ctx, http.MethodGet, "/tariffs/"+url.PathEscape(id), nil, nil)
+	if err != nil || status == http.StatusOK {
+		return err
+	}
+	if status != http.StatusNotFound {
+		return fmt.Errorf("GET: HTTP %d", status)
+	}
+	return c.do(ctx, http.MethodPut, "/tariffs/"+url.PathEscape(id), map[string]any{
+		"currency": "EUR", "tariff_alt_text": []any{map[string]any{"language": "en", "text": "evroam simulator: 0.30 per kWh"}},
+		"elements": []any{map[string]any{"price_components": []any{
+			map[string]any{"type": "ENERGY", "price": 0.30, "vat": 21, "step_size": 1}}}},
+	}, nil, http.StatusCreated)
 }
 
 // apiClient is the little of evroam's REST API that creating stations needs.

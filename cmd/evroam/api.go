@@ -18,6 +18,7 @@ import (
 	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/stationreports"
+	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -33,6 +34,7 @@ type registry struct {
 	networks  *networks.Service
 	locations *locations.Service
 	templates *templates.Service
+	tariffs   *tariffs.Service
 	stations  *chargestations.Service
 	evses     *evse.Service
 	// Stores read directly by a handler or the gateway glue.
@@ -54,13 +56,15 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	evseStore := evse.NewStore(db)
 	csStore := chargestations.NewStore(db)
 	logStore := stationlogs.NewStore(db)
+	tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
 		locations:    locations.NewService(db, locStore, csStore, nil),
 		templates:    templates.NewService(db, tplStore, nil),
-		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, passwords, answers, nil),
-		evses:        evse.NewService(db, evseStore, answers.Forget, nil),
+		tariffs:      tariffSvc,
+		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, passwords, answers, nil),
+		evses:        evse.NewService(db, evseStore, tariffSvc, answers.Forget, nil),
 		stationStore: csStore,
 		evseStore:    evseStore,
 		logStore:     logStore,
@@ -76,6 +80,7 @@ type handlers struct {
 	networks  *networks.Handler
 	locations *locations.Handler
 	templates *templates.Handler
+	tariffs   *tariffs.Handler
 	stations  *chargestations.Handler
 	evses     *evse.Handler
 	logs      *stationlogs.Handler
@@ -92,6 +97,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		networks:  networks.NewHandler(reg.networks),
 		locations: locations.NewHandler(reg.locations, reg.evseStore),
 		templates: templates.NewHandler(reg.templates),
+		tariffs:   tariffs.NewHandler(reg.tariffs),
 		stations:  chargestations.NewHandler(reg.stations),
 		evses:     evse.NewHandler(reg.evses),
 		logs:      stationlogs.NewHandler(reg.logStore),
@@ -130,6 +136,7 @@ func newAPI(d handlers) *gin.Engine {
 	d.networks.Routes(v1)
 	d.locations.Routes(v1)
 	d.templates.Routes(v1)
+	d.tariffs.Routes(v1)
 	d.stations.Routes(v1)
 	d.evses.Routes(v1)
 	d.logs.Routes(v1)

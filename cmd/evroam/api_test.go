@@ -34,6 +34,7 @@ func TestAPIWiring(t *testing.T) {
 		"coordinates":{"latitude":"52.09074","longitude":"5.12142"},"time_zone":"Europe/Amsterdam"}`, 201)
 	do("PUT", "/api/v1/templates/ac", `{"name":"AC","evse_templates":[{"evse_sequence_number":1,
 		"connector_templates":[{"id":"1","internal":"Mennekes_Socket","power_type":"AC_3_PHASE","max_voltage":230,"max_amperage":16}]}]}`, 201)
+	do("PUT", "/api/v1/tariffs/T1", `{"currency": "EUR", "elements": [{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]}`, 201)
 	do("POST", "/api/v1/chargestations", `{"charge_station_id":"CS-1","location_id":"LOC-1","deploy_state":"Stock",
 		"default_charge_station_tariff_id":"T1","charger_type":"Home","charge_station_template_id":"ac"}`, 201)
 	if body := do("GET", "/api/v1/chargestations/CS-1/evses/CS-1-1", "", 200); !strings.Contains(body, `"IEC_62196_T2"`) {

@@ -25,6 +25,9 @@ func BenchmarkGetStation(b *testing.B) {
 		"time_zone": "Europe/Amsterdam", "coordinates": {"latitude": "52.09074", "longitude": "5.12142"}}`); rec.Code != 201 {
 		b.Fatal(rec.Body)
 	}
+	if rec := do("PUT", "/api/v1/tariffs/T", `{"currency": "EUR", "elements": [{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]}`); rec.Code != 201 {
+		b.Fatal(rec.Body)
+	}
 	conn := `{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}`
 	if rec := do("POST", "/api/v1/chargestations", `{"charge_station_id": "CS-B", "location_id": "LOC-B", "deploy_state": "Production",
 		"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": [{"connectors": [`+conn+`]}, {"connectors": [`+conn+`]}]}`); rec.Code != 201 {

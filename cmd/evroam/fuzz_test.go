@@ -39,6 +39,9 @@ func FuzzWriteEndpoints(f *testing.F) {
 	template := `{"name": "AC 22", "evse_templates": [{"evse_sequence_number": 1, "connector_templates": [{"id": "1",
 		"internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}]}`
 	mustCreate("PUT", "/api/v1/templates/TPL-F", template)
+	tariff := `{"currency": "EUR", "elements": [{"price_components": [{"type": "ENERGY", "price": 0.25, "vat": 21, "step_size": 1}],
+		"restrictions": {"start_time": "08:00", "day_of_week": ["MONDAY"], "min_kwh": 1}}]}`
+	mustCreate("PUT", "/api/v1/tariffs/T", tariff)
 	station := `{"charge_station_id": "CS-F", "location_id": "LOC-F", "deploy_state": "Stock",
 		"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": [{"connectors": [
 		{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}]}`
@@ -62,6 +65,8 @@ func FuzzWriteEndpoints(f *testing.F) {
 			p = strings.Replace(p, ":id", root, 1)
 		case strings.HasPrefix(p, "/api/v1/locations/"):
 			p = strings.Replace(p, ":id", "LOC-F", 1)
+		case strings.HasPrefix(p, "/api/v1/tariffs/"):
+			p = strings.Replace(p, ":id", "T", 1)
 		}
 		if strings.Contains(p, ":") {
 			f.Fatalf("route %s has a parameter the fuzz target does not fill", r.Path)
@@ -73,7 +78,8 @@ func FuzzWriteEndpoints(f *testing.F) {
 	}
 
 	for _, seed := range []string{
-		location, template, station,
+		location, template, station, tariff,
+		`{"elements": [{"price_components": [{"type": "FLAT", "price": 1e400, "step_size": 1.5}], "restrictions": {"day_of_week": "MONDAY"}}]}`,
 		`{"name": "child", "country_code": "NL", "party_id": "CHD"}`,
 		`{"type": "Soft"}`, `{"key": ["HeartbeatInterval"]}`, `{"key": "HeartbeatInterval", "value": "600"}`,
 		`{"connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}`,
@@ -101,7 +107,7 @@ func FuzzWriteEndpoints(f *testing.F) {
 			}
 		}
 		// The objects the bodies were sent to are still readable.
-		for _, path := range []string{"/api/v1/chargestations/CS-F", "/api/v1/locations/LOC-F", "/api/v1/templates/TPL-F"} {
+		for _, path := range []string{"/api/v1/chargestations/CS-F", "/api/v1/locations/LOC-F", "/api/v1/templates/TPL-F", "/api/v1/tariffs/T"} {
 			if rec := do(http.MethodGet, path, ""); rec.Code != 200 && !bytes.Contains(body, []byte("etag")) {
 				// A body with the right etag may have changed or moved them; one without
 				// must not have lost them.

@@ -75,17 +75,23 @@ func (e *e2e) must(method, path string, body any, want int, out any) {
 	}
 }
 
-// station creates a location and a two-EVSE station with an OCPP password.
+// freeTariff is a tariff body: free of charge, as OCPI defines it.
+var freeTariff = map[string]any{"currency": "EUR", "elements": []any{
+	map[string]any{"price_components": []any{map[string]any{"type": "FLAT", "price": 0, "step_size": 1}}}}}
+
+// station creates a location, a tariff and a two-EVSE station with an OCPP password.
 func (e *e2e) station(id, password string, profile int) {
 	e.t.Helper()
 	var loc struct{ ID string }
 	e.must("POST", "/api/v1/locations", map[string]any{
 		"name": "Depot", "address": "Weg 1", "city": "Utrecht", "country": "NLD", "time_zone": "Europe/Amsterdam",
 		"coordinates": map[string]string{"latitude": "52.09074", "longitude": "5.12142"}}, 201, &loc)
+	// A tariff for the station, with the location's id (unique).
+	e.must("PUT", "/api/v1/tariffs/"+loc.ID, freeTariff, 201, nil)
 	conn := map[string]any{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}
 	body := map[string]any{
 		"charge_station_id": id, "location_id": loc.ID, "deploy_state": "Production",
-		"default_charge_station_tariff_id": "T1", "charger_type": "Public", "security_profile": profile,
+		"default_charge_station_tariff_id": loc.ID, "charger_type": "Public", "security_profile": profile,
 		"evses": []any{
 			map[string]any{"evse_sequence_number": 1, "connectors": []any{conn}},
 			map[string]any{"evse_sequence_number": 2, "connectors": []any{conn}},

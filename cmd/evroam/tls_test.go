@@ -76,6 +76,7 @@ func TestServeOCPPOverTLS(t *testing.T) {
 			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
 		}
 	}
+	post("/tariffs", `{"id": "T", "currency": "EUR", "elements": [{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]}`)
 	post("/locations", `{"id": "TLS-LOC", "name": "TLS site", "address": "Nieuwstraat 1", "city": "Utrecht", "country": "NLD",
 		"time_zone": "Europe/Amsterdam", "coordinates": {"latitude": "52.09074", "longitude": "5.12142"}}`)
 	for _, st := range []string{

@@ -178,6 +178,7 @@ func TestBoundedWorkPerRequest(t *testing.T) {
 	var loc struct{ ID string }
 	e.must("POST", "/api/v1/locations", map[string]any{"name": "Depot", "address": "Weg 1", "city": "Utrecht", "country": "NLD",
 		"time_zone": "Europe/Amsterdam", "coordinates": map[string]string{"latitude": "52.09074", "longitude": "5.12142"}}, 201, &loc)
+	e.must("PUT", "/api/v1/tariffs/T", freeTariff, 201, nil)
 	station := func(evses []any) map[string]any {
 		return map[string]any{"charge_station_id": "CS-BIG", "location_id": loc.ID, "deploy_state": "Stock",
 			"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": evses}

@@ -42,7 +42,7 @@ func Validator() *validator.Validate {
 			}
 			return name
 		})
-		validateErr = errors.Join(schema.RegisterValidations(v), schema.RegisterClassValidations(v))
+		validateErr = errors.Join(schema.RegisterValidations(v), schema.RegisterClassValidations(v), schema.RegisterTariffValidations(v))
 		validate = v
 	})
 	if validateErr != nil {
