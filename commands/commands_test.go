@@ -1,12 +1,20 @@
 package commands_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"maps"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/ocpp"
@@ -18,6 +26,7 @@ import (
 // frame it must receive and the HTTP answer we must give.
 type endpointCase struct {
 	name   string
+	method string // default POST; a GET or DELETE has its request in path's query string
 	path   string // after /chargers/{id}/
 	body   string
 	action string // the CALL the station must receive
@@ -37,6 +46,33 @@ type endpointCase struct {
 }
 
 var cases16 = []endpointCase{
+	{
+		name: "install root certificate", path: "certificates", body: `{"certificateType": "CSMSRootCertificate", "certificate": {{ROOT}}}`,
+		action: "InstallCertificate", answer: map[string]any{"status": "Accepted"},
+		checkParams: func(t *testing.T, params json.RawMessage) {
+			var p struct{ CertificateType, Certificate string }
+			_ = json.Unmarshal(params, &p)
+			if p.CertificateType != "CentralSystemRootCertificate" || p.Certificate != rootPEM {
+				t.Errorf("InstallCertificate %s, want the 1.6 type CentralSystemRootCertificate and the PEM", params)
+			}
+		},
+		want: `{"chargeBoxId": "{{ID}}", "certificateType": "CentralSystemRootCertificate", "subject": "CN=evroam test root",
+			"notAfter": "2036-01-01T00:00:00Z", "status": "Accepted", "message": "Certificate installation accepted"}`,
+	},
+	{
+		name: "list certificates", method: "GET", path: "certificates?certificateType=ManufacturerRootCertificate",
+		action: "GetInstalledCertificateIds", answer: map[string]any{"status": "Accepted", "certificateHashData": []any{
+			map[string]any{"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}}},
+		params: `{"certificateType": "ManufacturerRootCertificate"}`,
+		want: `{"chargeBoxId": "{{ID}}", "status": "Accepted", "certificates": [{"certificateType": "ManufacturerRootCertificate",
+			"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}]}`,
+	},
+	{
+		name: "delete certificate", method: "DELETE", path: "certificates?hashAlgorithm=SHA256&issuerNameHash=aa&issuerKeyHash=bb&serialNumber=01",
+		action: "DeleteCertificate", answer: map[string]any{"status": "NotFound"},
+		params: `{"certificateHashData": {"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}}`,
+		want:   `{"chargeBoxId": "{{ID}}", "serialNumber": "01", "status": "NotFound", "message": "Certificate deletion not found"}`,
+	},
 	{
 		name: "reset", path: "reset", body: `{"type": "Soft"}`,
 		action: "Reset", answer: map[string]any{"status": "Accepted"}, params: `{"type": "Soft"}`,
@@ -153,6 +189,28 @@ func comp(name string) map[string]any { return map[string]any{"name": name} }
 func vr(name string) map[string]any   { return map[string]any{"name": name} }
 
 var cases201 = []endpointCase{
+	{
+		name: "install root certificate", path: "certificates", body: `{"certificateType": "V2GRootCertificate", "certificate": {{ROOT}}}`,
+		action: "InstallCertificate", answer: map[string]any{"status": "Rejected", "statusInfo": map[string]any{"reasonCode": "Full"}},
+		checkParams: func(t *testing.T, params json.RawMessage) {
+			var p struct{ CertificateType, Certificate string }
+			_ = json.Unmarshal(params, &p)
+			if p.CertificateType != "V2GRootCertificate" || p.Certificate != rootPEM {
+				t.Errorf("InstallCertificate %s, want V2GRootCertificate and the PEM", params)
+			}
+		},
+		want: `{"chargeBoxId": "{{ID}}", "certificateType": "V2GRootCertificate", "subject": "CN=evroam test root",
+			"notAfter": "2036-01-01T00:00:00Z", "status": "Rejected", "message": "Certificate installation rejected (Full)"}`,
+	},
+	{
+		name: "list all certificates", method: "GET", path: "certificates",
+		action: "GetInstalledCertificateIds", answer: map[string]any{"status": "Accepted", "certificateHashDataChain": []any{
+			map[string]any{"certificateType": "CSMSRootCertificate", "certificateHashData": map[string]any{
+				"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}}}},
+		params: `{}`,
+		want: `{"chargeBoxId": "{{ID}}", "status": "Accepted", "certificates": [{"certificateType": "CSMSRootCertificate",
+			"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}]}`,
+	},
 	{
 		name: "reset", path: "reset", body: `{"type": "Soft"}`,
 		action: "Reset", answer: map[string]any{"status": "Accepted"}, params: `{"type": "Immediate"}`,
@@ -375,9 +433,13 @@ func runEndpointCases(t *testing.T, v version, cases []endpointCase) {
 			id := fmt.Sprintf("CP-%s-%02d", strings.ReplaceAll(v.name, ".", ""), i)
 			p := e.connect(t, e.ocppURL, v, id)
 			p.OnCall(tc.action, tc.answer)
-			status, body := do(t, http.MethodPost, e.apiURL+"/chargers/"+id+"/"+tc.path, keyA, tc.body)
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			status, body := do(t, method, e.apiURL+"/chargers/"+id+"/"+tc.path, keyA, strings.ReplaceAll(tc.body, "{{ROOT}}", rootPEMJSON))
 			if status != http.StatusOK {
-				t.Fatalf("POST %s = %d %s, want 200", tc.path, status, body)
+				t.Fatalf("%s %s = %d %s, want 200", method, tc.path, status, body)
 			}
 
 			want := max(tc.calls, 1)
@@ -517,3 +579,22 @@ func TestConfigurationGetAll201(t *testing.T) {
 		t.Errorf("unknownKey has %d keys, want the 23 others: %s", len(got.UnknownKey), body)
 	}
 }
+
+// rootPEM is a CA certificate to install on stations (valid until 2036-01-01), and
+// rootPEMJSON the same as a JSON string.
+var rootPEM, rootPEMJSON = func() (string, string) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "evroam test root"},
+		NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	p := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	j, _ := json.Marshal(p)
+	return p, string(j)
+}()

@@ -1,7 +1,9 @@
 // Package commands serves the charger commands of the REST API (contract §6):
 // /api/v1/chargers/{chargeBoxId}/reset, unlock, cache/clear, trigger, availability,
 // configuration/get, configuration/change, firmware/update, diagnostics, data-transfer
-// (POST sends one, GET lists the history) and password (rotation). Bodies and answers are plain JSON objects, not
+// (POST sends one, GET lists the history), password (rotation) and certificates (POST
+// installs, GET lists, DELETE removes; a command's method field, the request of a GET or
+// DELETE is its query string). Bodies and answers are plain JSON objects, not
 // the registry envelope, exactly as the charger-command API documents them; errors use the
 // registry's error envelope.
 //

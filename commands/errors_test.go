@@ -109,34 +109,47 @@ func TestValidation422(t *testing.T) {
 	for _, tc := range []struct {
 		name, id, path, body string
 		want                 []string // the fields named
+		method               string   // default POST
 	}{
-		{"reset missing type", "CP-16", "reset", `{}`, []string{"type"}},
+		{"reset missing type", "CP-16", "reset", `{}`, []string{"type"}, ""},
 		{"reset everything wrong", "CP-201", "reset", `{"type": "Medium", "when": "Later", "evseId": 0, "force": true}`,
-			[]string{"evseId", "force", "type", "when"}},
-		{"reset OnIdle on 1.6", "CP-16", "reset", `{"type": "Soft", "when": "OnIdle", "evseId": 1}`, []string{"evseId", "when"}},
-		{"reset wrong types", "CP-16", "reset", `{"type": 1, "evseId": "one"}`, []string{"evseId", "type"}},
-		{"unlock", "CP-16", "unlock", `{"connectorId": 0}`, []string{"connectorId"}},
-		{"unlock missing", "CP-201", "unlock", ``, []string{"connectorId"}},
-		{"unlock evseId on 1.6", "CP-16", "unlock", `{"connectorId": 1, "evseId": 1}`, []string{"evseId"}},
-		{"trigger", "CP-16", "trigger", `{"requestedMessage": "Coffee", "connectorId": -1}`, []string{"connectorId", "requestedMessage"}},
-		{"availability", "CP-201", "availability", `{}`, []string{"connectorId", "type"}},
-		{"availability type", "CP-201", "availability", `{"connectorId": 1, "type": "Broken"}`, []string{"type"}},
-		{"configuration get", "CP-16", "configuration/get", `{"key": ["", "` + strings.Repeat("k", 51) + `"]}`, []string{"key[0]", "key[1]"}},
-		{"configuration change", "CP-16", "configuration/change", `{}`, []string{"key", "value"}},
+			[]string{"evseId", "force", "type", "when"}, ""},
+		{"reset OnIdle on 1.6", "CP-16", "reset", `{"type": "Soft", "when": "OnIdle", "evseId": 1}`, []string{"evseId", "when"}, ""},
+		{"reset wrong types", "CP-16", "reset", `{"type": 1, "evseId": "one"}`, []string{"evseId", "type"}, ""},
+		{"unlock", "CP-16", "unlock", `{"connectorId": 0}`, []string{"connectorId"}, ""},
+		{"unlock missing", "CP-201", "unlock", ``, []string{"connectorId"}, ""},
+		{"unlock evseId on 1.6", "CP-16", "unlock", `{"connectorId": 1, "evseId": 1}`, []string{"evseId"}, ""},
+		{"trigger", "CP-16", "trigger", `{"requestedMessage": "Coffee", "connectorId": -1}`, []string{"connectorId", "requestedMessage"}, ""},
+		{"availability", "CP-201", "availability", `{}`, []string{"connectorId", "type"}, ""},
+		{"availability type", "CP-201", "availability", `{"connectorId": 1, "type": "Broken"}`, []string{"type"}, ""},
+		{"configuration get", "CP-16", "configuration/get", `{"key": ["", "` + strings.Repeat("k", 51) + `"]}`, []string{"key[0]", "key[1]"}, ""},
+		{"configuration change", "CP-16", "configuration/change", `{}`, []string{"key", "value"}, ""},
 		{"configuration change too long for 1.6", "CP-16", "configuration/change",
-			`{"key": "` + strings.Repeat("k", 51) + `", "value": "` + strings.Repeat("v", 501) + `"}`, []string{"key", "value"}},
-		{"configuration change unmappable key on 2.0.1", "CP-201", "configuration/change", `{"key": "VendorSpecificThing", "value": "1"}`, []string{"key"}},
+			`{"key": "` + strings.Repeat("k", 51) + `", "value": "` + strings.Repeat("v", 501) + `"}`, []string{"key", "value"}, ""},
+		{"configuration change unmappable key on 2.0.1", "CP-201", "configuration/change", `{"key": "VendorSpecificThing", "value": "1"}`, []string{"key"}, ""},
 		{"firmware", "CP-16", "firmware/update", `{"location": "file:///etc/passwd", "retrieveDate": "tomorrow", "retries": -1}`,
-			[]string{"location", "retrieveDate", "retries"}},
-		{"firmware missing", "CP-201", "firmware/update", `{}`, []string{"location", "retrieveDate"}},
+			[]string{"location", "retrieveDate", "retries"}, ""},
+		{"firmware missing", "CP-201", "firmware/update", `{}`, []string{"location", "retrieveDate"}, ""},
 		{"diagnostics", "CP-201", "diagnostics", `{"location": "uploads", "startTime": "2026-02-10T00:00:00Z", "stopTime": "2026-02-09T00:00:00Z"}`,
-			[]string{"location", "stopTime"}},
+			[]string{"location", "stopTime"}, ""},
 		{"data transfer", "CP-16", "data-transfer", `{"vendorId": "", "messageId": "` + strings.Repeat("m", 51) + `"}`,
-			[]string{"messageId", "vendorId"}},
-		{"data transfer data not a string", "CP-201", "data-transfer", `{"vendorId": "V", "data": {"screen": 1}}`, []string{"data"}},
+			[]string{"messageId", "vendorId"}, ""},
+		{"data transfer data not a string", "CP-201", "data-transfer", `{"vendorId": "V", "data": {"screen": 1}}`, []string{"data"}, ""},
+		{"install V2G root and no certificate on 1.6", "CP-16", "certificates",
+			`{"certificateType": "V2GRootCertificate", "certificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}`,
+			[]string{"certificate", "certificateType"}, ""},
+		{"install missing", "CP-201", "certificates", `{}`, []string{"certificate", "certificateType"}, ""},
+		{"list without a type on 1.6", "CP-16", "certificates", ``, []string{"certificateType"}, http.MethodGet},
+		{"list unknown type and parameter", "CP-201", "certificates?certificateType=Gold&page=2", ``, []string{"certificateType", "page"}, http.MethodGet},
+		{"delete bad hash data", "CP-201", "certificates?hashAlgorithm=MD5&issuerNameHash=zz&serialNumber=01", ``,
+			[]string{"hashAlgorithm", "issuerKeyHash", "issuerNameHash"}, http.MethodDelete},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, b := do(t, http.MethodPost, e.apiURL+"/chargers/"+tc.id+"/"+tc.path, keyA, tc.body)
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			status, b := do(t, method, e.apiURL+"/chargers/"+tc.id+"/"+tc.path, keyA, tc.body)
 			if status != http.StatusUnprocessableEntity {
 				t.Fatalf("status = %d %s, want 422", status, b)
 			}

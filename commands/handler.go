@@ -3,8 +3,10 @@ package commands
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -42,7 +44,7 @@ func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfe
 func (h *Handler) Routes(rg *gin.RouterGroup) {
 	g := rg.Group("/chargers/:chargeBoxId")
 	for _, cmd := range table {
-		g.POST("/"+cmd.route(), web.Handle(func(c *gin.Context) error { return cmd.serve(h, c) }))
+		g.Handle(methodOf(cmd), "/"+cmd.route(), web.Handle(func(c *gin.Context) error { return cmd.serve(h, c) }))
 	}
 	g.GET("/data-transfer", web.Handle(h.listDataTransfers))
 }
@@ -56,6 +58,14 @@ func (h *Handler) prepare(c *gin.Context, dst any) (Station, error) {
 	body, err := web.ReadBodyLimit(c, maxBody)
 	if err != nil {
 		return Station{}, err
+	}
+	if m := c.Request.Method; m == http.MethodGet || m == http.MethodDelete {
+		// The request is in the query string: bound like a body of string fields.
+		q := map[string]string{}
+		for k, v := range c.Request.URL.Query() {
+			q[k] = v[len(v)-1]
+		}
+		body, _ = json.Marshal(q)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")

@@ -26,6 +26,9 @@ var table = []endpoint{
 	diagnosticsCommand,
 	dataTransferCommand,
 	passwordEndpoint{},
+	installCertificateCommand,
+	listCertificatesCommand,
+	deleteCertificateCommand,
 }
 
 // endpoint is a table entry whatever its types, so that one table holds every command.
@@ -34,12 +37,24 @@ type endpoint interface {
 	serve(h *Handler, c *gin.Context) error
 }
 
+// methodOf is the HTTP method an endpoint is served with: POST, unless it says otherwise
+// (a read such as GET certificates, a DELETE).
+func methodOf(e endpoint) string {
+	if m, ok := e.(interface{ httpMethod() string }); ok && m.httpMethod() != "" {
+		return m.httpMethod()
+	}
+	return http.MethodPost
+}
+
 // command is one charger command. Req is the request body, bound and checked by the
 // runner (with validator tags, and its check method when it has one, see checker). Ans is
 // the station's answer as the command sees it, the same type for both protocols: each
 // protocol's CALL says how its own answer becomes an Ans. Res is the HTTP 200 body.
 type command[Req, Ans, Res any] struct {
 	path string // after /chargers/{chargeBoxId}/
+	// method is the HTTP method; "" is POST. A GET or DELETE command takes its request from
+	// the query string (one value per parameter) instead of a body.
+	method string
 	// ocpp16 and ocpp201 turn a checked request into the CALL for a station of that
 	// protocol. ocpp16 also serves a station that never connected: the runner answers
 	// 409 before sending anything.
@@ -50,6 +65,8 @@ type command[Req, Ans, Res any] struct {
 }
 
 func (cmd command[Req, Ans, Res]) route() string { return cmd.path }
+
+func (cmd command[Req, Ans, Res]) httpMethod() string { return cmd.method }
 
 // serve is the runner every command goes through: bind the body and find the station
 // (404), check the request for the station's protocol (422 naming every bad field),
