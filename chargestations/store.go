@@ -164,6 +164,11 @@ func (r stationRow) toStation() (ChargeStation, error) {
 	}
 	var err error
 	cs.EVSEs, err = evse.DecodeRows(r.EVSEs)
+	if r.ConnectivityStatus.String == string(schema.ConnectivityOffline) {
+		for i := range cs.EVSEs {
+			cs.EVSEs[i].StationOffline = true
+		}
+	}
 	return cs, err
 }
 
@@ -267,7 +272,14 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		filtered = true
 	}
 	if f.Status != nil {
-		w.Add("charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = cs.id)) = %s", string(*f.Status))
+		// An offline station's EVSEs read UNKNOWN, and so does the station (ChargeStation.Status).
+		w.Add(`CASE WHEN cs.connectivity_status = 'Offline' THEN 'UNKNOWN'
+			ELSE charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = cs.id)) END = %s`, string(*f.Status))
+		filtered = true
+	}
+	if f.HasFault != nil {
+		// has_fault is kept by the EVSE triggers (migration 0020); a partial index serves true.
+		w.Add("cs.has_fault = %s", *f.HasFault)
 		filtered = true
 	}
 	order := database.Order{Updated: "cs.last_updated", ID: "cs.id"}

@@ -25,6 +25,8 @@ var table = []endpoint{
 	updateFirmwareCommand,
 	diagnosticsCommand,
 	dataTransferCommand,
+	startCommand,
+	stopCommand,
 }
 
 // endpoint is a table entry whatever its types, so that one table holds every command.

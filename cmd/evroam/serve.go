@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
@@ -78,7 +79,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// node holds a station (package cluster).
 	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout,
 		ReconnectGrace: cfg.ReconnectGrace, ObserveCall: m.observeCommand},
-		db, gatewayRegistry{reg.reports}, ocpp.Config{
+		db, gatewayRegistry{reports: reg.reports, tokens: reg.authorizer}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
@@ -97,12 +98,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, log: log})
 	h.metrics = m
 	// The station answer cache listens for station changes from here on (it serves nothing
-	// until it listens), in tests as in `serve`.
+	// until it listens), in tests as in `serve`; so does the token authorizer, for token
+	// changes.
 	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)
+		var wg sync.WaitGroup
+		wg.Go(func() { reg.authorizer.ListenForChanges(listenCtx, cfg.DatabaseURL, log) })
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
+		wg.Wait()
 	}()
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
 		pusher: pusher, metrics: m, stopListening: stopListening, listening: listening}, nil
