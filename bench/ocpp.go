@@ -106,6 +106,37 @@ func runStatus(ctx context.Context, e *env) ([]result, error) {
 	}, nil
 }
 
+// authorize: 1,000 stations send Authorize back to back with their sessions' token, which
+// is registered (Accepted). Each node decides from what it keeps of the tokens (see
+// tokens.Authorizer): after the first Authorize of each station, none costs a database
+// round trip, so this should run at about heartbeat speed and leave the other stations'
+// traffic alone.
+func runAuthorize(ctx context.Context, e *env) ([]result, error) {
+	if err := e.ensureFleet(ctx); err != nil {
+		return nil, err
+	}
+	tag := e.fleet.Config().IDTag
+	body := fmt.Sprintf(`{"uid": %q, "type": "RFID", "contract_id": "NL-EVR-BENCH", "issuer": "bench", "valid": true, "whitelist": "ALLOWED"}`, tag)
+	status, err := do(ctx, httpClient(1), http.MethodPost, e.nodes[0].api+"/tokens", e.adminKey, []byte(body), nil)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusCreated && status != http.StatusConflict {
+		return nil, fmt.Errorf("register token %s: HTTP %d", tag, status)
+	}
+	n := min(1000, e.fleetSize())
+	f, err := messageLoad(ctx, e, "authorize", simulator.LoadAuthorize, n)
+	if err != nil {
+		return nil, err
+	}
+	return []result{
+		atLeast(result{Scenario: "authorize", Figure: fmt.Sprintf("Authorize of a known token, closed loop from %d stations", n),
+			Value: f.Throughput, Unit: "msg/s", Target: "≥ 20,000/s (as heartbeat)", Detail: f}, 20_000),
+		atMost(result{Scenario: "authorize", Figure: "p99 latency", Value: ms(f.P99), Unit: "ms", Target: "< 20 ms"}, 20),
+		atMost(result{Scenario: "authorize", Figure: "errors (CALLERRORs)", Value: float64(f.Errors), Target: "0"}, 0),
+	}, nil
+}
+
 // commands: POST /chargers/{id}/reset for random connected stations, 20 clients, through the
 // node that holds them and through another node (forwarded over PostgreSQL).
 func runCommands(ctx context.Context, e *env) ([]result, error) {

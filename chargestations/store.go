@@ -278,8 +278,14 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		filtered = true
 	}
 	if f.HasFault != nil {
-		// has_fault is kept by the EVSE triggers (migration 0020); a partial index serves true.
-		w.Add("cs.has_fault = %s", *f.HasFault)
+		// has_fault is kept by the EVSE triggers (migration 0020). The clause is literal, not a
+		// parameter, so that a prepared statement's generic plan can still use the partial
+		// index of faulted stations.
+		if *f.HasFault {
+			w.Add("cs.has_fault")
+		} else {
+			w.Add("NOT cs.has_fault")
+		}
 		filtered = true
 	}
 	order := database.Order{Updated: "cs.last_updated", ID: "cs.id"}

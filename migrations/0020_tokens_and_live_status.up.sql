@@ -30,6 +30,10 @@ CREATE TABLE tokens (
 );
 -- Lists are read in (last_updated, id) order; the gateway's lookup uses the unique key.
 CREATE INDEX tokens_updated_idx ON tokens (last_updated, id);
+-- An unfiltered list's total comes from list_counts (0006), not from counting a table that
+-- imports fill with hundreds of thousands of cards. A token never changes network.
+CREATE CONSTRAINT TRIGGER tokens_counted AFTER INSERT OR DELETE ON tokens
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('tokens');
 
 -- Every node caches what it needs to authorise (tokens.Authorizer). A statement that changes
 -- tokens, or a network's accept_unknown_tokens, notifies the networks it touched at commit on

@@ -107,10 +107,12 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, uid string, networ
 	return rows[0].toToken(), nil
 }
 
-// List returns a page of visible tokens in (last_updated, id) order, and the total.
+// List returns a page of visible tokens in (last_updated, id) order, and the total: counted
+// for a filtered list, from the kept counts (database.CountOf) for an unfiltered one.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]Token, paging.Meta, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	filtered := p.DateFrom != nil || p.DateTo != nil || f.NetworkID != nil || f.Type != nil
 	if f.NetworkID != nil {
 		w.Add("network_id = %s", *f.NetworkID)
 	}
@@ -124,7 +126,12 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		return nil, paging.Meta{}, fmt.Errorf("list tokens: %w", err)
 	}
 	var m paging.Meta
-	if m.Total, err = database.Count(ctx, s.q, "tokens", &w); err != nil {
+	if filtered {
+		m.Total, err = database.Count(ctx, s.q, "tokens", &w)
+	} else {
+		m.Total, err = database.CountOf(ctx, s.q, "tokens", visible)
+	}
+	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("count tokens: %w", err)
 	}
 	out := make([]Token, len(rows))

@@ -132,6 +132,10 @@ func TestTokenCRUD(t *testing.T) {
 		t.Errorf("RFID list = %d tokens, total %s", len(list), r.Header.Get("X-Total-Count"))
 	}
 	e.Do("GET", "/api/v1/tokens?type=CARD", nil).Must(t, http.StatusBadRequest)
+	// The unfiltered total comes from the kept counts.
+	if r := e.Do("GET", "/api/v1/tokens?limit=1", nil).Must(t, http.StatusOK); r.Header.Get("X-Total-Count") != "4" || r.Header.Get("Link") == "" {
+		t.Errorf("unfiltered list: total %s, Link %q; want 4 and a next page", r.Header.Get("X-Total-Count"), r.Header.Get("Link"))
+	}
 
 	e.Do("DELETE", "/api/v1/tokens/newcard", nil).Must(t, http.StatusNoContent)
 	e.Do("GET", "/api/v1/tokens/NEWCARD", nil).Must(t, http.StatusNotFound)
@@ -141,15 +145,23 @@ func TestTokenCRUD(t *testing.T) {
 func TestTokenValidationNamesEveryField(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	bad := map[string]any{"uid": "has space", "type": "CARD", "issuer": "", "valid": "yes", "whitelist": "SOMETIMES",
+	bad := map[string]any{"uid": "has space", "type": "CARD", "issuer": "", "whitelist": "SOMETIMES",
 		"language": "dutch", "default_profile_type": "SLOW", "expiry_date": "tomorrow", "group_id": "", "extra": 1}
 	r := e.Do("POST", "/api/v1/tokens", bad).Must(t, http.StatusUnprocessableEntity)
-	for _, f := range []string{"type", "contract_id", "issuer", "valid", "whitelist", "language", "default_profile_type", "expiry_date", "extra"} {
+	for _, f := range []string{"uid", "type", "contract_id", "issuer", "valid", "whitelist", "language", "default_profile_type",
+		"expiry_date", "group_id", "extra"} {
 		if !slices.Contains(r.Fields(), f) {
 			t.Errorf("422 does not name %s: %v", f, r.Fields())
 		}
 	}
-	// Once the shapes are right, the rules name the rest together.
+	// A value of the wrong JSON type is named too.
+	wrong := rfid("CARD-X")
+	wrong["valid"] = "yes"
+	r = e.Do("POST", "/api/v1/tokens", wrong).Must(t, http.StatusUnprocessableEntity)
+	if diff := cmp.Diff([]string{"valid"}, r.Fields()); diff != "" {
+		t.Errorf("wrong type: fields (-want +got):\n%s", diff)
+	}
+	// Tag and rule failures come together.
 	bad2 := rfid("has space")
 	bad2["network_id"] = uuid.NewString()
 	bad2["type"] = "CARD"

@@ -303,13 +303,10 @@ func TestStatusFriendlySQLMatchesGo(t *testing.T) {
 	t.Parallel()
 	e := startE2E(t)
 	states := []string{"", "Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle"}
-	statuses := append(slices.Collect(func(yield func(string) bool) {
-		for _, c := range schema.ConnectorStatuses() {
-			if !yield(string(c)) {
-				return
-			}
-		}
-	}), "", "bogus")
+	statuses := []string{"", "bogus"}
+	for _, c := range schema.ConnectorStatuses() {
+		statuses = append(statuses, string(c))
+	}
 	for _, st := range statuses {
 		for _, cs := range states {
 			var got string

@@ -95,7 +95,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Log: log})
-	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, log: log})
+	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, tokens: reg.authorizer, log: log})
 	h.metrics = m
 	// The station answer cache listens for station changes from here on (it serves nothing
 	// until it listens), in tests as in `serve`; so does the token authorizer, for token
