@@ -77,4 +77,20 @@ func TestAuthorizerHearsOtherNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually("network setting heard", func() bool { return decide("NOBODY") == "Accepted" })
+
+	// A station that moves to another network (its location did) presents that network's
+	// tokens from then on.
+	other, otherKey := e.Network(uuid.Nil, "OTH")
+	e.DoKey(otherKey, "POST", "/api/v1/tokens", rfid("CARD-O")).Must(t, http.StatusCreated)
+	if got := decide("CARD-O"); got != "Accepted" { // NOBODY's network accepts unknown tokens
+		t.Fatalf("CARD-O before the move = %s", got)
+	}
+	if _, err := db.Exec(`UPDATE networks SET accept_unknown_tokens = false WHERE id = $1`, net.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually("setting off heard", func() bool { return decide("CARD-O") == "Invalid" })
+	if _, err := db.Exec(`UPDATE locations SET network_id = $1 WHERE id = (SELECT location_id FROM charge_stations WHERE id = 'CS-L')`, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually("station move heard", func() bool { return decide("CARD-O") == "Accepted" && decide("CARD-L") == "Invalid" })
 }
