@@ -123,7 +123,11 @@ func (g gatewayRegistry) RecordTransactionEvent(ctx context.Context, e ocpp.Tran
 	if err := g.reports.UpdateTransaction(ctx, tx); err != nil {
 		return err
 	}
-	// The EVSE's live status follows the transaction's charging state.
+	// The EVSE's live status follows the transaction's charging state. Most events are
+	// periodic meter values that say nothing of it: they cost no second write.
+	if e.ChargingState == "" && e.EventType != "Started" && e.EventType != "Ended" {
+		return nil
+	}
 	return g.reports.RecordTransactionState(ctx, evse.TransactionState{Identity: e.Identity, SequenceNumber: e.EVSESequence,
 		TransactionID: e.TransactionID, ChargingState: e.ChargingState, Ended: e.EventType == "Ended", At: e.At})
 }
