@@ -52,6 +52,7 @@ DROP FUNCTION charge_stations_notify_network();
 DROP TRIGGER networks_notify_token_setting ON networks;
 DROP FUNCTION networks_notify_token_setting();
 DROP TABLE tokens;
+DROP FUNCTION tokens_count_changed();
 DELETE FROM list_counts WHERE kind = 'tokens';
 DROP FUNCTION tokens_notify_changed();
 ALTER TABLE networks DROP COLUMN accept_unknown_tokens;

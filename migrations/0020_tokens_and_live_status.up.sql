@@ -31,9 +31,24 @@ CREATE TABLE tokens (
 -- Lists are read in (last_updated, id) order; the gateway's lookup uses the unique key.
 CREATE INDEX tokens_updated_idx ON tokens (last_updated, id);
 -- An unfiltered list's total comes from list_counts (0006), not from counting a table that
--- imports fill with hundreds of thousands of cards. A token never changes network.
-CREATE CONSTRAINT TRIGGER tokens_counted AFTER INSERT OR DELETE ON tokens
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('tokens');
+-- imports fill with hundreds of thousands of cards. Counted once per statement and network
+-- (a bulk import of 1,000 tokens adds to one count row once, not 1,000 times, each leaving a
+-- row version the next must step over). A token never changes network.
+CREATE FUNCTION tokens_count_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT network_id, count(*) AS n FROM changed_rows GROUP BY network_id ORDER BY network_id LOOP
+        PERFORM list_counts_add('tokens', r.network_id, CASE WHEN TG_OP = 'DELETE' THEN -r.n ELSE r.n END);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tokens_counted_insert AFTER INSERT ON tokens
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION tokens_count_changed();
+CREATE TRIGGER tokens_counted_delete AFTER DELETE ON tokens
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION tokens_count_changed();
 
 -- Every node caches what it needs to authorise (tokens.Authorizer). A statement that changes
 -- tokens, or a network's accept_unknown_tokens, notifies the networks it touched at commit on

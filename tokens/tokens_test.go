@@ -237,6 +237,10 @@ func TestTokenBulkUpsert(t *testing.T) {
 	if res.Created != 499 || res.Updated != 1 {
 		t.Errorf("bulk result %+v, want 499 created and 1 updated (card-0 is CARD-0)", res)
 	}
+	// The kept count follows the import: the replaced token is not counted twice.
+	if r := e.Do("GET", "/api/v1/tokens?limit=1", nil).Must(t, http.StatusOK); r.Header.Get("X-Total-Count") != "500" {
+		t.Errorf("total after the import = %s, want 500", r.Header.Get("X-Total-Count"))
+	}
 	var got token
 	e.Do("GET", "/api/v1/tokens/CARD-0", nil).Must(t, http.StatusOK).Decode(t, &got)
 	if got.UID != "card-0" || got.GroupID == nil || *got.GroupID != "BULK" {
