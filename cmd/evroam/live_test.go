@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
+	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/schema"
+	"github.com/google/uuid"
 )
 
 // token makes a token of the root network through the API.
@@ -318,4 +323,134 @@ func TestStatusFriendlySQLMatchesGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRemoteStartAndStop starts and stops a charge from the API on real strict stations of
+// both versions through the whole service: the station gets the command, starts with the
+// token it was given, and the token (registered) is Accepted when the station presents it.
+func TestRemoteStartAndStop(t *testing.T) {
+	t.Parallel()
+	for _, v := range e2eVersions {
+		t.Run(v.subprotocol, func(t *testing.T) {
+			t.Parallel()
+			e := startE2E(t)
+			id := "REMOTE-" + strings.ReplaceAll(v.subprotocol, ".", "")
+			e.station(id, "", 0)
+			e.token("APPUSER42", true, "")
+
+			p := ocpppeer.Start(t)
+			p.OnCall("GetConfiguration", map[string]any{"configurationKey": []any{
+				map[string]any{"key": "HeartbeatInterval", "readonly": false, "value": "300"}}})
+			p.OnCall("RemoteStartTransaction", map[string]any{"status": "Accepted"})
+			p.OnCall("RequestStartTransaction", map[string]any{"status": "Accepted"})
+			p.OnCall("RemoteStopTransaction", map[string]any{"status": "Accepted"})
+			p.OnCall("RequestStopTransaction", map[string]any{"status": "Accepted"})
+			p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Protocols: []string{v.subprotocol}})
+			p.MustCall("BootNotification", v.boot)
+
+			var started struct {
+				Status        string `json:"status"`
+				RemoteStartID int    `json:"remoteStartId"`
+			}
+			e.must("POST", "/api/v1/chargers/"+id+"/start", map[string]any{"connectorId": 2, "idTag": "APPUSER42"}, 200, &started)
+			if started.Status != "accepted" {
+				t.Fatalf("remote start answered %+v", started)
+			}
+			now := time.Now().UTC().Format(time.RFC3339)
+			var txID string
+			if v.subprotocol == "ocpp1.6" {
+				call := p.WaitReceived("RemoteStartTransaction", 1)[0]
+				if !strings.Contains(string(call.Params), `"idTag":"APPUSER42"`) || !strings.Contains(string(call.Params), `"connectorId":2`) {
+					t.Errorf("RemoteStartTransaction = %s", call.Params)
+				}
+				var res struct {
+					TransactionID int `json:"transactionId"`
+					IDTagInfo     struct {
+						Status string `json:"status"`
+					} `json:"idTagInfo"`
+				}
+				json.Unmarshal(p.MustCall("StartTransaction", map[string]any{"connectorId": 2, "idTag": "APPUSER42", "meterStart": 0, "timestamp": now}), &res)
+				if res.IDTagInfo.Status != "Accepted" {
+					t.Errorf("StartTransaction of the remote start: %+v", res)
+				}
+				txID = fmt.Sprint(res.TransactionID)
+			} else {
+				call := p.WaitReceived("RequestStartTransaction", 1)[0]
+				var params struct {
+					EVSEID        int `json:"evseId"`
+					RemoteStartID int `json:"remoteStartId"`
+					IDToken       struct {
+						IDToken string `json:"idToken"`
+					} `json:"idToken"`
+				}
+				json.Unmarshal(call.Params, &params)
+				if params.EVSEID != 2 || params.IDToken.IDToken != "APPUSER42" || params.RemoteStartID != started.RemoteStartID {
+					t.Errorf("RequestStartTransaction = %s, answer remoteStartId %d", call.Params, started.RemoteStartID)
+				}
+				var res struct {
+					IDTokenInfo struct {
+						Status string `json:"status"`
+					} `json:"idTokenInfo"`
+				}
+				json.Unmarshal(p.MustCall("TransactionEvent", map[string]any{"eventType": "Started", "timestamp": now,
+					"triggerReason": "RemoteStart", "seqNo": 0, "transactionInfo": map[string]any{"transactionId": "tx-remote",
+						"chargingState": "Charging", "remoteStartId": params.RemoteStartID},
+					"evse": map[string]any{"id": 2, "connectorId": 1}, "idToken": map[string]any{"idToken": "APPUSER42", "type": "Central"}}), &res)
+				if res.IDTokenInfo.Status != "Accepted" {
+					t.Errorf("TransactionEvent of the remote start: %+v", res)
+				}
+				txID = "tx-remote"
+			}
+
+			var stopped struct {
+				Status        string `json:"status"`
+				TransactionID string `json:"transactionId"`
+			}
+			e.must("POST", "/api/v1/chargers/"+id+"/stop", map[string]any{"transactionId": txID}, 200, &stopped)
+			if stopped.Status != "accepted" || stopped.TransactionID != txID {
+				t.Errorf("remote stop answered %+v", stopped)
+			}
+			action := "RemoteStopTransaction"
+			if v.subprotocol == "ocpp2.0.1" {
+				action = "RequestStopTransaction"
+			}
+			if call := p.WaitReceived(action, 1)[0]; !strings.Contains(string(call.Params), txID) {
+				t.Errorf("%s = %s, want transaction %s", action, call.Params, txID)
+			}
+			// Another network's key cannot start a charge here.
+			if code, _ := e.doKey(e.otherKey(), "POST", "/api/v1/chargers/"+id+"/start", map[string]any{"idTag": "APPUSER42"}); code != 404 {
+				t.Errorf("start with another network's key: %d, want 404", code)
+			}
+		})
+	}
+}
+
+// otherKey returns the key of a new sub-network of the root, which sees none of the root's
+// stations.
+func (e *e2e) otherKey() string {
+	e.t.Helper()
+	var n struct {
+		ID uuid.UUID `json:"id"`
+	}
+	e.must("POST", "/api/v1/networks", map[string]any{"name": "other", "country_code": "NL", "party_id": "OTH"}, 201, &n)
+	key, err := networks.NewStore(e.app.db).CreateKey(e.t.Context(), n.ID, "other", false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return key
+}
+
+// doKey is do with another API key.
+func (e *e2e) doKey(key, method, path string, body any) (int, []byte) {
+	e.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(e.t.Context(), method, e.api+path, bytes.NewReader(b))
+	req.Header.Set("X-API-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
 }
