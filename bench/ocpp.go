@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/evroam/evroam/simulator"
@@ -104,6 +107,77 @@ func runStatus(ctx context.Context, e *env) ([]result, error) {
 		atMost(result{Scenario: "status", Figure: "p99 latency", Value: ms(f.P99), Unit: "ms", Target: "< 100 ms"}, 100),
 		atMost(result{Scenario: "status", Figure: "CALLERRORs (InternalError and others)", Value: float64(f.Errors), Target: "0"}, 0),
 	}, nil
+}
+
+// authorize: 1,000 stations send Authorize back to back with their sessions' token, which
+// is registered (Accepted). Each node decides from what it keeps of the tokens (see
+// tokens.Authorizer): after the first Authorize of each station, none costs a database
+// round trip, so this should run at about heartbeat speed and leave the other stations'
+// traffic alone.
+func runAuthorize(ctx context.Context, e *env) ([]result, error) {
+	if err := e.ensureFleet(ctx); err != nil {
+		return nil, err
+	}
+	tag := e.fleet.Config().IDTag
+	body := fmt.Sprintf(`{"uid": %q, "type": "RFID", "contract_id": "NL-EVR-BENCH", "issuer": "bench", "valid": true, "whitelist": "ALLOWED"}`, tag)
+	status, err := do(ctx, httpClient(1), http.MethodPost, e.nodes[0].api+"/tokens", e.adminKey, []byte(body), nil)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusCreated && status != http.StatusConflict {
+		return nil, fmt.Errorf("register token %s: HTTP %d", tag, status)
+	}
+	n := min(1000, e.fleetSize())
+	// Warm-up, not measured: each station's first Authorize reads the database (its network
+	// and the token); the figures are of the steady state that follows.
+	if _, err := simulator.MessageLoad(ctx, e.fleet, simulator.Load{Action: simulator.LoadAuthorize, Stations: n, Duration: time.Second}); err != nil {
+		return nil, err
+	}
+	memBefore, dbBefore := tokenDecisions(ctx, e.nodes[0])
+	f, err := messageLoad(ctx, e, "authorize", simulator.LoadAuthorize, n)
+	if err != nil {
+		return nil, err
+	}
+	memAfter, dbAfter := tokenDecisions(ctx, e.nodes[0])
+	return []result{
+		atMost(result{Scenario: "authorize", Figure: fmt.Sprintf("decisions that read the database, of %.0f", (memAfter-memBefore)+(dbAfter-dbBefore)),
+			Value: dbAfter - dbBefore, Target: "0 (/metrics: evroam_token_decisions_database_total)"}, 0),
+		atLeast(result{Scenario: "authorize", Figure: fmt.Sprintf("Authorize of a known token, closed loop from %d stations", n),
+			Value: f.Throughput, Unit: "msg/s", Target: "≥ 20,000/s (as heartbeat)", Detail: f}, 20_000),
+		{Scenario: "authorize", Figure: "p50 latency", Value: ms(f.P50), Unit: "ms"},
+		{Scenario: "authorize", Figure: "p99 latency", Value: ms(f.P99), Unit: "ms"},
+		atMost(result{Scenario: "authorize", Figure: "errors (CALLERRORs)", Value: float64(f.Errors), Target: "0"}, 0),
+	}, nil
+}
+
+// tokenDecisions reads the node's token decision counters from /metrics (memory, database);
+// zeros when they cannot be read.
+func tokenDecisions(ctx context.Context, n *node) (memory, database float64) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(n.api, "/api/v1")+"/metrics", nil)
+	if err != nil {
+		return 0, 0
+	}
+	resp, err := httpClient(1).Do(req)
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(value, 64)
+		switch name {
+		case "evroam_token_decisions_memory_total":
+			memory = v
+		case "evroam_token_decisions_database_total":
+			database = v
+		}
+	}
+	return memory, database
 }
 
 // commands: POST /chargers/{id}/reset for random connected stations, 20 clients, through the

@@ -31,6 +31,7 @@ var scenarios = []scenario{
 	{"boot-storm", runBootStorm},
 	{"heartbeat", runHeartbeats},
 	{"status", runStatus},
+	{"authorize", runAuthorize},
 	{"commands", runCommands},
 	{"reconnect-storm", runReconnectStorm},
 	{"idle-memory", runIdleMemory},

@@ -167,6 +167,9 @@ func (c *AnswerCache) Stats() (hits, misses int64) {
 	return c.hits.Load(), c.misses.Load()
 }
 
+// Serving reports whether the cache answers now: it listens for changes (ListenForChanges).
+func (c *AnswerCache) Serving() bool { return c != nil && c.enabled.Load() }
+
 // changesChannel is the channel migration 0011's triggers notify.
 const changesChannel = "charge_stations_changed"
 

@@ -86,6 +86,7 @@ type stationBody struct {
 	// Read-only and derived: accepted, ignored.
 	NetworkID               web.Ignored `json:"network_id"`
 	Status                  web.Ignored `json:"status"`
+	HasFault                web.Ignored `json:"has_fault"`
 	HasOCPPPassword         web.Ignored `json:"has_ocpp_password"`
 	HeartbeatInterval       web.Ignored `json:"heartbeat_interval"`
 	ChargePointVendor       web.Ignored `json:"charge_point_vendor"`
@@ -133,6 +134,7 @@ type stationResponse struct {
 	SecurityProfile   int                     `json:"security_profile"`
 	HasOCPPPassword   bool                    `json:"has_ocpp_password"`
 	Status            schema.Status           `json:"status"`
+	HasFault          bool                    `json:"has_fault"`
 	EVSEs             []evse.Response         `json:"evses"`
 
 	HeartbeatInterval       *int                       `json:"heartbeat_interval"`
@@ -185,7 +187,7 @@ func toResponse(cs ChargeStation) stationResponse {
 		ContactlessType: cs.ContactlessType, TapToStop: cs.TapToStop, StopOnParking: cs.StopOnParking,
 		DefaultDirections: nonNil(cs.DefaultDirections), DefaultFloorLevel: cs.DefaultFloorLevel,
 		MaintenanceInfo: cs.MaintenanceInfo, Remarks: cs.Remarks, SecurityProfile: int(cs.SecurityProfile),
-		HasOCPPPassword: cs.PasswordHash != "", Status: cs.Status(), EVSEs: evse.ToResponses(cs.EVSEs),
+		HasOCPPPassword: cs.PasswordHash != "", Status: cs.Status(), HasFault: cs.HasFault(), EVSEs: evse.ToResponses(cs.EVSEs),
 		HeartbeatInterval: g.HeartbeatInterval, ChargePointVendor: g.ChargePointVendor,
 		ChargePointModel: g.ChargePointModel, ChargePointSerialNumber: g.ChargePointSerialNumber,
 		ChargeBoxSerialNumber: g.ChargeBoxSerialNumber, FirmwareVersion: g.FirmwareVersion,
@@ -439,6 +441,13 @@ func parseFilter(c *gin.Context) (Filter, error) {
 			return f, web.BadQuery("status", "must be an OCPI status such as AVAILABLE or CHARGING")
 		}
 		f.Status = &s
+	}
+	if _, ok := c.GetQuery("has_fault"); ok {
+		v, err := web.BoolQuery(c, "has_fault")
+		if err != nil {
+			return f, err
+		}
+		f.HasFault = &v
 	}
 	var err error
 	f.ExcludeEVSEsModified, err = web.BoolQuery(c, "exclude_evses_modified")

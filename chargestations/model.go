@@ -40,13 +40,27 @@ type ChargeStation struct {
 	StationUpdated    time.Time // moves on changes of the station itself only
 }
 
-// Status is the station's aggregate status (schema.AggregateStatus of its EVSEs).
+// Status is the station's aggregate status: schema.AggregateStatus of its EVSEs' live
+// statuses (UNKNOWN for all while the station is offline). It shows how usable the station
+// is, so one faulted EVSE next to an available one reads AVAILABLE: HasFault finds the faults.
 func (cs ChargeStation) Status() schema.Status {
 	st := make([]schema.Status, len(cs.EVSEs))
 	for i, e := range cs.EVSEs {
-		st[i] = e.Status
+		st[i], _ = e.LiveStatus()
 	}
 	return schema.AggregateStatus(st)
+}
+
+// HasFault reports whether any EVSE last reported OUTOFORDER (whatever the connectivity: a
+// fault does not heal by going offline). The list filter has_fault reads the same from the
+// charge_stations.has_fault column.
+func (cs ChargeStation) HasFault() bool {
+	for _, e := range cs.EVSEs {
+		if e.Status == schema.StatusOutOfOrder {
+			return true
+		}
+	}
+	return false
 }
 
 // Gateway holds the read-only fields that the OCPP gateway fills in; the REST API never
@@ -100,6 +114,8 @@ type Filter struct {
 	OnboardingState    *schema.OnboardingState
 	ConnectivityStatus *schema.ConnectivityStatus
 	Status             *schema.Status
+	// HasFault keeps the stations with (true) or without (false) an EVSE OUTOFORDER.
+	HasFault *bool
 	// ExcludeEVSEsModified makes the date window apply to changes of the station itself,
 	// ignoring changes of its EVSEs and connectors.
 	ExcludeEVSEsModified bool

@@ -165,6 +165,11 @@ func (r stationRow) toStation() (ChargeStation, error) {
 	}
 	var err error
 	cs.EVSEs, err = evse.DecodeRows(r.EVSEs)
+	if r.ConnectivityStatus.String == string(schema.ConnectivityOffline) {
+		for i := range cs.EVSEs {
+			cs.EVSEs[i].StationOffline = true
+		}
+	}
 	return cs, err
 }
 
@@ -271,7 +276,20 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		filtered = true
 	}
 	if f.Status != nil {
-		w.Add("charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = cs.id)) = %s", string(*f.Status))
+		// An offline station's EVSEs read UNKNOWN, and so does the station (ChargeStation.Status).
+		w.Add(`CASE WHEN cs.connectivity_status = 'Offline' THEN 'UNKNOWN'
+			ELSE charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = cs.id)) END = %s`, string(*f.Status))
+		filtered = true
+	}
+	if f.HasFault != nil {
+		// has_fault is kept by the EVSE triggers (migration 0022). The clause is literal, not a
+		// parameter, so that a prepared statement's generic plan can still use the partial
+		// index of faulted stations.
+		if *f.HasFault {
+			w.Add("cs.has_fault")
+		} else {
+			w.Add("NOT cs.has_fault")
+		}
 		filtered = true
 	}
 	order := database.Order{Updated: "cs.last_updated", ID: "cs.id"}

@@ -74,6 +74,30 @@ var cases16 = []endpointCase{
 		want:   `{"chargeBoxId": "{{ID}}", "serialNumber": "01", "status": "NotFound", "message": "Certificate deletion not found"}`,
 	},
 	{
+		name: "remote start", path: "start", body: `{"connectorId": 2, "idTag": "04A1B2C3"}`,
+		action: "RemoteStartTransaction", answer: map[string]any{"status": "Accepted"},
+		params: `{"connectorId": 2, "idTag": "04A1B2C3"}`,
+		want:   `{"message": "Remote start accepted by charger", "chargeBoxId": "{{ID}}", "connectorId": 2, "idTag": "04A1B2C3", "status": "accepted"}`,
+	},
+	{
+		name: "remote start any connector rejected", path: "start", body: `{"idTag": "04A1B2C3"}`,
+		action: "RemoteStartTransaction", answer: map[string]any{"status": "Rejected"},
+		params: `{"idTag": "04A1B2C3"}`,
+		want:   `{"message": "Charger rejected the remote start", "chargeBoxId": "{{ID}}", "idTag": "04A1B2C3", "status": "rejected"}`,
+	},
+	{
+		name: "remote stop", path: "stop", body: `{"transactionId": 1042}`,
+		action: "RemoteStopTransaction", answer: map[string]any{"status": "Accepted"},
+		params: `{"transactionId": 1042}`,
+		want:   `{"message": "Remote stop accepted by charger", "chargeBoxId": "{{ID}}", "transactionId": "1042", "status": "accepted"}`,
+	},
+	{
+		name: "remote stop as text", path: "stop", body: `{"transactionId": "77"}`,
+		action: "RemoteStopTransaction", answer: map[string]any{"status": "Rejected"},
+		params: `{"transactionId": 77}`,
+		want:   `{"message": "Charger rejected the remote stop (no such transaction running)", "chargeBoxId": "{{ID}}", "transactionId": "77", "status": "rejected"}`,
+	},
+	{
 		name: "reset", path: "reset", body: `{"type": "Soft"}`,
 		action: "Reset", answer: map[string]any{"status": "Accepted"}, params: `{"type": "Soft"}`,
 		want: `{"message": "Soft reset accepted by charger", "chargeBoxId": "{{ID}}", "type": "Soft", "status": "accepted"}`,
@@ -210,6 +234,27 @@ var cases201 = []endpointCase{
 		params: `{}`,
 		want: `{"chargeBoxId": "{{ID}}", "status": "Accepted", "certificates": [{"certificateType": "CSMSRootCertificate",
 			"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "01"}]}`,
+	},
+	{
+		name: "remote start", path: "start", body: `{"evseId": 1, "idTag": "04A1B2C3"}`,
+		action: "RequestStartTransaction", answer: map[string]any{"status": "Accepted"},
+		params: `{"evseId": 1, "remoteStartId": 0, "idToken": {"idToken": "04A1B2C3", "type": "Central"}}`,
+		want: `{"message": "Remote start accepted by charger", "chargeBoxId": "{{ID}}", "evseId": 1, "idTag": "04A1B2C3",
+			"remoteStartId": 0, "status": "accepted"}`,
+	},
+	{
+		name: "remote start on a running transaction", path: "start", body: `{"connectorId": 2, "idTag": "APP-USER-7"}`,
+		action: "RequestStartTransaction", answer: map[string]any{"status": "Accepted", "transactionId": "tx-9"},
+		params: `{"evseId": 2, "remoteStartId": 0, "idToken": {"idToken": "APP-USER-7", "type": "Central"}}`,
+		want: `{"message": "Remote start accepted by charger", "chargeBoxId": "{{ID}}", "connectorId": 2, "idTag": "APP-USER-7",
+			"remoteStartId": 0, "transactionId": "tx-9", "status": "accepted"}`,
+	},
+	{
+		name: "remote stop", path: "stop", body: `{"transactionId": "tx-9"}`,
+		action: "RequestStopTransaction", answer: map[string]any{"status": "Rejected", "statusInfo": map[string]any{"reasonCode": "UnknownTransaction"}},
+		params: `{"transactionId": "tx-9"}`,
+		want: `{"message": "Charger rejected the remote stop (no such transaction running) (UnknownTransaction)", "chargeBoxId": "{{ID}}",
+			"transactionId": "tx-9", "status": "rejected"}`,
 	},
 	{
 		name: "reset", path: "reset", body: `{"type": "Soft"}`,
@@ -406,23 +451,27 @@ func wantStoredConfig(key, value string, present bool) func(t *testing.T, e *env
 	}
 }
 
-// withRequestID replaces a positive "requestId" in v by 0 and returns it (0 if absent).
+// withRequestID replaces a positive "requestId" (or 2.0.1 "remoteStartId", made the same
+// way) in v by 0 and returns it (0 if absent).
 func withRequestID(t *testing.T, v any) int64 {
 	t.Helper()
 	m, ok := v.(map[string]any)
 	if !ok {
 		return 0
 	}
-	n, ok := m["requestId"].(json.Number)
-	if !ok {
-		return 0
+	for _, key := range []string{"requestId", "remoteStartId"} {
+		n, ok := m[key].(json.Number)
+		if !ok {
+			continue
+		}
+		id, err := n.Int64()
+		if err != nil || id <= 0 {
+			t.Errorf("%s = %v, want a positive integer", key, m[key])
+		}
+		m[key] = json.Number("0")
+		return id
 	}
-	id, err := n.Int64()
-	if err != nil || id <= 0 {
-		t.Errorf("requestId = %v, want a positive integer", m["requestId"])
-	}
-	m["requestId"] = json.Number("0")
-	return id
+	return 0
 }
 
 func runEndpointCases(t *testing.T, v version, cases []endpointCase) {

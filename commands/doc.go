@@ -1,9 +1,10 @@
 // Package commands serves the charger commands of the REST API (contract §6):
 // /api/v1/chargers/{chargeBoxId}/reset, unlock, cache/clear, trigger, availability,
 // configuration/get, configuration/change, firmware/update, diagnostics, data-transfer
-// (POST sends one, GET lists the history), password (rotation) and certificates (POST
+// (POST sends one, GET lists the history), password (rotation), certificates (POST
 // installs, GET lists, DELETE removes; a command's method field, the request of a GET or
-// DELETE is its query string). Bodies and answers are plain JSON objects, not
+// DELETE is its query string), and start and stop (remote start and stop). Bodies and
+// answers are plain JSON objects, not
 // the registry envelope, exactly as the charger-command API documents them; errors use the
 // registry's error envelope.
 //
@@ -11,7 +12,8 @@
 // actions for 1.6 stations and their 2.0.1 counterparts for 2.0.1 stations (Reset with
 // Immediate/OnIdle, UnlockConnector with evseId/connectorId, ChangeAvailability with
 // operationalStatus/evse, GetVariables/SetVariables with the 1.6→2.0.1 key mapping,
-// UpdateFirmware, GetLog, DataTransfer), and the answer keeps one shape for both. The CALL
+// UpdateFirmware, GetLog, DataTransfer, RequestStartTransaction/RequestStopTransaction for
+// 1.6 RemoteStartTransaction/RemoteStopTransaction), and the answer keeps one shape for both. The CALL
 // goes through a Gateway: a cluster.Node forwards it to the node that holds the station's
 // WebSocket, whose ocpp.Server sends it and logs both frames in the message log.
 //
@@ -92,9 +94,13 @@
 //     log{remoteLocation, oldestTimestamp, latestTimestamp} and a requestId.
 //   - data-transfer: data is sent as a JSON string to both versions; a 2.0.1 answer's
 //     non-string data comes back as its JSON text.
+//   - start: connectorId and evseId both name the EVSE (give one or neither); 2.0.1 gets
+//     the idTag as a Central idToken and a fresh remoteStartId, returned in the answer with
+//     the transactionId a station may give. stop: transactionId as a number or a string
+//     (a 1.6 id must be a whole number).
 //
 // Statuses in the answers follow the documented API: lower snake case for reset,
-// unlock, cache/clear, trigger, availability, firmware/update and diagnostics ("accepted",
+// unlock, cache/clear, trigger, availability, firmware/update, diagnostics, start and stop ("accepted",
 // "unlock_failed", "not_implemented"); the OCPP spelling for configuration/change and
 // data-transfer ("Accepted", "RebootRequired", "UnknownVendorId").
 //

@@ -24,6 +24,8 @@ func TestUnknownStation404(t *testing.T) {
 		{"invalid identity", http.MethodPost, "/chargers/a%20b/reset", keyA},
 		{"other network", http.MethodPost, "/chargers/CP-A/reset", keyB},
 		{"other network history", http.MethodGet, "/chargers/CP-A/data-transfer", keyB},
+		{"other network remote start", http.MethodPost, "/chargers/CP-A/start", keyB},
+		{"other network remote stop", http.MethodPost, "/chargers/CP-A/stop", keyB},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := ""
@@ -37,8 +39,8 @@ func TestUnknownStation404(t *testing.T) {
 			decodeEnvelope(t, b)
 		})
 	}
-	if n := len(p.Received("Reset")); n != 0 {
-		t.Errorf("a key of another network reset the station (%d Reset CALLs)", n)
+	if n := len(p.Received("Reset")) + len(p.Received("RemoteStartTransaction")) + len(p.Received("RemoteStopTransaction")); n != 0 {
+		t.Errorf("a key of another network commanded the station (%d CALLs)", n)
 	}
 	if status, _ := do(t, http.MethodPost, e.apiURL+"/chargers/CP-A/reset", "", `{"type": "Soft"}`); status != http.StatusUnauthorized {
 		t.Errorf("without an API key: status %d, want 401", status)
@@ -143,6 +145,13 @@ func TestValidation422(t *testing.T) {
 		{"list unknown type and parameter", "CP-201", "certificates?certificateType=Gold&page=2", ``, []string{"certificateType", "page"}, http.MethodGet},
 		{"delete bad hash data", "CP-201", "certificates?hashAlgorithm=MD5&issuerNameHash=zz&serialNumber=01", ``,
 			[]string{"hashAlgorithm", "issuerKeyHash", "issuerNameHash"}, http.MethodDelete},
+		{"start missing idTag", "CP-16", "start", `{"connectorId": 0}`, []string{"connectorId", "idTag"}, ""},
+		{"start both EVSE fields, tag too long for 1.6", "CP-16", "start",
+			`{"connectorId": 1, "evseId": 1, "idTag": "` + strings.Repeat("A", 21) + `"}`, []string{"evseId", "idTag"}, ""},
+		{"start tag too long", "CP-201", "start", `{"idTag": "` + strings.Repeat("A", 37) + `", "extra": 1}`, []string{"extra", "idTag"}, ""},
+		{"stop missing", "CP-201", "stop", `{}`, []string{"transactionId"}, ""},
+		{"stop not a number on 1.6", "CP-16", "stop", `{"transactionId": "tx-9"}`, []string{"transactionId"}, ""},
+		{"stop wrong type", "CP-201", "stop", `{"transactionId": {"id": 1}}`, []string{"transactionId"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			method := tc.method

@@ -29,6 +29,8 @@ var table = []endpoint{
 	installCertificateCommand,
 	listCertificatesCommand,
 	deleteCertificateCommand,
+	startCommand,
+	stopCommand,
 }
 
 // endpoint is a table entry whatever its types, so that one table holds every command.

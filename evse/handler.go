@@ -28,6 +28,7 @@ type Body struct {
 	ChargeStationID     web.Ignored                 `json:"charge_station_id"`
 	Status              web.Ignored                 `json:"status"`
 	OCPPStatus          web.Ignored                 `json:"ocpp_status"`
+	FriendlyStatus      web.Ignored                 `json:"friendly_status"`
 	LastUpdated         web.Ignored                 `json:"last_updated"`
 }
 
@@ -54,6 +55,7 @@ type Response struct {
 	EVSESequenceNumber  int                         `json:"evse_sequence_number"`
 	Status              schema.Status               `json:"status"`
 	OCPPStatus          *string                     `json:"ocpp_status"`
+	FriendlyStatus      string                      `json:"friendly_status"`
 	Capabilities        []schema.Capability         `json:"capabilities"`
 	Connectors          []ConnectorResponse         `json:"connectors"`
 	FloorLevel          *string                     `json:"floor_level"`
@@ -93,9 +95,10 @@ func ToResponse(e EVSE) Response {
 		}
 		conns[i] = cr
 	}
+	status, friendly := e.LiveStatus()
 	return Response{
 		UID: e.UID, ChargeStationID: e.ChargeStationID, EVSEID: e.EVSEID, EVSESequenceNumber: e.SequenceNumber,
-		Status: e.Status, OCPPStatus: e.OCPPStatus, Capabilities: nonNil(e.Capabilities), Connectors: conns,
+		Status: status, OCPPStatus: e.OCPPStatus, FriendlyStatus: friendly, Capabilities: nonNil(e.Capabilities), Connectors: conns,
 		FloorLevel: e.FloorLevel, Coordinates: e.Coordinates, PhysicalReference: e.PhysicalReference,
 		Directions: nonNil(e.Directions), ParkingRestrictions: nonNil(e.ParkingRestrictions),
 		StatusSchedule: nonNil(e.StatusSchedule), LastUpdated: web.FormatTime(e.LastUpdated),

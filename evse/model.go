@@ -29,6 +29,33 @@ type EVSE struct {
 	ParkingRestrictions []schema.ParkingRestriction
 	StatusSchedule      []schema.StatusSchedule
 	LastUpdated         time.Time
+	// ChargingState is the 2.0.1 chargingState of the EVSE's running transaction (nil when
+	// none, and always for 1.6): it refines the friendly status of an Occupied EVSE.
+	ChargingState *string
+	// StationOffline: the station is not connected, so what the EVSE last reported cannot be
+	// counted on: it reads UNKNOWN / Offline (see LiveStatus). Filled by the reads.
+	StationOffline bool
+}
+
+// LiveStatus is the EVSE's status as the API shows it: the OCPI status and the friendly one
+// of what the station last reported, or UNKNOWN / Offline while the station is offline (as
+// OCPI partners see it).
+func (e EVSE) LiveStatus() (schema.Status, string) {
+	if e.StationOffline {
+		return schema.StatusUnknown, schema.FriendlyOffline
+	}
+	var ocpp, charging string
+	if e.OCPPStatus != nil {
+		ocpp = *e.OCPPStatus
+	}
+	if e.ChargingState != nil {
+		charging = *e.ChargingState
+	}
+	if ocpp == "" {
+		// Never reported: nothing is known yet.
+		return e.Status, schema.FriendlyUnavailable
+	}
+	return e.Status, schema.EVSEFriendlyStatus(ocpp, charging)
 }
 
 // Connector is one connector of an EVSE. Standard, Format and Internal are always resolved

@@ -62,12 +62,17 @@ func fromStrings[T ~string](in []string) []T {
 	return out
 }
 
+// stationOffline adds to an EVSE row read as JSON whether its station is Offline, the key
+// DecodeRows reads as StationOffline.
+const stationOffline = `jsonb_build_object('station_offline',
+		coalesce((SELECT cs.connectivity_status = 'Offline' FROM charge_stations cs WHERE cs.id = e.charge_station_id), false))`
+
 // ByStation returns the EVSEs of a station in sequence-number order. The caller has already
 // checked that the station is visible.
 func (s *Store) ByStation(ctx context.Context, stationID string) ([]EVSE, error) {
 	var raw []byte
 	err := sqlx.GetContext(ctx, s.q, &raw, `
-	SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number), '[]')
+	SELECT coalesce(jsonb_agg(to_jsonb(e) || `+stationOffline+` ORDER BY e.evse_sequence_number), '[]')
 	FROM evses e
 	WHERE e.charge_station_id = $1`, stationID)
 	if err != nil {
@@ -82,7 +87,8 @@ func (s *Store) ByStation(ctx context.Context, stationID string) ([]EVSE, error)
 func (s *Store) ByLocation(ctx context.Context, locationID string) ([]EVSE, error) {
 	var raw []byte
 	err := sqlx.GetContext(ctx, s.q, &raw, `
-	SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.charge_station_id, e.evse_sequence_number), '[]')
+	SELECT coalesce(jsonb_agg(to_jsonb(e) || jsonb_build_object('station_offline', cs.connectivity_status = 'Offline')
+		ORDER BY e.charge_station_id, e.evse_sequence_number), '[]')
 	FROM evses e
 	JOIN charge_stations cs ON cs.id = e.charge_station_id
 	WHERE cs.location_id = $1`, locationID)
@@ -151,7 +157,7 @@ func (s *Store) GetForUpdate(ctx context.Context, stationID, uid string) (EVSE, 
 
 func (s *Store) get(ctx context.Context, stationID, uid string, forUpdate bool) (EVSE, error) {
 	q := `
-	SELECT jsonb_build_array(to_jsonb(e))
+	SELECT jsonb_build_array(to_jsonb(e) || ` + stationOffline + `)
 	FROM evses e
 	WHERE e.uid = $1 AND e.charge_station_id = $2`
 	if forUpdate {
@@ -470,6 +476,9 @@ type evseJSON struct {
 	ParkingRestrictions []string                `json:"parking_restrictions"`
 	StatusSchedule      []schema.StatusSchedule `json:"status_schedule"`
 	LastUpdated         time.Time               `json:"last_updated"`
+	ChargingState       *string                 `json:"charging_state"`
+	// StationOffline is not a column: the reads that need it add it (stationOffline).
+	StationOffline bool `json:"station_offline,omitempty"`
 }
 
 // encodeRows is DecodeRows the other way round: es as a JSON array of evses rows.
@@ -520,7 +529,51 @@ func DecodeRows(raw []byte) ([]EVSE, error) {
 			FloorLevel: r.FloorLevel, Coordinates: r.Coordinates, PhysicalReference: r.PhysicalReference,
 			Directions: r.Directions, ParkingRestrictions: fromStrings[schema.ParkingRestriction](r.ParkingRestrictions),
 			StatusSchedule: r.StatusSchedule, LastUpdated: r.LastUpdated.UTC(),
+			ChargingState: r.ChargingState, StationOffline: r.StationOffline,
 		}
 	}
 	return out, nil
+}
+
+// TransactionState is what a 2.0.1 TransactionEvent says of the transaction on an EVSE.
+type TransactionState struct {
+	Identity string
+	// SequenceNumber is the event's evseId; 0 when the event leaves it out (only the first
+	// event of a transaction must carry it): the EVSE is then the one running TransactionID.
+	SequenceNumber int
+	TransactionID  string
+	ChargingState  string // "" when the event does not say: the last one stays
+	Ended          bool
+	At             time.Time
+}
+
+// SetTransactionState records the transaction running on an EVSE and its charging state
+// (the friendly status of an Occupied EVSE depends on it); an ended transaction clears both,
+// unless another one started on the EVSE meanwhile. The EVSE's last_updated moves when its
+// charging state changes; nothing is written when nothing changes. Like every writer of a
+// station's EVSEs it locks the station's row first.
+func (s *Store) SetTransactionState(ctx context.Context, t TransactionState) error {
+	const q = `
+	WITH locked AS (
+		SELECT id FROM charge_stations WHERE id = $1 FOR NO KEY UPDATE
+	), target AS (
+		SELECT e.uid,
+			CASE WHEN $5 THEN NULL ELSE coalesce(NULLIF($4, ''), e.charging_state) END AS charging_state,
+			CASE WHEN $5 THEN NULL ELSE $3 END AS transaction_id
+		FROM evses e
+		JOIN locked ON locked.id = e.charge_station_id
+		WHERE (e.evse_sequence_number = $2 OR ($2 = 0 AND e.transaction_id = $3))
+			AND (NOT $5 OR e.transaction_id IS NULL OR e.transaction_id = $3)
+	)
+	UPDATE evses e SET
+		charging_state = t.charging_state, transaction_id = t.transaction_id,
+		last_updated = CASE WHEN t.charging_state IS DISTINCT FROM e.charging_state
+			THEN GREATEST(e.last_updated, $6) ELSE e.last_updated END
+	FROM target t
+	WHERE e.uid = t.uid AND (t.charging_state, t.transaction_id) IS DISTINCT FROM (e.charging_state, e.transaction_id)`
+	_, err := s.q.ExecContext(ctx, q, t.Identity, t.SequenceNumber, t.TransactionID, t.ChargingState, t.Ended, database.Timestamp(t.At))
+	if err != nil {
+		return fmt.Errorf("set the transaction state of %s: %w", t.Identity, database.Translate(err))
+	}
+	return nil
 }

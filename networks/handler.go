@@ -30,13 +30,16 @@ type networkResponse struct {
 	CountryCode string     `json:"country_code"`
 	PartyID     string     `json:"party_id"`
 	ParentID    *uuid.UUID `json:"parent_id"`
-	Created     string     `json:"created"`
-	LastUpdated string     `json:"last_updated"`
+	// AcceptUnknownTokens: the network's stations accept id tokens it does not know.
+	AcceptUnknownTokens bool   `json:"accept_unknown_tokens"`
+	Created             string `json:"created"`
+	LastUpdated         string `json:"last_updated"`
 }
 
 func toResponse(n Network) networkResponse {
 	return networkResponse{ID: n.ID, Name: n.Name, CountryCode: n.CountryCode, PartyID: n.PartyID,
-		ParentID: n.ParentID, Created: web.FormatTime(n.Created), LastUpdated: web.FormatTime(n.LastUpdated)}
+		ParentID: n.ParentID, AcceptUnknownTokens: n.AcceptUnknownTokens, Created: web.FormatTime(n.Created),
+		LastUpdated: web.FormatTime(n.LastUpdated)}
 }
 
 // networkRequest is the body of POST and (merged) PATCH. parent_id is set on create only.
@@ -46,8 +49,10 @@ type networkRequest struct {
 	CountryCode string      `json:"country_code" validate:"required,country_alpha2"`
 	PartyID     string      `json:"party_id" validate:"required,party_id"`
 	ParentID    *uuid.UUID  `json:"parent_id"`
-	Created     web.Ignored `json:"created"`
-	LastUpdated web.Ignored `json:"last_updated"`
+	// AcceptUnknownTokens defaults to false (unknown tokens are refused).
+	AcceptUnknownTokens *bool       `json:"accept_unknown_tokens"`
+	Created             web.Ignored `json:"created"`
+	LastUpdated         web.Ignored `json:"last_updated"`
 }
 
 func (h *Handler) list(c *gin.Context) error {
@@ -80,7 +85,8 @@ func (h *Handler) create(c *gin.Context) error {
 		}
 		parent = *req.ParentID
 	}
-	n, err := h.svc.Create(c.Request.Context(), Network{Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID, ParentID: &parent})
+	n, err := h.svc.Create(c.Request.Context(), Network{Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID, ParentID: &parent,
+		AcceptUnknownTokens: req.AcceptUnknownTokens != nil && *req.AcceptUnknownTokens})
 	if err != nil {
 		return err
 	}
@@ -130,7 +136,8 @@ func (h *Handler) patch(c *gin.Context) error {
 	if !sameParent(req.ParentID, cur.ParentID) {
 		return apperr.FieldErrors{{Field: "parent_id", Message: "cannot be changed"}}
 	}
-	n, err := h.svc.Update(c.Request.Context(), visible, Network{ID: id, Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID})
+	n, err := h.svc.Update(c.Request.Context(), visible, Network{ID: id, Name: req.Name, CountryCode: req.CountryCode, PartyID: req.PartyID,
+		AcceptUnknownTokens: req.AcceptUnknownTokens != nil && *req.AcceptUnknownTokens})
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,11 @@ type Network struct {
 	CountryCode string // ISO 3166 alpha-2
 	PartyID     string // 3 characters
 	ParentID    *uuid.UUID
-	Created     time.Time
-	LastUpdated time.Time
+	// AcceptUnknownTokens: the network's stations accept id tokens it does not know (free
+	// vend, home chargers). Off by default.
+	AcceptUnknownTokens bool
+	Created             time.Time
+	LastUpdated         time.Time
 }
 
 // Errors returned by this package.

@@ -37,13 +37,14 @@ type networkRow struct {
 	CountryCode string        `db:"country_code"`
 	PartyID     string        `db:"party_id"`
 	ParentID    uuid.NullUUID `db:"parent_id"`
+	AcceptUnk   bool          `db:"accept_unknown_tokens"`
 	Created     time.Time     `db:"created"`
 	LastUpdated time.Time     `db:"last_updated"`
 }
 
 func (r networkRow) toNetwork() Network {
 	n := Network{ID: r.ID, Name: r.Name, CountryCode: r.CountryCode, PartyID: r.PartyID,
-		Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC()}
+		AcceptUnknownTokens: r.AcceptUnk, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC()}
 	if r.ParentID.Valid {
 		id := r.ParentID.UUID
 		n.ParentID = &id
@@ -63,7 +64,7 @@ func (s *Store) EnsureRoot(ctx context.Context, name, countryCode, partyID strin
 	}
 	var row networkRow
 	const sel = `
-	SELECT id, name, country_code, party_id, parent_id, created, last_updated
+	SELECT id, name, country_code, party_id, parent_id, accept_unknown_tokens, created, last_updated
 	FROM networks
 	WHERE parent_id IS NULL`
 	if err := sqlx.GetContext(ctx, s.q, &row, sel); err != nil {
@@ -80,9 +81,9 @@ func (s *Store) Create(ctx context.Context, n Network) (Network, error) {
 		n.ID = uuid.New()
 	}
 	const q = `
-	INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	_, err := s.q.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, n.ParentID, n.Created, n.LastUpdated)
+	INSERT INTO networks (id, name, country_code, party_id, parent_id, accept_unknown_tokens, created, last_updated)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	_, err := s.q.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, n.ParentID, n.AcceptUnknownTokens, n.Created, n.LastUpdated)
 	switch {
 	case database.IsUniqueViolation(err, "networks_party_key"):
 		return Network{}, ErrPartyTaken
@@ -97,7 +98,7 @@ func (s *Store) Create(ctx context.Context, n Network) (Network, error) {
 // Get returns the network id if it is among visible. Errors: ErrNotFound.
 func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Network, error) {
 	const q = `
-	SELECT id, name, country_code, party_id, parent_id, created, last_updated
+	SELECT id, name, country_code, party_id, parent_id, accept_unknown_tokens, created, last_updated
 	FROM networks
 	WHERE id = $1 AND id = ANY($2)`
 	var row networkRow
@@ -117,7 +118,7 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	w.Add("id = ANY(%s)", pq.Array(visible))
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []networkRow
-	more, err := database.SelectPage(ctx, s.q, &rows, "id, name, country_code, party_id, parent_id, created, last_updated",
+	more, err := database.SelectPage(ctx, s.q, &rows, "id, name, country_code, party_id, parent_id, accept_unknown_tokens, created, last_updated",
 		"networks", &w, database.Order{Updated: "last_updated", ID: "id"}, p)
 	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("list networks: %w", err)
@@ -137,13 +138,14 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 	return out, m, nil
 }
 
-// Update writes name, country_code and party_id of a visible network. Errors: ErrNotFound, ErrPartyTaken.
+// Update writes name, country_code, party_id and accept_unknown_tokens of a visible network.
+// Errors: ErrNotFound, ErrPartyTaken.
 func (s *Store) Update(ctx context.Context, visible []uuid.UUID, n Network) (Network, error) {
 	const q = `
 	UPDATE networks
-	SET name = $2, country_code = $3, party_id = $4, last_updated = $5
+	SET name = $2, country_code = $3, party_id = $4, accept_unknown_tokens = $7, last_updated = $5
 	WHERE id = $1 AND id = ANY($6)`
-	res, err := s.q.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, s.now().UTC(), pq.Array(visible))
+	res, err := s.q.ExecContext(ctx, q, n.ID, n.Name, n.CountryCode, n.PartyID, s.now().UTC(), pq.Array(visible), n.AcceptUnknownTokens)
 	if database.IsUniqueViolation(err, "networks_party_key") {
 		return Network{}, ErrPartyTaken
 	}

@@ -39,6 +39,9 @@ func (nopRegistry) RecordDataTransfer(context.Context, DataTransfer) error      
 func (nopRegistry) RecordConfiguration(context.Context, string, []ConfigurationValue) error {
 	return nil
 }
+func (nopRegistry) Authorize(context.Context, AuthorizeRequest) (IDTokenInfo, error) {
+	return IDTokenInfo{Status: AuthorizationAccepted}, nil
+}
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 

@@ -100,8 +100,9 @@
 //
 // 1.6 and 2.0.1: BootNotification (RecordBoot), Heartbeat (coalesced in memory and
 // written with RecordHeartbeats every few seconds), StatusNotification (RecordStatus),
-// MeterValues (RecordMeterValues), Authorize (Accepted: there is no token list yet),
-// DataTransfer (recorded, answered UnknownVendorId), FirmwareStatusNotification,
+// MeterValues (RecordMeterValues), Authorize (answered with Registry.Authorize's decision,
+// as are the id tokens of StartTransaction, StopTransaction and TransactionEvent; a 2.0.1
+// NoAuthorization token is Accepted without asking), DataTransfer (recorded, answered UnknownVendorId), FirmwareStatusNotification,
 // LogStatusNotification, SecurityEventNotification (answered; kept in the message
 // log), SignCertificate (signed with Config.CSRSigner, then CertificateSigned; see
 // certificates.go). 1.6 only: StartTransaction (the registry allocates the transaction id),

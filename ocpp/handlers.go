@@ -167,7 +167,7 @@ func status16(ctx context.Context, c *conn, payload json.RawMessage) (any, error
 		return nil, err
 	}
 	err := c.s.reg.RecordStatus(ctx, StatusReport{
-		Identity: c.identity, EVSESequence: req.ConnectorID, OCPPStatus: req.Status, ErrorCode: req.ErrorCode,
+		Identity: c.identity, EVSESequence: req.ConnectorID, ConnectorID: req.ConnectorID, OCPPStatus: req.Status, ErrorCode: req.ErrorCode,
 		Info: req.Info, VendorID: req.VendorID, VendorErrorCode: req.VendorErrorCode,
 		Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
 	})
@@ -334,14 +334,75 @@ func meterValues201(ctx context.Context, c *conn, payload json.RawMessage) (any,
 	return struct{}{}, nil
 }
 
-// Authorization: evroam does not keep a token list yet, so every token is accepted.
+// Authorization: the registry decides (Registry.Authorize); these render its decision in each
+// version's shape.
 
-func authorize16(context.Context, *conn, json.RawMessage) (any, error) {
-	return map[string]any{"idTagInfo": map[string]string{"status": "Accepted"}}, nil
+// noAuthorization is the 2.0.1 idToken type of a transaction that needs none (free vend
+// configured on the station): there is nothing to look up.
+const noAuthorization = "NoAuthorization"
+
+func (c *conn) authorize(ctx context.Context, idToken, typ string) (IDTokenInfo, error) {
+	if typ == noAuthorization {
+		return IDTokenInfo{Status: AuthorizationAccepted}, nil
+	}
+	return c.s.reg.Authorize(ctx, AuthorizeRequest{Identity: c.identity, IDToken: idToken, Type: typ})
 }
 
-func authorize201(context.Context, *conn, json.RawMessage) (any, error) {
-	return map[string]any{"idTokenInfo": map[string]string{"status": "Accepted"}}, nil
+// idTagInfo16 is the 1.6 IdTagInfo of a decision. parentIdTag is an IdToken of at most 20
+// characters in 1.6: a longer group id is left out rather than breaking the schema.
+func idTagInfo16(i IDTokenInfo) map[string]any {
+	out := map[string]any{"status": i.Status}
+	if i.GroupID != "" && len(i.GroupID) <= 20 {
+		out["parentIdTag"] = i.GroupID
+	}
+	if i.ExpiryDate != nil {
+		out["expiryDate"] = FormatTime(*i.ExpiryDate)
+	}
+	return out
+}
+
+// idTokenInfo201 is the 2.0.1 IdTokenInfoType of a decision; the group is a Central token
+// (evroam made it up, no card carries it).
+func idTokenInfo201(i IDTokenInfo) map[string]any {
+	out := map[string]any{"status": i.Status}
+	if i.GroupID != "" && len(i.GroupID) <= 36 {
+		out["groupIdToken"] = map[string]string{"idToken": i.GroupID, "type": "Central"}
+	}
+	if i.ExpiryDate != nil {
+		out["cacheExpiryDateTime"] = FormatTime(*i.ExpiryDate)
+	}
+	return out
+}
+
+func authorize16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		IDTag string `json:"idTag"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	info, err := c.authorize(ctx, req.IDTag, "")
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"idTagInfo": idTagInfo16(info)}, nil
+}
+
+func authorize201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	var req struct {
+		IDToken struct {
+			IDToken string `json:"idToken"`
+			Type    string `json:"type"`
+		} `json:"idToken"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	info, err := c.authorize(ctx, req.IDToken.IDToken, req.IDToken.Type)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"idTokenInfo": idTokenInfo201(info)}, nil
 }
 
 func startTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
@@ -355,6 +416,12 @@ func startTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
+	// Decided first: a registry that cannot decide fails the CALL before the transaction is
+	// recorded, and the station sends it again.
+	info, err := c.authorize(ctx, req.IDTag, "")
+	if err != nil {
+		return nil, err
+	}
 	id, err := c.s.reg.StartTransaction(ctx, TransactionStart{
 		Identity: c.identity, EVSESequence: req.ConnectorID, IDTag: req.IDTag, MeterStartWh: req.MeterStart,
 		ReservationID: req.ReservationID, Timestamp: parseTime(req.Timestamp), At: c.s.cfg.Now(),
@@ -362,7 +429,7 @@ func startTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"transactionId": id, "idTagInfo": map[string]string{"status": "Accepted"}}, nil
+	return map[string]any{"transactionId": id, "idTagInfo": idTagInfo16(info)}, nil
 }
 
 func stopTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
@@ -391,7 +458,11 @@ func stopTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (a
 	if req.IDTag == "" {
 		return struct{}{}, nil
 	}
-	return map[string]any{"idTagInfo": map[string]string{"status": "Accepted"}}, nil
+	info, err := c.authorize(ctx, req.IDTag, "")
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"idTagInfo": idTagInfo16(info)}, nil
 }
 
 func transactionEvent201(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
@@ -432,13 +503,20 @@ func transactionEvent201(ctx context.Context, c *conn, payload json.RawMessage) 
 		e.IDToken, e.IDTokenType = req.IDToken.IDToken, req.IDToken.Type
 	}
 	e.MeterWh = energyWh(e.Samples)
+	var info IDTokenInfo
+	if req.IDToken != nil {
+		var err error
+		if info, err = c.authorize(ctx, req.IDToken.IDToken, req.IDToken.Type); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.s.reg.RecordTransactionEvent(ctx, e); err != nil {
 		return nil, err
 	}
 	if req.IDToken == nil {
 		return struct{}{}, nil
 	}
-	return map[string]any{"idTokenInfo": map[string]string{"status": "Accepted"}}, nil
+	return map[string]any{"idTokenInfo": idTokenInfo201(info)}, nil
 }
 
 // dataTransfer records a station's DataTransfer and answers UnknownVendorId: evroam has no

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/ocpp"
@@ -322,4 +323,62 @@ func TestNotifications(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuthorizeAnswersTheRegistry: every id token a station presents is answered with the
+// registry's decision, in each version's shape, and strict stations accept the answers.
+func TestAuthorizeAnswersTheRegistry(t *testing.T) {
+	e := newEnv(t, ocpp.Config{})
+	e.reg.AddStation("CP-16", 0, "", true)
+	e.reg.AddStation("CP-201", 0, "", true)
+	expiry := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	e.reg.Do(func(r *ocpptest.Registry) {
+		r.Decisions = map[string]ocpp.IDTokenInfo{
+			"GOOD":    {Status: ocpp.AuthorizationAccepted, GroupID: "FLEET-1", ExpiryDate: &expiry},
+			"BLOCKED": {Status: ocpp.AuthorizationBlocked, GroupID: "A-GROUP-LONGER-THAN-20-CHARS"},
+			"NOPE":    {Status: ocpp.AuthorizationInvalid},
+		}
+	})
+	p16, p201 := ocpppeer.Start(t), ocpppeer.Start(t)
+	e.connect(t, p16, versions[0], "CP-16", "")
+	e.connect(t, p201, versions[1], "CP-201", "")
+
+	for _, c := range []struct{ tag, want string }{
+		{"GOOD", `{"idTagInfo":{"status":"Accepted","parentIdTag":"FLEET-1","expiryDate":"2031-01-02T03:04:05Z"}}`},
+		// 1.6 parentIdTag holds 20 characters: a longer group is left out, not sent broken.
+		{"BLOCKED", `{"idTagInfo":{"status":"Blocked"}}`},
+		{"NOPE", `{"idTagInfo":{"status":"Invalid"}}`},
+	} {
+		if res := p16.MustCall("Authorize", map[string]any{"idTag": c.tag}); !compactJSONEqual(res, c.want) {
+			t.Errorf("1.6 Authorize %s = %s, want %s", c.tag, res, c.want)
+		}
+	}
+	res := p16.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "NOPE", "meterStart": 0, "timestamp": ts})
+	if !strings.Contains(string(res), `"idTagInfo":{"status":"Invalid"}`) {
+		t.Errorf("1.6 StartTransaction with an invalid tag = %s", res)
+	}
+
+	for _, c := range []struct{ tag, typ, want string }{
+		{"GOOD", "ISO14443", `{"idTokenInfo":{"status":"Accepted","groupIdToken":{"idToken":"FLEET-1","type":"Central"},"cacheExpiryDateTime":"2031-01-02T03:04:05Z"}}`},
+		{"BLOCKED", "eMAID", `{"idTokenInfo":{"status":"Blocked","groupIdToken":{"idToken":"A-GROUP-LONGER-THAN-20-CHARS","type":"Central"}}}`},
+		{"NOPE", "ISO14443", `{"idTokenInfo":{"status":"Invalid"}}`},
+		{"", "NoAuthorization", `{"idTokenInfo":{"status":"Accepted"}}`},
+	} {
+		res := p201.MustCall("Authorize", map[string]any{"idToken": map[string]any{"idToken": c.tag, "type": c.typ}})
+		if !compactJSONEqual(res, c.want) {
+			t.Errorf("2.0.1 Authorize %s = %s, want %s", c.tag, res, c.want)
+		}
+	}
+	res = p201.MustCall("TransactionEvent", map[string]any{"eventType": "Started", "timestamp": ts, "triggerReason": "Authorized", "seqNo": 0,
+		"transactionInfo": map[string]any{"transactionId": "tx-9"}, "evse": map[string]any{"id": 1, "connectorId": 1},
+		"idToken": map[string]any{"idToken": "BLOCKED", "type": "ISO14443"}})
+	if !strings.Contains(string(res), `"status":"Blocked"`) {
+		t.Errorf("2.0.1 TransactionEvent with a blocked token = %s", res)
+	}
+	e.reg.Do(func(r *ocpptest.Registry) {
+		// NoAuthorization is not asked about; the 1.6 types are unknown ("").
+		if len(r.Authorizations) != 8 || r.Authorizations[0].Type != "" || r.Authorizations[4].Type != "ISO14443" {
+			t.Errorf("Authorizations = %+v", r.Authorizations)
+		}
+	})
 }

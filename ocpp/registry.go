@@ -76,6 +76,38 @@ type Registry interface {
 	// variables (2.0.1 GetVariables, NotifyReport) read from the station. Secret values
 	// arrive redacted.
 	RecordConfiguration(ctx context.Context, identity string, values []ConfigurationValue) error
+	// Authorize decides on an id token a station presents: in Authorize, StartTransaction,
+	// StopTransaction and TransactionEvent. It is called for every such message, so it must
+	// answer repeated tokens without a database round trip (cache what it decides).
+	Authorize(ctx context.Context, r AuthorizeRequest) (IDTokenInfo, error)
+}
+
+// AuthorizeRequest is an id token a station presents.
+type AuthorizeRequest struct {
+	Identity string
+	IDToken  string // the 1.6 idTag or the 2.0.1 idToken.idToken
+	// Type is the 2.0.1 IdTokenEnumType (ISO14443, eMAID, Central…); "" for 1.6, which does
+	// not say.
+	Type string
+}
+
+// The authorization statuses the registry decides (1.6 AuthorizationStatus and 2.0.1
+// AuthorizationStatusEnumType share them).
+const (
+	AuthorizationAccepted = "Accepted"
+	AuthorizationBlocked  = "Blocked"
+	AuthorizationExpired  = "Expired"
+	AuthorizationInvalid  = "Invalid"
+)
+
+// IDTokenInfo is the registry's decision on an id token: the 1.6 idTagInfo and the 2.0.1
+// idTokenInfo are made from it.
+type IDTokenInfo struct {
+	Status string // AuthorizationAccepted, AuthorizationBlocked, AuthorizationExpired or AuthorizationInvalid
+	// GroupID is the token's group (1.6 parentIdTag, 2.0.1 groupIdToken); "" when none.
+	GroupID string
+	// ExpiryDate is when the token stops being valid; nil when it does not expire.
+	ExpiryDate *time.Time
 }
 
 // LeaveRecorder is an optional extension of Registry: a registry that implements it is told
@@ -156,8 +188,8 @@ type StatusReport struct {
 	Identity string
 	// EVSESequence is the 1.6 connectorId or the 2.0.1 evseId; 0 is the whole station.
 	EVSESequence int
-	// ConnectorID is the 2.0.1 connectorId within the EVSE; 0 for 1.6, where the
-	// connectorId is the EVSE.
+	// ConnectorID is the connector the station reported: the 2.0.1 connectorId within the
+	// EVSE, or the 1.6 connectorId (which is also the EVSE there).
 	ConnectorID     int
 	OCPPStatus      string // 1.6 ChargePointStatus, 2.0.1 ConnectorStatusEnumType
 	ErrorCode       string // 1.6 ChargePointErrorCode; empty for 2.0.1

@@ -91,7 +91,7 @@ var versions = []version{
 			IMSI: "262010000000000", MeterType: "ACME-M1", MeterSerialNumber: "M-42"},
 		status: map[string]any{"connectorId": 2, "errorCode": "GroundFailure", "status": "Faulted",
 			"info": "earth leak", "vendorId": "acme", "vendorErrorCode": "E42", "timestamp": "2025-01-02T03:04:05.000Z"},
-		want: ocpp.StatusReport{EVSESequence: 2, OCPPStatus: "Faulted", ErrorCode: "GroundFailure", Info: "earth leak",
+		want: ocpp.StatusReport{EVSESequence: 2, ConnectorID: 2, OCPPStatus: "Faulted", ErrorCode: "GroundFailure", Info: "earth leak",
 			VendorID: "acme", VendorErrorCode: "E42", Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)},
 		format:     "FormationViolation",
 		occurrence: "OccurenceConstraintViolation",

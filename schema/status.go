@@ -96,6 +96,7 @@ const (
 	FriendlyFinishing      = "Finishing"
 	FriendlyUnavailable    = "Unavailable"
 	FriendlyFaulted        = "Faulted"
+	FriendlyReserved       = "Reserved"
 	// FriendlyOffline is shown when the station is not connected; no OCPP
 	// status maps to it, the caller picks it from the connectivity status.
 	FriendlyOffline = "Offline"
@@ -106,7 +107,7 @@ const (
 func FriendlyStatuses() []string {
 	return []string{
 		FriendlyReady, FriendlyCharging, FriendlyChargingPaused, FriendlyDoneOrPaused,
-		FriendlyFinishing, FriendlyUnavailable, FriendlyFaulted, FriendlyOffline,
+		FriendlyFinishing, FriendlyUnavailable, FriendlyFaulted, FriendlyOffline, FriendlyReserved,
 	}
 }
 
@@ -123,8 +124,8 @@ func FriendlyStatuses() []string {
 //   - SuspendedEV → Done or paused: the vehicle paused (battery full or a
 //     schedule in the car).
 //   - Finishing → Finishing.
-//   - Unavailable, Reserved → Unavailable: a reserved charger cannot be
-//     used by anyone else.
+//   - Reserved → Reserved: held for one driver.
+//   - Unavailable → Unavailable.
 //   - Faulted → Faulted.
 //   - anything else (unknown or mis-cased values, "") → Unavailable: the
 //     charger cannot be counted on when its status is not understood.
@@ -145,8 +146,39 @@ func FriendlyStatus(ocppStatus string) string {
 		return FriendlyFinishing
 	case OCPPFaulted:
 		return FriendlyFaulted
+	case OCPPReserved:
+		return FriendlyReserved
 	}
 	return FriendlyUnavailable
+}
+
+// The 2.0.1 ChargingStateEnumType values that refine an Occupied connector.
+const (
+	ChargingStateCharging      = "Charging"
+	ChargingStateEVConnected   = "EVConnected"
+	ChargingStateSuspendedEV   = "SuspendedEV"
+	ChargingStateSuspendedEVSE = "SuspendedEVSE"
+	ChargingStateIdle          = "Idle"
+)
+
+// EVSEFriendlyStatus is FriendlyStatus refined by the 2.0.1 chargingState of the EVSE's
+// running transaction: 2.0.1 reports Occupied whether or not energy flows, and says which in
+// TransactionEvent. An Occupied EVSE whose transaction is SuspendedEV reads Done or paused,
+// SuspendedEVSE Charging paused, EVConnected Ready (plugged in, not charging yet, like 1.6
+// Preparing); otherwise (Charging, Idle, none, or a 1.6 status) FriendlyStatus decides.
+// migration 0022's evse_friendly_status is the same rule in SQL.
+func EVSEFriendlyStatus(ocppStatus, chargingState string) string {
+	if ConnectorStatus(ocppStatus) == OCPPOccupied {
+		switch chargingState {
+		case ChargingStateSuspendedEV:
+			return FriendlyDoneOrPaused
+		case ChargingStateSuspendedEVSE:
+			return FriendlyChargingPaused
+		case ChargingStateEVConnected:
+			return FriendlyReady
+		}
+	}
+	return FriendlyStatus(ocppStatus)
 }
 
 // AggregateStatus derives a charge station's status from its EVSEs' OCPI

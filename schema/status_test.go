@@ -30,7 +30,7 @@ func TestStatusFromOCPPAndFriendlyStatus(t *testing.T) {
 		{"SuspendedEV", StatusCharging, "Done or paused"},
 		{"Finishing", StatusCharging, "Finishing"},
 		{"Occupied", StatusCharging, "Charging"},
-		{"Reserved", StatusReserved, "Unavailable"},
+		{"Reserved", StatusReserved, "Reserved"},
 		{"Unavailable", StatusInoperative, "Unavailable"},
 		{"Faulted", StatusOutOfOrder, "Faulted"},
 		{"available", StatusUnknown, "Unavailable"},
@@ -56,8 +56,8 @@ func TestStatusFromOCPPAndFriendlyStatus(t *testing.T) {
 			t.Errorf("FriendlyStatus(%q) = %q, not a friendly status other than Offline", c, f)
 		}
 	}
-	if got := len(FriendlyStatuses()); got != 8 {
-		t.Errorf("len(FriendlyStatuses()) = %d, want 8", got)
+	if got := len(FriendlyStatuses()); got != 9 {
+		t.Errorf("len(FriendlyStatuses()) = %d, want 9", got)
 	}
 }
 
@@ -101,5 +101,23 @@ func TestAggregateStatus(t *testing.T) {
 				t.Errorf("AggregateStatus(%v) = %q, want %q", test.evses, got, test.want)
 			}
 		})
+	}
+}
+
+func TestEVSEFriendlyStatus(t *testing.T) {
+	for _, test := range []struct{ ocpp, charging, want string }{
+		{"Occupied", "SuspendedEV", "Done or paused"},
+		{"Occupied", "SuspendedEVSE", "Charging paused"},
+		{"Occupied", "EVConnected", "Ready"},
+		{"Occupied", "Charging", "Charging"},
+		{"Occupied", "", "Charging"},
+		{"Reserved", "", "Reserved"},
+		// Only Occupied is refined: a 1.6 status says it all.
+		{"Charging", "SuspendedEV", "Charging"},
+		{"Faulted", "SuspendedEVSE", "Faulted"},
+	} {
+		if got := EVSEFriendlyStatus(test.ocpp, test.charging); got != test.want {
+			t.Errorf("EVSEFriendlyStatus(%q, %q) = %q, want %q", test.ocpp, test.charging, got, test.want)
+		}
 	}
 }

@@ -16,8 +16,9 @@ import (
 )
 
 // CreateStations creates the stations of cfg through evroam's REST API (cfg.Create): a
-// location unless one is given, the AC template unless one is given, the tariff unless it
-// exists, then every station
+// location unless one is given, the token of its sessions (cfg.IDTag, an RFID token of the
+// key's network), the AC template unless one is given, the tariff unless it exists, then
+// every station
 // with POST /chargestations. A station that exists already (409) is reused as it is. With a
 // password the stations get it as their ocpp_password (security profile 1, the default);
 // without, they are created with security profile 0 so that they can connect without
@@ -43,6 +44,18 @@ func CreateStations(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		location = loc.ID
 		fmt.Fprintf(out, "created location %s\n", location)
+	}
+	// The sessions the stations start present IDTag: evroam refuses tokens it does not know,
+	// so the simulator registers its own (an existing one, 409, is kept as it is).
+	var tok json.RawMessage
+	status, err := c.send(ctx, http.MethodPost, "/tokens", map[string]any{
+		"uid": cfg.IDTag, "type": "RFID", "contract_id": "NL-EVR-SIM-" + cfg.IDTag, "issuer": "evroam simulator",
+		"valid": true, "whitelist": "ALLOWED"}, &tok)
+	if err == nil && status != http.StatusCreated && status != http.StatusConflict {
+		err = fmt.Errorf("HTTP %d: %s", status, truncate(string(tok), 300))
+	}
+	if err != nil {
+		return fmt.Errorf("register token %s: %w", cfg.IDTag, err)
 	}
 	template := cfg.Create.TemplateID
 	if template == "" {

@@ -327,6 +327,16 @@ func (s *Service) UpdateTransaction(ctx context.Context, t sessions.Transaction)
 	return s.sessions.UpsertTransaction(ctx, t)
 }
 
+// RecordTransactionState keeps the transaction running on an EVSE and its 2.0.1 charging
+// state, which refines the EVSE's friendly status (evse.EVSE.LiveStatus).
+func (s *Service) RecordTransactionState(ctx context.Context, t evse.TransactionState) error {
+	if err := s.evses.SetTransactionState(ctx, t); err != nil {
+		return err
+	}
+	s.changed(t.Identity)
+	return nil
+}
+
 // RecordDataTransfer stores one DataTransfer exchange, in either direction.
 func (s *Service) RecordDataTransfer(ctx context.Context, d stationlogs.DataTransfer) error {
 	return s.logs.AppendDataTransfer(ctx, d)

@@ -20,6 +20,7 @@ import (
 	"github.com/evroam/evroam/stationreports"
 	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
+	"github.com/evroam/evroam/tokens"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 )
@@ -37,6 +38,9 @@ type registry struct {
 	tariffs   *tariffs.Service
 	stations  *chargestations.Service
 	evses     *evse.Service
+	tokens    *tokens.Service
+	// authorizer decides on the id tokens stations present (the gateway's Authorize).
+	authorizer *tokens.Authorizer
 	// Stores read directly by a handler or the gateway glue.
 	stationStore *chargestations.Store
 	evseStore    *evse.Store
@@ -57,6 +61,8 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	csStore := chargestations.NewStore(db)
 	logStore := stationlogs.NewStore(db)
 	tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
+	tokStore := tokens.NewStore(db)
+	authorizer := tokens.NewAuthorizer(tokStore, nil)
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
@@ -65,6 +71,8 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		tariffs:      tariffSvc,
 		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, passwords, answers, nil),
 		evses:        evse.NewService(db, evseStore, tariffSvc, answers.Forget, nil),
+		tokens:       tokens.NewService(db, tokStore, authorizer.ForgetNetworks, nil),
+		authorizer:   authorizer,
 		stationStore: csStore,
 		evseStore:    evseStore,
 		logStore:     logStore,
@@ -84,6 +92,7 @@ type handlers struct {
 	stations  *chargestations.Handler
 	evses     *evse.Handler
 	logs      *stationlogs.Handler
+	tokens    *tokens.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
@@ -101,6 +110,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		stations:  chargestations.NewHandler(reg.stations),
 		evses:     evse.NewHandler(reg.evses),
 		logs:      stationlogs.NewHandler(reg.logStore),
+		tokens:    tokens.NewHandler(reg.tokens),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -140,6 +150,7 @@ func newAPI(d handlers) *gin.Engine {
 	d.stations.Routes(v1)
 	d.evses.Routes(v1)
 	d.logs.Routes(v1)
+	d.tokens.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +38,13 @@ func TestStationAnswersAreNeverStale(t *testing.T) {
 		e.must("PATCH", "/api/v1/chargestations/CS-CACHE", map[string]any{"name": to}, 200, nil)
 	}
 
+	// The cache serves once its change listener is connected (at start, shortly after).
+	eventually(t, "node A's answer cache serving", func() error {
+		if !a.answers.Serving() {
+			return errors.New("not listening yet")
+		}
+		return nil
+	})
 	name(eA)
 	name(eA)
 	if hits := metricValue(t, srvA.URL, "evroam_station_answer_cache_hits_total"); hits < 1 {

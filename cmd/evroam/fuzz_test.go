@@ -46,6 +46,8 @@ func FuzzWriteEndpoints(f *testing.F) {
 		"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": [{"connectors": [
 		{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}]}`
 	cs := mustCreate("POST", "/api/v1/chargestations", station)
+	token := `{"uid": "TOKEN-F", "type": "RFID", "contract_id": "C", "issuer": "I", "valid": true, "whitelist": "ALLOWED"}`
+	mustCreate("POST", "/api/v1/tokens", token)
 	uid := cs["evses"].([]any)[0].(map[string]any)["uid"].(string)
 	var networks struct{ Data []map[string]any }
 	_ = json.Unmarshal(do("GET", "/api/v1/networks", "").Body.Bytes(), &networks)
@@ -90,6 +92,8 @@ func FuzzWriteEndpoints(f *testing.F) {
 		`{"template_id": "TPL-F", "charge_station_id": "CS-G"}`, `{"charge_station_id": "a/b"}`, `{"id": "../x"}`,
 		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), `{"a": 1, "a": 2}`, `{"security_profile": "1"}`,
 		`{"ocpp_password": "` + strings.Repeat("x", 100) + `"}`, `{"parent_id": "00000000-0000-0000-0000-000000000000"}`,
+		token, `{"tokens": [` + token + `, ` + token + `]}`, `{"tokens": [null, {}, []]}`, `{"expiry_date": "1e400"}`,
+		`{"idTag": "04A1B2C3", "connectorId": 1}`, `{"transactionId": 1e400}`, `{"transactionId": [1]}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/stationreports"
+	"github.com/evroam/evroam/tokens"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -152,6 +153,7 @@ type snapshots struct {
 	reports *stationreports.Service
 	pusher  *ocpi.Pusher
 	answers *chargestations.AnswerCache
+	tokens  *tokens.Authorizer
 	log     *slog.Logger
 }
 
@@ -171,12 +173,14 @@ var (
 	descBatchFailed  = prometheus.NewDesc("evroam_batch_failed_items_total", "Items whose write failed.", []string{"batcher"}, nil)
 	descBatchDropped = prometheus.NewDesc("evroam_batch_dropped_items_total", "Items refused because too many were waiting (message_log; the other batchers make writers wait instead).", []string{"batcher"}, nil)
 
-	descAnswerHits   = prometheus.NewDesc("evroam_station_answer_cache_hits_total", "GET of one station answered from this node's cache of rendered answers.", nil, nil)
-	descAnswerMisses = prometheus.NewDesc("evroam_station_answer_cache_misses_total", "GET of one station read from the database while the cache served (not counted while it is off).", nil, nil)
-	descPushQueue    = prometheus.NewDesc("evroam_ocpi_push_queue_length", "OCPI pushes waiting to be sent to partners (rows of ocpi_deliveries; the same on every node).", nil, nil)
-	descPushSent     = prometheus.NewDesc("evroam_ocpi_pushes_sent_total", "OCPI pushes a partner accepted, sent by this node.", nil, nil)
-	descPushFailed   = prometheus.NewDesc("evroam_ocpi_push_failures_total", "OCPI push attempts that failed (the partner refused, answered an error or did not answer); they are retried.", nil, nil)
-	descPushDropped  = prometheus.NewDesc("evroam_ocpi_pushes_dropped_total", "OCPI pushes given up after a partner refused them repeatedly.", nil, nil)
+	descAnswerHits        = prometheus.NewDesc("evroam_station_answer_cache_hits_total", "GET of one station answered from this node's cache of rendered answers.", nil, nil)
+	descAnswerMisses      = prometheus.NewDesc("evroam_station_answer_cache_misses_total", "GET of one station read from the database while the cache served (not counted while it is off).", nil, nil)
+	descAuthorizeMemory   = prometheus.NewDesc("evroam_token_decisions_memory_total", "Id tokens (Authorize and the transaction messages) this node decided from what it keeps, without a database round trip.", nil, nil)
+	descAuthorizeDatabase = prometheus.NewDesc("evroam_token_decisions_database_total", "Id tokens this node decided by reading the database (first sight, after a change, or while its change listener is down).", nil, nil)
+	descPushQueue         = prometheus.NewDesc("evroam_ocpi_push_queue_length", "OCPI pushes waiting to be sent to partners (rows of ocpi_deliveries; the same on every node).", nil, nil)
+	descPushSent          = prometheus.NewDesc("evroam_ocpi_pushes_sent_total", "OCPI pushes a partner accepted, sent by this node.", nil, nil)
+	descPushFailed        = prometheus.NewDesc("evroam_ocpi_push_failures_total", "OCPI push attempts that failed (the partner refused, answered an error or did not answer); they are retried.", nil, nil)
+	descPushDropped       = prometheus.NewDesc("evroam_ocpi_pushes_dropped_total", "OCPI pushes given up after a partner refused them repeatedly.", nil, nil)
 )
 
 // pushQueueTimeout bounds the count of the OCPI push queue at a scrape; past it the gauge is
@@ -186,7 +190,8 @@ const pushQueueTimeout = time.Second
 func (s *snapshots) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDBMaxOpen, descDBOpen, descDBInUse, descDBIdle, descDBWaits, descDBWaited,
 		descConnected, descBatchPending, descBatchFlushes, descBatchItems, descBatchFailed, descBatchDropped,
-		descPushQueue, descPushSent, descPushFailed, descPushDropped, descAnswerHits, descAnswerMisses} {
+		descPushQueue, descPushSent, descPushFailed, descPushDropped, descAnswerHits, descAnswerMisses,
+		descAuthorizeMemory, descAuthorizeDatabase} {
 		ch <- d
 	}
 }
@@ -220,6 +225,9 @@ func (s *snapshots) Collect(ch chan<- prometheus.Metric) {
 	hits, misses := s.answers.Stats()
 	counter(descAnswerHits, float64(hits))
 	counter(descAnswerMisses, float64(misses))
+	hits, misses = s.tokens.Stats()
+	counter(descAuthorizeMemory, float64(hits))
+	counter(descAuthorizeDatabase, float64(misses))
 	shared := s.reports.BatchStats() // a new map at each call
 	shared["station_sessions"] = s.node.SessionBatchStats()
 	for name, b := range shared {

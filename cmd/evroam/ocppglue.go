@@ -7,16 +7,21 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/stationreports"
+	"github.com/evroam/evroam/tokens"
 )
 
 // gatewayRegistry is the OCPP gateway's view of the registry (ocpp.Registry). It only maps
 // types: the gateway speaks OCPP, stationreports speaks registry and holds the rules.
-type gatewayRegistry struct{ reports *stationreports.Service }
+type gatewayRegistry struct {
+	reports *stationreports.Service
+	tokens  *tokens.Authorizer
+}
 
 var _ ocpp.Registry = gatewayRegistry{}
 
@@ -115,7 +120,16 @@ func (g gatewayRegistry) RecordTransactionEvent(ctx context.Context, e ocpp.Tran
 	case "Ended":
 		tx.StoppedAt, tx.MeterStopWh, tx.StopReason = &ts, e.MeterWh, e.StoppedReason
 	}
-	return g.reports.UpdateTransaction(ctx, tx)
+	if err := g.reports.UpdateTransaction(ctx, tx); err != nil {
+		return err
+	}
+	// The EVSE's live status follows the transaction's charging state. Most events are
+	// periodic meter values that say nothing of it: they cost no second write.
+	if e.ChargingState == "" && e.EventType != "Started" && e.EventType != "Ended" {
+		return nil
+	}
+	return g.reports.RecordTransactionState(ctx, evse.TransactionState{Identity: e.Identity, SequenceNumber: e.EVSESequence,
+		TransactionID: e.TransactionID, ChargingState: e.ChargingState, Ended: e.EventType == "Ended", At: e.At})
 }
 
 func (g gatewayRegistry) RecordDataTransfer(ctx context.Context, d ocpp.DataTransfer) error {
@@ -143,4 +157,12 @@ func (g gatewayRegistry) RecordCertificate(ctx context.Context, identity string,
 	return g.reports.RecordCertificate(ctx, stationlogs.Certificate{StationID: identity, CertificateType: "ChargingStationCertificate",
 		SerialNumber: c.SerialNumber, Subject: c.Subject, Issuer: c.Issuer, NotBefore: c.NotBefore, NotAfter: c.NotAfter,
 		Status: c.Status, Created: c.At})
+}
+
+func (g gatewayRegistry) Authorize(ctx context.Context, r ocpp.AuthorizeRequest) (ocpp.IDTokenInfo, error) {
+	d, err := g.tokens.Authorize(ctx, r.Identity, r.IDToken)
+	if err != nil {
+		return ocpp.IDTokenInfo{}, err
+	}
+	return ocpp.IDTokenInfo{Status: d.Status, GroupID: d.GroupID, ExpiryDate: d.ExpiryDate}, nil
 }

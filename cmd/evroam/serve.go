@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
@@ -41,6 +42,7 @@ type app struct {
 	reports *stationreports.Service // its batchers are closed after the gateway
 	pusher  *ocpi.Pusher            // run by serve
 	metrics *metrics
+	answers *chargestations.AnswerCache // the station answer cache (Serving once it listens)
 	// tls serves the gateway on EVROAM_OCPP_TLS_ADDR and keeps the station CAs (nil when
 	// neither is configured).
 	tls *tlsfiles.Server
@@ -109,7 +111,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// node holds a station (package cluster).
 	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout,
 		ReconnectGrace: cfg.ReconnectGrace, ObserveCall: m.observeCommand},
-		db, gatewayRegistry{reg.reports}, ocpp.Config{
+		db, gatewayRegistry{reports: reg.reports, tokens: reg.authorizer}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
@@ -127,18 +129,22 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})
-	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, log: log})
+	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, tokens: reg.authorizer, log: log})
 	h.metrics = m
 	// The station answer cache listens for station changes from here on (it serves nothing
-	// until it listens), in tests as in `serve`.
+	// until it listens), in tests as in `serve`; so does the token authorizer, for token
+	// changes.
 	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	listening := make(chan struct{})
 	go func() {
 		defer close(listening)
+		var wg sync.WaitGroup
+		wg.Go(func() { reg.authorizer.ListenForChanges(listenCtx, cfg.DatabaseURL, log) })
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
+		wg.Wait()
 	}()
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
-		pusher: pusher, metrics: m, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
+		pusher: pusher, metrics: m, answers: answers, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.

@@ -36,6 +36,10 @@ type Registry struct {
 	Certificates  []ocpp.SignedCertificate
 	// Events lists every call in order, as "Method identity", for ordering checks.
 	Events []string
+	// Authorizations lists every Authorize call; Decisions answers them by id token
+	// (a token not in it is Accepted).
+	Authorizations []ocpp.AuthorizeRequest
+	Decisions      map[string]ocpp.IDTokenInfo
 
 	nextTx int
 }
@@ -243,6 +247,18 @@ func (r *Registry) RecordConfiguration(_ context.Context, identity string, value
 		}
 		r.Configuration[identity] = cur
 	})
+}
+
+// Authorize implements ocpp.Registry: the decision set in Decisions, else Accepted.
+func (r *Registry) Authorize(_ context.Context, a ocpp.AuthorizeRequest) (ocpp.IDTokenInfo, error) {
+	info := ocpp.IDTokenInfo{Status: ocpp.AuthorizationAccepted}
+	err := r.record("Authorize", a.Identity, func() {
+		r.Authorizations = append(r.Authorizations, a)
+		if d, ok := r.Decisions[a.IDToken]; ok {
+			info = d
+		}
+	})
+	return info, err
 }
 
 var _ ocpp.Registry = (*Registry)(nil)
