@@ -39,6 +39,7 @@ type registry struct {
 	stationStore *chargestations.Store
 	evseStore    *evse.Store
 	logStore     *stationlogs.Store
+	sessions     *sessions.Service
 	// reports records what stations report over OCPP (the gateway's writes).
 	reports *stationreports.Service
 }
@@ -54,6 +55,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	evseStore := evse.NewStore(db)
 	csStore := chargestations.NewStore(db)
 	logStore := stationlogs.NewStore(db)
+	sessStore := sessions.NewStore(db)
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
@@ -64,7 +66,8 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		stationStore: csStore,
 		evseStore:    evseStore,
 		logStore:     logStore,
-		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), passwords, answers.Forget, nil, log),
+		sessions:     sessions.NewService(db, sessStore, nil),
+		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessStore, passwords, answers.Forget, nil, log),
 	}
 }
 
@@ -79,6 +82,7 @@ type handlers struct {
 	stations  *chargestations.Handler
 	evses     *evse.Handler
 	logs      *stationlogs.Handler
+	sessions  *sessions.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
@@ -95,6 +99,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		stations:  chargestations.NewHandler(reg.stations),
 		evses:     evse.NewHandler(reg.evses),
 		logs:      stationlogs.NewHandler(reg.logStore),
+		sessions:  sessions.NewHandler(reg.sessions),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -133,6 +138,7 @@ func newAPI(d handlers) *gin.Engine {
 	d.stations.Routes(v1)
 	d.evses.Routes(v1)
 	d.logs.Routes(v1)
+	d.sessions.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}
