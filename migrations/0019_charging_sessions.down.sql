@@ -1,3 +1,5 @@
+DROP TRIGGER transactions_counted ON transactions;
+DELETE FROM list_counts WHERE kind = 'sessions';
 DROP TABLE session_states;
 DROP TABLE session_meter_values;
 DROP INDEX transactions_active_idx;

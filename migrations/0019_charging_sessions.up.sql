@@ -42,6 +42,13 @@ CREATE INDEX transactions_sync_idx ON transactions (updated, id);
 -- The session running on an EVSE, which a 1.6 StatusNotification gives a charging state.
 CREATE INDEX transactions_active_idx ON transactions (charge_station_id, evse_sequence_number) WHERE status = 'ACTIVE';
 
+-- An unfiltered list's total without counting the table (list_counts, migration 0006). A
+-- session never changes network.
+CREATE CONSTRAINT TRIGGER transactions_counted AFTER INSERT OR DELETE ON transactions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('sessions');
+INSERT INTO list_counts (kind, network_id, slot, n)
+SELECT 'sessions', network_id, 0, count(*) FROM transactions GROUP BY network_id;
+
 -- The meter-value timeline of a session: one row per timestamp the station sampled at.
 CREATE TABLE session_meter_values (
     session_id  uuid NOT NULL REFERENCES transactions (id) ON DELETE CASCADE,

@@ -53,14 +53,15 @@ func TokenType(ocppType string) string {
 	}
 }
 
-// Charging says whether an OCPP 2.0.1 chargingState or an OCPP connector status means energy
-// flows (true) or the session idles (false); known is false for a status that says nothing
-// about it (2.0.1 Occupied, Reserved).
+// Charging says whether an OCPP 2.0.1 chargingState or an OCPP 1.6 connector status means
+// energy flows (true) or the session idles (false). known is false for every other value:
+// the statuses that occur outside sessions (Available, Preparing, Faulted…) say nothing of
+// one, and leaving them out keeps status reports from touching sessions at all.
 func Charging(state string) (charging, known bool) {
 	switch state {
 	case "Charging":
 		return true, true
-	case "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle", "Preparing", "Finishing", "Available", "Unavailable", "Faulted":
+	case "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle", "Finishing":
 		return false, true
 	}
 	return false, false

@@ -346,10 +346,15 @@ func (s *Store) ApplyReports(ctx context.Context, rs []Report) error {
 		RETURNING t.id, t.charge_station_id, t.transaction_id, t.status, (t.xmax = 0) AS inserted
 	),
 	-- An INVALID session keeps the id the station sent: move the 1.6 id sequence past it, so
-	-- that the station is never handed that id for a transaction of its own.
+	-- that the station is never handed that id for a transaction of its own. Only for ids
+	-- up to a million ahead: a station sending a huge id must not push every later id
+	-- towards the end of the 32-bit range stations store them in.
 	bump AS (
-		SELECT setval('ocpp16_transaction_ids', GREATEST(max(transaction_id::bigint), (SELECT last_value FROM ocpp16_transaction_ids)))
-		FROM ses WHERE inserted AND status = 'INVALID' AND transaction_id ~ '^[0-9]{1,18}$'
+		SELECT setval('ocpp16_transaction_ids', max(b.id))
+		FROM (SELECT CASE WHEN transaction_id ~ '^[0-9]{1,12}$' THEN transaction_id::bigint END AS id FROM ses
+			WHERE inserted AND status = 'INVALID') AS b,
+			(SELECT last_value FROM ocpp16_transaction_ids) AS q
+		WHERE b.id > q.last_value AND b.id <= q.last_value + 1000000
 		HAVING count(*) > 0
 	),
 	timeline AS (
@@ -559,7 +564,13 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		return nil, paging.Meta{}, err
 	}
 	var m paging.Meta
-	if m.Total, err = database.Count(ctx, s.q, "transactions t", w); err != nil {
+	filtered := f != (Filter{}) || p.DateFrom != nil || p.DateTo != nil
+	if filtered {
+		m.Total, err = database.Count(ctx, s.q, "transactions t", w)
+	} else {
+		m.Total, err = database.CountOf(ctx, s.q, "sessions", visible)
+	}
+	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("count sessions: %w", err)
 	}
 	if more {
