@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -108,7 +109,7 @@ func parseQuery(c *gin.Context) (Filter, paging.Page, error) {
 		}
 		problems = append(problems, fe...)
 	}
-	if p.After != nil {
+	if p.After != nil && !slices.ContainsFunc(problems, func(fe apperr.FieldError) bool { return fe.Field == "after" }) {
 		if _, err := uuid.Parse(p.After.ID); err != nil {
 			problems.Add("after", paging.ErrBadCursor.Error())
 		}
