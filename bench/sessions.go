@@ -69,7 +69,7 @@ func runSessionExport(ctx context.Context, e *env) ([]result, error) {
 	}
 	growthMiB := float64(peak.Load()-int64(before)) / 1024
 	r := atLeast(result{Scenario: "session-export", Figure: fmt.Sprintf("CSV export of %d sessions", count), Value: float64(rows) / secs,
-		Unit: "rows/s", Target: "≥ 20000 rows/s", Detail: map[string]any{"rows": rows, "seconds": secs}}, 20000)
+		Unit: "rows/s", Target: "≥ 16667 rows/s (a million in a minute)", Detail: map[string]any{"rows": rows, "seconds": secs}}, 16667)
 	if rows != count {
 		r.Note = fmt.Sprintf("got %d rows, want %d", rows, count)
 		f := false
