@@ -257,3 +257,36 @@ func TestTimes(t *testing.T) {
 		})
 	}
 }
+
+// TestTimelineUnits: samples are kept in Wh, W, A and percent whatever unit and multiplier
+// the station used; per-phase power counts as its sum and per-phase current as its highest
+// phase when the station sent no total; other measurands and phases are left out.
+func TestTimelineUnits(t *testing.T) {
+	t.Parallel()
+	db, store, root := newStore(t)
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	s := func(v, measurand, phase, unit string, mult int) sessions.Sample {
+		return sessions.Sample{Timestamp: t0, Value: v, Measurand: measurand, Phase: phase, Unit: unit, Multiplier: mult}
+	}
+	err := store.ApplyReports(t.Context(), []sessions.Report{{StationID: "CS-1", TransactionID: "units", Create: true, StartedAt: ptr(t0),
+		Timestamp: t0, At: t0, Samples: []sessions.Sample{
+			s("12.5", "Energy.Active.Import.Register", "", "kWh", 0),
+			s("2", "Power.Active.Import", "L1", "W", 3), s("3", "Power.Active.Import", "L2", "kW", 0), s("1000", "Power.Active.Import", "L3", "W", 0),
+			s("16", "Current.Import", "L1", "A", 0), s("31.5", "Current.Import", "L2", "A", 0), s("230", "Voltage", "L1-N", "V", 0),
+			s("55", "SoC", "", "Percent", 0), s("not a number", "Energy.Active.Import.Register", "L1", "Wh", 0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Energy, Power, Current, SoC float64
+	}
+	if err := db.QueryRow(`SELECT energy_wh, power_w, current_a, soc_percent FROM session_meter_values`).Scan(&p.Energy, &p.Power, &p.Current, &p.SoC); err != nil {
+		t.Fatal(err)
+	}
+	if p.Energy != 12500 || p.Power != 6000 || p.Current != 31.5 || p.SoC != 55 {
+		t.Errorf("timeline point %+v, want 12500 Wh, 6000 W, 31.5 A, 55 %%", p)
+	}
+	if got := get(t, store, root, "CS-1", "units"); got.MaxPowerW == nil || *got.MaxPowerW != 6000 || *got.LastEnergyWh != 12500 {
+		t.Errorf("session max power %v, last energy %v", got.MaxPowerW, got.LastEnergyWh)
+	}
+}
