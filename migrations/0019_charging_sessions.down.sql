@@ -14,6 +14,7 @@ ALTER TABLE transactions
     DROP COLUMN max_power_w,
     DROP COLUMN csms_made_id,
     DROP COLUMN status,
+    DROP COLUMN stop_id_tag,
     DROP COLUMN id_token_type,
     DROP COLUMN connector_id,
     DROP COLUMN location_id,

@@ -10,6 +10,9 @@ ALTER TABLE transactions
     ADD COLUMN location_id    text,
     ADD COLUMN connector_id   integer,
     ADD COLUMN id_token_type  text,
+    -- the token that stopped the session (1.6 StopTransaction idTag, 2.0.1 Ended idToken):
+    -- kept apart, so that it never replaces the token the session was started with.
+    ADD COLUMN stop_id_tag    text,
     ADD COLUMN status         text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'COMPLETED', 'INVALID')),
     -- csms_made_id: a 1.6 transaction, whose id evroam made; its start is deduplicated.
     ADD COLUMN csms_made_id   boolean NOT NULL DEFAULT false,

@@ -52,7 +52,7 @@ func newAPI(t *testing.T) api {
 	at := func(m int) *time.Time { v := t0.Add(time.Duration(m) * time.Minute); return &v }
 	err = store.ApplyReports(ctx, []sessions.Report{
 		{StationID: "CS-1", TransactionID: fmt.Sprint(ids[0]), Create: true, InvalidIfNew: true, StoppedAt: at(90),
-			MeterStopWh: ptr(13345.6), StopReason: "EVDisconnected", At: t0.Add(91 * time.Minute),
+			MeterStopWh: ptr(13345.6), StopReason: "EVDisconnected", StopTokenUID: "STOPPED-BY-ANOTHER", At: t0.Add(91 * time.Minute),
 			Samples: []sessions.Sample{{Timestamp: *at(30), Value: "7400", Measurand: "Power.Active.Import", Unit: "W"},
 				{Timestamp: *at(30), Value: "5000", Measurand: "Energy.Active.Import.Register", Unit: "Wh"},
 				{Timestamp: *at(30), Value: "62", Measurand: "SoC", Unit: "Percent"}}},

@@ -75,7 +75,7 @@ type Session struct {
 	EVSESequenceNumber int
 	ConnectorID        *int
 	LocationID         string
-	TokenUID           string
+	TokenUID           string // the token that started it; for a session known only by its stop, the one that stopped it
 	TokenType          string
 	Start, End         *time.Time // the station's timestamps
 	MeterStartWh       *float64
@@ -228,6 +228,9 @@ type Report struct {
 	ConnectorID        int    // 0: not given
 	TokenUID           string
 	TokenType          string // OCPI TokenType
+	// StopTokenUID is the token that stopped the transaction (1.6 StopTransaction idTag,
+	// 2.0.1 Ended idToken): the session's token only when no other is known.
+	StopTokenUID string
 	// Create: the report may create its session (2.0.1 events: the station made the id;
 	// 1.6 stops, as INVALID). Meter values never do.
 	Create bool

@@ -153,7 +153,7 @@ func TestEventsInAnyOrder(t *testing.T) {
 		return sessions.Sample{Timestamp: at, Value: kw, Measurand: "Power.Active.Import", Unit: "kW"}
 	}
 	ended := sessions.Report{StationID: "CS-1", TransactionID: "tx-201", EVSESequenceNumber: 2, ConnectorID: 1, Create: true,
-		StoppedAt: ptr(t0.Add(time.Hour)), MeterStopWh: ptr(21000.0), StopReason: "EVDisconnected", ChargingState: "Idle",
+		StoppedAt: ptr(t0.Add(time.Hour)), MeterStopWh: ptr(21000.0), StopReason: "EVDisconnected", ChargingState: "Idle", StopTokenUID: "STOPPER",
 		Timestamp: t0.Add(time.Hour), Samples: []sessions.Sample{energy(t0.Add(time.Hour), "21000")}, At: t0.Add(2 * time.Hour)}
 	updated := sessions.Report{StationID: "CS-1", TransactionID: "tx-201", Create: true, ChargingState: "SuspendedEV",
 		Timestamp: t0.Add(45 * time.Minute), Samples: []sessions.Sample{energy(t0.Add(30*time.Minute), "11000"), power(t0.Add(30*time.Minute), "11.5")},
@@ -165,7 +165,7 @@ func TestEventsInAnyOrder(t *testing.T) {
 	if err := store.ApplyReports(ctx, []sessions.Report{ended}); err != nil {
 		t.Fatal(err)
 	}
-	if s := get(t, store, root, "CS-1", "tx-201"); s.Status != sessions.StatusCompleted || s.Start != nil {
+	if s := get(t, store, root, "CS-1", "tx-201"); s.Status != sessions.StatusCompleted || s.Start != nil || s.TokenUID != "STOPPER" {
 		t.Fatalf("after Ended alone: %+v", s)
 	}
 	if err := store.ApplyReports(ctx, []sessions.Report{started, updated}); err != nil {

@@ -142,7 +142,7 @@ type patch struct {
 	station, tx           string
 	create, invalid       bool
 	evse, conn            int
-	tag, tagType          string
+	tag, tagType, stopTag string
 	startedAt, stoppedAt  *time.Time
 	meterStart, meterStop *float64
 	stopReason            string
@@ -163,6 +163,11 @@ func (p *patch) merge(r Report) {
 	}
 	if r.TokenUID != "" {
 		p.tag, p.tagType = r.TokenUID, r.TokenType
+	} else if r.TokenType != "" && p.tagType == "" {
+		p.tagType = r.TokenType
+	}
+	if r.StopTokenUID != "" {
+		p.stopTag = r.StopTokenUID
 	}
 	if r.StartedAt != nil && (p.startedAt == nil || r.StartedAt.Before(*p.startedAt)) {
 		p.startedAt, p.meterStart = r.StartedAt, r.MeterStartWh
@@ -304,19 +309,21 @@ func (s *Store) ApplyReports(ctx context.Context, rs []Report) error {
 			ps.addState(st)
 		}
 	}
-	args := append(ps.args(), latestArgs(latest)...)
+	args := append(append(ps.args(), latestArgs(latest)...), pq.Array(ps.stopTag))
 	q := `
 	WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::bool[], $5::int[], $6::int[], $7::text[], $8::text[],
-			$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
+			$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[],
+			$36::text[])
 		AS u(st, tx, may_create, invalid, evse, conn, tag, tag_type, started_at, meter_start, stopped_at, meter_stop,
-			stop_reason, max_power, energy, energy_at, updated)
+			stop_reason, max_power, energy, energy_at, updated, stop_tag)
 	),
 	ses AS (
 		INSERT INTO transactions AS t (charge_station_id, transaction_id, network_id, location_id, evse_sequence_number,
-			connector_id, id_tag, id_token_type, started_at, meter_start_wh, stopped_at, meter_stop_wh, stop_reason,
+			connector_id, id_tag, id_token_type, stop_id_tag, started_at, meter_start_wh, stopped_at, meter_stop_wh, stop_reason,
 			max_power_w, last_energy_wh, last_energy_at, status, updated)
 		SELECT u.st, u.tx, c.network_id, c.location_id, u.evse, NULLIF(u.conn, 0), NULLIF(u.tag, ''), NULLIF(u.tag_type, ''),
+			NULLIF(u.stop_tag, ''),
 			NULLIF(u.started_at, '')::timestamptz, NULLIF(u.meter_start, '')::float8,
 			NULLIF(u.stopped_at, '')::timestamptz, NULLIF(u.meter_stop, '')::float8, NULLIF(u.stop_reason, ''),
 			NULLIF(u.max_power, '')::float8, NULLIF(u.energy, '')::float8, NULLIF(u.energy_at, '')::timestamptz,
@@ -327,7 +334,9 @@ func (s *Store) ApplyReports(ctx context.Context, rs []Report) error {
 			evse_sequence_number = COALESCE(NULLIF(EXCLUDED.evse_sequence_number, 0), t.evse_sequence_number),
 			connector_id = COALESCE(EXCLUDED.connector_id, t.connector_id),
 			id_tag = COALESCE(EXCLUDED.id_tag, t.id_tag),
-			id_token_type = CASE WHEN EXCLUDED.id_tag IS NOT NULL THEN EXCLUDED.id_token_type ELSE t.id_token_type END,
+			id_token_type = CASE WHEN EXCLUDED.id_tag IS NOT NULL THEN EXCLUDED.id_token_type
+				ELSE COALESCE(t.id_token_type, EXCLUDED.id_token_type) END,
+			stop_id_tag = COALESCE(EXCLUDED.stop_id_tag, t.stop_id_tag),
 			started_at = LEAST(t.started_at, EXCLUDED.started_at),
 			meter_start_wh = CASE WHEN t.started_at IS NULL OR EXCLUDED.started_at < t.started_at
 				THEN COALESCE(EXCLUDED.meter_start_wh, t.meter_start_wh) ELSE COALESCE(t.meter_start_wh, EXCLUDED.meter_start_wh) END,
@@ -385,10 +394,10 @@ func (s *Store) ApplyReports(ctx context.Context, rs []Report) error {
 // pArrays are the columns of ApplyReports' statement. Nullable values travel as text, ""
 // for NULL, so that one array type carries them.
 type pArrays struct {
-	st, tx, tag, tagType, startedAt, meterStart, stoppedAt, meterStop, stopReason, maxPower, energy, energyAt []string
-	create, invalid                                                                                           []bool
-	evse, conn                                                                                                []int64
-	updated                                                                                                   []time.Time
+	st, tx, tag, tagType, startedAt, meterStart, stoppedAt, meterStop, stopReason, maxPower, energy, energyAt, stopTag []string
+	create, invalid                                                                                                    []bool
+	evse, conn                                                                                                         []int64
+	updated                                                                                                            []time.Time
 
 	pSt, pTx, pEnergy, pPower, pCurrent, pSoC []string
 	pAt                                       []time.Time
@@ -422,7 +431,7 @@ func (a *pArrays) addPatch(p *patch) {
 	a.startedAt, a.meterStart = append(a.startedAt, ts(p.startedAt)), append(a.meterStart, num(p.meterStart))
 	a.stoppedAt, a.meterStop, a.stopReason = append(a.stoppedAt, ts(p.stoppedAt)), append(a.meterStop, num(p.meterStop)), append(a.stopReason, p.stopReason)
 	a.maxPower, a.energy, a.energyAt = append(a.maxPower, num(p.maxPower)), append(a.energy, num(p.energy)), append(a.energyAt, ts(energyAt))
-	a.updated = append(a.updated, p.updated.UTC())
+	a.updated, a.stopTag = append(a.updated, p.updated.UTC()), append(a.stopTag, p.stopTag)
 }
 
 func (a *pArrays) addPoint(p *point) {
@@ -441,6 +450,7 @@ func (a *pArrays) args() []any {
 		pq.Array(a.updated),
 		pq.Array(a.pSt), pq.Array(a.pTx), pq.Array(a.pAt), pq.Array(a.pEnergy), pq.Array(a.pPower), pq.Array(a.pCurrent), pq.Array(a.pSoC),
 		pq.Array(a.sSt), pq.Array(a.sTx), pq.Array(a.sAt), pq.Array(a.sOn)}
+	// $29…$35: the latest values (latestCTE); $36 comes after them.
 }
 
 // RecordEVSEStates gives the session running on each EVSE (if any) the charging state its
@@ -476,7 +486,7 @@ func (s *Store) RecordEVSEStates(ctx context.Context, es []EVSEState) error {
 // ---- reads
 
 const columns = `t.id, t.charge_station_id, t.transaction_id, t.evse_sequence_number, t.connector_id, t.location_id,
-	t.network_id, t.id_tag, t.id_token_type, t.started_at, t.stopped_at, t.meter_start_wh, t.meter_stop_wh,
+	t.network_id, t.id_tag, t.id_token_type, t.stop_id_tag, t.started_at, t.stopped_at, t.meter_start_wh, t.meter_stop_wh,
 	t.last_energy_wh, t.max_power_w, t.stop_reason, t.status, t.updated`
 
 type sessionRow struct {
@@ -489,6 +499,7 @@ type sessionRow struct {
 	NetworkID     uuid.UUID       `db:"network_id"`
 	IDTag         sql.NullString  `db:"id_tag"`
 	TokenType     sql.NullString  `db:"id_token_type"`
+	StopIDTag     sql.NullString  `db:"stop_id_tag"`
 	StartedAt     sql.NullTime    `db:"started_at"`
 	StoppedAt     sql.NullTime    `db:"stopped_at"`
 	MeterStart    sql.NullFloat64 `db:"meter_start_wh"`
@@ -521,6 +532,12 @@ func (r sessionRow) toSession() Session {
 		Start: nullTime(r.StartedAt), End: nullTime(r.StoppedAt), MeterStartWh: nullFloat(r.MeterStart),
 		MeterStopWh: nullFloat(r.MeterStop), LastEnergyWh: nullFloat(r.LastEnergy), MaxPowerW: nullFloat(r.MaxPower),
 		StopReason: r.StopReason.String, Status: Status(r.Status), LastUpdated: r.Updated.UTC()}
+	if !r.IDTag.Valid {
+		s.TokenUID = r.StopIDTag.String
+	}
+	if s.TokenUID == "" {
+		s.TokenType = ""
+	}
 	if r.ConnectorID.Valid {
 		c := int(r.ConnectorID.Int64)
 		s.ConnectorID = &c

@@ -125,7 +125,7 @@ func (g gatewayRegistry) StopTransaction(ctx context.Context, t ocpp.Transaction
 	r := sessions.Report{StationID: t.Identity, TransactionID: strconv.Itoa(t.TransactionID), Create: true, InvalidIfNew: true,
 		MeterStopWh: &meter, StoppedAt: &stopped, StopReason: t.Reason, Timestamp: stopped, Samples: samples(t.Samples), At: t.At}
 	if t.IDTag != "" {
-		r.TokenUID, r.TokenType = t.IDTag, sessions.TokenTypeRFID
+		r.StopTokenUID, r.TokenType = t.IDTag, sessions.TokenTypeRFID
 	}
 	return g.reports.UpdateTransaction(ctx, r)
 }
@@ -140,6 +140,8 @@ func (g gatewayRegistry) RecordTransactionEvent(ctx context.Context, e ocpp.Tran
 		r.StartedAt, r.MeterStartWh = &ts, e.MeterWh
 	case "Ended":
 		r.StoppedAt, r.MeterStopWh, r.StopReason = &ts, e.MeterWh, e.StoppedReason
+		// The idToken of an Ended event is the one that stopped the transaction.
+		r.TokenUID, r.StopTokenUID = "", e.IDToken
 		if r.StopReason == "" {
 			r.StopReason = "Local" // OCPP 2.0.1: stoppedReason may only be left out when it is Local
 		}

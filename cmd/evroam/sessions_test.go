@@ -119,7 +119,8 @@ func TestSessions16(t *testing.T) {
 	if s := e.session("SES-16", fmt.Sprint(tx)); s.EnergyKWh == nil || *s.EnergyKWh != 3 {
 		t.Errorf("running session energy_kwh %s, want 3 (the newest sample, 4000 Wh, minus 1000)", num(s.EnergyKWh))
 	}
-	p.MustCall("StopTransaction", map[string]any{"transactionId": tx, "idTag": "TAG16", "meterStop": 6000, "timestamp": at(30),
+	// Stopped with another tag (an operator's): the session keeps the tag it started with.
+	p.MustCall("StopTransaction", map[string]any{"transactionId": tx, "idTag": "OPERATOR", "meterStop": 6000, "timestamp": at(30),
 		"reason": "EVDisconnected", "transactionData": []any{map[string]any{"timestamp": at(30), "sampledValue": []any{
 			map[string]any{"value": "6.0", "measurand": "Energy.Active.Import.Register", "unit": "kWh", "context": "Transaction.End"}}}}})
 
@@ -139,8 +140,8 @@ func TestSessions16(t *testing.T) {
 	}
 
 	// A stop for a transaction evroam never started is accepted and kept INVALID.
-	p.MustCall("StopTransaction", map[string]any{"transactionId": 987654, "meterStop": 1, "timestamp": at(40)})
-	if s := e.session("SES-16", "987654"); s.Status != "INVALID" || *s.End != at(40) {
+	p.MustCall("StopTransaction", map[string]any{"transactionId": 987654, "idTag": "LOST-TAG", "meterStop": 1, "timestamp": at(40)})
+	if s := e.session("SES-16", "987654"); s.Status != "INVALID" || *s.End != at(40) || s.Token == nil || s.Token.UID != "LOST-TAG" || s.Token.Type != "RFID" {
 		t.Errorf("unknown stop: %+v, want INVALID", s)
 	}
 	// The next start is not handed that id.
@@ -172,8 +173,11 @@ func TestSessions201(t *testing.T) {
 		info["transactionId"] = "TX-201-A"
 		ev := map[string]any{"eventType": typ, "timestamp": at(m), "triggerReason": trigger, "seqNo": seq, "transactionInfo": info,
 			"evse": map[string]any{"id": 2, "connectorId": 1}}
-		if typ == "Started" {
+		switch typ {
+		case "Started":
 			ev["idToken"] = map[string]any{"idToken": "RFID201", "type": "ISO14443"}
+		case "Ended": // stopped with another token: the session keeps the one it started with
+			ev["idToken"] = map[string]any{"idToken": "OPERATOR", "type": "Central"}
 		}
 		if len(samples) > 0 {
 			ev["meterValue"] = []any{map[string]any{"timestamp": at(m), "sampledValue": samples}}
@@ -191,7 +195,7 @@ func TestSessions201(t *testing.T) {
 		t.Fatalf("after a reconnect the session is %s, want ACTIVE", s.Status)
 	}
 	event("Updated", "ChargingStateChanged", 2, map[string]any{"chargingState": "SuspendedEVSE"}, 40)
-	event("Ended", "EVCommunicationLost", 3, map[string]any{"stoppedReason": "EVDisconnected", "chargingState": "Idle"}, 50,
+	event("Ended", "StopAuthorized", 3, map[string]any{"stoppedReason": "EVDisconnected", "chargingState": "Idle"}, 50,
 		sample(9, "Energy.Active.Import.Register", "kWh"))
 
 	s := e.session("SES-201", "TX-201-A")
