@@ -18,18 +18,11 @@ func runSessionExport(ctx context.Context, e *env) ([]result, error) {
 	n := e.nodes[0]
 	count := e.scaled(1_000_000, 10_000)
 	t0 := time.Now()
-	// The count trigger would update one list_counts row a million times in one transaction:
-	// off for the seed, and the count added once.
 	for _, step := range []struct {
 		q    string
 		args []any
 	}{
-		{`ALTER TABLE transactions DISABLE TRIGGER transactions_counted`, nil},
 		{sessionsSQL, []any{count, e.stations, time.Now().UTC()}},
-		{`ALTER TABLE transactions ENABLE TRIGGER transactions_counted`, nil},
-		{`INSERT INTO list_counts (kind, network_id, slot, n)
-			SELECT 'sessions', network_id, 0, count(*) FROM transactions WHERE transaction_id LIKE 'bench-%' GROUP BY network_id
-			ON CONFLICT (kind, network_id, slot) DO UPDATE SET n = list_counts.n + EXCLUDED.n`, nil},
 		{`ANALYZE transactions`, nil},
 	} {
 		if _, err := e.db.ExecContext(ctx, step.q, step.args...); err != nil {

@@ -1,4 +1,6 @@
-DROP TRIGGER transactions_counted ON transactions;
+DROP TRIGGER transactions_counted_delete ON transactions;
+DROP TRIGGER transactions_counted_insert ON transactions;
+DROP FUNCTION transactions_counted();
 DELETE FROM list_counts WHERE kind = 'sessions';
 DROP TABLE session_states;
 DROP TABLE session_meter_values;

@@ -45,10 +45,32 @@ CREATE INDEX transactions_sync_idx ON transactions (updated, id);
 -- The session running on an EVSE, which a 1.6 StatusNotification gives a charging state.
 CREATE INDEX transactions_active_idx ON transactions (charge_station_id, evse_sequence_number) WHERE status = 'ACTIVE';
 
--- An unfiltered list's total without counting the table (list_counts, migration 0006). A
--- session never changes network.
-CREATE CONSTRAINT TRIGGER transactions_counted AFTER INSERT OR DELETE ON transactions
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION list_counts_changed('sessions');
+-- An unfiltered list's total without counting the table (list_counts, migration 0006), added
+-- once per statement and network from the statement's transition table: a batch of the
+-- gateway, or a bulk import, touches a count row once, not once per session (a row trigger
+-- would leave a row version per session for the next update to step over). A session never
+-- changes network.
+CREATE FUNCTION transactions_counted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        FOR r IN SELECT network_id, count(*) AS n FROM inserted_rows GROUP BY network_id ORDER BY network_id LOOP
+            PERFORM list_counts_add('sessions', r.network_id, r.n);
+        END LOOP;
+    ELSE
+        FOR r IN SELECT network_id, count(*) AS n FROM deleted_rows GROUP BY network_id ORDER BY network_id LOOP
+            PERFORM list_counts_add('sessions', r.network_id, -r.n);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER transactions_counted_insert AFTER INSERT ON transactions
+    REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION transactions_counted();
+CREATE TRIGGER transactions_counted_delete AFTER DELETE ON transactions
+    REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT EXECUTE FUNCTION transactions_counted();
 INSERT INTO list_counts (kind, network_id, slot, n)
 SELECT 'sessions', network_id, 0, count(*) FROM transactions GROUP BY network_id;
 
