@@ -290,8 +290,17 @@ func abort(c *gin.Context, err error) {
 	if ctx.Err() == nil {
 		web.Logger(ctx).ErrorContext(ctx, "session export failed after it began", "request_id", web.RequestID(ctx), "err", err)
 	}
-	if hj, ok := c.Writer.(http.Hijacker); ok {
-		if conn, _, herr := hj.Hijack(); herr == nil {
+	// gin refuses to hijack once the body is under way; the server's own writer does not.
+	var w http.ResponseWriter = c.Writer
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
 			_ = conn.Close()
 		}
 	}

@@ -1,9 +1,12 @@
 package sessions_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/sessions"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -302,5 +306,52 @@ func TestExportCSV(t *testing.T) {
 	r = a.Do("GET", "/api/v1/sessions/export?status=INVALID", nil).Must(t, 200)
 	if string(r.Body) != header+"\r\n" {
 		t.Errorf("empty export: %q", r.Body)
+	}
+}
+
+// TestExportCutOffIsNotComplete: when the database goes away in the middle of an export,
+// the answer (already 200, already streaming) ends with a broken connection, not with a
+// clean end of body that would pass a cut-off file off as complete.
+func TestExportCutOffIsNotComplete(t *testing.T) {
+	t.Parallel()
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.URL(t))
+	db, err := sqlx.Open("postgres", viaProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	env := apitest.NewOnDB(t, db, func(db *sqlx.DB, v1 *gin.RouterGroup) {
+		sessions.NewHandler(sessions.NewService(db, sessions.NewStore(db), nil)).Routes(v1)
+	})
+	apitest.InsertStation(t, db, env.Root.ID, "CS-1")
+	// More than the socket buffers hold, so that the export is still reading when the
+	// database goes.
+	const n = 100_000
+	if _, err := db.Exec(`INSERT INTO transactions (charge_station_id, transaction_id, network_id, location_id, id_tag, started_at, status, updated)
+		SELECT c.id, 'x' || g, c.network_id, c.location_id, 'SOME-RATHER-LONG-TOKEN-UID-' || g, now(), 'ACTIVE', now()
+		FROM generate_series(1, $1) AS g, charge_stations c WHERE c.id = 'CS-1'`, n); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", env.Server.URL+"/api/v1/sessions/export", nil)
+	req.Header.Set("X-API-Key", env.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	body := bufio.NewReader(resp.Body)
+	if _, err := body.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	rest, err := io.ReadAll(body)
+	if err == nil {
+		t.Fatalf("the export ended cleanly after %d more lines of %d, with the database gone mid-way", bytes.Count(rest, []byte("\n")), n)
+	}
+	if lines := bytes.Count(rest, []byte("\n")); lines >= n {
+		t.Fatalf("all %d rows arrived before the cut: the test proves nothing", lines)
 	}
 }
