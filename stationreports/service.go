@@ -29,8 +29,9 @@ import (
 // Service records station reports.
 //
 // Reports that thousands of stations send at once (connections, boots, statuses,
-// transactions and meter values) are written in batches (package batch, group commit): a call waits until its report is
-// committed, but many calls share one transaction. Reports of one station keep their order.
+// transactions and meter values) are written in batches (package batch, group commit): a
+// call waits until its report is committed, but many calls share one transaction. Reports of
+// one station keep their order.
 // Heartbeats and the message log are batched by the gateway itself.
 type Service struct {
 	db        *sqlx.DB
