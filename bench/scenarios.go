@@ -27,6 +27,7 @@ var scenarios = []scenario{
 	{"station-list", runStationList},
 	{"sync-rest", runSyncREST},
 	{"sync-ocpi", runSyncOCPI},
+	{"session-export", runSessionExport},
 	{"create", runCreate},
 	{"boot-storm", runBootStorm},
 	{"heartbeat", runHeartbeats},

@@ -28,9 +28,10 @@ import (
 
 // Service records station reports.
 //
-// Reports that thousands of stations send at once (connections, boots, statuses) are
-// written in batches (package batch, group commit): a call waits until its report is
-// committed, but many calls share one transaction. Reports of one station keep their order.
+// Reports that thousands of stations send at once (connections, boots, statuses,
+// transactions and meter values) are written in batches (package batch, group commit): a
+// call waits until its report is committed, but many calls share one transaction. Reports of
+// one station keep their order.
 // Heartbeats and the message log are batched by the gateway itself.
 type Service struct {
 	db        *sqlx.DB
@@ -48,6 +49,8 @@ type Service struct {
 	presence *batch.Batcher[chargestations.Presence]
 	boots    *batch.Batcher[chargestations.Boot]
 	statuses *batch.Batcher[StatusReport]
+	// sessionReports carries transaction starts, reports and meter values (sessionItem).
+	sessionReports *batch.Batcher[sessionItem]
 }
 
 // NewService returns a Service; Close stops its batchers. passwords checks station passwords
@@ -72,6 +75,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s.presence = batch.New(cfg, func(p chargestations.Presence) string { return p.Identity }, s.writePresence)
 	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
 	s.statuses = batch.New(cfg, func(r StatusReport) string { return r.Identity }, s.writeStatuses)
+	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	return s
 }
 
@@ -80,11 +84,13 @@ func (s *Service) Close() {
 	s.presence.Close()
 	s.boots.Close()
 	s.statuses.Close()
+	s.sessionReports.Close()
 }
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
-	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats()}
+	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats(),
+		"sessions": s.sessionReports.Stats()}
 }
 
 // notFound turns the identities a batch write found into each item's outcome.
@@ -275,6 +281,7 @@ func (s *Service) RecordStatus(ctx context.Context, r StatusReport) error {
 
 func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 	var changes []evse.StatusChange
+	var states []sessions.EVSEState
 	entries := make([]stationlogs.StatusEntry, len(rs))
 	for i, r := range rs {
 		ocpi := schema.StatusFromOCPP(r.OCPPStatus)
@@ -288,6 +295,14 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 		if r.EVSESequence > 0 {
 			changes = append(changes, evse.StatusChange{Identity: r.Identity, SequenceNumber: r.EVSESequence,
 				OCPPStatus: r.OCPPStatus, Status: ocpi, At: r.At})
+			if _, known := sessions.Charging(r.OCPPStatus); known {
+				at := r.ReportedAt
+				if at.IsZero() {
+					at = r.At
+				}
+				states = append(states, sessions.EVSEState{StationID: r.Identity, EVSESequenceNumber: r.EVSESequence,
+					Status: r.OCPPStatus, At: at})
+			}
 		}
 	}
 	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -296,7 +311,11 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 				return err
 			}
 		}
-		return s.logs.WithTx(tx).AppendStatuses(ctx, entries)
+		if err := s.logs.WithTx(tx).AppendStatuses(ctx, entries); err != nil {
+			return err
+		}
+		// A 1.6 session has no charging state of its own: its connector's status is it.
+		return s.sessions.WithTx(tx).RecordEVSEStates(ctx, states)
 	})
 	if err == nil {
 		s.changed(identities(changes, func(c evse.StatusChange) string { return c.Identity })...)
@@ -310,21 +329,91 @@ func (s *Service) AppendMessages(ctx context.Context, ms []stationlogs.Message) 
 	return database.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.logs.WithTx(tx).AppendMessages(ctx, ms) })
 }
 
-// RecordMeterValues keeps the latest sample per station, EVSE, measurand and phase.
-func (s *Service) RecordMeterValues(ctx context.Context, vs []sessions.MeterValue) error {
-	return s.sessions.MergeMeterValues(ctx, vs)
+// RecordMeterValues records meter values: the latest sample per station, EVSE, measurand and
+// phase, and, when they belong to a transaction (r.TransactionID), that session's timeline.
+func (s *Service) RecordMeterValues(ctx context.Context, r sessions.Report) error {
+	r.Create = false // meter values never make a session
+	return s.sessionReports.Write(ctx, sessionItem{report: &r})
 }
 
-// StartTransaction records a transaction start and returns the id the station must use
-// (OCPP 1.6, where the central system makes transaction ids).
-func (s *Service) StartTransaction(ctx context.Context, t sessions.Transaction) (int, error) {
-	return s.sessions.StartTransaction(ctx, t)
+// StartTransaction records a 1.6 transaction start and returns the id the station must use
+// (OCPP 1.6, where the central system makes transaction ids): a repeated start gets the id
+// of the first. Errors: chargestations.ErrNotFound.
+func (s *Service) StartTransaction(ctx context.Context, st sessions.Start) (int, error) {
+	it := sessionItem{start: &st, id: new(int)}
+	if err := s.sessionReports.Write(ctx, it); err != nil {
+		return 0, err
+	}
+	return *it.id, nil
 }
 
-// UpdateTransaction records what a station reports of a transaction it already has an id
-// for (1.6 StopTransaction, 2.0.1 TransactionEvent): the fields set overwrite, the rest stay.
-func (s *Service) UpdateTransaction(ctx context.Context, t sessions.Transaction) error {
-	return s.sessions.UpsertTransaction(ctx, t)
+// UpdateTransaction records what a station reports of a transaction it has an id for (1.6
+// StopTransaction, 2.0.1 TransactionEvent); see sessions.Report for what may create one.
+func (s *Service) UpdateTransaction(ctx context.Context, r sessions.Report) error {
+	return s.sessionReports.Write(ctx, sessionItem{report: &r})
+}
+
+// sessionItem is one write of the sessions batcher: a 1.6 start (whose id comes back in id,
+// read after Write returns: the flush has written it by then) or a report.
+type sessionItem struct {
+	start  *sessions.Start
+	report *sessions.Report
+	id     *int
+}
+
+func (it sessionItem) station() string {
+	if it.start != nil {
+		return it.start.StationID
+	}
+	return it.report.StationID
+}
+
+// writeSessions writes a batch: the starts in one statement, the reports in another; in one
+// transaction when both are there, else as one statement on the pool (a lone frame costs one
+// round trip, as it did before sessions were kept).
+func (s *Service) writeSessions(ctx context.Context, items []sessionItem) error {
+	var starts []sessions.Start
+	var reports []sessions.Report
+	for _, it := range items {
+		if it.start != nil {
+			starts = append(starts, *it.start)
+		} else {
+			reports = append(reports, *it.report)
+		}
+	}
+	var ids []int
+	write := func(st *sessions.Store) error {
+		var err error
+		if ids, err = st.StartTransactions(ctx, starts); err != nil {
+			return err
+		}
+		return st.ApplyReports(ctx, reports)
+	}
+	var err error
+	if len(starts) > 0 && len(reports) > 0 {
+		err = database.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return write(s.sessions.WithTx(tx)) })
+	} else {
+		err = write(s.sessions)
+	}
+	if err != nil {
+		return err
+	}
+	out := make(batch.PerItem, len(items))
+	missing, n := false, 0
+	for i, it := range items {
+		if it.start == nil {
+			continue
+		}
+		*it.id = ids[n]
+		if ids[n] == 0 {
+			out[i], missing = chargestations.ErrNotFound, true
+		}
+		n++
+	}
+	if missing {
+		return out
+	}
+	return nil
 }
 
 // RecordTransactionState keeps the transaction running on an EVSE and its 2.0.1 charging

@@ -45,6 +45,7 @@ type registry struct {
 	stationStore *chargestations.Store
 	evseStore    *evse.Store
 	logStore     *stationlogs.Store
+	sessions     *sessions.Service
 	// reports records what stations report over OCPP (the gateway's writes).
 	reports *stationreports.Service
 }
@@ -63,6 +64,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
 	tokStore := tokens.NewStore(db)
 	authorizer := tokens.NewAuthorizer(tokStore, nil)
+	sessStore := sessions.NewStore(db)
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
@@ -76,7 +78,8 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		stationStore: csStore,
 		evseStore:    evseStore,
 		logStore:     logStore,
-		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessions.NewStore(db), passwords, answers.Forget, nil, log),
+		sessions:     sessions.NewService(db, sessStore, nil),
+		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessStore, passwords, answers.Forget, nil, log),
 	}
 }
 
@@ -93,6 +96,7 @@ type handlers struct {
 	evses     *evse.Handler
 	logs      *stationlogs.Handler
 	tokens    *tokens.Handler
+	sessions  *sessions.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
@@ -111,6 +115,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		evses:     evse.NewHandler(reg.evses),
 		logs:      stationlogs.NewHandler(reg.logStore),
 		tokens:    tokens.NewHandler(reg.tokens),
+		sessions:  sessions.NewHandler(reg.sessions),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -151,6 +156,7 @@ func newAPI(d handlers) *gin.Engine {
 	d.evses.Routes(v1)
 	d.logs.Routes(v1)
 	d.tokens.Routes(v1)
+	d.sessions.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}

@@ -87,40 +87,71 @@ func (g gatewayRegistry) AppendMessages(ctx context.Context, ms []ocpp.Message) 
 	return g.reports.AppendMessages(ctx, out)
 }
 
-func (g gatewayRegistry) RecordMeterValues(ctx context.Context, m ocpp.MeterValuesReport) error {
-	out := make([]sessions.MeterValue, len(m.Samples))
-	for i, s := range m.Samples {
-		out[i] = sessions.MeterValue{StationID: m.Identity, EVSESequenceNumber: m.EVSESequence,
-			Measurand: s.Measurand, Phase: s.Phase, Value: s.Value, Unit: s.Unit, SampledAt: s.Timestamp}
+func samples(ss []ocpp.Sample) []sessions.Sample {
+	out := make([]sessions.Sample, len(ss))
+	for i, s := range ss {
+		out[i] = sessions.Sample{Timestamp: s.Timestamp, Value: s.Value, Measurand: s.Measurand, Phase: s.Phase,
+			Unit: s.Unit, Multiplier: s.Multiplier}
 	}
-	return g.reports.RecordMeterValues(ctx, out)
+	return out
 }
+
+// orReceived is the station's timestamp, or when the frame arrived if it sent none.
+func orReceived(ts, at time.Time) time.Time {
+	if ts.IsZero() {
+		return at
+	}
+	return ts
+}
+
+func (g gatewayRegistry) RecordMeterValues(ctx context.Context, m ocpp.MeterValuesReport) error {
+	return g.reports.RecordMeterValues(ctx, sessions.Report{StationID: m.Identity, TransactionID: m.TransactionID,
+		EVSESequenceNumber: m.EVSESequence, Samples: samples(m.Samples), Timestamp: m.At, At: m.At})
+}
+
+// In OCPP 1.6 a connectorId is an EVSE with one connector: sessions of 1.6 stations are on
+// connector 1 of their EVSE.
+const connector16 = 1
 
 func (g gatewayRegistry) StartTransaction(ctx context.Context, t ocpp.TransactionStart) (int, error) {
-	meter := float64(t.MeterStartWh)
-	started := t.Timestamp
-	return g.reports.StartTransaction(ctx, sessions.Transaction{StationID: t.Identity, EVSESequenceNumber: t.EVSESequence,
-		IDTag: t.IDTag, MeterStartWh: &meter, StartedAt: &started, Updated: t.At})
+	id, err := g.reports.StartTransaction(ctx, sessions.Start{StationID: t.Identity, EVSESequenceNumber: t.EVSESequence,
+		ConnectorID: connector16, IDTag: t.IDTag, MeterStartWh: float64(t.MeterStartWh), Timestamp: orReceived(t.Timestamp, t.At), At: t.At})
+	if errors.Is(err, chargestations.ErrNotFound) {
+		return 0, ocpp.ErrUnknownStation
+	}
+	return id, err
 }
 
+// A 1.6 StopTransaction for a transaction evroam does not know is still accepted (the station
+// would resend it forever) and kept as an INVALID session.
 func (g gatewayRegistry) StopTransaction(ctx context.Context, t ocpp.TransactionStop) error {
 	meter := float64(t.MeterStopWh)
-	stopped := t.Timestamp
-	return g.reports.UpdateTransaction(ctx, sessions.Transaction{StationID: t.Identity, TransactionID: strconv.Itoa(t.TransactionID),
-		IDTag: t.IDTag, MeterStopWh: &meter, StoppedAt: &stopped, StopReason: t.Reason, Updated: t.At})
+	stopped := orReceived(t.Timestamp, t.At)
+	r := sessions.Report{StationID: t.Identity, TransactionID: strconv.Itoa(t.TransactionID), Create: true, InvalidIfNew: true,
+		MeterStopWh: &meter, StoppedAt: &stopped, StopReason: t.Reason, Timestamp: stopped, Samples: samples(t.Samples), At: t.At}
+	if t.IDTag != "" {
+		r.StopTokenUID, r.TokenType = t.IDTag, sessions.TokenTypeRFID
+	}
+	return g.reports.UpdateTransaction(ctx, r)
 }
 
 func (g gatewayRegistry) RecordTransactionEvent(ctx context.Context, e ocpp.TransactionEvent) error {
-	tx := sessions.Transaction{StationID: e.Identity, TransactionID: e.TransactionID, EVSESequenceNumber: e.EVSESequence,
-		IDTag: e.IDToken, Updated: e.At}
-	ts := e.Timestamp
+	ts := orReceived(e.Timestamp, e.At)
+	r := sessions.Report{StationID: e.Identity, TransactionID: e.TransactionID, EVSESequenceNumber: e.EVSESequence,
+		ConnectorID: e.ConnectorID, TokenUID: e.IDToken, TokenType: sessions.TokenType(e.IDTokenType), Create: true,
+		ChargingState: e.ChargingState, Timestamp: ts, Samples: samples(e.Samples), At: e.At}
 	switch e.EventType {
 	case "Started":
-		tx.StartedAt, tx.MeterStartWh = &ts, e.MeterWh
+		r.StartedAt, r.MeterStartWh = &ts, e.MeterWh
 	case "Ended":
-		tx.StoppedAt, tx.MeterStopWh, tx.StopReason = &ts, e.MeterWh, e.StoppedReason
+		r.StoppedAt, r.MeterStopWh, r.StopReason = &ts, e.MeterWh, e.StoppedReason
+		// The idToken of an Ended event is the one that stopped the transaction.
+		r.TokenUID, r.StopTokenUID = "", e.IDToken
+		if r.StopReason == "" {
+			r.StopReason = "Local" // OCPP 2.0.1: stoppedReason may only be left out when it is Local
+		}
 	}
-	if err := g.reports.UpdateTransaction(ctx, tx); err != nil {
+	if err := g.reports.UpdateTransaction(ctx, r); err != nil {
 		return err
 	}
 	// The EVSE's live status follows the transaction's charging state. Most events are

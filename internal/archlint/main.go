@@ -105,7 +105,7 @@ var mayImportOCPP = []string{"ocpp/ocpptest", "cluster", "commands", "commands/c
 // builds on feature packages whose handlers know HTTP, and that is fine. The layer rule keeps
 // the foundation free of it all the way down.)
 var httpFree = []string{"schema", "internal/apperr", "internal/auth", "internal/paging", "internal/secret",
-	"internal/database", "internal/pgcluster", "internal/tlsfiles", "internal/stationca", "migrations", "ocpp", "cluster", "sessions", "stationreports"}
+	"internal/database", "internal/pgcluster", "internal/tlsfiles", "internal/stationca", "migrations", "ocpp", "cluster", "stationreports"}
 
 // httpFreeFiles: inside any package, stores, services and models know SQL and rules, not
 // HTTP: files with these name prefixes never import gin or internal/web.

@@ -44,6 +44,10 @@ func logger(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
+// Logger is the logger of the request ctx belongs to (see logger), for handlers that log an
+// error they cannot answer with (a stream already under way).
+func Logger(ctx context.Context) *slog.Logger { return logger(ctx) }
+
 // Completed is a finished request as RequestLog hands it to its observer.
 type Completed struct {
 	Method string
