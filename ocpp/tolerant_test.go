@@ -83,6 +83,16 @@ func TestTolerantReaderOfStationAnswers(t *testing.T) {
 	e := newEnv(t, ocpp.Config{})
 	e.reg.AddStation("CS-T", 0, "", true)
 	st := dialRawStation(t, e, "CS-T", "ocpp2.0.1")
+	// The 101 answer comes before the gateway holds the connection; its connect is recorded
+	// after. A Call before that would find the station not connected.
+	e.reg.Wait(t, waitTimeout, "connect recorded", func(r *ocpptest.Registry) bool {
+		for _, c := range r.Connects {
+			if c.Identity == "CS-T" {
+				return true
+			}
+		}
+		return false
+	})
 
 	for _, test := range []struct {
 		answer   string
