@@ -108,6 +108,8 @@ type stationBody struct {
 	LastHeartbeatAt         web.Ignored `json:"last_heartbeat_at"`
 	LastConnectionAttemptAt web.Ignored `json:"last_connection_attempt_at"`
 	LastConnectionError     web.Ignored `json:"last_connection_error"`
+	SecurityProfilePending  web.Ignored `json:"security_profile_pending"`
+	SecurityProfileError    web.Ignored `json:"security_profile_error"`
 	Created                 web.Ignored `json:"created"`
 	LastUpdated             web.Ignored `json:"last_updated"`
 }
@@ -157,6 +159,8 @@ type stationResponse struct {
 	LastHeartbeatAt         *string                    `json:"last_heartbeat_at"`
 	LastConnectionAttemptAt *string                    `json:"last_connection_attempt_at"`
 	LastConnectionError     *string                    `json:"last_connection_error"`
+	SecurityProfilePending  *int                       `json:"security_profile_pending"`
+	SecurityProfileError    *string                    `json:"security_profile_error"`
 
 	ETag        string `json:"etag"`
 	Created     string `json:"created"`
@@ -196,8 +200,9 @@ func toResponse(cs ChargeStation) stationResponse {
 		ConnectivityStatus: g.ConnectivityStatus, ProtocolVersion: g.ProtocolVersion, Endpoint: g.Endpoint,
 		OnboardingState: g.OnboardingState, LastBootAt: formatTime(g.LastBootAt),
 		LastHeartbeatAt: formatTime(g.LastHeartbeatAt), LastConnectionAttemptAt: formatTime(g.LastConnectionAttemptAt),
-		LastConnectionError: g.LastConnectionError,
-		ETag:                cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
+		LastConnectionError: g.LastConnectionError, SecurityProfilePending: g.SecurityProfilePending,
+		SecurityProfileError: g.SecurityProfileError,
+		ETag:                 cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
 	}
 }
 

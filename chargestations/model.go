@@ -88,6 +88,11 @@ type Gateway struct {
 	// LastConnectionError why that was refused (nil when it was accepted).
 	LastConnectionAttemptAt *time.Time
 	LastConnectionError     *string
+	// SecurityProfilePending is the profile the station was told to move to (POST
+	// /chargers/{id}/security-profile) until it has reconnected with it; SecurityProfileError
+	// why the last upgrade failed.
+	SecurityProfilePending *int
+	SecurityProfileError   *string
 }
 
 // Draft is a station as a client writes it (POST, PUT, or PATCH merged onto the current

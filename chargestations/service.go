@@ -259,3 +259,17 @@ func (s *Service) ConfirmPassword(ctx context.Context, identity, token string) e
 func (s *Service) WithdrawPassword(ctx context.Context, identity, token string) error {
 	return s.store.WithdrawPassword(ctx, identity, token)
 }
+
+// ---- Security profile upgrade (charger command POST /chargers/{id}/security-profile; the
+// login that completes it is stationreports').
+
+// BeginProfileUpgrade records profile as the station's pending profile. Errors: ErrNotFound;
+// a field error on "profile" when the station cannot move to it.
+func (s *Service) BeginProfileUpgrade(ctx context.Context, identity string, profile schema.SecurityProfile) error {
+	return s.store.BeginProfileUpgrade(ctx, identity, profile)
+}
+
+// FailProfileUpgrade records that the station refused the upgrade to profile.
+func (s *Service) FailProfileUpgrade(ctx context.Context, identity string, profile schema.SecurityProfile, reason string) error {
+	return s.store.FailProfileUpgrade(ctx, identity, profile, reason)
+}

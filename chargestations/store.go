@@ -71,6 +71,8 @@ type stationRow struct {
 	LastHeartbeatAt         sql.NullTime                        `db:"last_heartbeat_at"`
 	LastAttemptAt           sql.NullTime                        `db:"last_connection_attempt_at"`
 	LastConnectionError     sql.NullString                      `db:"last_connection_error"`
+	ProfilePending          sql.NullInt64                       `db:"security_profile_pending"`
+	ProfileError            sql.NullString                      `db:"security_profile_error"`
 	ETag                    uuid.UUID                           `db:"etag"`
 	Created                 time.Time                           `db:"created"`
 	LastUpdated             time.Time                           `db:"last_updated"`
@@ -88,6 +90,7 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	firmware_version, iccid, imsi, meter_type, meter_serial_number, client_ip_address,
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
 	last_boot_at, last_heartbeat_at, last_connection_attempt_at, last_connection_error,
+	security_profile_pending, security_profile_error,
 	etag, created, last_updated, station_last_updated, evses_doc`
 
 func toRow(cs ChargeStation) stationRow {
@@ -155,7 +158,8 @@ func (r stationRow) toStation() (ChargeStation, error) {
 			ProtocolVersion:    database.StringPtr[schema.ProtocolVersion](r.ProtocolVersion), Endpoint: database.StringPtr[string](r.Endpoint),
 			OnboardingState: schema.OnboardingState(r.OnboardingState), LastBootAt: database.TimePtr(r.LastBootAt),
 			LastHeartbeatAt: database.TimePtr(r.LastHeartbeatAt), LastConnectionAttemptAt: database.TimePtr(r.LastAttemptAt),
-			LastConnectionError: database.StringPtr[string](r.LastConnectionError),
+			LastConnectionError:    database.StringPtr[string](r.LastConnectionError),
+			SecurityProfilePending: intPtr(r.ProfilePending), SecurityProfileError: database.StringPtr[string](r.ProfileError),
 		},
 		ETag: r.ETag, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(), StationUpdated: r.StationUpdated.UTC(),
 	}
@@ -378,10 +382,13 @@ type GatewayStation struct {
 	// in with during a rotation (migration 0018); "" when there is none.
 	OtherPasswordHash     string
 	OtherPasswordVerifier []byte
-	HasBootData           bool // a BootNotification has been accepted before (onboarded)
-	OnboardingState       schema.OnboardingState
-	FirmwareVersion       string // as the last BootNotification gave it
-	HasConfiguration      bool   // the station's configuration has been read before
+	// PendingSecurityProfile is the profile the station was told to move to (0: none): a
+	// login that meets it completes the upgrade (migration 0024).
+	PendingSecurityProfile schema.SecurityProfile
+	HasBootData            bool // a BootNotification has been accepted before (onboarded)
+	OnboardingState        schema.OnboardingState
+	FirmwareVersion        string // as the last BootNotification gave it
+	HasConfiguration       bool   // the station's configuration has been read before
 }
 
 // LookupForGateway returns the connection data of the station with OCPP identity, whatever
@@ -393,6 +400,7 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		PasswordVerifier []byte         `db:"ocpp_password_verifier"`
 		OtherHash        sql.NullString `db:"ocpp_password_other_hash"`
 		OtherVerifier    []byte         `db:"ocpp_password_other_verifier"`
+		ProfilePending   sql.NullInt64  `db:"security_profile_pending"`
 		OnboardingState  string         `db:"onboarding_state"`
 		LastBootAt       sql.NullTime   `db:"last_boot_at"`
 		FirmwareVersion  sql.NullString `db:"firmware_version"`
@@ -400,7 +408,7 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 	}
 	err := sqlx.GetContext(ctx, s.q, &row, `
 	SELECT security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
-		ocpp_password_other_verifier, onboarding_state, last_boot_at,
+		ocpp_password_other_verifier, security_profile_pending, onboarding_state, last_boot_at,
 		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration
 	FROM charge_stations cs
 	WHERE id = $1`, identity)
@@ -413,7 +421,8 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 	return GatewayStation{
 		Identity: identity, SecurityProfile: schema.SecurityProfile(row.SecurityProfile),
 		PasswordHash: row.PasswordHash.String, PasswordVerifier: row.PasswordVerifier,
-		OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier, HasBootData: row.LastBootAt.Valid,
+		OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier,
+		PendingSecurityProfile: schema.SecurityProfile(row.ProfilePending.Int64), HasBootData: row.LastBootAt.Valid,
 		OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
 		HasConfiguration: row.HasConfiguration,
 	}, nil
@@ -468,6 +477,67 @@ func (s *Store) SettleRotation(ctx context.Context, identity, hash string) error
 		OR (ocpp_password_hash = $2 AND ocpp_password_other_is_old))`, identity, hash)
 	if err != nil {
 		return fmt.Errorf("settle the password rotation of %s: %w", identity, database.Translate(err))
+	}
+	return nil
+}
+
+// ---- Security profile upgrade (migration 0024).
+
+// BeginProfileUpgrade records that station identity is being moved to profile: from now on it
+// may also log in with it. A station whose profile is already profile or higher is a
+// field error; so is profile 1 or 2 without a password on record.
+func (s *Store) BeginProfileUpgrade(ctx context.Context, identity string, profile schema.SecurityProfile) error {
+	var row struct {
+		Profile     int  `db:"security_profile"`
+		HasPassword bool `db:"has_password"`
+	}
+	err := sqlx.GetContext(ctx, s.q, &row, `UPDATE charge_stations SET security_profile_pending = $2, security_profile_error = NULL
+	WHERE id = $1 AND security_profile < $2 AND ($2 = 3 OR ocpp_password_hash IS NOT NULL)
+	RETURNING security_profile, ocpp_password_hash IS NOT NULL AS has_password`, identity, int(profile))
+	if errors.Is(err, sql.ErrNoRows) {
+		var cur struct {
+			Profile     int  `db:"security_profile"`
+			HasPassword bool `db:"has_password"`
+		}
+		err := sqlx.GetContext(ctx, s.q, &cur, `SELECT security_profile, ocpp_password_hash IS NOT NULL AS has_password
+		FROM charge_stations WHERE id = $1`, identity)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return fmt.Errorf("security profile of %s: %w", identity, database.Translate(err))
+		case cur.Profile >= int(profile):
+			return apperr.FieldErrors{{Field: "profile", Message: fmt.Sprintf("the station already has security profile %d; a profile is only raised", cur.Profile)}}
+		default:
+			return apperr.FieldErrors{{Field: "profile", Message: fmt.Sprintf("profile %d logs in with a password and the station has none: set ocpp_password first", profile)}}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("begin the security profile upgrade of %s: %w", identity, database.Translate(err))
+	}
+	return nil
+}
+
+// FailProfileUpgrade ends an upgrade to profile that the station refused; reason is kept as
+// the station's security_profile_error, and the old profile keeps working.
+func (s *Store) FailProfileUpgrade(ctx context.Context, identity string, profile schema.SecurityProfile, reason string) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET security_profile_pending = NULL, security_profile_error = $3
+	WHERE id = $1 AND security_profile_pending = $2`, identity, int(profile), reason)
+	if err != nil {
+		return fmt.Errorf("record the failed security profile upgrade of %s: %w", identity, database.Translate(err))
+	}
+	return nil
+}
+
+// CompleteProfileUpgrade makes profile the station's security_profile: it logged in with it.
+// The station's representation changes, so its etag and last_updated move.
+func (s *Store) CompleteProfileUpgrade(ctx context.Context, identity string, profile schema.SecurityProfile, at time.Time) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE charge_stations SET security_profile = $2, security_profile_pending = NULL,
+		security_profile_error = NULL, etag = gen_random_uuid(),
+		last_updated = GREATEST(last_updated, $3), station_last_updated = GREATEST(station_last_updated, $3)
+	WHERE id = $1 AND security_profile_pending = $2`, identity, int(profile), at.UTC())
+	if err != nil {
+		return fmt.Errorf("complete the security profile upgrade of %s: %w", identity, database.Translate(err))
 	}
 	return nil
 }
@@ -696,4 +766,12 @@ func (s *Store) RecordHeartbeats(ctx context.Context, beats map[string]time.Time
 		return fmt.Errorf("record %d heartbeats: %w", len(beats), database.Translate(err))
 	}
 	return nil
+}
+
+func intPtr(n sql.NullInt64) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int64)
+	return &v
 }

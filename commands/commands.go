@@ -21,6 +21,9 @@ type Config struct {
 	// Timeout bounds the wait for a station's answer (EVROAM_COMMAND_TIMEOUT); after it the
 	// command answers 504. Default DefaultTimeout.
 	Timeout time.Duration
+	// SecureURL is the wss:// URL (without the identity) that a 2.0.1 station is given in
+	// SetNetworkProfile when its security profile is raised (EVROAM_OCPP_TLS_PUBLIC_URL).
+	SecureURL string
 }
 
 // Stations tells the handlers which charge stations an API key may command and which

@@ -108,7 +108,7 @@
 //
 //	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
 //		db, registry, ocppCfg, log)
-//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords, profiles)
 //	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
 //	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands

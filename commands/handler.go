@@ -25,18 +25,19 @@ type Handler struct {
 	gw        Gateway
 	transfers DataTransfers
 	passwords Passwords
+	profiles  Profiles
 }
 
 // NewHandler returns the command handlers. stations answers which stations a key may
 // command (404 otherwise) and their protocol; gw reaches the stations (a *cluster.Node, so
 // that a command reaches its station whichever node holds it); transfers reads the
 // DataTransfer history the gateway's Registry records; passwords keeps the passwords a
-// password rotation offers. Mount it with Routes on the authenticated /api/v1 group.
-func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfers, passwords Passwords) *Handler {
+// password rotation offers; profiles the security profile upgrades. Mount it with Routes on the authenticated /api/v1 group.
+func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfers, passwords Passwords, profiles Profiles) *Handler {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Handler{cfg: cfg, stations: stations, gw: gw, transfers: transfers, passwords: passwords}
+	return &Handler{cfg: cfg, stations: stations, gw: gw, transfers: transfers, passwords: passwords, profiles: profiles}
 }
 
 // Routes registers the command routes on rg, which must run web.RequireAPIKey: a POST for

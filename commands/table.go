@@ -26,6 +26,7 @@ var table = []endpoint{
 	diagnosticsCommand,
 	dataTransferCommand,
 	passwordEndpoint{},
+	securityProfileEndpoint{},
 	installCertificateCommand,
 	listCertificatesCommand,
 	deleteCertificateCommand,

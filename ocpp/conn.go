@@ -68,6 +68,7 @@ type conn struct {
 	configRead atomic.Bool
 	firmware   atomic.Pointer[string]
 	readConfig atomic.Bool // the boot just answered asks for a configuration read
+	upgraded   int         // the pending security profile this connection's login met (ConnectInfo)
 	// pendingChain is a certificate signed for the SignCertificate just answered, sent once
 	// the answer is on the wire (certificates.go).
 	pendingChain atomic.Pointer[signedChain]
@@ -118,6 +119,7 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 		done:     make(chan struct{}),
 
 		connectRecorded: make(chan struct{}),
+		upgraded:        st.upgraded,
 	}
 	now := s.cfg.Now().UnixNano()
 	c.lastSeen.Store(now)
@@ -165,6 +167,7 @@ func (c *conn) run(prev *conn, clientIP, endpoint string) {
 		ctx, cancel := s.registryCtx()
 		err := s.reg.RecordConnect(ctx, ConnectInfo{
 			Identity: c.identity, ProtocolVersion: c.proto, ClientIP: clientIP, Endpoint: endpoint, At: at,
+			UpgradedProfile: c.upgraded,
 		})
 		cancel()
 		if err != nil {

@@ -34,7 +34,9 @@
 //     one HTTP 403, before any credential is looked at. Profile 3 needs, instead of a
 //     password, a client certificate that chains to Config.ClientCAs and whose subject CN
 //     is the identity (the OCPP security whitepaper's rule), verified by the TLS layer or,
-//     when a trusted proxy forwards it (Client-Cert, RFC 9440), here (transport.go).
+//     when a trusted proxy forwards it (Client-Cert, RFC 9440), here (transport.go). A
+//     station being moved to a higher profile (Station.PendingSecurityProfile) is let in
+//     by either; a login that meets the new one is reported in ConnectInfo.UpgradedProfile.
 //     Every refusal (0-2) is logged at Warn with identity, address and reason, and
 //     recorded as the station's last connection error through Registry.RecordLoginFailures,
 //     coalesced per station and written with the heartbeats; an accepted login clears it

@@ -125,6 +125,12 @@ type Station struct {
 	// SecurityProfile is 0 (no authentication), 1 or 2 (HTTP Basic) or 3 (TLS client
 	// certificate).
 	SecurityProfile int
+	// PendingSecurityProfile is a higher profile the station was told to move to (0: none).
+	// Until it has logged in with it, a login may meet either; a login that meets it is
+	// reported in ConnectInfo.UpgradedProfile.
+	PendingSecurityProfile int
+	// upgraded is the pending profile this login met (set by the gateway).
+	upgraded int
 	// VerifyPassword reports whether one of candidates is the station's OCPP password: the
 	// password as the station sent it first, then the other forms it may be meant as (1.6
 	// hex/plain, see the package doc). The registry decides how many forms it can afford to
@@ -149,6 +155,9 @@ type ConnectInfo struct {
 	ClientIP        string
 	Endpoint        string // the gateway URL the station uses (without its identity)
 	At              time.Time
+	// UpgradedProfile is Station.PendingSecurityProfile when the login met it (0 when the
+	// station logged in with its current profile): the upgrade is done.
+	UpgradedProfile int
 }
 
 // BootInfo is the content of an accepted BootNotification. Fields a protocol version does

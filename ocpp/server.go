@@ -379,7 +379,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, identity, clientI
 		return Station{}, false
 	}
 	if err == nil {
-		err = s.authorize(r, identity, st, version)
+		st.upgraded, err = s.admit(r, identity, st, version)
 	} else {
 		err = errUnknownStation
 	}
@@ -408,14 +408,24 @@ func (s *Server) refuseLogin(identity, clientIP string, at time.Time, reason err
 	s.loginFailures.add(LoginFailure{Identity: identity, Address: clientIP, Reason: reason.Error(), At: at})
 }
 
-// authorize checks the credentials of the station's security profile; the error says why
-// they are refused.
-func (s *Server) authorize(r *http.Request, identity string, st Station, version string) error {
-	switch st.SecurityProfile {
+// admit checks the station's credentials: those of its pending profile first, when it is
+// being moved to a higher one (upgraded is then that profile), else those of its current
+// profile. The error is the current profile's refusal.
+func (s *Server) admit(r *http.Request, identity string, st Station, version string) (upgraded int, err error) {
+	if st.PendingSecurityProfile > st.SecurityProfile && s.authorize(r, identity, st, st.PendingSecurityProfile, version) == nil {
+		return st.PendingSecurityProfile, nil
+	}
+	return 0, s.authorize(r, identity, st, st.SecurityProfile, version)
+}
+
+// authorize checks the credentials of security profile profile; the error says why they are
+// refused.
+func (s *Server) authorize(r *http.Request, identity string, st Station, profile int, version string) error {
+	switch profile {
 	case 0:
 		return nil
 	case 1, 2:
-		if st.SecurityProfile == 2 && !s.transportOf(r).secure {
+		if profile == 2 && !s.transportOf(r).secure {
 			return errPlainConnection
 		}
 		user, pass, ok := r.BasicAuth()
@@ -450,7 +460,7 @@ func (s *Server) authorize(r *http.Request, identity string, st Station, version
 		}
 		return nil
 	}
-	return fmt.Errorf("unknown security profile %d", st.SecurityProfile)
+	return fmt.Errorf("unknown security profile %d", profile)
 }
 
 // passwordVariants16 returns the other forms under which a 1.6 station's password may be

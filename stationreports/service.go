@@ -112,6 +112,9 @@ func notFound[T any](items []T, identity func(T) string, found map[string]bool) 
 type Station struct {
 	Identity        string
 	SecurityProfile schema.SecurityProfile
+	// PendingSecurityProfile is a profile the station is moving to (0: none); a login may
+	// meet either.
+	PendingSecurityProfile schema.SecurityProfile
 	// VerifyPassword reports whether a candidate is the station's OCPP password; nil when no
 	// password is set. The stored hash never leaves this package.
 	VerifyPassword func(candidates ...string) bool
@@ -130,7 +133,7 @@ func (s *Service) LookupStation(ctx context.Context, identity string) (Station, 
 	if err != nil {
 		return Station{}, err
 	}
-	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, HasBootData: st.HasBootData,
+	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, PendingSecurityProfile: st.PendingSecurityProfile, HasBootData: st.HasBootData,
 		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration}
 	if st.PasswordHash != "" || st.OtherPasswordHash != "" {
 		current := secret.Stored{Hash: st.PasswordHash, Verifier: st.PasswordVerifier}
@@ -183,11 +186,21 @@ type ConnectInfo struct {
 	ClientIPAddress string
 	Endpoint        string // the OCPP URL the station connected to (EVROAM_OCPP_PUBLIC_URL)
 	At              time.Time
+	// UpgradedProfile is the pending security profile the station logged in with (0: it
+	// logged in with its current one): the upgrade is complete.
+	UpgradedProfile schema.SecurityProfile
 }
 
-// RecordConnect marks the station Online with its protocol, address and endpoint.
+// RecordConnect marks the station Online with its protocol, address and endpoint, and
+// completes a security profile upgrade the login met (rare: one statement of its own).
 // Errors: chargestations.ErrNotFound.
 func (s *Service) RecordConnect(ctx context.Context, identity string, c ConnectInfo) error {
+	if c.UpgradedProfile != 0 {
+		if err := s.stations.CompleteProfileUpgrade(ctx, identity, c.UpgradedProfile, c.At); err != nil {
+			return err
+		}
+		s.changed(identity)
+	}
 	return s.presence.Write(ctx, chargestations.Presence{Identity: identity, Online: true, ProtocolVersion: c.ProtocolVersion,
 		ClientIPAddress: c.ClientIPAddress, Endpoint: c.Endpoint, At: c.At})
 }

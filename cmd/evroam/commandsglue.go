@@ -8,6 +8,7 @@ import (
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/stationlogs"
 )
 
@@ -58,4 +59,15 @@ func (p commandPasswords) Confirm(ctx context.Context, identity, token string) e
 
 func (p commandPasswords) Withdraw(ctx context.Context, identity, token string) error {
 	return p.stations.WithdrawPassword(ctx, identity, token)
+}
+
+// commandProfiles records security profile upgrades through the charge-station service.
+type commandProfiles struct{ stations *chargestations.Service }
+
+func (p commandProfiles) Begin(ctx context.Context, identity string, profile int) error {
+	return p.stations.BeginProfileUpgrade(ctx, identity, schema.SecurityProfile(profile))
+}
+
+func (p commandProfiles) Fail(ctx context.Context, identity string, profile int, reason string) error {
+	return p.stations.FailProfileUpgrade(ctx, identity, schema.SecurityProfile(profile), reason)
 }

@@ -48,6 +48,10 @@ type config struct {
 	OCPPTLSCertFile  string
 	OCPPTLSKeyFile   string
 	OCPPClientCAFile string
+	// OCPPTLSPublicURL (EVROAM_OCPP_TLS_PUBLIC_URL) is the wss:// URL stations reach the
+	// gateway at over TLS, given to 2.0.1 stations whose security profile is raised; default
+	// wss://<host of EVROAM_OCPP_TLS_ADDR>/ocpp.
+	OCPPTLSPublicURL string
 	// OCPPCACertFile and OCPPCAKeyFile (EVROAM_OCPP_CA_CERT_FILE, EVROAM_OCPP_CA_KEY_FILE) are
 	// the CA that signs stations' certificate requests (SignCertificate); off when unset.
 	// OCPPCertValidity (EVROAM_OCPP_CERT_VALIDITY) is how long a signed certificate lasts.
@@ -92,6 +96,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		OCPPTLSCertFile:  env("EVROAM_OCPP_TLS_CERT_FILE", ""),
 		OCPPTLSKeyFile:   env("EVROAM_OCPP_TLS_KEY_FILE", ""),
 		OCPPClientCAFile: env("EVROAM_OCPP_CLIENT_CA_FILE", ""),
+		OCPPTLSPublicURL: env("EVROAM_OCPP_TLS_PUBLIC_URL", ""),
 		OCPPCACertFile:   env("EVROAM_OCPP_CA_CERT_FILE", ""),
 		OCPPCAKeyFile:    env("EVROAM_OCPP_CA_KEY_FILE", ""),
 	}
@@ -161,6 +166,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	addrs := []struct{ key, val string }{{"EVROAM_HTTP_ADDR", cfg.HTTPAddr}, {"EVROAM_OCPP_ADDR", cfg.OCPPAddr}}
 	if cfg.DebugAddr != "" {
 		addrs = append(addrs, struct{ key, val string }{"EVROAM_DEBUG_ADDR", cfg.DebugAddr})
+	}
+	if u := cfg.OCPPTLSPublicURL; u != "" && !strings.HasPrefix(u, "wss://") {
+		problems = append(problems, fmt.Sprintf("EVROAM_OCPP_TLS_PUBLIC_URL=%q must be a wss:// URL", u))
 	}
 	if cfg.OCPPTLSAddr != "" {
 		addrs = append(addrs, struct{ key, val string }{"EVROAM_OCPP_TLS_ADDR", cfg.OCPPTLSAddr})

@@ -34,14 +34,14 @@ func (g gatewayRegistry) LookupStation(ctx context.Context, identity string) (oc
 		return ocpp.Station{}, err
 	}
 	return ocpp.Station{Identity: st.Identity, SecurityProfile: int(st.SecurityProfile),
-		VerifyPassword: st.VerifyPassword, HasBootData: st.HasBootData, FirmwareVersion: st.FirmwareVersion,
+		PendingSecurityProfile: int(st.PendingSecurityProfile), VerifyPassword: st.VerifyPassword, HasBootData: st.HasBootData, FirmwareVersion: st.FirmwareVersion,
 		HasConfiguration: st.HasConfiguration}, nil
 }
 
 func (g gatewayRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) error {
 	return g.reports.RecordConnect(ctx, c.Identity, stationreports.ConnectInfo{
 		ProtocolVersion: schema.ProtocolVersion(c.ProtocolVersion), ClientIPAddress: c.ClientIP,
-		Endpoint: c.Endpoint, At: c.At})
+		Endpoint: c.Endpoint, At: c.At, UpgradedProfile: schema.SecurityProfile(c.UpgradedProfile)})
 }
 
 func (g gatewayRegistry) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {

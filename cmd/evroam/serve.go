@@ -124,8 +124,9 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}
-	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout},
-		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore}, commandPasswords{reg.stations})
+	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout, SecureURL: cfg.OCPPTLSPublicURL},
+		commandStations{reg.stationStore}, node, commandTransfers{reg.logStore}, commandPasswords{reg.stations},
+		commandProfiles{reg.stations})
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})
@@ -185,6 +186,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			return fmt.Errorf("listen on EVROAM_OCPP_TLS_ADDR: %w", err)
 		}
 		defer ocppTLSLn.Close()
+	}
+	if ocppTLSLn != nil && cfg.OCPPTLSPublicURL == "" {
+		// The URL a 2.0.1 station is given when its security profile is raised.
+		cfg.OCPPTLSPublicURL = "wss://" + publicHost(ocppTLSLn.Addr().String()) + "/ocpp"
 	}
 	if cfg.publicURLDefaulted {
 		// The default names the address actually bound (":0" picks a port).

@@ -19,8 +19,17 @@ import (
 // through the API with security profiles 2 and 3 connect over wss:// (profile 3 with a
 // client certificate of the configured station CA and no password), profile 2 is refused on
 // the plain address, and a renewed server certificate is served without a restart.
-func TestServeOCPPOverTLS(t *testing.T) {
-	t.Parallel()
+// tlsServe is `evroam serve` with TLS: a server CA, a station CA that signs station
+// certificates, and the addresses it printed.
+type tlsServe struct {
+	api, ws, wss, key   string
+	dir                 string // where the certificate files are
+	serverCA, stationCA *testca.CA
+	post                func(path, body string)
+}
+
+func startTLSServe(t *testing.T) *tlsServe {
+	t.Helper()
 	dir := t.TempDir()
 	serverCA, stationCA := testca.New(t, "server CA"), testca.New(t, "station CA")
 	certFile, keyFile := serverCA.Server(t).WriteFiles(t, dir)
@@ -63,6 +72,7 @@ func TestServeOCPPOverTLS(t *testing.T) {
 	ws := strings.TrimSuffix(printed("OCPP: "), "/{charge_station_id}")
 
 	post := func(path, body string) {
+		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, api+path, bytes.NewBufferString(body))
 		req.Header.Set("X-API-Key", key)
 		req.Header.Set("Content-Type", "application/json")
@@ -79,14 +89,22 @@ func TestServeOCPPOverTLS(t *testing.T) {
 	post("/tariffs", `{"id": "T", "currency": "EUR", "elements": [{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]}`)
 	post("/locations", `{"id": "TLS-LOC", "name": "TLS site", "address": "Nieuwstraat 1", "city": "Utrecht", "country": "NLD",
 		"time_zone": "Europe/Amsterdam", "coordinates": {"latitude": "52.09074", "longitude": "5.12142"}}`)
-	for _, st := range []string{
-		`{"charge_station_id": "TLS-P2", "security_profile": 2, "ocpp_password": "a-long-station-password"`,
-		`{"charge_station_id": "TLS-P3", "security_profile": 3`,
-	} {
-		post("/chargestations", st+`, "location_id": "TLS-LOC", "deploy_state": "Stock",
-			"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": [{"connectors": [
-			{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}]}`)
-	}
+	return &tlsServe{api: api, ws: ws, wss: wss, key: key, dir: dir, serverCA: serverCA, stationCA: stationCA, post: post}
+}
+
+// station creates a station at TLS-LOC; fields are the body's first members.
+func (s *tlsServe) station(fields string) {
+	s.post("/chargestations", fields+`, "location_id": "TLS-LOC", "deploy_state": "Stock",
+		"default_charge_station_tariff_id": "T", "charger_type": "Public", "evses": [{"connectors": [
+		{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}]}]}`)
+}
+
+func TestServeOCPPOverTLS(t *testing.T) {
+	t.Parallel()
+	srv := startTLSServe(t)
+	api, ws, wss, key, serverCA, stationCA, dir := srv.api, srv.ws, srv.wss, srv.key, srv.serverCA, srv.stationCA, srv.dir
+	srv.station(`{"charge_station_id": "TLS-P2", "security_profile": 2, "ocpp_password": "a-long-station-password"`)
+	srv.station(`{"charge_station_id": "TLS-P3", "security_profile": 3`)
 
 	trust := &ocpppeer.TLSOptions{CAPEM: string(serverCA.CertPEM)}
 	p3 := stationCA.Client(t, "TLS-P3")
