@@ -22,7 +22,7 @@ var table = []endpoint{
 	availabilityCommand,
 	getConfigurationCommand,
 	changeConfigurationCommand,
-	updateFirmwareCommand,
+	updateFirmwareEndpoint{},
 	diagnosticsCommand,
 	dataTransferCommand,
 	passwordEndpoint{},

@@ -51,6 +51,7 @@ type Service struct {
 	statuses *batch.Batcher[StatusReport]
 	// sessionReports carries transaction starts, reports and meter values (sessionItem).
 	sessionReports *batch.Batcher[sessionItem]
+	firmware       *batch.Batcher[stationlogs.FirmwareStatus]
 }
 
 // NewService returns a Service; Close stops its batchers. passwords checks station passwords
@@ -76,6 +77,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
 	s.statuses = batch.New(cfg, func(r StatusReport) string { return r.Identity }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
+	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
 	return s
 }
 
@@ -85,12 +87,13 @@ func (s *Service) Close() {
 	s.boots.Close()
 	s.statuses.Close()
 	s.sessionReports.Close()
+	s.firmware.Close()
 }
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
 	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats(),
-		"sessions": s.sessionReports.Stats()}
+		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats()}
 }
 
 // notFound turns the identities a batch write found into each item's outcome.
@@ -458,4 +461,31 @@ func (s *Service) RecordConfiguration(ctx context.Context, identity string, valu
 // station's answer to it.
 func (s *Service) RecordCertificate(ctx context.Context, c stationlogs.Certificate) error {
 	return s.logs.AppendCertificate(ctx, c)
+}
+
+// RecordFirmwareStatus records a FirmwareStatusNotification: the station's
+// firmware_update_status and its firmware history change in one transaction. Like status
+// reports they are written in batches, so that a fleet-wide firmware rollout, whose stations
+// all report at once, costs a few transactions.
+func (s *Service) RecordFirmwareStatus(ctx context.Context, f stationlogs.FirmwareStatus) error {
+	return s.firmware.Write(ctx, f)
+}
+
+func (s *Service) writeFirmwareStatuses(ctx context.Context, fs []stationlogs.FirmwareStatus) error {
+	latest := make(map[string]string, len(fs))
+	for _, f := range fs {
+		latest[f.StationID] = f.Status // reports of one station keep their order: the last wins
+	}
+	var found []string
+	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		if found, err = s.stations.WithTx(tx).SetFirmwareUpdateStatuses(ctx, latest); err != nil {
+			return err
+		}
+		return s.logs.WithTx(tx).AppendFirmwareStatuses(ctx, fs)
+	})
+	if err == nil {
+		s.changed(found...)
+	}
+	return err
 }

@@ -23,7 +23,10 @@ type gatewayRegistry struct {
 	tokens  *tokens.Authorizer
 }
 
-var _ ocpp.Registry = gatewayRegistry{}
+var (
+	_ ocpp.Registry               = gatewayRegistry{}
+	_ ocpp.FirmwareStatusRecorder = gatewayRegistry{}
+)
 
 func (g gatewayRegistry) LookupStation(ctx context.Context, identity string) (ocpp.Station, error) {
 	st, err := g.reports.LookupStation(ctx, identity)
@@ -167,6 +170,12 @@ func (g gatewayRegistry) RecordDataTransfer(ctx context.Context, d ocpp.DataTran
 	return g.reports.RecordDataTransfer(ctx, stationlogs.DataTransfer{StationID: d.Identity, Direction: d.Direction,
 		VendorID: d.VendorID, MessageID: d.MessageID, Data: d.Data, Status: d.Status, ResponseData: d.ResponseData,
 		Error: d.Error, Created: d.At})
+}
+
+// RecordFirmwareStatus implements ocpp.FirmwareStatusRecorder.
+func (g gatewayRegistry) RecordFirmwareStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
+	return g.reports.RecordFirmwareStatus(ctx, stationlogs.FirmwareStatus{StationID: f.Identity, Status: f.Status,
+		RequestID: f.RequestID, Created: f.At})
 }
 
 func (g gatewayRegistry) RecordConfiguration(ctx context.Context, identity string, values []ocpp.ConfigurationValue) error {
