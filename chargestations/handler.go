@@ -111,6 +111,7 @@ type stationBody struct {
 	SecurityProfilePending  web.Ignored `json:"security_profile_pending"`
 	SecurityProfileError    web.Ignored `json:"security_profile_error"`
 	FirmwareUpdateStatus    web.Ignored `json:"firmware_update_status"`
+	DiagnosticsStatus       web.Ignored `json:"diagnostics_status"`
 	Created                 web.Ignored `json:"created"`
 	LastUpdated             web.Ignored `json:"last_updated"`
 }
@@ -163,6 +164,7 @@ type stationResponse struct {
 	SecurityProfilePending  *int                       `json:"security_profile_pending"`
 	SecurityProfileError    *string                    `json:"security_profile_error"`
 	FirmwareUpdateStatus    *string                    `json:"firmware_update_status"`
+	DiagnosticsStatus       *string                    `json:"diagnostics_status"`
 
 	ETag        string `json:"etag"`
 	Created     string `json:"created"`
@@ -204,7 +206,8 @@ func toResponse(cs ChargeStation) stationResponse {
 		LastHeartbeatAt: formatTime(g.LastHeartbeatAt), LastConnectionAttemptAt: formatTime(g.LastConnectionAttemptAt),
 		LastConnectionError: g.LastConnectionError, SecurityProfilePending: g.SecurityProfilePending,
 		SecurityProfileError: g.SecurityProfileError, FirmwareUpdateStatus: g.FirmwareUpdateStatus,
-		ETag: cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
+		DiagnosticsStatus: g.DiagnosticsStatus,
+		ETag:              cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
 	}
 }
 

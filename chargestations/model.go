@@ -96,6 +96,9 @@ type Gateway struct {
 	// FirmwareUpdateStatus is the status of the station's last FirmwareStatusNotification
 	// (its whole history: GET /chargestations/{id}/firmware-history).
 	FirmwareUpdateStatus *string
+	// DiagnosticsStatus is the status of its last DiagnosticsStatusNotification or
+	// LogStatusNotification (its uploads: GET /chargestations/{id}/log-files).
+	DiagnosticsStatus *string
 }
 
 // Draft is a station as a client writes it (POST, PUT, or PATCH merged onto the current

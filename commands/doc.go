@@ -47,9 +47,10 @@
 // answer and write the response. The GET data-transfer history is a plain read, not a
 // command, and has its own handler. The password rotation (password.go) is the one table
 // entry with its own endpoint type: it changes what evroam keeps before and after its CALL
-// (Passwords), which a command entry never does. firmware/update has one too
-// (updateFirmwareEndpoint): with a firmwareId it first asks Firmware for the signed URL of
-// firmware uploaded to evroam, then runs the command entry.
+// (Passwords), which a command entry never does. firmware/update and diagnostics
+// have one too (updateFirmwareEndpoint, diagnosticsEndpoint): with a firmwareId, or without
+// a location, they first ask Files for a signed URL of evroam's file store, then run the
+// command entry.
 //
 // Adding a command (remote start and stop are next):
 //
@@ -111,7 +112,7 @@
 //
 //	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
 //		db, registry, ocppCfg, log)
-//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords, profiles, firmware)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords, profiles, files)
 //	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
 //	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands

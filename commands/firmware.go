@@ -127,14 +127,18 @@ var updateFirmwareCommand = command[updateFirmwareRequest, updateFirmwareAnswer,
 	},
 }
 
-// Firmware finds firmware uploaded to evroam, for firmware/update {"firmwareId": …}.
-// cmd/evroam implements it over package firmware and the signed file URLs.
-type Firmware interface {
+// Files gives stations the URLs of evroam's file store: firmware uploaded to evroam for
+// firmware/update {"firmwareId": …}, and a place to upload diagnostics for diagnostics
+// without a location. cmd/evroam implements it over packages firmware and files.
+type Files interface {
 	// Download returns where a station fetches firmware id: a URL that works without an API
 	// key until at least until. base is the URL the API was reached at, for when no public
 	// URL is configured. Firmware that does not exist or that p may not see is an error
 	// wrapping apperr.NotFound.
 	Download(ctx context.Context, p auth.Principal, id, base string, until time.Time) (FirmwareDownload, error)
+	// UploadURL returns a URL at which station identity may upload one log file (HTTP PUT or
+	// POST) until until; base as for Download.
+	UploadURL(ctx context.Context, identity, base string, until time.Time) (string, error)
 }
 
 // FirmwareDownload is what a station is told about uploaded firmware.
@@ -164,14 +168,14 @@ func (updateFirmwareEndpoint) serve(h *Handler, c *gin.Context) error {
 		return err
 	}
 	if req.FirmwareID != "" {
-		if h.firmware == nil {
-			return errors.New("commands: no Firmware configured")
+		if h.files == nil {
+			return errors.New("commands: no Files configured")
 		}
 		retrieve := checkedTime(req.RetrieveDate)
 		if retrieve.IsZero() {
 			retrieve = time.Now()
 		}
-		dl, err := h.firmware.Download(c.Request.Context(), web.CurrentPrincipal(c), req.FirmwareID, web.BaseURL(c.Request),
+		dl, err := h.files.Download(c.Request.Context(), web.CurrentPrincipal(c), req.FirmwareID, web.BaseURL(c.Request),
 			retrieve.Add(DownloadWindow))
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.FieldErrors{{Field: "firmwareId", Message: "no firmware with this id (POST /api/v1/firmware uploads one)"}}
@@ -197,7 +201,9 @@ func (updateFirmwareEndpoint) serve(h *Handler, c *gin.Context) error {
 // ---- diagnostics
 
 type diagnosticsRequest struct {
-	Location      string `json:"location" validate:"required,max=512"`
+	// Location is where the station uploads; empty: to evroam (UploadWindow), listed in GET
+	// /chargestations/{id}/log-files.
+	Location      string `json:"location" validate:"omitempty,max=512"`
 	StartTime     string `json:"startTime"`
 	StopTime      string `json:"stopTime"`
 	Retries       *int   `json:"retries" validate:"omitempty,min=0"`
@@ -219,9 +225,11 @@ type diagnosticsResponse struct {
 	Message     string `json:"message"`
 	ChargeBoxID string `json:"chargeBoxId"`
 	Location    string `json:"location"`
-	FileName    string `json:"fileName,omitempty"`
-	RequestID   int    `json:"requestId,omitempty"`
-	Status      string `json:"status"`
+	// ToEvroam: the station uploads to evroam (no location was given).
+	ToEvroam  bool   `json:"uploadToEvroam,omitempty"`
+	FileName  string `json:"fileName,omitempty"`
+	RequestID int    `json:"requestId,omitempty"`
+	Status    string `json:"status"`
 }
 
 // diagnosticsAnswer is the station's status, the file it uploads and the requestId of
@@ -270,6 +278,44 @@ type logParameters201 struct {
 type getLogAnswer201 struct {
 	ocpp.StatusResponse
 	Filename string `json:"filename"`
+}
+
+// UploadWindow is how long a station may take to upload diagnostics to evroam.
+const UploadWindow = 24 * time.Hour
+
+// diagnosticsEndpoint is diagnosticsCommand with an absent location filled in: the station
+// uploads to evroam, at a URL good for one upload within UploadWindow.
+type diagnosticsEndpoint struct{}
+
+func (diagnosticsEndpoint) route() string { return diagnosticsCommand.path }
+
+func (diagnosticsEndpoint) serve(h *Handler, c *gin.Context) error {
+	var req diagnosticsRequest
+	st, err := h.prepare(c, &req)
+	if err != nil {
+		return err
+	}
+	toEvroam := req.Location == ""
+	if toEvroam {
+		if h.files == nil {
+			return errors.New("commands: no Files configured")
+		}
+		if req.Location, err = h.files.UploadURL(c.Request.Context(), st.Identity, web.BaseURL(c.Request), time.Now().Add(UploadWindow)); err != nil {
+			return err
+		}
+	}
+	build := diagnosticsCommand.ocpp16
+	if st.ProtocolVersion == ocpp.ProtocolOCPP201 {
+		build = diagnosticsCommand.ocpp201
+	}
+	ans, err := build(&req).exchange(c.Request.Context(), h, st)
+	if err != nil {
+		return err
+	}
+	res := diagnosticsCommand.respond(st, &req, ans)
+	res.ToEvroam = toEvroam
+	c.JSON(http.StatusOK, res)
+	return nil
 }
 
 var diagnosticsCommand = command[diagnosticsRequest, diagnosticsAnswer, diagnosticsResponse]{

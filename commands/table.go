@@ -23,7 +23,7 @@ var table = []endpoint{
 	getConfigurationCommand,
 	changeConfigurationCommand,
 	updateFirmwareEndpoint{},
-	diagnosticsCommand,
+	diagnosticsEndpoint{},
 	dataTransferCommand,
 	passwordEndpoint{},
 	securityProfileEndpoint{},

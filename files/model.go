@@ -26,8 +26,11 @@ const (
 
 // File is a stored file's metadata.
 type File struct {
-	ID          uuid.UUID
-	NetworkID   uuid.UUID
+	ID        uuid.UUID
+	NetworkID uuid.UUID
+	// StationID is the station that uploaded a log file ("" for firmware); the file is of
+	// the station's network.
+	StationID   string
 	Kind        Kind
 	Name        string
 	ContentType string
@@ -44,4 +47,6 @@ var (
 	ErrTooLarge = fmt.Errorf("the file is larger than %d bytes: %w", MaxSize, apperr.TooLarge)
 	// ErrURL: a file URL that is forged, altered or expired (HTTP 403).
 	ErrURL = fmt.Errorf("this file URL is invalid or has expired: %w", apperr.Forbidden)
+	// ErrUploaded: an upload URL is good for one upload.
+	ErrUploaded = fmt.Errorf("a file was uploaded at this URL already: %w", apperr.Conflict)
 )

@@ -34,25 +34,55 @@ func NewSigner(key *secret.Key, now func() time.Time) *Signer {
 	return &Signer{key: key, now: now}
 }
 
-func message(method string, id uuid.UUID, expires int64) string {
-	return method + "\n/files/" + id.String() + "\n" + strconv.FormatInt(expires, 10)
+// message is what a signature covers. station is the uploader of an upload URL ("" for a
+// download).
+func message(method string, id uuid.UUID, expires int64, station string) string {
+	return method + "\n/files/" + id.String() + "\n" + strconv.FormatInt(expires, 10) + "\n" + station
 }
 
 // URL returns the URL under base (e.g. EVROAM_PUBLIC_URL, https://cpo.example.com) at which
-// file id may be fetched (method GET) or uploaded (PUT) until expires.
+// file id may be fetched (method GET) until expires.
 func (s *Signer) URL(base, method string, id uuid.UUID, expires time.Time) (string, error) {
+	return s.url(base, method, id, expires, "")
+}
+
+// UploadURL returns the URL under base at which station may upload one file (HTTP PUT or
+// POST, as stations upload diagnostics) until expires; the file gets id.
+func (s *Signer) UploadURL(base string, id uuid.UUID, station string, expires time.Time) (string, error) {
+	return s.url(base, methodUpload, id, expires, station)
+}
+
+// methodUpload is the method an upload URL is signed for: PUT and POST alike.
+const methodUpload = "PUT"
+
+func (s *Signer) url(base, method string, id uuid.UUID, expires time.Time, station string) (string, error) {
 	if s == nil || s.key == nil {
 		return "", ErrNoKey
 	}
 	exp := expires.Unix()
-	sig := base64.RawURLEncoding.EncodeToString(s.key.SignURL(message(method, id, exp)))
+	sig := base64.RawURLEncoding.EncodeToString(s.key.SignURL(message(method, id, exp, station)))
 	q := url.Values{"expires": {strconv.FormatInt(exp, 10)}, "sig": {sig}}
+	if station != "" {
+		q.Set("station", station)
+	}
 	return strings.TrimRight(base, "/") + "/files/" + id.String() + "?" + q.Encode(), nil
 }
 
 // Check reports whether expires and sig (the query parameters of a file URL) allow method
 // on file id now. Errors: ErrURL (forged, altered or expired).
 func (s *Signer) Check(method string, id uuid.UUID, expires, sig string) error {
+	return s.check(method, id, expires, sig, "")
+}
+
+// CheckUpload is Check for an upload URL of station.
+func (s *Signer) CheckUpload(id uuid.UUID, station, expires, sig string) error {
+	if station == "" {
+		return ErrURL
+	}
+	return s.check(methodUpload, id, expires, sig, station)
+}
+
+func (s *Signer) check(method string, id uuid.UUID, expires, sig, station string) error {
 	if s == nil || s.key == nil {
 		return ErrURL
 	}
@@ -61,7 +91,7 @@ func (s *Signer) Check(method string, id uuid.UUID, expires, sig string) error {
 		return ErrURL
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.key.SignURL(message(method, id, exp))) {
+	if err != nil || !hmac.Equal(got, s.key.SignURL(message(method, id, exp, station))) {
 		return ErrURL
 	}
 	if !s.now().Before(time.Unix(exp, 0)) {

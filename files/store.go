@@ -11,6 +11,7 @@ import (
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -29,21 +30,22 @@ func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
 func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
 
 type fileRow struct {
-	ID          uuid.UUID `db:"id"`
-	NetworkID   uuid.UUID `db:"network_id"`
-	Kind        string    `db:"kind"`
-	Name        string    `db:"name"`
-	ContentType string    `db:"content_type"`
-	Size        int64     `db:"size"`
-	ChunkSize   int64     `db:"chunk_size"`
-	SHA256      []byte    `db:"sha256"`
-	Created     time.Time `db:"created"`
+	ID          uuid.UUID      `db:"id"`
+	NetworkID   uuid.UUID      `db:"network_id"`
+	StationID   sql.NullString `db:"charge_station_id"`
+	Kind        string         `db:"kind"`
+	Name        string         `db:"name"`
+	ContentType string         `db:"content_type"`
+	Size        int64          `db:"size"`
+	ChunkSize   int64          `db:"chunk_size"`
+	SHA256      []byte         `db:"sha256"`
+	Created     time.Time      `db:"created"`
 }
 
-const columns = `id, network_id, kind, name, content_type, size, chunk_size, sha256, created`
+const columns = `id, network_id, charge_station_id, kind, name, content_type, size, chunk_size, sha256, created`
 
 func (r fileRow) toFile() File {
-	return File{ID: r.ID, NetworkID: r.NetworkID, Kind: Kind(r.Kind), Name: r.Name, ContentType: r.ContentType,
+	return File{ID: r.ID, NetworkID: r.NetworkID, StationID: r.StationID.String, Kind: Kind(r.Kind), Name: r.Name, ContentType: r.ContentType,
 		Size: r.Size, ChunkSize: r.ChunkSize, SHA256: r.SHA256, Created: r.Created.UTC()}
 }
 
@@ -52,17 +54,32 @@ func TooLarge(limit int64) error {
 	return fmt.Errorf("the file is larger than the limit of %d bytes: %w", limit, apperr.TooLarge)
 }
 
-// Write stores the bytes of body as file f (whose ID, NetworkID, Kind, Name, ContentType and
-// Created the caller sets) and returns f with its size and sha256. It reads body one chunk
+// Write stores the bytes of body as file f (whose ID, NetworkID or StationID, Kind, Name,
+// ContentType and Created the caller sets) and returns f with its size and sha256. A file of
+// a station is of the station's network. Errors: ErrUploaded (the id is taken), ErrNotFound
+// (the station does not exist), TooLarge. It reads body one chunk
 // at a time and inserts each as it fills, so memory holds one chunk whatever the size. A body
 // of more than limit bytes is TooLarge. Run it on a store made by WithTx: a failure part way
 // must roll the chunks back with the transaction.
 func (s *Store) Write(ctx context.Context, f File, body io.Reader, limit int64) (File, error) {
 	f.ChunkSize = ChunkSize
+	if f.StationID != "" {
+		err := sqlx.GetContext(ctx, s.q, &f.NetworkID, `SELECT network_id FROM charge_stations WHERE id = $1`, f.StationID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return File{}, fmt.Errorf("charge station %s: %w", f.StationID, ErrNotFound)
+		}
+		if err != nil {
+			return File{}, fmt.Errorf("get charge station %s: %w", f.StationID, database.Translate(err))
+		}
+	}
 	const qFile = `
 	INSERT INTO files (` + columns + `)
-	VALUES ($1, $2, $3, $4, $5, 0, $6, '', $7)`
-	if _, err := s.q.ExecContext(ctx, qFile, f.ID, f.NetworkID, string(f.Kind), f.Name, f.ContentType, f.ChunkSize, f.Created); err != nil {
+	VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, 0, $7, '', $8)`
+	_, err := s.q.ExecContext(ctx, qFile, f.ID, f.NetworkID, f.StationID, string(f.Kind), f.Name, f.ContentType, f.ChunkSize, f.Created)
+	if database.IsUniqueViolation(err, "files_pkey") {
+		return File{}, ErrUploaded
+	}
+	if err != nil {
 		return File{}, fmt.Errorf("insert file %s: %w", f.ID, database.Translate(err))
 	}
 	const qChunk = `
@@ -133,6 +150,41 @@ func (s *Store) Get(ctx context.Context, visible []uuid.UUID, id uuid.UUID) (Fil
 		return File{}, fmt.Errorf("get file %s: %w", id, database.Translate(err))
 	}
 	return row.toFile(), nil
+}
+
+// ListOfStation returns a page of the files station uploaded (newest first is not the
+// order: (created, id), like every list), if its network is visible. Errors: ErrNotFound
+// (no such station for these networks).
+func (s *Store) ListOfStation(ctx context.Context, visible []uuid.UUID, station string, p paging.Page) ([]File, paging.Meta, error) {
+	var n int
+	err := sqlx.GetContext(ctx, s.q, &n, `SELECT count(*) FROM charge_stations WHERE id = $1 AND network_id = ANY($2)`, station, pq.Array(visible))
+	if err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("get charge station %s: %w", station, database.Translate(err))
+	}
+	if n == 0 {
+		return nil, paging.Meta{}, fmt.Errorf("charge station %s %w", station, apperr.NotFound)
+	}
+	var w database.Where
+	w.Add("charge_station_id = %s", station)
+	w.Window("created", p.DateFrom, p.DateTo)
+	var rows []fileRow
+	more, err := database.SelectPage(ctx, s.q, &rows, columns, "files", &w, database.Order{Updated: "created", ID: "id"}, p)
+	if err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("list files of %s: %w", station, err)
+	}
+	var m paging.Meta
+	if m.Total, err = database.Count(ctx, s.q, "files", &w); err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("count files of %s: %w", station, err)
+	}
+	out := make([]File, len(rows))
+	for i, r := range rows {
+		out[i] = r.toFile()
+	}
+	if more {
+		last := out[len(out)-1]
+		m.Next = &paging.Cursor{Updated: last.Created, ID: last.ID.String()}
+	}
+	return out, m, nil
 }
 
 // Delete removes file id and its chunks.

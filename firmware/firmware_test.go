@@ -65,7 +65,7 @@ func newEnv(t *testing.T, maxSize int64) *env {
 	})
 	r := gin.New()
 	r.NoRoute(web.NotFoundHandler)
-	files.NewHandler(files.NewStore(e.DB), e.signer).PublicRoutes(r)
+	files.NewHandler(e.DB, files.NewStore(e.DB), e.signer).PublicRoutes(r)
 	e.files = httptest.NewServer(r)
 	t.Cleanup(e.files.Close)
 	return e

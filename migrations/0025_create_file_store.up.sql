@@ -1,19 +1,22 @@
 -- Files kept in PostgreSQL (package files), so that every evroam node serves them with
--- nothing else to run: firmware images that operators upload, and later log files that
+-- nothing else to run: firmware images that operators upload, and log files that
 -- stations upload. A file's bytes are rows of file_chunks of chunk_size bytes each (the last
 -- one shorter), written and read one chunk at a time so that memory stays flat whatever the
--- size; a byte offset maps onto a chunk by division, which is what HTTP Range needs.
+-- size; a byte offset maps onto a chunk by division, which is what HTTP Range needs. A log
+-- file belongs to the station that uploaded it (and goes with it).
 CREATE TABLE files (
-    id           uuid PRIMARY KEY,
-    network_id   uuid NOT NULL REFERENCES networks (id),
-    kind         text NOT NULL CHECK (kind IN ('firmware', 'log')),
-    name         text NOT NULL,
-    content_type text NOT NULL,
-    size         bigint NOT NULL CHECK (size >= 0),
-    chunk_size   integer NOT NULL CHECK (chunk_size > 0),
-    sha256       bytea NOT NULL,
-    created      timestamptz NOT NULL
+    id                uuid PRIMARY KEY,
+    network_id        uuid NOT NULL REFERENCES networks (id),
+    charge_station_id text REFERENCES charge_stations (id) ON DELETE CASCADE,
+    kind              text NOT NULL CHECK (kind IN ('firmware', 'log')),
+    name              text NOT NULL,
+    content_type      text NOT NULL,
+    size              bigint NOT NULL CHECK (size >= 0),
+    chunk_size        integer NOT NULL CHECK (chunk_size > 0),
+    sha256            bytea NOT NULL,
+    created           timestamptz NOT NULL
 );
+CREATE INDEX files_station_idx ON files (charge_station_id, created, id) WHERE charge_station_id IS NOT NULL;
 
 CREATE TABLE file_chunks (
     file_id uuid NOT NULL REFERENCES files (id) ON DELETE CASCADE,
@@ -43,7 +46,9 @@ CREATE INDEX firmware_sync_idx ON firmware (network_id, last_updated, id);
 -- What stations report of a firmware update (FirmwareStatusNotification, 1.6 and 2.0.1):
 -- the latest status on the station (read-only firmware_update_status) and every report in
 -- its firmware history.
-ALTER TABLE charge_stations ADD COLUMN firmware_update_status text;
+-- DiagnosticsStatusNotification (1.6) and LogStatusNotification (2.0.1) likewise set
+-- diagnostics_status.
+ALTER TABLE charge_stations ADD COLUMN firmware_update_status text, ADD COLUMN diagnostics_status text;
 CREATE TABLE firmware_status_log (
     id                bigserial PRIMARY KEY,
     charge_station_id text NOT NULL REFERENCES charge_stations (id) ON DELETE CASCADE,

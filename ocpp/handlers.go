@@ -25,8 +25,8 @@ var handlers = map[string]map[string]handlerFunc{
 		"StopTransaction":                  stopTransaction16,
 		"DataTransfer":                     dataTransfer,
 		"FirmwareStatusNotification":       firmwareStatus,
-		"DiagnosticsStatusNotification":    empty,
-		"LogStatusNotification":            empty,
+		"DiagnosticsStatusNotification":    diagnosticsStatus,
+		"LogStatusNotification":            diagnosticsStatus,
 		"SignedFirmwareStatusNotification": empty,
 		"SecurityEventNotification":        empty,
 		"SignCertificate":                  signCertificate,
@@ -40,7 +40,7 @@ var handlers = map[string]map[string]handlerFunc{
 		"TransactionEvent":           transactionEvent201,
 		"DataTransfer":               dataTransfer,
 		"FirmwareStatusNotification": firmwareStatus,
-		"LogStatusNotification":      empty,
+		"LogStatusNotification":      diagnosticsStatus,
 		"SecurityEventNotification":  empty,
 		"NotifyEvent":                empty,
 		"NotifyReport":               notifyReport201,
@@ -86,6 +86,27 @@ func firmwareStatus(ctx context.Context, c *conn, payload json.RawMessage) (any,
 		return nil, err
 	}
 	if err := rec.RecordFirmwareStatus(ctx, FirmwareStatus{Identity: c.identity, Status: req.Status, RequestID: req.RequestID,
+		At: c.s.cfg.Now()}); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// diagnosticsStatus records a DiagnosticsStatusNotification or LogStatusNotification when
+// the registry takes them.
+func diagnosticsStatus(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	rec, ok := c.s.reg.(DiagnosticsStatusRecorder)
+	if !ok {
+		return struct{}{}, nil
+	}
+	var req struct {
+		Status    string `json:"status"`
+		RequestID *int   `json:"requestId"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	if err := rec.RecordDiagnosticsStatus(ctx, FirmwareStatus{Identity: c.identity, Status: req.Status, RequestID: req.RequestID,
 		At: c.s.cfg.Now()}); err != nil {
 		return nil, err
 	}

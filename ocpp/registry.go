@@ -126,7 +126,17 @@ type FirmwareStatusRecorder interface {
 	RecordFirmwareStatus(ctx context.Context, s FirmwareStatus) error
 }
 
-// FirmwareStatus is one FirmwareStatusNotification.
+// DiagnosticsStatusRecorder is an optional extension of Registry: a registry that implements
+// it is given every 1.6 DiagnosticsStatusNotification and LogStatusNotification (2.0.1, and
+// the 1.6 security extension) as a FirmwareStatus: the status of the station's log upload
+// (Idle, Uploaded, UploadFailed, Uploading; 2.0.1 also BadMessage, NotSupportedOperation,
+// PermissionDenied, AcceptedCanceled).
+type DiagnosticsStatusRecorder interface {
+	RecordDiagnosticsStatus(ctx context.Context, s FirmwareStatus) error
+}
+
+// FirmwareStatus is one FirmwareStatusNotification (or a log upload's status, see
+// DiagnosticsStatusRecorder).
 type FirmwareStatus struct {
 	Identity string
 	// Status is the status as sent: 1.6 Downloaded, DownloadFailed, Downloading, Idle,

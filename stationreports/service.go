@@ -52,7 +52,11 @@ type Service struct {
 	// sessionReports carries transaction starts, reports and meter values (sessionItem).
 	sessionReports *batch.Batcher[sessionItem]
 	firmware       *batch.Batcher[stationlogs.FirmwareStatus]
+	diagnostics    *batch.Batcher[diagnosticsStatus]
 }
+
+// diagnosticsStatus is a station's latest log upload status.
+type diagnosticsStatus struct{ identity, status string }
 
 // NewService returns a Service; Close stops its batchers. passwords checks station passwords
 // (with the key the API stores verifiers with); now may be nil (time.Now).
@@ -78,6 +82,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s.statuses = batch.New(cfg, func(r StatusReport) string { return r.Identity }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
+	s.diagnostics = batch.New(cfg, func(d diagnosticsStatus) string { return d.identity }, s.writeDiagnosticsStatuses)
 	return s
 }
 
@@ -88,12 +93,14 @@ func (s *Service) Close() {
 	s.statuses.Close()
 	s.sessionReports.Close()
 	s.firmware.Close()
+	s.diagnostics.Close()
 }
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
 	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats(),
-		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats()}
+		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats(),
+		"diagnostics_statuses": s.diagnostics.Stats()}
 }
 
 // notFound turns the identities a batch write found into each item's outcome.
@@ -484,6 +491,25 @@ func (s *Service) writeFirmwareStatuses(ctx context.Context, fs []stationlogs.Fi
 		}
 		return s.logs.WithTx(tx).AppendFirmwareStatuses(ctx, fs)
 	})
+	if err == nil {
+		s.changed(found...)
+	}
+	return err
+}
+
+// RecordDiagnosticsStatus records the status of a station's log upload
+// (DiagnosticsStatusNotification, LogStatusNotification) as its diagnostics_status, in
+// batches like the other reports.
+func (s *Service) RecordDiagnosticsStatus(ctx context.Context, identity, status string) error {
+	return s.diagnostics.Write(ctx, diagnosticsStatus{identity: identity, status: status})
+}
+
+func (s *Service) writeDiagnosticsStatuses(ctx context.Context, ds []diagnosticsStatus) error {
+	latest := make(map[string]string, len(ds))
+	for _, d := range ds {
+		latest[d.identity] = d.status
+	}
+	found, err := s.stations.SetDiagnosticsStatuses(ctx, latest)
 	if err == nil {
 		s.changed(found...)
 	}

@@ -130,7 +130,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		tokens:    tokens.NewHandler(reg.tokens),
 		sessions:  sessions.NewHandler(reg.sessions),
 		firmware:  firmware.NewHandler(reg.firmware, firmware.Config{}),
-		files:     files.NewHandler(reg.fileStore, reg.signer),
+		files:     files.NewHandler(reg.db, reg.fileStore, reg.signer),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -173,14 +173,15 @@ func newAPI(d handlers) *gin.Engine {
 	d.tokens.Routes(v1)
 	d.sessions.Routes(v1)
 	d.firmware.Routes(v1)
+	d.files.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}
 	d.ocpi.AdminRoutes(v1)
 
 	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys
-	// /files/…: what stations download (and upload), without an API key: each URL carries
-	// its own expiring signature.
+	// /files/…: what stations download (firmware) and upload (log files), without an API
+	// key: each URL carries its own expiring signature.
 	d.files.PublicRoutes(r.Group("", web.StorableInput))
 	return r
 }

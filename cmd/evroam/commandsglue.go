@@ -79,15 +79,16 @@ func (p commandProfiles) Fail(ctx context.Context, identity string, profile int,
 	return p.stations.FailProfileUpgrade(ctx, identity, schema.SecurityProfile(profile), reason)
 }
 
-// commandFirmware gives firmware/update {"firmwareId"} the signed URL of uploaded firmware:
+// commandFiles gives the charger commands the signed URLs of the file store: firmware/update
+// {"firmwareId"} the URL of uploaded firmware, diagnostics without a location an upload URL;
 // under EVROAM_PUBLIC_URL, or where the API was reached when that is not set.
-type commandFirmware struct {
+type commandFiles struct {
 	firmware  *firmware.Service
 	signer    *files.Signer
 	publicURL string
 }
 
-func (f commandFirmware) Download(ctx context.Context, p auth.Principal, id, base string, until time.Time) (commands.FirmwareDownload, error) {
+func (f commandFiles) Download(ctx context.Context, p auth.Principal, id, base string, until time.Time) (commands.FirmwareDownload, error) {
 	fid, err := uuid.Parse(id)
 	if err != nil {
 		return commands.FirmwareDownload{}, firmware.ErrNotFound
@@ -114,4 +115,15 @@ func (f commandFirmware) Download(ctx context.Context, p auth.Principal, id, bas
 		d.Signature = *fw.Signature
 	}
 	return d, nil
+}
+
+func (f commandFiles) UploadURL(_ context.Context, identity, base string, until time.Time) (string, error) {
+	if f.publicURL != "" {
+		base = f.publicURL
+	}
+	u, err := f.signer.UploadURL(base, uuid.New(), identity, until)
+	if errors.Is(err, files.ErrNoKey) {
+		return "", fmt.Errorf("%w: %w", err, apperr.Conflict)
+	}
+	return u, err
 }

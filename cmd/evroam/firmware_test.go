@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -177,4 +178,139 @@ func (e *e2e) waitFirmwareStatus(id, want string, history []string, requestID in
 			e.t.Errorf("firmware history[%d] = %+v, want %s with request id %d", i, h, history[i], requestID)
 		}
 	}
+}
+
+// TestDiagnosticsToEvroam: diagnostics without a location, against strict stations of both
+// versions: each is told to upload to an evroam URL; what it uploads there (raw PUT, or a
+// multipart POST) is listed with the station and downloadable through the API; the URL takes
+// one upload, only for its station; the station's log upload status is tracked.
+func TestDiagnosticsToEvroam(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
+	connect := func(id, proto string) *ocpppeer.Peer {
+		t.Helper()
+		e.station(id, "diagnostics-pass", 1)
+		p := ocpppeer.Start(t)
+		p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Password: "diagnostics-pass", Protocols: []string{proto}})
+		if proto == "ocpp2.0.1" {
+			p.MustCall("BootNotification", map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "Eve", "vendorName": "Alfen"}})
+		} else {
+			p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+		}
+		return p
+	}
+	send := func(method, u, contentType string, body []byte) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, u, bytes.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	type logFile struct {
+		ID       string `json:"id"`
+		FileName string `json:"file_name"`
+		Size     int64  `json:"size"`
+	}
+	// uploaded checks that station id has exactly one log file, content, and returns it.
+	uploaded := func(id string, content []byte, name string) {
+		t.Helper()
+		var files []logFile
+		e.must("GET", "/api/v1/chargestations/"+id+"/log-files", nil, 200, &files)
+		if len(files) != 1 || files[0].Size != int64(len(content)) || (name != "" && files[0].FileName != name) {
+			t.Fatalf("log files of %s: %+v, want one of %d bytes", id, files, len(content))
+		}
+		req, _ := http.NewRequest("GET", e.api+"/api/v1/chargestations/"+id+"/log-files/"+files[0].ID, nil)
+		req.Header.Set("X-API-Key", "test-admin-key-0123456789abcdefghij")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Equal(got, content) {
+			t.Errorf("download of %s's log file: %d %q", id, res.StatusCode, got)
+		}
+	}
+	waitStatus := func(id, want string) {
+		t.Helper()
+		eventually(t, id+" diagnostics status", func() error {
+			var st struct {
+				DiagnosticsStatus *string `json:"diagnostics_status"`
+			}
+			e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &st)
+			if st.DiagnosticsStatus == nil || *st.DiagnosticsStatus != want {
+				return fmt.Errorf("diagnostics_status %v, want %s", st.DiagnosticsStatus, want)
+			}
+			return nil
+		})
+	}
+
+	t.Run("OCPP16", func(t *testing.T) {
+		p := connect("DG-16", "ocpp1.6")
+		p.OnCall("GetDiagnostics", map[string]any{"fileName": "diag.zip"})
+		var a struct {
+			Location string
+			ToEvroam bool `json:"uploadToEvroam"`
+		}
+		e.must("POST", "/api/v1/chargers/DG-16/diagnostics", map[string]any{}, 200, &a)
+		var got struct {
+			Location string `json:"location"`
+		}
+		json.Unmarshal(p.WaitReceived("GetDiagnostics", 1)[0].Params, &got)
+		if !a.ToEvroam || got.Location != a.Location || !strings.HasPrefix(got.Location, e.api+"/files/") {
+			t.Fatalf("answer %+v, station received %q: want an upload URL of evroam", a, got.Location)
+		}
+		// Another station's name in the URL breaks its signature.
+		if code := send("PUT", strings.Replace(got.Location, "station=DG-16", "station=DG-201", 1), "", []byte("x")); code != 403 {
+			t.Errorf("upload with another station in the URL: %d, want 403", code)
+		}
+		content := []byte("diagnostics of DG-16")
+		if code := send("PUT", got.Location, "application/zip", content); code != 201 {
+			t.Fatalf("upload: %d, want 201", code)
+		}
+		if code := send("PUT", got.Location, "", []byte("again")); code != 409 {
+			t.Errorf("second upload at one URL: %d, want 409", code)
+		}
+		uploaded("DG-16", content, "")
+		p.MustCall("DiagnosticsStatusNotification", map[string]any{"status": "Uploaded"})
+		waitStatus("DG-16", "Uploaded")
+	})
+
+	t.Run("OCPP201Multipart", func(t *testing.T) {
+		p := connect("DG-201", "ocpp2.0.1")
+		p.OnCall("GetLog", map[string]any{"status": "Accepted", "filename": "log.tar.gz"})
+		e.must("POST", "/api/v1/chargers/DG-201/diagnostics", map[string]any{"startTime": "2026-02-09T00:00:00Z"}, 200, nil)
+		var got struct {
+			RequestID int `json:"requestId"`
+			Log       struct {
+				RemoteLocation string `json:"remoteLocation"`
+			} `json:"log"`
+		}
+		json.Unmarshal(p.WaitReceived("GetLog", 1)[0].Params, &got)
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		w.WriteField("note", "uploaded by the station")
+		fw, _ := w.CreateFormFile("file", "log.tar.gz")
+		content := []byte("2.0.1 log content")
+		fw.Write(content)
+		w.Close()
+		if code := send("POST", got.Log.RemoteLocation, w.FormDataContentType(), body.Bytes()); code != 201 {
+			t.Fatalf("multipart upload: %d, want 201", code)
+		}
+		uploaded("DG-201", content, "log.tar.gz")
+		p.MustCall("LogStatusNotification", map[string]any{"status": "Uploaded", "requestId": got.RequestID})
+		waitStatus("DG-201", "Uploaded")
+		// The other station's files are not this one's.
+		var files []logFile
+		e.must("GET", "/api/v1/chargestations/DG-16/log-files", nil, 200, &files)
+		if len(files) == 1 {
+			e.must("GET", "/api/v1/chargestations/DG-201/log-files/"+files[0].ID, nil, 404, nil)
+		}
+	})
 }

@@ -24,8 +24,9 @@ type gatewayRegistry struct {
 }
 
 var (
-	_ ocpp.Registry               = gatewayRegistry{}
-	_ ocpp.FirmwareStatusRecorder = gatewayRegistry{}
+	_ ocpp.Registry                  = gatewayRegistry{}
+	_ ocpp.FirmwareStatusRecorder    = gatewayRegistry{}
+	_ ocpp.DiagnosticsStatusRecorder = gatewayRegistry{}
 )
 
 func (g gatewayRegistry) LookupStation(ctx context.Context, identity string) (ocpp.Station, error) {
@@ -176,6 +177,11 @@ func (g gatewayRegistry) RecordDataTransfer(ctx context.Context, d ocpp.DataTran
 func (g gatewayRegistry) RecordFirmwareStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
 	return g.reports.RecordFirmwareStatus(ctx, stationlogs.FirmwareStatus{StationID: f.Identity, Status: f.Status,
 		RequestID: f.RequestID, Created: f.At})
+}
+
+// RecordDiagnosticsStatus implements ocpp.DiagnosticsStatusRecorder.
+func (g gatewayRegistry) RecordDiagnosticsStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
+	return g.reports.RecordDiagnosticsStatus(ctx, f.Identity, f.Status)
 }
 
 func (g gatewayRegistry) RecordConfiguration(ctx context.Context, identity string, values []ocpp.ConfigurationValue) error {

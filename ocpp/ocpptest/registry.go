@@ -35,6 +35,7 @@ type Registry struct {
 	Configuration map[string][]ocpp.ConfigurationValue
 	Certificates  []ocpp.SignedCertificate
 	Firmware      []ocpp.FirmwareStatus
+	Diagnostics   []ocpp.FirmwareStatus
 	// Events lists every call in order, as "Method identity", for ordering checks.
 	Events []string
 	// Authorizations lists every Authorize call; Decisions answers them by id token
@@ -272,4 +273,9 @@ func (r *Registry) RecordCertificate(_ context.Context, identity string, c ocpp.
 // RecordFirmwareStatus records a FirmwareStatusNotification (ocpp.FirmwareStatusRecorder).
 func (r *Registry) RecordFirmwareStatus(_ context.Context, f ocpp.FirmwareStatus) error {
 	return r.record("RecordFirmwareStatus", f.Identity, func() { r.Firmware = append(r.Firmware, f) })
+}
+
+// RecordDiagnosticsStatus records a log upload's status (ocpp.DiagnosticsStatusRecorder).
+func (r *Registry) RecordDiagnosticsStatus(_ context.Context, f ocpp.FirmwareStatus) error {
+	return r.record("RecordDiagnosticsStatus", f.Identity, func() { r.Diagnostics = append(r.Diagnostics, f) })
 }
