@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
@@ -57,9 +58,8 @@ func TooLarge(limit int64) error {
 // Write stores the bytes of body as file f (whose ID, NetworkID or StationID, Kind, Name,
 // ContentType and Created the caller sets) and returns f with its size and sha256. A file of
 // a station is of the station's network. Errors: ErrUploaded (the id is taken), ErrNotFound
-// (the station does not exist), TooLarge. It reads body one chunk
-// at a time and inserts each as it fills, so memory holds one chunk whatever the size. A body
-// of more than limit bytes is TooLarge. Run it on a store made by WithTx: a failure part way
+// (the station does not exist), TooLarge (more than limit bytes). It reads body one chunk at
+// a time and inserts each as it fills, so memory holds one chunk whatever the size. Run it on a store made by WithTx: a failure part way
 // must roll the chunks back with the transaction.
 func (s *Store) Write(ctx context.Context, f File, body io.Reader, limit int64) (File, error) {
 	f.ChunkSize = ChunkSize
@@ -123,9 +123,9 @@ func readError(err error) error {
 	if errors.Is(err, apperr.TooLarge) {
 		return err
 	}
-	var mb interface{ Limit() int64 }
+	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
-		return TooLarge(mb.Limit())
+		return TooLarge(mb.Limit)
 	}
 	return fmt.Errorf("%v: %w", err, apperr.BadRequest)
 }
