@@ -365,6 +365,8 @@ func TestUploadRefusals(t *testing.T) {
 		}
 	}
 	const ok = "vendor=V&model=M&version=1"
+	// Fields in a JSON body: not an image.
+	e.Do("POST", "/api/v1/firmware?"+ok, map[string]any{"vendor": "V"}).Must(t, http.StatusUnsupportedMediaType)
 	// Announced too large: refused before a byte is read.
 	if status, b := e.upload(t, e.Key, ok, image(limit+1), limit+1); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("Content-Length past the limit: %d %s, want 413", status, b)

@@ -90,6 +90,11 @@ func (h *Handler) upload(c *gin.Context) error {
 	limit := h.cfg.MaxSize
 	mediaType, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	multi := mediaType == "multipart/form-data"
+	if mediaType == "application/json" || mediaType == "application/x-www-form-urlencoded" {
+		// A client that put the fields in a JSON or form body: its body is not an image.
+		return fmt.Errorf("a firmware upload is the image itself (fields as query parameters) or multipart/form-data, not %s: %w",
+			mediaType, apperr.UnsupportedMediaType)
+	}
 	overhead := int64(0)
 	if multi {
 		overhead = multipartOverhead
