@@ -65,14 +65,7 @@ func TestFirmwareUpdateFromTheStore(t *testing.T) {
 	connect := func(id, proto string) *ocpppeer.Peer {
 		t.Helper()
 		e.station(id, "firmware-test-pass", 1)
-		p := ocpppeer.Start(t)
-		p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Password: "firmware-test-pass", Protocols: []string{proto}})
-		if proto == "ocpp2.0.1" {
-			p.MustCall("BootNotification", map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "Eve", "vendorName": "Alfen"}})
-		} else {
-			p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
-		}
-		return p
+		return bootedStation(t, e, id, proto)
 	}
 
 	t.Run("OCPP16", func(t *testing.T) {
@@ -128,6 +121,25 @@ func TestFirmwareUpdateFromTheStore(t *testing.T) {
 		p.MustCall("FirmwareStatusNotification", map[string]any{"status": "Downloading", "requestId": got.RequestID})
 		p.MustCall("FirmwareStatusNotification", map[string]any{"status": "InvalidSignature", "requestId": got.RequestID})
 		e.waitFirmwareStatus("FW-201", "InvalidSignature", []string{"InvalidSignature", "Downloading"}, got.RequestID)
+	})
+
+	t.Run("OtherNetwork", func(t *testing.T) {
+		// A sub-network's station cannot be sent the root network's firmware (the root's key
+		// could: it sees the networks below it).
+		key := e.otherKey()
+		e.stationOfKey(key, "FW-OTH")
+		p := bootedStation(t, e, "FW-OTH", "ocpp1.6")
+		p.OnCall("UpdateFirmware", map[string]any{})
+		code, data := e.doKey(key, "POST", "/api/v1/chargers/FW-OTH/firmware/update", map[string]any{"firmwareId": plain})
+		if code != 422 || !strings.Contains(string(data), `"firmwareId"`) {
+			t.Errorf("another network's firmware: %d %s, want 422 naming firmwareId", code, data)
+		}
+		if code, data := e.doKey(key, "GET", "/api/v1/firmware/"+plain, nil); code != 404 {
+			t.Errorf("GET another network's firmware: %d %s, want 404", code, data)
+		}
+		if got := p.Received("UpdateFirmware"); len(got) != 0 {
+			t.Errorf("the station received %d UpdateFirmware", len(got))
+		}
 	})
 
 	t.Run("Refused", func(t *testing.T) {
@@ -189,15 +201,8 @@ func TestDiagnosticsToEvroam(t *testing.T) {
 	e := startE2E(t)
 	connect := func(id, proto string) *ocpppeer.Peer {
 		t.Helper()
-		e.station(id, "diagnostics-pass", 1)
-		p := ocpppeer.Start(t)
-		p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Password: "diagnostics-pass", Protocols: []string{proto}})
-		if proto == "ocpp2.0.1" {
-			p.MustCall("BootNotification", map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "Eve", "vendorName": "Alfen"}})
-		} else {
-			p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
-		}
-		return p
+		e.station(id, "firmware-test-pass", 1)
+		return bootedStation(t, e, id, proto)
 	}
 	send := func(method, u, contentType string, body []byte) int {
 		t.Helper()
@@ -313,4 +318,43 @@ func TestDiagnosticsToEvroam(t *testing.T) {
 			e.must("GET", "/api/v1/chargestations/DG-201/log-files/"+files[0].ID, nil, 404, nil)
 		}
 	})
+}
+
+// stationOfKey creates, with key, a location, a tariff and a one-EVSE station id of key's
+// network (profile 1, password firmware-test-pass).
+func (e *e2e) stationOfKey(key, id string) {
+	e.t.Helper()
+	mustKey := func(method, path string, body any, want int) json.RawMessage {
+		e.t.Helper()
+		code, raw := e.doKey(key, method, path, body)
+		if code != want {
+			e.t.Fatalf("%s %s: %d %s, want %d", method, path, code, raw, want)
+		}
+		var env struct{ Data json.RawMessage }
+		json.Unmarshal(raw, &env)
+		return env.Data
+	}
+	var loc struct{ ID string }
+	json.Unmarshal(mustKey("POST", "/api/v1/locations", map[string]any{
+		"name": "Depot", "address": "Weg 1", "city": "Utrecht", "country": "NLD", "time_zone": "Europe/Amsterdam",
+		"coordinates": map[string]string{"latitude": "52.09074", "longitude": "5.12142"}}, 201), &loc)
+	mustKey("PUT", "/api/v1/tariffs/"+loc.ID, freeTariff, 201)
+	conn := map[string]any{"id": "1", "internal": "Mennekes_Socket", "power_type": "AC_3_PHASE", "max_voltage": 400, "max_amperage": 32}
+	mustKey("POST", "/api/v1/chargestations", map[string]any{
+		"charge_station_id": id, "location_id": loc.ID, "deploy_state": "Production", "ocpp_password": "firmware-test-pass",
+		"default_charge_station_tariff_id": loc.ID, "charger_type": "Public", "security_profile": 1,
+		"evses": []any{map[string]any{"evse_sequence_number": 1, "connectors": []any{conn}}}}, 201)
+}
+
+// bootedStation connects a strict station id (password firmware-test-pass) and boots it.
+func bootedStation(t *testing.T, e *e2e, id, proto string) *ocpppeer.Peer {
+	t.Helper()
+	p := ocpppeer.Start(t)
+	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Password: "firmware-test-pass", Protocols: []string{proto}})
+	if proto == "ocpp2.0.1" {
+		p.MustCall("BootNotification", map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "Eve", "vendorName": "Alfen"}})
+	} else {
+		p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+	}
+	return p
 }
