@@ -96,8 +96,7 @@ func (h *Handler) upload(c *gin.Context) error {
 	if c.Request.ContentLength > MaxSize+multipartOverhead {
 		return TooLarge(MaxSize)
 	}
-	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Time{}) // see firmware's upload
-	body := io.Reader(http.MaxBytesReader(c.Writer, c.Request.Body, MaxSize+multipartOverhead))
+	body := UploadBody(c, MaxSize+multipartOverhead)
 	name, contentType := "", c.GetHeader("Content-Type")
 	if mediaType, params, _ := mime.ParseMediaType(contentType); mediaType == "multipart/form-data" {
 		part, err := firstFile(multipart.NewReader(body, params["boundary"]))
@@ -123,6 +122,29 @@ func (h *Handler) upload(c *gin.Context) error {
 	}
 	c.Status(http.StatusCreated)
 	return nil
+}
+
+// UploadIdleTimeout is how long an upload may send nothing before it is cut off (its
+// transaction, and the database connection it holds, end with it). A variable for tests.
+var UploadIdleTimeout = 60 * time.Second
+
+// UploadBody is the body of an upload request: at most limit bytes (a MaxBytesError past
+// them), and free of the server's read timeout, which is meant for ordinary requests: a
+// large file on a slow line takes longer. Instead each read must bring data within
+// UploadIdleTimeout, so a client that stalls cannot hold its connection (and the upload's
+// database transaction) for ever.
+func UploadBody(c *gin.Context, limit int64) io.Reader {
+	return &idleReader{rc: http.NewResponseController(c.Writer), r: http.MaxBytesReader(c.Writer, c.Request.Body, limit)}
+}
+
+type idleReader struct {
+	rc *http.ResponseController
+	r  io.Reader
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	_ = ir.rc.SetReadDeadline(time.Now().Add(UploadIdleTimeout)) // unsupported (a test recorder): no deadline to move
+	return ir.r.Read(p)
 }
 
 // multipartOverhead is what a multipart body may hold besides its file.

@@ -220,6 +220,41 @@ func TestLargeUploadAndRangedDownloadInFlatMemory(t *testing.T) {
 	}
 }
 
+// TestStalledUploadIsCutOff: an upload that stops sending is ended after
+// files.UploadIdleTimeout (not the server's whole-request timeout, which a large upload on a
+// slow line may exceed), keeping nothing.
+func TestStalledUploadIsCutOff(t *testing.T) {
+	defer func(d time.Duration) { files.UploadIdleTimeout = d }(files.UploadIdleTimeout)
+	files.UploadIdleTimeout = 300 * time.Millisecond
+	e := newEnv(t, 0)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write(make([]byte, 3<<20)) // then nothing: the sender stalls
+	done := make(chan int, 1)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.Server.URL+"/api/v1/firmware?vendor=V&model=M&version=1", pr)
+	req.Header.Set("X-API-Key", e.Key)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0 // the connection was cut: also an end
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	select {
+	case status := <-done:
+		if status != http.StatusBadRequest && status != 0 {
+			t.Errorf("stalled upload: %d, want 400 (or the connection cut)", status)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stalled upload was not cut off")
+	}
+	if f, c := countFiles(t, e.DB); f != 0 || c != 0 {
+		t.Errorf("a stalled upload kept %d files, %d chunks", f, c)
+	}
+}
+
 func principalOfRoot(e *env) auth.Principal {
 	return auth.Principal{NetworkID: e.Root.ID, Networks: []uuid.UUID{e.Root.ID}}
 }

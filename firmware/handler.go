@@ -11,9 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"path"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/evroam/evroam/files"
@@ -102,11 +100,7 @@ func (h *Handler) upload(c *gin.Context) error {
 	if c.Request.ContentLength > limit+overhead {
 		return files.TooLarge(limit)
 	}
-	// A large image on a slow line takes longer than the server's read timeout, which is
-	// meant for ordinary requests: this one may take its time (each chunk is written as it
-	// arrives, so a slow upload costs a connection, not memory).
-	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Time{})
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, limit+overhead)
+	body := files.UploadBody(c, limit+overhead)
 	p := web.CurrentPrincipal(c)
 	var (
 		fw  Firmware
@@ -191,7 +185,7 @@ func (h *Handler) uploadMultipart(c *gin.Context, mr *multipart.Reader, limit in
 			return Firmware{}, given
 		}
 	}
-	fileName := sanitizeName(file.FileName())
+	fileName := files.SafeName(file.FileName())
 	contentType := file.Header.Get("Content-Type")
 	return h.svc.Upload(c.Request.Context(), web.CurrentPrincipal(c), file, limit, func() (New, error) {
 		rest, err := fields()
@@ -228,7 +222,7 @@ const (
 	maxName        = 50
 	maxCertificate = 5500
 	maxSignature   = 800
-	maxFileName    = 255
+	maxFileName    = files.MaxNameLength
 )
 
 var known = map[string]bool{"vendor": true, "model": true, "version": true, "signing_certificate": true, "signature": true, "file_name": true}
@@ -274,7 +268,7 @@ func parseNew(values map[string]string, problems apperr.FieldErrors) (New, apper
 		}
 	}
 	if v, ok := values["file_name"]; ok {
-		if v != sanitizeName(v) || v == "" || len(v) > maxFileName {
+		if v != files.SafeName(v) || v == "" || len(v) > maxFileName {
 			problems.Add("file_name", fmt.Sprintf("must be a file name of at most %d printable characters without a path", maxFileName))
 		} else {
 			n.FileName = v
@@ -293,16 +287,6 @@ func printable(s string) bool {
 		}
 	}
 	return true
-}
-
-// sanitizeName keeps the last element of a client's file name, as printable text: a station
-// is never handed a path.
-func sanitizeName(s string) string {
-	s = path.Base(strings.ReplaceAll(s, `\`, "/"))
-	if s == "." || s == "/" || !printable(s) || len(s) > maxFileName {
-		return ""
-	}
-	return s
 }
 
 func parseID(c *gin.Context) (uuid.UUID, error) {
