@@ -531,6 +531,9 @@ func TestSignedURLs(t *testing.T) {
 	if status, body := get(good); status != 200 || body != "0123456789" {
 		t.Errorf("download: %d %q", status, body)
 	}
+	if res, err := http.Head(good); err != nil || res.StatusCode != 200 || res.ContentLength != 10 || res.Header.Get("Accept-Ranges") != "bytes" {
+		t.Errorf("HEAD: %v %+v", err, res)
+	}
 	tamper := func(u string, f func(q url.Values, path string) string) string {
 		pu, _ := url.Parse(u)
 		q := pu.Query()

@@ -311,11 +311,18 @@ func TestDiagnosticsToEvroam(t *testing.T) {
 		uploaded("DG-201", content, "log.tar.gz")
 		p.MustCall("LogStatusNotification", map[string]any{"status": "Uploaded", "requestId": got.RequestID})
 		waitStatus("DG-201", "Uploaded")
-		// The other station's files are not this one's.
+		// The other station's files are not this one's, and another network sees neither.
 		var files []logFile
 		e.must("GET", "/api/v1/chargestations/DG-16/log-files", nil, 200, &files)
-		if len(files) == 1 {
-			e.must("GET", "/api/v1/chargestations/DG-201/log-files/"+files[0].ID, nil, 404, nil)
+		if len(files) != 1 {
+			t.Fatalf("log files of DG-16: %+v", files)
+		}
+		e.must("GET", "/api/v1/chargestations/DG-201/log-files/"+files[0].ID, nil, 404, nil)
+		other := e.otherKey()
+		for _, path := range []string{"/api/v1/chargestations/DG-16/log-files", "/api/v1/chargestations/DG-16/log-files/" + files[0].ID} {
+			if code, data := e.doKey(other, "GET", path, nil); code != 404 {
+				t.Errorf("GET %s with another network's key: %d %s, want 404", path, code, data)
+			}
 		}
 	})
 }
