@@ -110,11 +110,10 @@ func (h *Handler) upload(c *gin.Context) error {
 		fw, err = h.uploadMultipart(c, multipart.NewReader(body, params["boundary"]), limit)
 	} else {
 		values := map[string]string{}
-		var problems apperr.FieldErrors
 		for k, vs := range c.Request.URL.Query() {
 			values[k] = vs[len(vs)-1]
 		}
-		n, problems := parseNew(values, problems)
+		n, problems := parseNew(values, nil)
 		if err := problems.Err(); err != nil {
 			return err // before reading the body
 		}
