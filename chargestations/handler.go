@@ -110,6 +110,8 @@ type stationBody struct {
 	LastConnectionError     web.Ignored `json:"last_connection_error"`
 	SecurityProfilePending  web.Ignored `json:"security_profile_pending"`
 	SecurityProfileError    web.Ignored `json:"security_profile_error"`
+	FirmwareUpdateStatus    web.Ignored `json:"firmware_update_status"`
+	DiagnosticsStatus       web.Ignored `json:"diagnostics_status"`
 	Created                 web.Ignored `json:"created"`
 	LastUpdated             web.Ignored `json:"last_updated"`
 }
@@ -161,6 +163,8 @@ type stationResponse struct {
 	LastConnectionError     *string                    `json:"last_connection_error"`
 	SecurityProfilePending  *int                       `json:"security_profile_pending"`
 	SecurityProfileError    *string                    `json:"security_profile_error"`
+	FirmwareUpdateStatus    *string                    `json:"firmware_update_status"`
+	DiagnosticsStatus       *string                    `json:"diagnostics_status"`
 
 	ETag        string `json:"etag"`
 	Created     string `json:"created"`
@@ -201,8 +205,9 @@ func toResponse(cs ChargeStation) stationResponse {
 		OnboardingState: g.OnboardingState, LastBootAt: formatTime(g.LastBootAt),
 		LastHeartbeatAt: formatTime(g.LastHeartbeatAt), LastConnectionAttemptAt: formatTime(g.LastConnectionAttemptAt),
 		LastConnectionError: g.LastConnectionError, SecurityProfilePending: g.SecurityProfilePending,
-		SecurityProfileError: g.SecurityProfileError,
-		ETag:                 cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
+		SecurityProfileError: g.SecurityProfileError, FirmwareUpdateStatus: g.FirmwareUpdateStatus,
+		DiagnosticsStatus: g.DiagnosticsStatus,
+		ETag:              cs.ETag.String(), Created: web.FormatTime(cs.Created), LastUpdated: web.FormatTime(cs.LastUpdated),
 	}
 }
 

@@ -93,6 +93,12 @@ type Gateway struct {
 	// why the last upgrade failed.
 	SecurityProfilePending *int
 	SecurityProfileError   *string
+	// FirmwareUpdateStatus is the status of the station's last FirmwareStatusNotification
+	// (its whole history: GET /chargestations/{id}/firmware-history).
+	FirmwareUpdateStatus *string
+	// DiagnosticsStatus is the status of its last DiagnosticsStatusNotification or
+	// LogStatusNotification (its uploads: GET /chargestations/{id}/log-files).
+	DiagnosticsStatus *string
 }
 
 // Draft is a station as a client writes it (POST, PUT, or PATCH merged onto the current

@@ -73,6 +73,8 @@ type stationRow struct {
 	LastConnectionError     sql.NullString                      `db:"last_connection_error"`
 	ProfilePending          sql.NullInt64                       `db:"security_profile_pending"`
 	ProfileError            sql.NullString                      `db:"security_profile_error"`
+	FirmwareUpdateStatus    sql.NullString                      `db:"firmware_update_status"`
+	DiagnosticsStatus       sql.NullString                      `db:"diagnostics_status"`
 	ETag                    uuid.UUID                           `db:"etag"`
 	Created                 time.Time                           `db:"created"`
 	LastUpdated             time.Time                           `db:"last_updated"`
@@ -90,7 +92,7 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	firmware_version, iccid, imsi, meter_type, meter_serial_number, client_ip_address,
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
 	last_boot_at, last_heartbeat_at, last_connection_attempt_at, last_connection_error,
-	security_profile_pending, security_profile_error,
+	security_profile_pending, security_profile_error, firmware_update_status, diagnostics_status,
 	etag, created, last_updated, station_last_updated, evses_doc`
 
 func toRow(cs ChargeStation) stationRow {
@@ -160,6 +162,8 @@ func (r stationRow) toStation() (ChargeStation, error) {
 			LastHeartbeatAt: database.TimePtr(r.LastHeartbeatAt), LastConnectionAttemptAt: database.TimePtr(r.LastAttemptAt),
 			LastConnectionError:    database.StringPtr[string](r.LastConnectionError),
 			SecurityProfilePending: intPtr(r.ProfilePending), SecurityProfileError: database.StringPtr[string](r.ProfileError),
+			FirmwareUpdateStatus: database.StringPtr[string](r.FirmwareUpdateStatus),
+			DiagnosticsStatus:    database.StringPtr[string](r.DiagnosticsStatus),
 		},
 		ETag: r.ETag, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(), StationUpdated: r.StationUpdated.UTC(),
 	}
@@ -774,4 +778,38 @@ func intPtr(n sql.NullInt64) *int {
 	}
 	v := int(n.Int64)
 	return &v
+}
+
+// SetFirmwareUpdateStatuses sets the firmware_update_status of stations, in one statement:
+// statuses maps a station to its latest FirmwareStatusNotification. What a station reports
+// changes neither its etag nor its last_updated. It returns the stations it found.
+func (s *Store) SetFirmwareUpdateStatuses(ctx context.Context, statuses map[string]string) ([]string, error) {
+	return s.setReported(ctx, "firmware_update_status", statuses)
+}
+
+// SetDiagnosticsStatuses sets the diagnostics_status of stations (their latest
+// DiagnosticsStatusNotification or LogStatusNotification), like SetFirmwareUpdateStatuses.
+func (s *Store) SetDiagnosticsStatuses(ctx context.Context, statuses map[string]string) ([]string, error) {
+	return s.setReported(ctx, "diagnostics_status", statuses)
+}
+
+// setReported sets column (one of the two above, never a caller's text) of stations.
+func (s *Store) setReported(ctx context.Context, column string, statuses map[string]string) ([]string, error) {
+	if len(statuses) == 0 {
+		return nil, nil
+	}
+	ids, sts := make([]string, 0, len(statuses)), make([]string, 0, len(statuses))
+	for id, st := range statuses {
+		ids, sts = append(ids, id), append(sts, st)
+	}
+	q := `
+	UPDATE charge_stations c SET ` + column + ` = u.status
+	FROM unnest($1::text[], $2::text[]) AS u(id, status)
+	WHERE c.id = u.id
+	RETURNING c.id`
+	var found []string
+	if err := sqlx.SelectContext(ctx, s.q, &found, q, pq.Array(ids), pq.Array(sts)); err != nil {
+		return nil, fmt.Errorf("set %s of %d stations: %w", column, len(ids), database.Translate(err))
+	}
+	return found, nil
 }

@@ -273,6 +273,24 @@ func (r sessionRegistry) RecordCertificate(ctx context.Context, identity string,
 	return nil
 }
 
+// RecordFirmwareStatus passes FirmwareStatusNotifications on to the wrapped registry, when it
+// records them (ocpp.FirmwareStatusRecorder).
+func (r sessionRegistry) RecordFirmwareStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
+	if rec, ok := r.Registry.(ocpp.FirmwareStatusRecorder); ok {
+		return rec.RecordFirmwareStatus(ctx, f)
+	}
+	return nil
+}
+
+// RecordDiagnosticsStatus passes log upload statuses on to the wrapped registry, when it
+// records them (ocpp.DiagnosticsStatusRecorder).
+func (r sessionRegistry) RecordDiagnosticsStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
+	if rec, ok := r.Registry.(ocpp.DiagnosticsStatusRecorder); ok {
+		return rec.RecordDiagnosticsStatus(ctx, f)
+	}
+	return nil
+}
+
 // sessionWrite is a station_sessions change: a claim (this node holds the station now), a
 // release of the session id (its connection ended) or a leave (it ended because this node
 // shuts down).

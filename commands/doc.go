@@ -47,7 +47,10 @@
 // answer and write the response. The GET data-transfer history is a plain read, not a
 // command, and has its own handler. The password rotation (password.go) is the one table
 // entry with its own endpoint type: it changes what evroam keeps before and after its CALL
-// (Passwords), which a command entry never does.
+// (Passwords), which a command entry never does. firmware/update and diagnostics
+// have one too (updateFirmwareEndpoint, diagnosticsEndpoint): with a firmwareId, or without
+// a location, they first ask Files for a signed URL of evroam's file store, then run the
+// command entry.
 //
 // Adding a command (remote start and stop are next):
 //
@@ -89,7 +92,8 @@
 //     asks DeviceDataCtrlr.ItemsPerMessage[GetVariables] and then asks in batches (the
 //     only command of more than one CALL: outgoing.run). SetVariables statuses map onto 1.6 ones
 //     (Unknown*/NotSupportedAttributeType → NotSupported).
-//   - firmware/update: UpdateFirmware with firmware{location, retrieveDateTime} and a
+//   - firmware/update: UpdateFirmware with firmware{location, retrieveDateTime} (and
+//     signingCertificate and signature of signed firmware uploaded to evroam) and a
 //     fresh requestId, returned in the answer; diagnostics: GetLog (DiagnosticsLog) with
 //     log{remoteLocation, oldestTimestamp, latestTimestamp} and a requestId.
 //   - data-transfer: data is sent as a JSON string to both versions; a 2.0.1 answer's
@@ -108,7 +112,7 @@
 //
 //	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
 //		db, registry, ocppCfg, log)
-//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords, profiles)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords, profiles, files)
 //	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
 //	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands

@@ -78,7 +78,7 @@ func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw comman
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator))
-	commands.NewHandler(cfg, st, gw, dt, nil, nil).Routes(v1)
+	commands.NewHandler(cfg, st, gw, dt, nil, nil, nil).Routes(v1)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	return hs.URL + "/api/v1"

@@ -132,6 +132,8 @@ func TestValidation422(t *testing.T) {
 		{"firmware", "CP-16", "firmware/update", `{"location": "file:///etc/passwd", "retrieveDate": "tomorrow", "retries": -1}`,
 			[]string{"location", "retrieveDate", "retries"}, ""},
 		{"firmware missing", "CP-201", "firmware/update", `{}`, []string{"location", "retrieveDate"}, ""},
+		{"firmware id and location", "CP-16", "firmware/update", `{"firmwareId": "not-a-uuid", "location": "https://firmware.example.com/f.bin", "retrieveDate": "soon"}`,
+			[]string{"firmwareId", "location", "retrieveDate"}, ""},
 		{"diagnostics", "CP-201", "diagnostics", `{"location": "uploads", "startTime": "2026-02-10T00:00:00Z", "stopTime": "2026-02-09T00:00:00Z"}`,
 			[]string{"location", "stopTime"}, ""},
 		{"data transfer", "CP-16", "data-transfer", `{"vendorId": "", "messageId": "` + strings.Repeat("m", 51) + `"}`,

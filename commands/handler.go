@@ -26,18 +26,21 @@ type Handler struct {
 	transfers DataTransfers
 	passwords Passwords
 	profiles  Profiles
+	files     Files
 }
 
 // NewHandler returns the command handlers. stations answers which stations a key may
 // command (404 otherwise) and their protocol; gw reaches the stations (a *cluster.Node, so
 // that a command reaches its station whichever node holds it); transfers reads the
 // DataTransfer history the gateway's Registry records; passwords keeps the passwords a
-// password rotation offers; profiles the security profile upgrades. Mount it with Routes on the authenticated /api/v1 group.
-func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfers, passwords Passwords, profiles Profiles) *Handler {
+// password rotation offers; profiles the security profile upgrades; files the URLs of
+// evroam's file store (firmware/update with firmwareId, diagnostics without location).
+// Mount it with Routes on the authenticated /api/v1 group.
+func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfers, passwords Passwords, profiles Profiles, files Files) *Handler {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Handler{cfg: cfg, stations: stations, gw: gw, transfers: transfers, passwords: passwords, profiles: profiles}
+	return &Handler{cfg: cfg, stations: stations, gw: gw, transfers: transfers, passwords: passwords, profiles: profiles, files: files}
 }
 
 // Routes registers the command routes on rg, which must run web.RequireAPIKey: a POST for

@@ -24,9 +24,9 @@ var handlers = map[string]map[string]handlerFunc{
 		"StartTransaction":                 startTransaction16,
 		"StopTransaction":                  stopTransaction16,
 		"DataTransfer":                     dataTransfer,
-		"FirmwareStatusNotification":       empty,
-		"DiagnosticsStatusNotification":    empty,
-		"LogStatusNotification":            empty,
+		"FirmwareStatusNotification":       firmwareStatus,
+		"DiagnosticsStatusNotification":    diagnosticsStatus,
+		"LogStatusNotification":            diagnosticsStatus,
 		"SignedFirmwareStatusNotification": empty,
 		"SecurityEventNotification":        empty,
 		"SignCertificate":                  signCertificate,
@@ -39,8 +39,8 @@ var handlers = map[string]map[string]handlerFunc{
 		"Authorize":                  authorize201,
 		"TransactionEvent":           transactionEvent201,
 		"DataTransfer":               dataTransfer,
-		"FirmwareStatusNotification": empty,
-		"LogStatusNotification":      empty,
+		"FirmwareStatusNotification": firmwareStatus,
+		"LogStatusNotification":      diagnosticsStatus,
 		"SecurityEventNotification":  empty,
 		"NotifyEvent":                empty,
 		"NotifyReport":               notifyReport201,
@@ -70,6 +70,48 @@ func decode(payload json.RawMessage, v any) error {
 }
 
 func empty(context.Context, *conn, json.RawMessage) (any, error) { return struct{}{}, nil }
+
+// firmwareStatus records a FirmwareStatusNotification of either version (1.6 has no
+// requestId) when the registry takes them.
+func firmwareStatus(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	rec, ok := c.s.reg.(FirmwareStatusRecorder)
+	if !ok {
+		return struct{}{}, nil
+	}
+	var req struct {
+		Status    string `json:"status"`
+		RequestID *int   `json:"requestId"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	if err := rec.RecordFirmwareStatus(ctx, FirmwareStatus{Identity: c.identity, Status: req.Status, RequestID: req.RequestID,
+		At: c.s.cfg.Now()}); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+// diagnosticsStatus records a DiagnosticsStatusNotification or LogStatusNotification when
+// the registry takes them.
+func diagnosticsStatus(ctx context.Context, c *conn, payload json.RawMessage) (any, error) {
+	rec, ok := c.s.reg.(DiagnosticsStatusRecorder)
+	if !ok {
+		return struct{}{}, nil
+	}
+	var req struct {
+		Status    string `json:"status"`
+		RequestID *int   `json:"requestId"`
+	}
+	if err := decode(payload, &req); err != nil {
+		return nil, err
+	}
+	if err := rec.RecordDiagnosticsStatus(ctx, FirmwareStatus{Identity: c.identity, Status: req.Status, RequestID: req.RequestID,
+		At: c.s.cfg.Now()}); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
 
 func heartbeat(_ context.Context, c *conn, _ json.RawMessage) (any, error) {
 	now := c.s.cfg.Now()

@@ -11,6 +11,7 @@ import (
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
+	"github.com/google/go-cmp/cmp"
 )
 
 const ts = "2025-01-02T03:04:05.000Z"
@@ -313,6 +314,37 @@ func TestNotifications(t *testing.T) {
 					t.Errorf("%s answer = %s, want {}", c[0], res)
 				}
 			}
+			// Firmware and log upload statuses reach the registry (requestId when sent).
+			type status struct {
+				Status    string
+				RequestID int
+			}
+			statuses := func(fs []ocpp.FirmwareStatus) []status {
+				var out []status
+				for _, f := range fs {
+					s := status{Status: f.Status}
+					if f.RequestID != nil {
+						s.RequestID = *f.RequestID
+					}
+					if f.Identity != "CP-1" || f.At.IsZero() {
+						t.Errorf("status %+v lacks its station or time", f)
+					}
+					out = append(out, s)
+				}
+				return out
+			}
+			wantFirmware, wantLogs := []status{{"Downloading", 0}}, []status{{"Uploading", 0}, {"Uploading", 1}}
+			if v.name == "ocpp2.0.1" {
+				wantFirmware, wantLogs = []status{{"Downloading", 1}}, []status{{"Uploading", 1}}
+			}
+			e.reg.Do(func(r *ocpptest.Registry) {
+				if diff := cmp.Diff(wantFirmware, statuses(r.Firmware)); diff != "" {
+					t.Errorf("firmware statuses (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(wantLogs, statuses(r.Diagnostics)); diff != "" {
+					t.Errorf("log upload statuses (-want +got):\n%s", diff)
+				}
+			})
 			// A valid action the gateway does not handle (every 1.6 one, with the security
 			// extension, is handled).
 			if v.name == "ocpp2.0.1" {

@@ -119,6 +119,37 @@ type LeaveRecorder interface {
 	RecordLeft(ctx context.Context, identity string, at time.Time) error
 }
 
+// FirmwareStatusRecorder is an optional extension of Registry: a registry that implements
+// it is given every FirmwareStatusNotification (1.6 and 2.0.1); without it they are only
+// answered (and kept in the message log).
+type FirmwareStatusRecorder interface {
+	RecordFirmwareStatus(ctx context.Context, s FirmwareStatus) error
+}
+
+// DiagnosticsStatusRecorder is an optional extension of Registry: a registry that implements
+// it is given every 1.6 DiagnosticsStatusNotification and LogStatusNotification (2.0.1, and
+// the 1.6 security extension) as a FirmwareStatus: the status of the station's log upload
+// (Idle, Uploaded, UploadFailed, Uploading; 2.0.1 also BadMessage, NotSupportedOperation,
+// PermissionDenied, AcceptedCanceled).
+type DiagnosticsStatusRecorder interface {
+	RecordDiagnosticsStatus(ctx context.Context, s FirmwareStatus) error
+}
+
+// FirmwareStatus is one FirmwareStatusNotification (or a log upload's status, see
+// DiagnosticsStatusRecorder).
+type FirmwareStatus struct {
+	Identity string
+	// Status is the status as sent: 1.6 Downloaded, DownloadFailed, Downloading, Idle,
+	// InstallationFailed, Installing, Installed; 2.0.1 adds DownloadScheduled, DownloadPaused,
+	// InstallRebooting, InstallScheduled, InstallVerificationFailed, InvalidSignature,
+	// SignatureVerified.
+	Status string
+	// RequestID is the 2.0.1 requestId of the UpdateFirmware it reports on; nil for 1.6 (and
+	// for a 2.0.1 Idle, which has none).
+	RequestID *int
+	At        time.Time
+}
+
 // Station is what the gateway needs to know about a registered station before upgrading.
 type Station struct {
 	Identity string

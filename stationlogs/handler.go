@@ -22,6 +22,34 @@ func (h *Handler) Routes(rg *gin.RouterGroup) {
 	rg.GET("/chargestations/:charge_station_id/status-log", web.Handle(h.statusLog))
 	rg.GET("/chargestations/:charge_station_id/configuration", web.Handle(h.configuration))
 	rg.GET("/chargestations/:charge_station_id/certificates", web.Handle(h.certificates))
+	rg.GET("/chargestations/:charge_station_id/firmware-history", web.Handle(h.firmwareHistory))
+}
+
+type firmwareStatusResponse struct {
+	ID        int64  `json:"id"`
+	Status    string `json:"status"`
+	RequestID *int   `json:"request_id"`
+	Created   string `json:"created"`
+}
+
+// firmwareHistory: every FirmwareStatusNotification the station sent, newest first.
+func (h *Handler) firmwareHistory(c *gin.Context) error {
+	limit, before, err := cursor(c)
+	if err != nil {
+		return err
+	}
+	fs, err := h.store.FirmwareHistory(c.Request.Context(), web.CurrentPrincipal(c).Networks, c.Param("charge_station_id"), limit, before)
+	if err != nil {
+		return err
+	}
+	out := make([]firmwareStatusResponse, len(fs))
+	var last int64
+	for i, f := range fs {
+		out[i] = firmwareStatusResponse{ID: f.ID, Status: f.Status, RequestID: f.RequestID, Created: web.FormatTime(f.Created)}
+		last = f.ID
+	}
+	respondPage(c, limit, last, len(fs), out)
+	return nil
 }
 
 // Paging of the logs: newest first, limit (default 100, max 1000) and before (an entry id:

@@ -73,3 +73,13 @@ type Certificate struct {
 	Status          string // Accepted, Rejected, NoAnswer
 	Created         time.Time
 }
+
+// FirmwareStatus is one FirmwareStatusNotification of a station: an entry of its firmware
+// history.
+type FirmwareStatus struct {
+	ID        int64
+	StationID string
+	Status    string
+	RequestID *int // the 2.0.1 requestId of the UpdateFirmware it reports on; nil for 1.6
+	Created   time.Time
+}

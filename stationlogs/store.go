@@ -392,3 +392,62 @@ func (s *Store) Certificates(ctx context.Context, visible []uuid.UUID, id string
 	}
 	return out, nil
 }
+
+// AppendFirmwareStatuses stores firmware status reports of any number of stations in one
+// statement, in slice order; reports of stations that no longer exist are skipped. Run it in
+// the transaction that also sets the stations' firmware_update_status (WithTx).
+func (s *Store) AppendFirmwareStatuses(ctx context.Context, fs []FirmwareStatus) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	n := len(fs)
+	ids, statuses, reqs, created := make([]string, n), make([]string, n), make([]sql.NullInt64, n), make([]time.Time, n)
+	for i, f := range fs {
+		ids[i], statuses[i], created[i] = f.StationID, f.Status, f.Created.UTC()
+		if f.RequestID != nil {
+			reqs[i] = sql.NullInt64{Int64: int64(*f.RequestID), Valid: true}
+		}
+	}
+	const q = `
+	INSERT INTO firmware_status_log (charge_station_id, status, request_id, created)
+	SELECT u.id, u.status, u.req, u.created
+	FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[]) WITH ORDINALITY AS u(id, status, req, created, n)
+	JOIN charge_stations c ON c.id = u.id
+	ORDER BY u.n`
+	if _, err := s.q.ExecContext(ctx, q, pq.Array(ids), pq.Array(statuses), pq.Array(reqs), pq.Array(created)); err != nil {
+		return fmt.Errorf("append %d firmware statuses: %w", n, database.Translate(err))
+	}
+	return nil
+}
+
+// FirmwareHistory returns up to limit firmware status reports of station id, newest first,
+// older than the entry with id before (0: from the newest). Errors: ErrStationNotFound.
+func (s *Store) FirmwareHistory(ctx context.Context, visible []uuid.UUID, id string, limit int, before int64) ([]FirmwareStatus, error) {
+	if err := s.visible(ctx, visible, id); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID        int64         `db:"id"`
+		Status    string        `db:"status"`
+		RequestID sql.NullInt64 `db:"request_id"`
+		Created   time.Time     `db:"created"`
+	}
+	const q = `
+	SELECT id, status, request_id, created
+	FROM firmware_status_log
+	WHERE charge_station_id = $1 AND ($2 = 0 OR id < $2)
+	ORDER BY id DESC
+	LIMIT $3`
+	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id, before, limit); err != nil {
+		return nil, fmt.Errorf("firmware history of %s: %w", id, database.Translate(err))
+	}
+	out := make([]FirmwareStatus, len(rows))
+	for i, r := range rows {
+		out[i] = FirmwareStatus{ID: r.ID, StationID: id, Status: r.Status, Created: r.Created.UTC()}
+		if r.RequestID.Valid {
+			n := int(r.RequestID.Int64)
+			out[i].RequestID = &n
+		}
+	}
+	return out, nil
+}

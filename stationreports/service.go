@@ -51,7 +51,12 @@ type Service struct {
 	statuses *batch.Batcher[StatusReport]
 	// sessionReports carries transaction starts, reports and meter values (sessionItem).
 	sessionReports *batch.Batcher[sessionItem]
+	firmware       *batch.Batcher[stationlogs.FirmwareStatus]
+	diagnostics    *batch.Batcher[diagnosticsStatus]
 }
+
+// diagnosticsStatus is a station's latest log upload status.
+type diagnosticsStatus struct{ identity, status string }
 
 // NewService returns a Service; Close stops its batchers. passwords checks station passwords
 // (with the key the API stores verifiers with); now may be nil (time.Now).
@@ -76,6 +81,8 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
 	s.statuses = batch.New(cfg, func(r StatusReport) string { return r.Identity }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
+	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
+	s.diagnostics = batch.New(cfg, func(d diagnosticsStatus) string { return d.identity }, s.writeDiagnosticsStatuses)
 	return s
 }
 
@@ -85,12 +92,15 @@ func (s *Service) Close() {
 	s.boots.Close()
 	s.statuses.Close()
 	s.sessionReports.Close()
+	s.firmware.Close()
+	s.diagnostics.Close()
 }
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
 	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats(),
-		"sessions": s.sessionReports.Stats()}
+		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats(),
+		"diagnostics_statuses": s.diagnostics.Stats()}
 }
 
 // notFound turns the identities a batch write found into each item's outcome.
@@ -458,4 +468,50 @@ func (s *Service) RecordConfiguration(ctx context.Context, identity string, valu
 // station's answer to it.
 func (s *Service) RecordCertificate(ctx context.Context, c stationlogs.Certificate) error {
 	return s.logs.AppendCertificate(ctx, c)
+}
+
+// RecordFirmwareStatus records a FirmwareStatusNotification: the station's
+// firmware_update_status and its firmware history change in one transaction. Like status
+// reports they are written in batches, so that a fleet-wide firmware rollout, whose stations
+// all report at once, costs a few transactions.
+func (s *Service) RecordFirmwareStatus(ctx context.Context, f stationlogs.FirmwareStatus) error {
+	return s.firmware.Write(ctx, f)
+}
+
+func (s *Service) writeFirmwareStatuses(ctx context.Context, fs []stationlogs.FirmwareStatus) error {
+	latest := make(map[string]string, len(fs))
+	for _, f := range fs {
+		latest[f.StationID] = f.Status // reports of one station keep their order: the last wins
+	}
+	var found []string
+	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		if found, err = s.stations.WithTx(tx).SetFirmwareUpdateStatuses(ctx, latest); err != nil {
+			return err
+		}
+		return s.logs.WithTx(tx).AppendFirmwareStatuses(ctx, fs)
+	})
+	if err == nil {
+		s.changed(found...)
+	}
+	return err
+}
+
+// RecordDiagnosticsStatus records the status of a station's log upload
+// (DiagnosticsStatusNotification, LogStatusNotification) as its diagnostics_status, in
+// batches like the other reports.
+func (s *Service) RecordDiagnosticsStatus(ctx context.Context, identity, status string) error {
+	return s.diagnostics.Write(ctx, diagnosticsStatus{identity: identity, status: status})
+}
+
+func (s *Service) writeDiagnosticsStatuses(ctx context.Context, ds []diagnosticsStatus) error {
+	latest := make(map[string]string, len(ds))
+	for _, d := range ds {
+		latest[d.identity] = d.status
+	}
+	found, err := s.stations.SetDiagnosticsStatuses(ctx, latest)
+	if err == nil {
+		s.changed(found...)
+	}
+	return err
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/files"
+	"github.com/evroam/evroam/firmware"
 	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/locations"
@@ -48,6 +50,11 @@ type registry struct {
 	sessions     *sessions.Service
 	// reports records what stations report over OCPP (the gateway's writes).
 	reports *stationreports.Service
+	// Files: firmware images, and the signed URLs stations fetch files at (signed with
+	// EVROAM_SECRET_KEY; without it no URL is made or accepted).
+	fileStore *files.Store
+	signer    *files.Signer
+	firmware  *firmware.Service
 }
 
 // newRegistry builds the registry. passwords makes and checks station passwords (with
@@ -65,6 +72,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	tokStore := tokens.NewStore(db)
 	authorizer := tokens.NewAuthorizer(tokStore, nil)
 	sessStore := sessions.NewStore(db)
+	fileStore := files.NewStore(db)
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
@@ -80,6 +88,9 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		logStore:     logStore,
 		sessions:     sessions.NewService(db, sessStore, nil),
 		reports:      stationreports.NewService(db, csStore, evseStore, logStore, sessStore, passwords, answers.Forget, nil, log),
+		fileStore:    fileStore,
+		signer:       files.NewSigner(passwords.Key, nil),
+		firmware:     firmware.NewService(db, firmware.NewStore(db), fileStore, nil),
 	}
 }
 
@@ -97,6 +108,8 @@ type handlers struct {
 	logs      *stationlogs.Handler
 	tokens    *tokens.Handler
 	sessions  *sessions.Handler
+	firmware  *firmware.Handler
+	files     *files.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
@@ -116,6 +129,8 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		logs:      stationlogs.NewHandler(reg.logStore),
 		tokens:    tokens.NewHandler(reg.tokens),
 		sessions:  sessions.NewHandler(reg.sessions),
+		firmware:  firmware.NewHandler(reg.firmware, firmware.Config{}),
+		files:     files.NewHandler(reg.db, reg.fileStore, reg.signer),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -157,12 +172,17 @@ func newAPI(d handlers) *gin.Engine {
 	d.logs.Routes(v1)
 	d.tokens.Routes(v1)
 	d.sessions.Routes(v1)
+	d.firmware.Routes(v1)
+	d.files.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}
 	d.ocpi.AdminRoutes(v1)
 
 	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys
+	// /files/…: what stations download (firmware) and upload (log files), without an API
+	// key: each URL carries its own expiring signature.
+	d.files.PublicRoutes(r.Group("", web.StorableInput))
 	return r
 }
 

@@ -3,13 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/commands"
+	"github.com/evroam/evroam/files"
+	"github.com/evroam/evroam/firmware"
+	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/auth"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/stationlogs"
+	"github.com/google/uuid"
 )
 
 // commandStations lets the charger commands find a station an API key may command, and its
@@ -70,4 +77,53 @@ func (p commandProfiles) Begin(ctx context.Context, identity string, profile int
 
 func (p commandProfiles) Fail(ctx context.Context, identity string, profile int, reason string) error {
 	return p.stations.FailProfileUpgrade(ctx, identity, schema.SecurityProfile(profile), reason)
+}
+
+// commandFiles gives the charger commands the signed URLs of the file store: firmware/update
+// {"firmwareId"} the URL of uploaded firmware, diagnostics without a location an upload URL;
+// under EVROAM_PUBLIC_URL, or where the API was reached when that is not set.
+type commandFiles struct {
+	firmware  *firmware.Service
+	signer    *files.Signer
+	publicURL string
+}
+
+func (f commandFiles) Download(ctx context.Context, p auth.Principal, id, base string, until time.Time) (commands.FirmwareDownload, error) {
+	fid, err := uuid.Parse(id)
+	if err != nil {
+		return commands.FirmwareDownload{}, firmware.ErrNotFound
+	}
+	fw, err := f.firmware.Get(ctx, p, fid)
+	if err != nil {
+		return commands.FirmwareDownload{}, err
+	}
+	if f.publicURL != "" {
+		base = f.publicURL
+	}
+	u, err := f.signer.URL(base, http.MethodGet, fw.File.ID, until)
+	if errors.Is(err, files.ErrNoKey) {
+		return commands.FirmwareDownload{}, fmt.Errorf("%w: %w", err, apperr.Conflict)
+	}
+	if err != nil {
+		return commands.FirmwareDownload{}, err
+	}
+	d := commands.FirmwareDownload{Location: u}
+	if fw.SigningCertificate != nil {
+		d.SigningCertificate = *fw.SigningCertificate
+	}
+	if fw.Signature != nil {
+		d.Signature = *fw.Signature
+	}
+	return d, nil
+}
+
+func (f commandFiles) UploadURL(_ context.Context, identity, base string, until time.Time) (string, error) {
+	if f.publicURL != "" {
+		base = f.publicURL
+	}
+	u, err := f.signer.UploadURL(base, uuid.New(), identity, until)
+	if errors.Is(err, files.ErrNoKey) {
+		return "", fmt.Errorf("%w: %w", err, apperr.Conflict)
+	}
+	return u, err
 }

@@ -23,7 +23,11 @@ type gatewayRegistry struct {
 	tokens  *tokens.Authorizer
 }
 
-var _ ocpp.Registry = gatewayRegistry{}
+var (
+	_ ocpp.Registry                  = gatewayRegistry{}
+	_ ocpp.FirmwareStatusRecorder    = gatewayRegistry{}
+	_ ocpp.DiagnosticsStatusRecorder = gatewayRegistry{}
+)
 
 func (g gatewayRegistry) LookupStation(ctx context.Context, identity string) (ocpp.Station, error) {
 	st, err := g.reports.LookupStation(ctx, identity)
@@ -167,6 +171,17 @@ func (g gatewayRegistry) RecordDataTransfer(ctx context.Context, d ocpp.DataTran
 	return g.reports.RecordDataTransfer(ctx, stationlogs.DataTransfer{StationID: d.Identity, Direction: d.Direction,
 		VendorID: d.VendorID, MessageID: d.MessageID, Data: d.Data, Status: d.Status, ResponseData: d.ResponseData,
 		Error: d.Error, Created: d.At})
+}
+
+// RecordFirmwareStatus implements ocpp.FirmwareStatusRecorder.
+func (g gatewayRegistry) RecordFirmwareStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
+	return g.reports.RecordFirmwareStatus(ctx, stationlogs.FirmwareStatus{StationID: f.Identity, Status: f.Status,
+		RequestID: f.RequestID, Created: f.At})
+}
+
+// RecordDiagnosticsStatus implements ocpp.DiagnosticsStatusRecorder.
+func (g gatewayRegistry) RecordDiagnosticsStatus(ctx context.Context, f ocpp.FirmwareStatus) error {
+	return g.reports.RecordDiagnosticsStatus(ctx, f.Identity, f.Status)
 }
 
 func (g gatewayRegistry) RecordConfiguration(ctx context.Context, identity string, values []ocpp.ConfigurationValue) error {

@@ -22,6 +22,8 @@ var (
 	BadRequest = errors.New("bad request")
 	// TooLarge: the request body is larger than the endpoint takes (HTTP 413).
 	TooLarge = errors.New("request body too large")
+	// UnsupportedMediaType: the body is of a type the endpoint does not take (HTTP 415).
+	UnsupportedMediaType = errors.New("unsupported media type")
 	// Unauthorized: no credentials, or credentials that match nothing.
 	Unauthorized = errors.New("unauthorized")
 	// Forbidden: the caller is known but lacks the right (e.g. a non-admin key on admin routes).
@@ -59,6 +61,7 @@ var table = []struct {
 	{BadRequest, http.StatusBadRequest, CodeInvalidParams},
 	{Invalid, http.StatusUnprocessableEntity, CodeInvalidParams},
 	{TooLarge, http.StatusRequestEntityTooLarge, CodeClientError},
+	{UnsupportedMediaType, http.StatusUnsupportedMediaType, CodeClientError},
 	{Unauthorized, http.StatusUnauthorized, CodeClientError},
 	{Forbidden, http.StatusForbidden, CodeClientError},
 	{PreconditionRequired, http.StatusPreconditionRequired, CodeClientError},

@@ -24,6 +24,7 @@ import (
 type Key struct {
 	id       [8]byte  // names the key in stored verifiers, so a rotated key is noticed
 	verifier [32]byte // for station password verifiers
+	urls     [32]byte // for the signed URLs stations download and upload files at
 }
 
 // MinKeyBytes is the least key material accepted.
@@ -47,6 +48,7 @@ func ParseKey(s string) (*Key, error) {
 	k := &Key{}
 	copy(k.id[:], derive(raw, "evroam key id"))
 	copy(k.verifier[:], derive(raw, "evroam station password verifier"))
+	copy(k.urls[:], derive(raw, "evroam signed file urls"))
 	return k, nil
 }
 
@@ -74,4 +76,13 @@ func (k *Key) Check(verifier []byte, identity, password string) (match, usable b
 		return false, false
 	}
 	return subtle.ConstantTimeCompare(verifier, k.Verifier(identity, password)) == 1, true
+}
+
+// SignURL returns the HMAC-SHA256 of msg under the key's URL purpose: the signature of a file
+// URL that a station uses without an API key (package files). Every node with the same
+// EVROAM_SECRET_KEY makes and accepts the same signatures.
+func (k *Key) SignURL(msg string) []byte {
+	m := hmac.New(sha256.New, k.urls[:])
+	m.Write([]byte(msg))
+	return m.Sum(nil)
 }

@@ -34,6 +34,8 @@ type Registry struct {
 	DataTransfers []ocpp.DataTransfer
 	Configuration map[string][]ocpp.ConfigurationValue
 	Certificates  []ocpp.SignedCertificate
+	Firmware      []ocpp.FirmwareStatus
+	Diagnostics   []ocpp.FirmwareStatus
 	// Events lists every call in order, as "Method identity", for ordering checks.
 	Events []string
 	// Authorizations lists every Authorize call; Decisions answers them by id token
@@ -266,4 +268,14 @@ var _ ocpp.Registry = (*Registry)(nil)
 // RecordCertificate implements ocpp.CertificateRecorder.
 func (r *Registry) RecordCertificate(_ context.Context, identity string, c ocpp.SignedCertificate) error {
 	return r.record("RecordCertificate", identity, func() { r.Certificates = append(r.Certificates, c) })
+}
+
+// RecordFirmwareStatus records a FirmwareStatusNotification (ocpp.FirmwareStatusRecorder).
+func (r *Registry) RecordFirmwareStatus(_ context.Context, f ocpp.FirmwareStatus) error {
+	return r.record("RecordFirmwareStatus", f.Identity, func() { r.Firmware = append(r.Firmware, f) })
+}
+
+// RecordDiagnosticsStatus records a log upload's status (ocpp.DiagnosticsStatusRecorder).
+func (r *Registry) RecordDiagnosticsStatus(_ context.Context, f ocpp.FirmwareStatus) error {
+	return r.record("RecordDiagnosticsStatus", f.Identity, func() { r.Diagnostics = append(r.Diagnostics, f) })
 }
