@@ -85,7 +85,8 @@ func (c *testCluster) start(t *testing.T, id string, cmdTimeout time.Duration) *
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	v1 := r.Group("/api/v1", web.RequireAPIKey(commandstest.Authenticator{apiKey: network}))
-	commands.NewHandler(commands.Config{Timeout: cmdTimeout}, c.stations, n, commandstest.DataTransfers{Registry: reg}, nil, nil, nil).Routes(v1)
+	commands.NewHandler(commands.Config{Timeout: cmdTimeout}, commands.Deps{Stations: c.stations, Gateway: n,
+		Transfers: commandstest.DataTransfers{Registry: reg}}).Routes(v1)
 	apiSrv := httptest.NewServer(r)
 
 	tn := &testNode{node: n, reg: reg, ocppURL: "ws" + strings.TrimPrefix(ocppSrv.URL, "http") + "/ocpp", apiURL: apiSrv.URL + "/api/v1"}

@@ -1,9 +1,12 @@
 package commands
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/ocpp"
@@ -53,6 +56,24 @@ func wireCertificateType(proto, t string) string {
 		return certificateTypes201[t]
 	}
 	return certificateTypes16[t]
+}
+
+// Certificates records the CA certificates installed on stations through the API, so that
+// their expiry is on record per station. cmd/evroam implements it over the station logs.
+type Certificates interface {
+	RecordInstalled(ctx context.Context, identity string, c InstalledCertificate) error
+}
+
+// InstalledCertificate is a CA certificate sent with InstallCertificate, and the station's
+// answer.
+type InstalledCertificate struct {
+	CertificateType string // as sent: 1.6 or 2.0.1 name
+	SerialNumber    string // hex
+	Subject         string
+	Issuer          string
+	NotBefore       time.Time
+	NotAfter        time.Time
+	Status          string // Accepted, Rejected, Failed
 }
 
 // ---- install
@@ -111,6 +132,16 @@ var installCertificateCommand = command[installCertificateRequest, ocpp.StatusRe
 	path:    "certificates",
 	ocpp16:  installCall,
 	ocpp201: installCall,
+	after: func(ctx context.Context, h *Handler, st Station, r *installCertificateRequest, a ocpp.StatusResponse) error {
+		if h.Certificates == nil {
+			return errors.New("commands: no Certificates configured")
+		}
+		c := r.parsed
+		return h.Certificates.RecordInstalled(ctx, st.Identity, InstalledCertificate{
+			CertificateType: wireCertificateType(r.proto, r.CertificateType), SerialNumber: c.SerialNumber.Text(16),
+			Subject: c.Subject.String(), Issuer: c.Issuer.String(), NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(),
+			Status: a.Status})
+	},
 	respond: func(st Station, r *installCertificateRequest, a ocpp.StatusResponse) installCertificateResponse {
 		return installCertificateResponse{ChargeBoxID: st.Identity, CertificateType: wireCertificateType(r.proto, r.CertificateType),
 			Subject: r.parsed.Subject.String(), NotAfter: ocpp.FormatTime(r.parsed.NotAfter), Status: a.Status,

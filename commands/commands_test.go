@@ -58,6 +58,7 @@ var cases16 = []endpointCase{
 		},
 		want: `{"chargeBoxId": "{{ID}}", "certificateType": "CentralSystemRootCertificate", "subject": "CN=evroam test root",
 			"notAfter": "2036-01-01T00:00:00Z", "status": "Accepted", "message": "Certificate installation accepted"}`,
+		after: installedRecorded("CentralSystemRootCertificate", "Accepted"),
 	},
 	{
 		name: "list certificates", method: "GET", path: "certificates?certificateType=ManufacturerRootCertificate",
@@ -225,6 +226,7 @@ var cases201 = []endpointCase{
 		},
 		want: `{"chargeBoxId": "{{ID}}", "certificateType": "V2GRootCertificate", "subject": "CN=evroam test root",
 			"notAfter": "2036-01-01T00:00:00Z", "status": "Rejected", "message": "Certificate installation rejected (Full)"}`,
+		after: installedRecorded("V2GRootCertificate", "Rejected"),
 	},
 	{
 		name: "list all certificates", method: "GET", path: "certificates",
@@ -647,3 +649,15 @@ var rootPEM, rootPEMJSON = func() (string, string) {
 	j, _ := json.Marshal(p)
 	return p, string(j)
 }()
+
+// installedRecorded checks that the install was recorded for the station with its expiry and
+// the station's answer.
+func installedRecorded(certType, status string) func(t *testing.T, e *env, id string) {
+	return func(t *testing.T, e *env, id string) {
+		got := installed.of(id)
+		if len(got) != 1 || got[0].CertificateType != certType || got[0].Status != status ||
+			!got[0].NotAfter.Equal(time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)) || got[0].Subject != "CN=evroam test root" {
+			t.Errorf("recorded %+v, want one %s %s expiring 2036-01-01", got, certType, status)
+		}
+	}
+}

@@ -126,7 +126,7 @@ func (h *Handler) listDataTransfers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.transfers.ListDataTransfers(c.Request.Context(), web.CurrentPrincipal(c), st.Identity, limit)
+	list, err := h.Transfers.ListDataTransfers(c.Request.Context(), web.CurrentPrincipal(c), st.Identity, limit)
 	if err != nil {
 		return err
 	}

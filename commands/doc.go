@@ -112,7 +112,7 @@
 //
 //	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL},
 //		db, registry, ocppCfg, log)
-//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, stations, node, transfers, passwords, profiles, files)
+//	h := commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout}, commands.Deps{Stations: stations, Gateway: node, …})
 //	h.Routes(v1) // v1 = the /api/v1 group behind web.RequireAPIKey
 //	// serve node.Server() at /ocpp/; on shutdown node.Close(ctx)
 package commands

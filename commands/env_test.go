@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw comman
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator))
-	commands.NewHandler(cfg, st, gw, dt, nil, nil, nil).Routes(v1)
+	commands.NewHandler(cfg, commands.Deps{Stations: st, Gateway: gw, Transfers: dt, Certificates: installed}).Routes(v1)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	return hs.URL + "/api/v1"
@@ -187,4 +188,26 @@ func decodeEnvelope(t *testing.T, b []byte) envelope {
 		t.Errorf("error body lacks envelope fields: %s", b)
 	}
 	return env
+}
+
+// installed records what the certificates command says was installed, per station (the real
+// one writes to the station logs; cmd/evroam's tests read those back).
+var installed = &certRecorder{m: map[string][]commands.InstalledCertificate{}}
+
+type certRecorder struct {
+	mu sync.Mutex
+	m  map[string][]commands.InstalledCertificate
+}
+
+func (r *certRecorder) RecordInstalled(_ context.Context, identity string, c commands.InstalledCertificate) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m[identity] = append(r.m[identity], c)
+	return nil
+}
+
+func (r *certRecorder) of(identity string) []commands.InstalledCertificate {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]commands.InstalledCertificate(nil), r.m[identity]...)
 }

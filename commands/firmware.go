@@ -168,14 +168,14 @@ func (updateFirmwareEndpoint) serve(h *Handler, c *gin.Context) error {
 		return err
 	}
 	if req.FirmwareID != "" {
-		if h.files == nil {
+		if h.Files == nil {
 			return errors.New("commands: no Files configured")
 		}
 		retrieve := checkedTime(req.RetrieveDate)
 		if retrieve.IsZero() {
 			retrieve = time.Now()
 		}
-		dl, err := h.files.Download(c.Request.Context(), web.CurrentPrincipal(c), req.FirmwareID, web.BaseURL(c.Request),
+		dl, err := h.Files.Download(c.Request.Context(), web.CurrentPrincipal(c), req.FirmwareID, web.BaseURL(c.Request),
 			retrieve.Add(DownloadWindow))
 		if errors.Is(err, apperr.NotFound) {
 			return apperr.FieldErrors{{Field: "firmwareId", Message: "no firmware with this id (POST /api/v1/firmware uploads one)"}}
@@ -297,10 +297,10 @@ func (diagnosticsEndpoint) serve(h *Handler, c *gin.Context) error {
 	}
 	toEvroam := req.Location == ""
 	if toEvroam {
-		if h.files == nil {
+		if h.Files == nil {
 			return errors.New("commands: no Files configured")
 		}
-		if req.Location, err = h.files.UploadURL(c.Request.Context(), st.Identity, web.BaseURL(c.Request), time.Now().Add(UploadWindow)); err != nil {
+		if req.Location, err = h.Files.UploadURL(c.Request.Context(), st.Identity, web.BaseURL(c.Request), time.Now().Add(UploadWindow)); err != nil {
 			return err
 		}
 	}

@@ -20,27 +20,36 @@ import (
 
 // Handler serves the charger commands under /chargers/:chargeBoxId/.
 type Handler struct {
-	cfg       Config
-	stations  Stations
-	gw        Gateway
-	transfers DataTransfers
-	passwords Passwords
-	profiles  Profiles
-	files     Files
+	cfg Config
+	Deps
 }
 
-// NewHandler returns the command handlers. stations answers which stations a key may
-// command (404 otherwise) and their protocol; gw reaches the stations (a *cluster.Node, so
-// that a command reaches its station whichever node holds it); transfers reads the
-// DataTransfer history the gateway's Registry records; passwords keeps the passwords a
-// password rotation offers; profiles the security profile upgrades; files the URLs of
-// evroam's file store (firmware/update with firmwareId, diagnostics without location).
-// Mount it with Routes on the authenticated /api/v1 group.
-func NewHandler(cfg Config, stations Stations, gw Gateway, transfers DataTransfers, passwords Passwords, profiles Profiles, files Files) *Handler {
+// Deps is what the command handlers work with; cmd/evroam wires it.
+type Deps struct {
+	// Stations answers which stations a key may command (404 otherwise) and their protocol.
+	Stations Stations
+	// Gateway reaches the stations (a *cluster.Node, so that a command reaches its station
+	// whichever node holds it).
+	Gateway Gateway
+	// Transfers reads the DataTransfer history the gateway's Registry records.
+	Transfers DataTransfers
+	// Passwords keeps the passwords a password rotation offers; Profiles the security
+	// profile upgrades; Files the URLs of evroam's file store (firmware/update with
+	// firmwareId, diagnostics without location); Certificates the CA certificates installed
+	// on stations. A command whose dependency is nil answers 500.
+	Passwords    Passwords
+	Profiles     Profiles
+	Files        Files
+	Certificates Certificates
+}
+
+// NewHandler returns the command handlers. Mount it with Routes on the authenticated
+// /api/v1 group.
+func NewHandler(cfg Config, d Deps) *Handler {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Handler{cfg: cfg, stations: stations, gw: gw, transfers: transfers, passwords: passwords, profiles: profiles, files: files}
+	return &Handler{cfg: cfg, Deps: d}
 }
 
 // Routes registers the command routes on rg, which must run web.RequireAPIKey: a POST for
@@ -102,13 +111,13 @@ func (h *Handler) station(c *gin.Context) (Station, error) {
 	if !ocpp.ValidIdentity(id) {
 		return Station{}, fmt.Errorf("charge station %s %w", id, apperr.NotFound)
 	}
-	st, err := h.stations.Station(c.Request.Context(), web.CurrentPrincipal(c), id)
+	st, err := h.Stations.Station(c.Request.Context(), web.CurrentPrincipal(c), id)
 	if err != nil {
 		return st, err
 	}
 	// The registry's protocol is the last recorded connection's; a gateway that knows the
 	// current one says so (a station just connected may not be recorded yet).
-	if g, ok := h.gw.(connectedProtocols); ok {
+	if g, ok := h.Gateway.(connectedProtocols); ok {
 		if proto, ok := g.ConnectedProtocol(c.Request.Context(), id); ok {
 			st.ProtocolVersion = proto
 		}

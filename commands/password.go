@@ -79,7 +79,7 @@ func (passwordEndpoint) serve(h *Handler, c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.passwords == nil {
+	if h.Passwords == nil {
 		return errors.New("commands: no Passwords configured")
 	}
 	generated := req.Password == ""
@@ -87,7 +87,7 @@ func (passwordEndpoint) serve(h *Handler, c *gin.Context) error {
 		req.Password = newPassword()
 	}
 	ctx := c.Request.Context()
-	token, err := h.passwords.Offer(ctx, st.Identity, req.Password)
+	token, err := h.Passwords.Offer(ctx, st.Identity, req.Password)
 	if err != nil {
 		return err
 	}
@@ -104,12 +104,12 @@ func (passwordEndpoint) serve(h *Handler, c *gin.Context) error {
 	case errors.Is(err, apperr.Timeout):
 		return err // the station may have taken it: the offer stays
 	case err != nil:
-		return errors.Join(err, ignoreSuperseded(h.passwords.Withdraw(settle, st.Identity, token)))
+		return errors.Join(err, ignoreSuperseded(h.Passwords.Withdraw(settle, st.Identity, token)))
 	case ans.Status == "Accepted":
-		err = h.passwords.Confirm(settle, st.Identity, token)
+		err = h.Passwords.Confirm(settle, st.Identity, token)
 	case ans.Status == "RebootRequired":
 	default:
-		err = ignoreSuperseded(h.passwords.Withdraw(settle, st.Identity, token))
+		err = ignoreSuperseded(h.Passwords.Withdraw(settle, st.Identity, token))
 	}
 	if err != nil {
 		return err

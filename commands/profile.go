@@ -77,7 +77,7 @@ func (securityProfileEndpoint) serve(h *Handler, c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.profiles == nil {
+	if h.Profiles == nil {
 		return errors.New("commands: no Profiles configured")
 	}
 	if st.ProtocolVersion == ocpp.ProtocolOCPP201 && h.cfg.SecureURL == "" {
@@ -87,7 +87,7 @@ func (securityProfileEndpoint) serve(h *Handler, c *gin.Context) error {
 		return commandError(st.Identity, "ChangeConfiguration", h.cfg.Timeout, ocpp.ErrNotConnected)
 	}
 	ctx := c.Request.Context()
-	if err := h.profiles.Begin(ctx, st.Identity, req.Profile); err != nil {
+	if err := h.Profiles.Begin(ctx, st.Identity, req.Profile); err != nil {
 		return err
 	}
 	var out outgoing[ocpp.StatusResponse]
@@ -105,18 +105,18 @@ func (securityProfileEndpoint) serve(h *Handler, c *gin.Context) error {
 	case errors.Is(err, apperr.Timeout):
 		return err // the station may have taken it: the upgrade stays pending
 	case errors.As(err, &refused):
-		if ferr := h.profiles.Fail(settle, st.Identity, req.Profile, refused.reason); ferr != nil {
+		if ferr := h.Profiles.Fail(settle, st.Identity, req.Profile, refused.reason); ferr != nil {
 			return ferr
 		}
 		c.JSON(http.StatusOK, securityProfileResponse{ChargeBoxID: st.Identity, Profile: req.Profile, Status: "Rejected",
 			Message: "Security profile upgrade rejected: " + refused.reason + "; the station keeps its profile"})
 		return nil
 	case err != nil:
-		return errors.Join(err, h.profiles.Fail(settle, st.Identity, req.Profile, apperr.Message(err)))
+		return errors.Join(err, h.Profiles.Fail(settle, st.Identity, req.Profile, apperr.Message(err)))
 	}
 	if ans.Status != "Accepted" && ans.Status != "RebootRequired" {
 		reason := withInfo("the station answered "+ans.Status+" to ChangeConfiguration SecurityProfile", ans.StatusInfo)
-		if err := h.profiles.Fail(settle, st.Identity, req.Profile, reason); err != nil {
+		if err := h.Profiles.Fail(settle, st.Identity, req.Profile, reason); err != nil {
 			return err
 		}
 		c.JSON(http.StatusOK, securityProfileResponse{ChargeBoxID: st.Identity, Profile: req.Profile, Status: ans.Status,

@@ -65,6 +65,9 @@ type command[Req, Ans, Res any] struct {
 	// respond turns the station's answer into the response: the API's wording and
 	// statuses live here.
 	respond func(st Station, req *Req, ans Ans) Res
+	// after, when set, records what the answer changed in evroam (e.g. a certificate the
+	// station installed); it runs once the answer is in, even if the caller went away.
+	after func(ctx context.Context, h *Handler, st Station, req *Req, ans Ans) error
 }
 
 func (cmd command[Req, Ans, Res]) route() string { return cmd.path }
@@ -88,6 +91,11 @@ func (cmd command[Req, Ans, Res]) serve(h *Handler, c *gin.Context) error {
 	ans, err := build(&req).exchange(c.Request.Context(), h, st)
 	if err != nil {
 		return err
+	}
+	if cmd.after != nil {
+		if err := cmd.after(context.WithoutCancel(c.Request.Context()), h, st, &req, ans); err != nil {
+			return err
+		}
 	}
 	c.JSON(http.StatusOK, cmd.respond(st, &req, ans))
 	return nil
@@ -153,7 +161,7 @@ func (out outgoing[Ans]) exchange(ctx context.Context, h *Handler, st Station) (
 	defer cancel()
 	if out.run != nil {
 		return out.run(func(action string, payload, answer any) error {
-			raw, err := h.gw.Call(ctx, st.Identity, action, payload)
+			raw, err := h.Gateway.Call(ctx, st.Identity, action, payload)
 			if err != nil {
 				return commandError(st.Identity, action, h.cfg.Timeout, err)
 			}
@@ -163,7 +171,7 @@ func (out outgoing[Ans]) exchange(ctx context.Context, h *Handler, st Station) (
 			return nil
 		})
 	}
-	raw, err := h.gw.Call(ctx, st.Identity, out.action, out.payload)
+	raw, err := h.Gateway.Call(ctx, st.Identity, out.action, out.payload)
 	if err != nil {
 		return zero, commandError(st.Identity, out.action, h.cfg.Timeout, err)
 	}

@@ -203,8 +203,10 @@ type certificateResponse struct {
 	Created         string `json:"created"`
 }
 
-// certificates lists the certificates evroam signed for the station, newest first: the first
-// one the station Accepted is the one it presents now, until not_after.
+// certificates lists the station's certificates on record, newest first: those evroam signed
+// for it (certificate_type ChargingStationCertificate; the newest the station Accepted is the
+// one it presents now, until not_after) and the CA certificates installed on it through the
+// API (their type, e.g. CSMSRootCertificate), each with the station's answer.
 func (h *Handler) certificates(c *gin.Context) error {
 	limit, before, err := cursor(c)
 	if err != nil {

@@ -60,17 +60,18 @@ type DataTransfer struct {
 }
 
 // Certificate is a certificate evroam signed for a station (its SignCertificate request),
-// with the station's answer to CertificateSigned.
+// with the station's answer to CertificateSigned, or a CA certificate installed on it through
+// the API, with its answer to InstallCertificate.
 type Certificate struct {
 	ID              int64
 	StationID       string
-	CertificateType string // ChargingStationCertificate
+	CertificateType string // ChargingStationCertificate, or the installed CA's type
 	SerialNumber    string // hex
 	Subject         string
 	Issuer          string
 	NotBefore       time.Time
 	NotAfter        time.Time
-	Status          string // Accepted, Rejected, NoAnswer
+	Status          string // the station's answer: Accepted, Rejected, Failed; NoAnswer
 	Created         time.Time
 }
 

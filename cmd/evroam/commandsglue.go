@@ -16,6 +16,7 @@ import (
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/stationlogs"
+	"github.com/evroam/evroam/stationreports"
 	"github.com/google/uuid"
 )
 
@@ -126,4 +127,14 @@ func (f commandFiles) UploadURL(_ context.Context, identity, base string, until 
 		return "", fmt.Errorf("%w: %w", err, apperr.Conflict)
 	}
 	return u, err
+}
+
+// commandCertificates records the CA certificates installed through the API in the station's
+// certificate log, next to the certificates evroam signed for it.
+type commandCertificates struct{ reports *stationreports.Service }
+
+func (c commandCertificates) RecordInstalled(ctx context.Context, identity string, x commands.InstalledCertificate) error {
+	return c.reports.RecordCertificate(ctx, stationlogs.Certificate{StationID: identity, CertificateType: x.CertificateType,
+		SerialNumber: x.SerialNumber, Subject: x.Subject, Issuer: x.Issuer, NotBefore: x.NotBefore, NotAfter: x.NotAfter,
+		Status: x.Status, Created: time.Now().UTC()})
 }
