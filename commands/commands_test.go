@@ -580,7 +580,8 @@ func TestConfigurationGetSplitsByItemsPerMessage(t *testing.T) {
 	if !maps.Equal(values, want) || len(got.UnknownKey) != 21 {
 		t.Errorf("answer %s: values %v, want %v and 21 unknown keys", body, values, want)
 	}
-	calls := p.Received("GetVariables")
+	// The station's events may trail the HTTP answer: wait for them.
+	calls := p.WaitReceived("GetVariables", 1+7)
 	if len(calls) != 1+7 { // the limit, then 25 variables by 4
 		t.Errorf("station received %d GetVariables, want 8", len(calls))
 	}
