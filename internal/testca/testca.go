@@ -33,11 +33,14 @@ type Pair struct {
 	KeyPEM  []byte
 }
 
-var serial = big.NewInt(time.Now().UnixNano())
-
+// nextSerial is a random 127-bit serial number: unique without shared state, so tests that
+// run in parallel make certificates at once.
 func nextSerial() *big.Int {
-	serial = new(big.Int).Add(serial, big.NewInt(1))
-	return new(big.Int).Set(serial)
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(err)
+	}
+	return n.Add(n, big.NewInt(1))
 }
 
 // New makes a CA named name.
