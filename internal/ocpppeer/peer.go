@@ -509,10 +509,14 @@ func (p *Peer) WaitEvent(what string, match func(Event) bool) Event {
 // WaitReceived waits until the station has received n CALLs of action and returns them.
 func (p *Peer) WaitReceived(action string, n int) []Event {
 	p.tb.Helper()
-	count := 0
-	p.WaitEvent(fmt.Sprintf("%d %s CALL(s)", n, action), func(e Event) bool {
-		if e.Event == "call" && e.Action == action {
-			count++
+	// WaitEvent calls match with p.mu held, for every event, again after each change: count
+	// them all each time (a count kept across calls would count the same event twice).
+	p.WaitEvent(fmt.Sprintf("%d %s CALL(s)", n, action), func(Event) bool {
+		count := 0
+		for _, e := range p.events {
+			if e.Event == "call" && e.Action == action {
+				count++
+			}
 		}
 		return count >= n
 	})
