@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -195,11 +197,11 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*no
 		"EVROAM_HEARTBEAT_INTERVAL=3600s",
 		"EVROAM_LOG_LEVEL=warn",
 	)
-	if e.o.profile != "" {
-		port := freePort()
-		n.debug = fmt.Sprintf("http://127.0.0.1:%d", port)
-		n.cmd.Env = append(n.cmd.Env, fmt.Sprintf("EVROAM_DEBUG_ADDR=127.0.0.1:%d", port))
-	}
+	// The debug address serves the profiles of -profile and lets idle-memory ask for a
+	// collection.
+	debugPort := freePort()
+	n.debug = fmt.Sprintf("http://127.0.0.1:%d", debugPort)
+	n.cmd.Env = append(n.cmd.Env, fmt.Sprintf("EVROAM_DEBUG_ADDR=127.0.0.1:%d", debugPort))
 	n.cmd.Stdout, n.cmd.Stderr = logFile, logFile
 	if err := n.cmd.Start(); err != nil {
 		return nil, err
@@ -248,6 +250,42 @@ func (n *node) rssKiB() (int, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS")
+}
+
+// settledRSS has node n collect its garbage (Go's profiler endpoint does, with gc=1) and
+// returns its resident size once the runtime has given back what it no longer needs: the first
+// of two readings a second apart that differ by less than 1 %, or the last after 30 s.
+func (n *node) settledRSS(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.debug+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("collect garbage: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	last, err := n.rssKiB()
+	if err != nil {
+		return 0, err
+	}
+	for range 30 {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		now, err := n.rssKiB()
+		if err != nil {
+			return 0, err
+		}
+		if math.Abs(float64(now-last)) < 0.01*float64(last) {
+			return now, nil
+		}
+		last = now
+	}
+	return last, nil
 }
 
 // createKey makes an API key for the network with party partyID, as `evroam apikey create`.

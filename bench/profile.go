@@ -46,6 +46,27 @@ func (e *env) startProfile(name string, n *node, d time.Duration) func() {
 	}
 }
 
+// heapProfile writes node n's heap profile (after a collection) to dir/name.heap.pprof, with
+// -profile: what the memory in use is made of.
+func (e *env) heapProfile(name string, n *node) {
+	if e.o.profile == "" || n.debug == "" {
+		return
+	}
+	resp, err := http.Get(n.debug + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(filepath.Join(e.o.profile, name+".heap.pprof"))
+	if err != nil {
+		logf("heap profile %s: %v", name, err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+}
+
 // topStatements writes the ten statements with the most total time since the reset.
 func (e *env) topStatements(name string) {
 	var rows []struct {

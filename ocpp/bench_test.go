@@ -73,7 +73,7 @@ func BenchmarkIdleConnections(b *testing.B) {
 	defer warm.Close()
 	waitConnected(b, srv, 1)
 
-	before := memInUse()
+	before, stackBefore := memInUse()
 	goroutinesBefore := runtime.NumGoroutine()
 	b.ResetTimer()
 	conns := make([]net.Conn, 0, n)
@@ -82,22 +82,24 @@ func BenchmarkIdleConnections(b *testing.B) {
 	}
 	waitConnected(b, srv, n+1)
 	b.StopTimer()
-	after := memInUse()
+	after, stackAfter := memInUse()
 	goroutines := runtime.NumGoroutine() - goroutinesBefore
 	b.ReportMetric(float64(after-before)/float64(n), "bytes/conn")
+	b.ReportMetric(float64(stackAfter-stackBefore)/float64(n), "stack-bytes/conn")
 	b.ReportMetric(float64(goroutines)/float64(n), "goroutines/conn")
 	for _, c := range conns {
 		c.Close()
 	}
 }
 
-func memInUse() int64 {
+// memInUse is the heap and stack in use after a collection, and the stack part of it.
+func memInUse() (all, stack int64) {
 	var ms runtime.MemStats
 	for range 2 {
 		runtime.GC()
 	}
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse + ms.StackInuse)
+	return int64(ms.HeapInuse + ms.StackInuse), int64(ms.StackInuse)
 }
 
 func waitConnected(b *testing.B, srv *Server, n int) {

@@ -85,6 +85,8 @@ type conn struct {
 	// connectRecorded is closed when RecordConnect has returned (run records the connect
 	// while it already serves the station).
 	connectRecorded chan struct{}
+	handling        sync.WaitGroup // the frame being read or handled aside (aside)
+	idle            *idleConn      // the socket, for a shallow wait (idleread.go); nil in benchmarks
 }
 
 // wsConn is the part of *websocket.Conn a conn uses after the upgrade (an interface so
@@ -143,12 +145,10 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 
 func (c *conn) touch() { c.lastSeen.Store(c.s.cfg.Now().UnixNano()) }
 
-// run is the connection's goroutine.
-func (c *conn) run(prev *conn, clientIP, endpoint string) {
+// start begins serving a connection: it records the connect and arms the boot trigger (both
+// without waiting), then reads the station's frames on a goroutine of its own (readLoop).
+func (c *conn) start(prev *conn, clientIP, endpoint string) {
 	s := c.s
-	defer s.connWG.Done()
-	defer c.finish()
-
 	// The connection is recorded while the station is already served: in a reconnect storm
 	// the record waits for a batch (and its OCPI publication) to commit, and the station's
 	// BootNotification need not wait for that. finish waits for it, so the registry still
@@ -179,30 +179,87 @@ func (c *conn) run(prev *conn, clientIP, endpoint string) {
 	if !c.booted.Load() {
 		// A station without boot data on record is asked for a BootNotification, unless it
 		// sends one by itself first: most do right after connecting, and a trigger crossing
-		// their own boot makes them boot twice.
-		t := time.AfterFunc(s.cfg.BootTriggerDelay, func() {
+		// their own boot makes them boot twice. The timer is not stopped when the
+		// connection ends (the loop's frame would hold it for as long as the station stays
+		// connected); a timer that fires for a closed connection does nothing.
+		time.AfterFunc(s.cfg.BootTriggerDelay, func() {
+			select {
+			case <-c.done:
+				return
+			default:
+			}
 			if !c.booted.Load() && !c.bootSent.Load() {
 				c.triggerBoot()
 			}
 		})
-		defer t.Stop()
 	}
+	go c.readLoop()
+}
 
+// readLoop is the connection's goroutine: it reads the station's frames until the socket
+// closes. It is what an idle station costs for as long as it is connected, so its stack is
+// kept at Go's smallest (2 KiB): it starts with nothing else on its stack, it waits for the
+// next frame shallowly (idleread.go), and frames are handled on the server's handler
+// goroutines (aside), since handling one needs 8 KiB and more, and a parked goroutine's
+// stack shrinks only while it uses less than a quarter of it.
+func (c *conn) readLoop() {
+	defer c.s.connWG.Done()
+	defer c.finish()
 	for {
-		typ, data, err := c.ws.ReadMessage()
-		if err != nil {
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !c.replaced.Load() {
-				s.log.Debug("ocpp: read", "identity", c.identity, "err", err)
+		var err error
+		if c.idle.canWait() {
+			// Wait here, shallow; read and handle on a handler goroutine (reading a frame
+			// needs more stack than waiting does).
+			c.idle.waitReadable()
+			c.aside(func() {
+				var typ int
+				var data []byte
+				if typ, data, err = c.ws.ReadMessage(); err == nil {
+					c.touch()
+					c.handle(typ, data)
+				}
+			})
+		} else {
+			// TLS in evroam (or a benchmark's fake socket): the library waits, and only
+			// the handling goes aside.
+			var typ int
+			var data []byte
+			if typ, data, err = c.ws.ReadMessage(); err == nil {
+				c.touch()
+				c.aside(func() { c.handle(typ, data) })
 			}
+		}
+		if err != nil {
+			c.readEnded(err)
 			return
 		}
-		c.touch()
-		if typ != websocket.TextMessage {
-			c.sendError(unreadableID, "", newRPCError(errFormat, "OCPP-J frames are text frames"))
-			continue
-		}
-		c.handleFrame(data)
 	}
+}
+
+func (c *conn) readEnded(err error) {
+	if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) && !c.replaced.Load() {
+		c.s.log.Debug("ocpp: read", "identity", c.identity, "err", err)
+	}
+}
+
+// aside runs fn on one of the server's handler goroutines (handlerPool) and waits for it, so
+// frames are still read and handled one at a time and in order, while the connection's own
+// goroutine keeps a small stack.
+func (c *conn) aside(fn func()) {
+	c.handling.Add(1)
+	c.s.handlers.run(func() {
+		defer c.handling.Done()
+		fn()
+	})
+	c.handling.Wait()
+}
+
+func (c *conn) handle(typ int, data []byte) {
+	if typ != websocket.TextMessage {
+		c.sendError(unreadableID, "", newRPCError(errFormat, "OCPP-J frames are text frames"))
+		return
+	}
+	c.handleFrame(data)
 }
 
 // triggerBoot asks a station without boot data on record for a BootNotification.

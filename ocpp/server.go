@@ -175,6 +175,7 @@ type Server struct {
 
 	obs *observer // nil without Config.Observer
 
+	handlers      *handlerPool // where frames are read and handled (conn.aside)
 	messages      *messageBatcher
 	heartbeats    *latestBatcher[Heartbeat]
 	loginFailures *latestBatcher[LoginFailure]
@@ -210,15 +211,16 @@ func NewServer(cfg Config, reg Registry, log *slog.Logger) *Server {
 		obs:        newObserver(cfg.Observer, schemaActions(vs)),
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			// Small read buffers and pooled write buffers keep an idle connection small:
-			// the write buffer is only held while a frame is being written.
-			ReadBufferSize:  1024,
+			// Pooled write buffers keep an idle connection small: the write buffer is only
+			// held while a frame is being written. The read buffer is the one idleHijacker
+			// makes (readBufferSize), taken over because ReadBufferSize is 0.
 			WriteBufferSize: 4096,
 			WriteBufferPool: &sync.Pool{},
 			// Stations are not browsers; they send no Origin, or one we cannot predict.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 	}
+	s.handlers = newHandlerPool(10 * time.Second)
 	s.messages = newMessageBatcher(s)
 	s.heartbeats = newLatestBatcher(s, "heartbeats", reg.RecordHeartbeats,
 		func(h Heartbeat) string { return h.Identity }, func(a, b Heartbeat) bool { return a.At.After(b.At) })
@@ -266,7 +268,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if token != "" {
 		hdr = http.Header{"Sec-Websocket-Protocol": {token}}
 	}
-	ws, err := s.upgrader.Upgrade(w, r, hdr)
+	hj := &idleHijacker{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hj, r, hdr)
 	if err != nil {
 		// The upgrader has answered with an HTTP error already.
 		s.log.Info("ocpp: upgrade failed", "identity", identity, "err", err)
@@ -282,6 +285,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c := newConn(s, ws, identity, version, st)
+	c.idle = hj.conn
 	endpoint := s.endpoint(r)
 
 	s.mu.Lock()
@@ -306,7 +310,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The handler returns and net/http's goroutine for this request ends; the connection
 	// lives on in a goroutine of its own, with a small stack.
-	go c.run(prev, clientIP, endpoint)
+	c.start(prev, clientIP, endpoint)
 }
 
 // identityFromPath returns the identity of /ocpp/{identity}, percent-decoded and checked.
