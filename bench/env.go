@@ -194,6 +194,7 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*no
 		"EVROAM_ADMIN_API_KEY="+e.adminKey,
 		"EVROAM_SECRET_KEY="+e.secret,
 		"EVROAM_NODE_ID="+id,
+		fmt.Sprintf("EVROAM_NODE_URL=http://127.0.0.1:%d", apiPort),
 		"EVROAM_HEARTBEAT_INTERVAL=3600s",
 		"EVROAM_LOG_LEVEL=warn",
 	)

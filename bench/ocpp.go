@@ -201,7 +201,7 @@ func goMemory(ctx context.Context, n *node) map[string]float64 {
 }
 
 // commands: POST /chargers/{id}/reset for random connected stations, 20 clients, through the
-// node that holds them and through another node (forwarded over PostgreSQL).
+// node that holds them and through another node (forwarded over HTTP: EVROAM_NODE_URL).
 func runCommands(ctx context.Context, e *env) ([]result, error) {
 	if err := e.ensureFleet(ctx); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/evroam/evroam/internal/batch"
 	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -45,12 +47,20 @@ type Config struct {
 	// where the call went (RouteLocal, RouteForwarded, or RouteNone when no node held the
 	// station or the owner could not be found), how long it took and its error.
 	ObserveCall func(action, route string, took time.Duration, err error)
+	// CallURL is where other nodes reach this node's CallHandler (EVROAM_NODE_URL, e.g.
+	// http://10.0.0.5:8080): with it, commands for the stations held here come straight over
+	// HTTP instead of through the database (direct.go). Empty: through the database only.
+	CallURL string
+	// CallKey signs and checks the calls nodes hand each other over HTTP
+	// (EVROAM_SECRET_KEY); required with CallURL, and the same on every node.
+	CallKey *secret.Key
 }
 
 // Where a Call went, for Config.ObserveCall.
 const (
 	RouteLocal     = "local"     // this node's gateway holds the station
 	RouteForwarded = "forwarded" // sent to the node that holds it, through the database
+	RouteDirect    = "direct"    // sent to the node that holds it, over HTTP (Config.CallURL)
 	RouteNone      = "none"      // not sent: no node holds the station, or finding it failed
 )
 
@@ -76,6 +86,9 @@ type Node struct {
 	// sessionWrites writes station_sessions in batches (group commit): a reconnect storm of
 	// thousands of stations costs a few transactions, not one per connection.
 	sessionWrites *batch.Batcher[sessionWrite]
+
+	calls *http.Client // to other nodes' CallHandler
+	seen  seenCalls    // ids of the calls CallHandler served
 
 	mu       sync.Mutex
 	local    Local
@@ -127,7 +140,11 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 	if log == nil {
 		log = slog.Default()
 	}
-	n := &Node{
+	if cfg.CallURL != "" && cfg.CallKey == nil {
+		return nil, errors.New("cluster: Config.CallKey (EVROAM_SECRET_KEY) is required with a call URL")
+	}
+	cfg.CallURL = strings.TrimSuffix(cfg.CallURL, "/")
+	n := &Node{calls: newCallClient(),
 		cfg: cfg, db: db, prepared: database.Prepared(db), log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
 		sessions: map[string]uuid.UUID{}, waiters: map[uuid.UUID]chan struct{}{},
 	}
@@ -137,6 +154,16 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 	const q = `UPDATE station_sessions SET left_at = now() WHERE node_id = $1 AND left_at IS NULL`
 	if _, err := db.ExecContext(ctx, q, cfg.NodeID); err != nil {
 		return nil, fmt.Errorf("cluster: leave stale sessions of %s: %w", cfg.NodeID, err)
+	}
+	reg := `DELETE FROM cluster_nodes WHERE node_id = $1`
+	args := []any{cfg.NodeID}
+	if cfg.CallURL != "" {
+		reg = `INSERT INTO cluster_nodes (node_id, call_url) VALUES ($1, $2)
+			ON CONFLICT (node_id) DO UPDATE SET call_url = EXCLUDED.call_url, started_at = now()`
+		args = append(args, cfg.CallURL)
+	}
+	if _, err := db.ExecContext(ctx, reg, args...); err != nil {
+		return nil, fmt.Errorf("cluster: register %s: %w", cfg.NodeID, err)
 	}
 
 	n.listener = pq.NewListener(cfg.DatabaseURL, 100*time.Millisecond, 5*time.Second, func(ev pq.ListenerEventType, err error) {
@@ -210,6 +237,14 @@ func (n *Node) Close(ctx context.Context) error {
 		err = srv.Close(ctx)
 	}
 	n.sessionWrites.Close() // after the gateway: its last disconnects release their rows
+	if n.cfg.CallURL != "" {
+		// Callers go through the database from now on (and find no station here).
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if _, derr := n.db.ExecContext(dctx, `DELETE FROM cluster_nodes WHERE node_id = $1`, n.cfg.NodeID); derr != nil {
+			n.log.Warn("cluster: unregister", "err", derr)
+		}
+		dcancel()
+	}
 	n.cancel()
 	n.listener.Close()
 	done := make(chan struct{})
@@ -494,10 +529,24 @@ func (n *Node) call(ctx context.Context, identity, action string, payload any) (
 	if l != nil {
 		_, localOK = l.ProtocolOf(identity)
 	}
-	var owner string
-	err := sqlx.GetContext(ctx, n.prepared, &owner, `SELECT node_id FROM station_sessions WHERE charge_station_id = $1 AND left_at IS NULL`, identity)
+	var row struct {
+		Owner string `db:"node_id"`
+		URL   string `db:"call_url"`
+	}
+	err := sqlx.GetContext(ctx, n.prepared, &row, `
+		SELECT s.node_id, coalesce(c.call_url, '') AS call_url
+		FROM station_sessions s LEFT JOIN cluster_nodes c ON c.node_id = s.node_id
+		WHERE s.charge_station_id = $1 AND s.left_at IS NULL`, identity)
+	owner := row.Owner
 	switch {
 	case err == nil && owner != n.cfg.NodeID:
+		if row.URL != "" && n.cfg.CallKey != nil {
+			res, err := n.forwardDirect(ctx, row.URL, identity, action, payload)
+			if !errors.Is(err, errUnreached) {
+				return res, RouteDirect, err
+			}
+			n.log.Warn("cluster: owner not reached over HTTP; forwarding through the database", "owner", owner, "err", err)
+		}
 		res, err := n.forward(ctx, owner, identity, action, payload)
 		return res, RouteForwarded, err
 	case localOK:
@@ -612,29 +661,15 @@ func (n *Node) collect(ctx context.Context, id uuid.UUID) (json.RawMessage, bool
 		}
 		return nil, true, fmt.Errorf("cluster: read answer: %w", err)
 	}
-	var res json.RawMessage
+	a := answer{Kind: row.Kind.String, Code: row.Code.String, Message: row.Message.String}
 	if row.Result.Valid {
-		res = json.RawMessage(row.Result.String)
+		a.Result = json.RawMessage(row.Result.String)
 	}
-	switch row.Kind.String {
-	case "":
-		return res, true, nil
-	case kindNotConnected:
-		return nil, true, ocpp.ErrNotConnected
-	case kindTimeout:
-		return nil, true, ocpp.ErrTimeout
-	case kindCallError:
-		ce := &ocpp.CallError{Code: row.Code.String, Description: row.Message.String}
-		if row.Details.Valid {
-			ce.Details = json.RawMessage(row.Details.String)
-		}
-		return nil, true, ce
-	case kindInvalidPayload:
-		return nil, true, fmt.Errorf("%w: %s", ocpp.ErrInvalidPayload, row.Message.String)
-	case kindInvalidResponse:
-		return res, true, fmt.Errorf("%w: %s", ocpp.ErrInvalidResponse, row.Message.String)
+	if row.Details.Valid {
+		a.Details = json.RawMessage(row.Details.String)
 	}
-	return nil, true, fmt.Errorf("cluster: forwarded call failed: %s", row.Message.String)
+	res, err := a.outcome()
+	return res, true, err
 }
 
 func encodePayload(payload any) (json.RawMessage, error) {
@@ -781,32 +816,15 @@ func (n *Node) serve(id uuid.UUID) {
 	}
 	cancel()
 
-	var kind, code, message string
-	var details any
-	var ce *ocpp.CallError
-	switch {
-	case err == nil:
-	case errors.Is(err, ocpp.ErrNotConnected):
-		kind = kindNotConnected
-	case errors.Is(err, ocpp.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		kind = kindTimeout
-	case errors.As(err, &ce):
-		kind, code, message = kindCallError, ce.Code, ce.Description
-		if len(ce.Details) > 0 && json.Valid(ce.Details) {
-			details = string(ce.Details)
-		}
-	case errors.Is(err, ocpp.ErrInvalidPayload):
-		kind, message = kindInvalidPayload, err.Error()
-	case errors.Is(err, ocpp.ErrInvalidResponse):
-		kind, message = kindInvalidResponse, err.Error()
-	default:
-		kind, message = kindOther, err.Error()
+	a := answerOf(res, err)
+	var result, details any
+	if a.Result != nil {
+		result = string(a.Result)
 	}
-	var result any
-	if len(res) > 0 && json.Valid(res) {
-		result = string(res)
+	if a.Details != nil {
+		details = string(a.Details)
 	}
-	const answer = `
+	const answerRow = `
 	WITH ans AS (
 		UPDATE command_calls SET
 			answered_at = now(), result = $2, error_kind = $3, error_code = $4, error_message = $5, error_details = $6
@@ -817,7 +835,7 @@ func (n *Node) serve(id uuid.UUID) {
 	// Not n.ctx: a node shutting down still delivers the answers it has.
 	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer acancel()
-	if _, err := n.db.ExecContext(actx, answer, id, result, nullIfEmpty(kind), nullIfEmpty(code), nullIfEmpty(message),
+	if _, err := n.db.ExecContext(actx, answerRow, id, result, nullIfEmpty(a.Kind), nullIfEmpty(a.Code), nullIfEmpty(a.Message),
 		details, channelOf(req.Caller)); err != nil {
 		n.log.Warn("cluster: answer forwarded call", "id", id, "err", err)
 	}

@@ -1,10 +1,14 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +22,7 @@ import (
 	"github.com/evroam/evroam/commands/commandstest"
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
@@ -48,6 +53,10 @@ type testCluster struct {
 	db       *sqlx.DB
 	stations *commandstest.Stations
 	grace    time.Duration // ReconnectGrace of the nodes started from now on (0: the default)
+	// callKey: the nodes started from now on take calls over HTTP (Config.CallURL), signed
+	// with this key; nil: through the database only.
+	callKey *secret.Key
+	routes  chan string // every Call's route (Config.ObserveCall)
 }
 
 func newCluster(t *testing.T) *testCluster {
@@ -58,7 +67,7 @@ func newCluster(t *testing.T) *testCluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &testCluster{url: u, db: db, stations: &commandstest.Stations{}}
+	return &testCluster{url: u, db: db, stations: &commandstest.Stations{}, routes: make(chan string, 1000)}
 }
 
 // testNode is one evroam node: a cluster.Node with its gateway, and an HTTP API.
@@ -75,8 +84,18 @@ func (c *testCluster) start(t *testing.T, id string, cmdTimeout time.Duration) *
 	reg := ocpptest.New()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	n, err := cluster.Start(ctx, cluster.Config{NodeID: id, DatabaseURL: c.url, ReconnectGrace: c.grace}, c.db, reg,
-		ocpp.Config{MessageLogFlushInterval: 20 * time.Millisecond}, testLogger())
+	apiSrv := httptest.NewUnstartedServer(nil)
+	cfg := cluster.Config{NodeID: id, DatabaseURL: c.url, ReconnectGrace: c.grace,
+		ObserveCall: func(_, route string, _ time.Duration, _ error) {
+			select {
+			case c.routes <- route:
+			default:
+			}
+		}}
+	if c.callKey != nil {
+		cfg.CallURL, cfg.CallKey = "http://"+apiSrv.Listener.Addr().String(), c.callKey
+	}
+	n, err := cluster.Start(ctx, cfg, c.db, reg, ocpp.Config{MessageLogFlushInterval: 20 * time.Millisecond}, testLogger())
 	if err != nil {
 		t.Fatalf("start node %s: %v", id, err)
 	}
@@ -84,10 +103,12 @@ func (c *testCluster) start(t *testing.T, id string, cmdTimeout time.Duration) *
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	r.POST(cluster.CallPath, gin.WrapH(n.CallHandler()))
 	v1 := r.Group("/api/v1", web.RequireAPIKey(commandstest.Authenticator{apiKey: network}))
 	commands.NewHandler(commands.Config{Timeout: cmdTimeout}, commands.Deps{Stations: c.stations, Gateway: n,
 		Transfers: commandstest.DataTransfers{Registry: reg}}).Routes(v1)
-	apiSrv := httptest.NewServer(r)
+	apiSrv.Config.Handler = r
+	apiSrv.Start()
 
 	tn := &testNode{node: n, reg: reg, ocppURL: "ws" + strings.TrimPrefix(ocppSrv.URL, "http") + "/ocpp", apiURL: apiSrv.URL + "/api/v1"}
 	stopped := false
@@ -168,10 +189,23 @@ func waitOwner(t *testing.T, c *testCluster, identity, want string) {
 // Then node B stops, the station reconnects to node A, and the next command works.
 func TestCommandThroughOtherNode(t *testing.T) {
 	t.Parallel()
-	for _, v := range []struct{ subprotocol, proto string }{{"ocpp1.6", ocpp.ProtocolOCPP16}, {"ocpp2.0.1", ocpp.ProtocolOCPP201}} {
-		t.Run(v.subprotocol, func(t *testing.T) {
+	for _, v := range []struct {
+		subprotocol, proto string
+		direct             bool // the nodes take calls over HTTP
+	}{{"ocpp1.6", ocpp.ProtocolOCPP16, false}, {"ocpp2.0.1", ocpp.ProtocolOCPP201, false},
+		{"ocpp1.6", ocpp.ProtocolOCPP16, true}, {"ocpp2.0.1", ocpp.ProtocolOCPP201, true}} {
+		name := v.subprotocol + "/database"
+		if v.direct {
+			name = v.subprotocol + "/http"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := newCluster(t)
+			wantRoute := cluster.RouteForwarded
+			if v.direct {
+				c.callKey = testKey(t)
+				wantRoute = cluster.RouteDirect
+			}
 			a := c.start(t, "node-a", 10*time.Second)
 			b := c.start(t, "node-b", 10*time.Second)
 			c.addStation("CP-X", v.proto, a, b)
@@ -187,6 +221,9 @@ func TestCommandThroughOtherNode(t *testing.T) {
 			}
 			if n := len(p.WaitReceived("Reset", 1)); n != 1 {
 				t.Fatalf("station got %d Reset CALLs, want 1", n)
+			}
+			if route := <-c.routes; route != wantRoute {
+				t.Errorf("the reset went %q, want %q", route, wantRoute)
 			}
 			// Node B, which holds the socket, logged the command.
 			b.reg.Wait(t, waitTimeout, "Reset in node B's message log", func(r *ocpptest.Registry) bool {
@@ -400,5 +437,112 @@ func TestRestartDoesNotFlapStations(t *testing.T) {
 	})
 	if owner := c.sessionOwner(t, "CP-BACK"); owner != "node-a" {
 		t.Errorf("CP-BACK owner %q, want node-a", owner)
+	}
+}
+
+func testKey(t *testing.T) *secret.Key {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	k, err := secret.ParseKey(hex.EncodeToString(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestUnreachableCallURLFallsBack: when the owner's call URL does not take the call (nothing
+// listens there, or the owner has another key and refuses the signature), the call goes
+// through the database and still reaches the station, once.
+func TestUnreachableCallURLFallsBack(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.callKey = testKey(t)
+	a := c.start(t, "node-a", 10*time.Second)
+	c.callKey = testKey(t) // node B signs and checks with another key
+	b := c.start(t, "node-b", 10*time.Second)
+	c.addStation("CP-F", ocpp.ProtocolOCPP16, a, b)
+	p := ocpppeer.Start(t)
+	p.OnCall("Reset", map[string]any{"status": "Accepted"})
+	connect(t, p, b.ocppURL, "CP-F", "ocpp1.6")
+	waitOwner(t, c, "CP-F", "node-b")
+
+	if status, body := post(t, a, "CP-F", "reset", `{"type": "Soft"}`); status != http.StatusOK {
+		t.Fatalf("reset with a key node B refuses: %d %v", status, body)
+	}
+	if route := <-c.routes; route != cluster.RouteForwarded {
+		t.Errorf("the reset went %q, want %q (through the database)", route, cluster.RouteForwarded)
+	}
+
+	// Nothing listens at node B's URL.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	if _, err := c.db.Exec(`UPDATE cluster_nodes SET call_url = $1 WHERE node_id = 'node-b'`, closed); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := post(t, a, "CP-F", "reset", `{"type": "Hard"}`); status != http.StatusOK {
+		t.Fatalf("reset with nothing at node B's URL: %d %v", status, body)
+	}
+	if route := <-c.routes; route != cluster.RouteForwarded {
+		t.Errorf("the reset went %q, want %q (through the database)", route, cluster.RouteForwarded)
+	}
+	if n := len(p.WaitReceived("Reset", 2)); n != 2 {
+		t.Errorf("station got %d Reset CALLs, want 2", n)
+	}
+}
+
+// TestCallHandlerRefusesForgeries: the node-to-node endpoint runs only calls signed with the
+// cluster's key, less than a minute old, and each only once.
+func TestCallHandlerRefusesForgeries(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.callKey = testKey(t)
+	b := c.start(t, "node-b", 10*time.Second)
+	c.addStation("CP-G", ocpp.ProtocolOCPP16, b)
+	p := ocpppeer.Start(t)
+	p.OnCall("Reset", map[string]any{"status": "Accepted"})
+	connect(t, p, b.ocppURL, "CP-G", "ocpp1.6")
+	waitOwner(t, c, "CP-G", "node-b")
+
+	url := strings.TrimSuffix(b.apiURL, "/api/v1") + cluster.CallPath
+	send := func(body []byte, key *secret.Key) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		req.Header.Set("X-Evroam-Node-Signature", hex.EncodeToString(key.SignNodeCall(body)))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	call := func(sentAt time.Time) []byte {
+		b, _ := json.Marshal(map[string]any{"id": uuid.New(), "identity": "CP-G", "action": "Reset",
+			"payload": map[string]any{"type": "Soft"}, "timeout_ms": 5000, "sent_at": sentAt})
+		return b
+	}
+
+	good := call(time.Now())
+	if status, body := send(good, c.callKey); status != http.StatusOK || !strings.Contains(body, `"Accepted"`) {
+		t.Fatalf("a signed call: %d %s", status, body)
+	}
+	if status, _ := send(good, c.callKey); status != http.StatusConflict {
+		t.Errorf("the same call again: %d, want 409", status)
+	}
+	if status, _ := send(call(time.Now()), testKey(t)); status != http.StatusUnauthorized {
+		t.Errorf("a call signed with another key: %d, want 401", status)
+	}
+	if status, _ := send(call(time.Now().Add(-2*time.Minute)), c.callKey); status != http.StatusUnauthorized {
+		t.Errorf("a call two minutes old: %d, want 401", status)
+	}
+	if n := len(p.WaitReceived("Reset", 1)); n != 1 {
+		t.Errorf("station got %d Reset CALLs, want 1 (only the first signed call runs)", n)
 	}
 }

@@ -46,6 +46,16 @@
 //     the error as the same error values ocpp.Server.Call returns, so callers cannot tell
 //     a forwarded call from a local one.
 //
+// A node started with Config.CallURL takes forwarded calls over HTTP instead (direct.go):
+// it registers the URL in cluster_nodes, the caller reads it with the owner in the same
+// statement and POSTs the call, signed with a key derived from EVROAM_SECRET_KEY, to the
+// owner's CallHandler, which runs it on its gateway and answers in the body. That is one
+// round trip on a kept-alive connection in place of the four statements and two NOTIFYs
+// above, which PostgreSQL delivers one commit at a time (the p99 of a forwarded command
+// went from tens of milliseconds to that of a local one). A call the URL did not take (no
+// listener, a missing route, another key) cannot have run, and goes through the database;
+// one that reached the owner is never sent twice.
+//
 // Each node LISTENs on one channel, evroam_node_<hash of its node id>, over a dedicated
 // connection (lib/pq Listener). When that connection is re-established notifications
 // may have been lost, so the node then serves every unclaimed request addressed to it and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/cluster"
 	"github.com/evroam/evroam/commands"
 	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/files"
@@ -113,6 +114,7 @@ type handlers struct {
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
+	nodeCalls http.Handler      // commands other nodes forward (cluster.Node.CallHandler); nil in route-table tests
 }
 
 func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
@@ -160,6 +162,10 @@ func newAPI(d handlers) *gin.Engine {
 		// Without an API key, as Prometheus scrapes; an operator whose API is public
 		// restricts /metrics at the proxy, or scrapes EVROAM_DEBUG_ADDR instead.
 		r.GET("/metrics", gin.WrapH(d.metrics.handler))
+	}
+	if d.nodeCalls != nil {
+		// Signed by the calling node (EVROAM_SECRET_KEY), not by an API key.
+		r.POST(cluster.CallPath, gin.WrapH(d.nodeCalls))
 	}
 
 	v1 := r.Group("/api/v1", web.RequireAPIKey(d.auth), web.StorableInput)

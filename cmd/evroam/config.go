@@ -30,9 +30,14 @@ type config struct {
 	HeartbeatInterval time.Duration
 	CommandTimeout    time.Duration
 	NodeID            string
-	CountryCode       string
-	PartyID           string
-	ShutdownTimeout   time.Duration
+	// NodeURL (EVROAM_NODE_URL) is where the other nodes reach this node's HTTP address
+	// (e.g. http://10.0.0.5:8080): commands for stations held here then come straight
+	// over HTTP instead of through the database (cluster.Config.CallURL). Needs
+	// EVROAM_SECRET_KEY, the same on every node.
+	NodeURL         string
+	CountryCode     string
+	PartyID         string
+	ShutdownTimeout time.Duration
 	// TrustedProxies (EVROAM_TRUSTED_PROXIES) may set X-Forwarded-For on the OCPP address:
 	// behind a load balancer the station's address (recorded, and counted by the login
 	// guard) is then the one the balancer saw, not the balancer's.
@@ -89,6 +94,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		PublicURL:     env("EVROAM_PUBLIC_URL", ""),
 		DebugAddr:     env("EVROAM_DEBUG_ADDR", ""),
 		NodeID:        env("EVROAM_NODE_ID", fmt.Sprintf("%s-%d", host, os.Getpid())),
+		NodeURL:       env("EVROAM_NODE_URL", ""),
 		CountryCode:   env("EVROAM_COUNTRY_CODE", "NL"),
 		PartyID:       env("EVROAM_PARTY_ID", "EVR"),
 
@@ -189,6 +195,14 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 			problems = append(problems, "EVROAM_SECRET_KEY: "+err.Error())
 		}
 		cfg.SecretKey = key
+	}
+	if u := cfg.NodeURL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			problems = append(problems, fmt.Sprintf("EVROAM_NODE_URL=%q must be an http:// or https:// URL", u))
+		}
+		if cfg.SecretKey == nil {
+			problems = append(problems, "EVROAM_NODE_URL needs EVROAM_SECRET_KEY (the same on every node): it signs the calls nodes hand each other")
+		}
 	}
 	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < networks.MinKeyLength {
 		problems = append(problems, fmt.Sprintf("EVROAM_ADMIN_API_KEY must have at least %d characters", networks.MinKeyLength))

@@ -110,7 +110,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
 	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout,
-		ReconnectGrace: cfg.ReconnectGrace, ObserveCall: m.observeCommand},
+		ReconnectGrace: cfg.ReconnectGrace, ObserveCall: m.observeCommand, CallURL: cfg.NodeURL, CallKey: cfg.SecretKey},
 		db, gatewayRegistry{reports: reg.reports, tokens: reg.authorizer}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
@@ -135,6 +135,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})
 	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, tokens: reg.authorizer, log: log})
 	h.metrics = m
+	h.nodeCalls = node.CallHandler()
 	// The station answer cache listens for station changes from here on (it serves nothing
 	// until it listens), in tests as in `serve`; so does the token authorizer, for token
 	// changes.

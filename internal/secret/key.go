@@ -25,6 +25,7 @@ type Key struct {
 	id       [8]byte  // names the key in stored verifiers, so a rotated key is noticed
 	verifier [32]byte // for station password verifiers
 	urls     [32]byte // for the signed URLs stations download and upload files at
+	nodes    [32]byte // for the commands one evroam node sends another (package cluster)
 }
 
 // MinKeyBytes is the least key material accepted.
@@ -49,6 +50,7 @@ func ParseKey(s string) (*Key, error) {
 	copy(k.id[:], derive(raw, "evroam key id"))
 	copy(k.verifier[:], derive(raw, "evroam station password verifier"))
 	copy(k.urls[:], derive(raw, "evroam signed file urls"))
+	copy(k.nodes[:], derive(raw, "evroam node calls"))
 	return k, nil
 }
 
@@ -84,5 +86,13 @@ func (k *Key) Check(verifier []byte, identity, password string) (match, usable b
 func (k *Key) SignURL(msg string) []byte {
 	m := hmac.New(sha256.New, k.urls[:])
 	m.Write([]byte(msg))
+	return m.Sum(nil)
+}
+
+// SignNodeCall returns the HMAC-SHA256 of msg under the key's node-call purpose: the
+// signature of a command one evroam node hands another over HTTP (package cluster).
+func (k *Key) SignNodeCall(msg []byte) []byte {
+	m := hmac.New(sha256.New, k.nodes[:])
+	m.Write(msg)
 	return m.Sum(nil)
 }
