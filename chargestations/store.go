@@ -393,6 +393,7 @@ type GatewayStation struct {
 	OnboardingState        schema.OnboardingState
 	FirmwareVersion        string // as the last BootNotification gave it
 	HasConfiguration       bool   // the station's configuration has been read before
+	LocationID             string // the location the station stands at
 }
 
 // LookupForGateway returns the connection data of the station with OCPP identity, whatever
@@ -409,9 +410,10 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		LastBootAt       sql.NullTime   `db:"last_boot_at"`
 		FirmwareVersion  sql.NullString `db:"firmware_version"`
 		HasConfiguration bool           `db:"has_configuration"`
+		LocationID       string         `db:"location_id"`
 	}
 	err := sqlx.GetContext(ctx, s.q, &row, `
-	SELECT security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
+	SELECT location_id, security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
 		ocpp_password_other_verifier, security_profile_pending, onboarding_state, last_boot_at,
 		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration
 	FROM charge_stations cs
@@ -428,7 +430,7 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier,
 		PendingSecurityProfile: schema.SecurityProfile(row.ProfilePending.Int64), HasBootData: row.LastBootAt.Valid,
 		OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
-		HasConfiguration: row.HasConfiguration,
+		HasConfiguration: row.HasConfiguration, LocationID: row.LocationID,
 	}, nil
 }
 

@@ -13,6 +13,7 @@ package stationreports
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/evroam/evroam/chargestations"
@@ -53,6 +54,24 @@ type Service struct {
 	sessionReports *batch.Batcher[sessionItem]
 	firmware       *batch.Batcher[stationlogs.FirmwareStatus]
 	diagnostics    *batch.Batcher[diagnosticsStatus]
+
+	// locations maps a station's identity to its location as its last connection found it:
+	// status reports are sharded by location (locationOf).
+	locations sync.Map
+}
+
+// locationOf is the shard key of a station's status reports: its location, so that the
+// status batches running side by side touch disjoint locations. Each batch's commit
+// publishes to OCPI under a lock per location it changed (migration 0016); sharded by station,
+// the stations of one location were spread over every shard, and the shards' commits waited
+// for each other's location locks. A station's reports all take the same key (the location
+// its connection found: a move takes effect at its next connection), so their order is
+// kept; a station not looked up on this node is its own key.
+func (s *Service) locationOf(identity string) string {
+	if l, ok := s.locations.Load(identity); ok {
+		return l.(string)
+	}
+	return identity
 }
 
 // diagnosticsStatus is a station's latest log upload status.
@@ -79,7 +98,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	cfg := batch.Config{Shards: 4, MaxBatch: 500}
 	s.presence = batch.New(cfg, func(p chargestations.Presence) string { return p.Identity }, s.writePresence)
 	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
-	s.statuses = batch.New(cfg, func(r StatusReport) string { return r.Identity }, s.writeStatuses)
+	s.statuses = batch.New(cfg, func(r StatusReport) string { return s.locationOf(r.Identity) }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
 	s.diagnostics = batch.New(cfg, func(d diagnosticsStatus) string { return d.identity }, s.writeDiagnosticsStatuses)
@@ -143,6 +162,7 @@ func (s *Service) LookupStation(ctx context.Context, identity string) (Station, 
 	if err != nil {
 		return Station{}, err
 	}
+	s.locations.Store(identity, st.LocationID)
 	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, PendingSecurityProfile: st.PendingSecurityProfile, HasBootData: st.HasBootData,
 		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration}
 	if st.PasswordHash != "" || st.OtherPasswordHash != "" {
