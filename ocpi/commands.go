@@ -2,6 +2,7 @@ package ocpi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -287,6 +288,26 @@ func bindCommand(c *gin.Context, command string) (commandRequest, error) {
 		}
 		for _, f := range fe {
 			if f.Message != "unknown field" {
+				problems = append(problems, f)
+			}
+		}
+	}
+	// A field of the wrong type stops BindJSON before the validator runs; json.Unmarshal
+	// decodes what it can, so the other fields are checked too (a field already named for
+	// its type is not named again).
+	if len(problems) > 0 {
+		req = commandRequest{}
+		_ = json.Unmarshal(body, &req)
+		named := map[string]bool{}
+		for _, f := range problems {
+			named[f.Field] = true
+		}
+		var more apperr.FieldErrors
+		if err := web.Validate(&req); err != nil {
+			errors.As(err, &more)
+		}
+		for _, f := range more {
+			if !named[f.Field] {
 				problems = append(problems, f)
 			}
 		}

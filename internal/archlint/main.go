@@ -95,7 +95,7 @@ var layers = []struct {
 }
 
 // testHelpers are imported by tests only, never by production code (other helpers may).
-var testHelpers = []string{"internal/pgtest", "internal/apitest", "internal/ocpppeer", "internal/testca", "ocpp/ocpptest", "commands/commandstest"}
+var testHelpers = []string{"internal/pgtest", "internal/apitest", "internal/ocpppeer", "internal/testca", "ocpp/ocpptest", "commands/commandstest", "ocpi/ocpitest"}
 
 // mayImportOCPP: only these speak OCPP; the registry never does (stationreports and
 // cmd/evroam's glue translate).
