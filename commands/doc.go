@@ -3,7 +3,11 @@
 // configuration/get, configuration/change, firmware/update, diagnostics, data-transfer
 // (POST sends one, GET lists the history), password (rotation), certificates (POST
 // installs, GET lists, DELETE removes; a command's method field, the request of a GET or
-// DELETE is its query string), and start and stop (remote start and stop). Bodies and
+// DELETE is its query string), start and stop (remote start and stop), and reserve and
+// cancel-reservation (ReserveNow / CancelReservation; an accepted reservation is recorded
+// through Deps.Reservations, so that its EVSE reads RESERVED). The same entries serve other
+// parts of evroam without HTTP (remote.go: RemoteStart, RemoteStop, Unlock, Reserve,
+// CancelReservation), which the OCPI Commands module uses through cmd/evroam. Bodies and
 // answers are plain JSON objects, not
 // the registry envelope, exactly as the charger-command API documents them; errors use the
 // registry's error envelope.
