@@ -304,4 +304,3 @@ func TestCommandResultDelivery(t *testing.T) {
 		}
 	}
 }
-
