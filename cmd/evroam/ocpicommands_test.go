@@ -356,6 +356,24 @@ func testOCPICommands(t *testing.T, proto string) {
 		t.Errorf("CANCEL_RESERVATION of a cancelled reservation: %s, want UNKNOWN_RESERVATION", r)
 	}
 
+	// The REST API reserves the same way: EVSE 1 reads RESERVED until cancel-reservation.
+	var rr struct {
+		ReservationID int    `json:"reservationId"`
+		Status        string `json:"status"`
+	}
+	e.must("POST", "/api/v1/chargers/"+id+"/reserve", map[string]any{"evseId": 1, "idTag": "CARD1",
+		"expiryDate": expiry.Format(time.RFC3339)}, 200, &rr)
+	if rr.Status != "accepted" || rr.ReservationID <= 0 {
+		t.Fatalf("REST reserve answered %+v", rr)
+	}
+	waitStatus(evse1, "RESERVED")
+	e.must("GET", "/api/v1/chargestations/"+id+"/evses/"+evse1, nil, 200, &ev)
+	if ev.Status != "RESERVED" {
+		t.Errorf("REST status of EVSE 1 reserved through the REST API: %s, want RESERVED", ev.Status)
+	}
+	e.must("POST", "/api/v1/chargers/"+id+"/cancel-reservation", map[string]any{"reservationId": rr.ReservationID}, 200, &rr)
+	waitStatus(evse1, "AVAILABLE")
+
 	// A station that never answers: TIMEOUT at the response_url.
 	p.OnCallNever(startAction)
 	if res, uid = o.command("START_SESSION", map[string]any{"token": token("APPUSER2"), "location_id": loc, "evse_uid": evse2}, 200); res != "ACCEPTED" {
