@@ -231,7 +231,7 @@ func (r *reservationRecorder) Record(_ context.Context, res reservations.Reserva
 	return nil
 }
 
-func (r *reservationRecorder) Cancel(_ context.Context, station string, id int) (bool, error) {
+func (r *reservationRecorder) Cancel(_ context.Context, station string, id int, _ bool) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cancelled == nil {

@@ -112,9 +112,10 @@ type Reservation struct {
 	Expiry      time.Time
 	// ID is the OCPP reservationId; 0 makes a fresh one.
 	ID int
-	// OCPIPartner and OCPIReservationID are recorded with the reservation.
+	// OCPIPartner, OCPIReservationID and OCPIResponseURL are recorded with the reservation.
 	OCPIPartner       *uuid.UUID
 	OCPIReservationID string
+	OCPIResponseURL   string
 }
 
 // Reserve sends ReserveNow to station identity; an accepted reservation is recorded. It
@@ -123,7 +124,8 @@ func (h *Handler) Reserve(ctx context.Context, identity string, r Reservation) (
 	var req *reserveRequest
 	a, err := runRemote(ctx, h, reserveCommand, identity, func(string) *reserveRequest {
 		req = &reserveRequest{EVSEID: &r.EVSE, IDTag: r.IDTag, IDTokenType: r.IDTokenType,
-			ExpiryDate: r.Expiry.UTC().Format(time.RFC3339Nano), ocpiPartner: r.OCPIPartner, ocpiReservationID: r.OCPIReservationID}
+			ExpiryDate: r.Expiry.UTC().Format(time.RFC3339Nano), ocpiPartner: r.OCPIPartner, ocpiReservationID: r.OCPIReservationID,
+			ocpiResponseURL: r.OCPIResponseURL}
 		if r.ID != 0 {
 			req.ReservationID = &r.ID
 		}
@@ -132,11 +134,12 @@ func (h *Handler) Reserve(ctx context.Context, identity string, r Reservation) (
 	return answerOf(a), req.id, err
 }
 
-// CancelReservation sends CancelReservation for reservation id to station identity; an
-// accepted cancellation ends the recorded reservation.
+// CancelReservation sends CancelReservation for reservation id to station identity, on
+// behalf of the OCPI partner that made it; an accepted cancellation ends the recorded
+// reservation.
 func (h *Handler) CancelReservation(ctx context.Context, identity string, id int) (Answer, error) {
 	a, err := runRemote(ctx, h, cancelReservationCommand, identity, func(string) *cancelReservationRequest {
-		return &cancelReservationRequest{ReservationID: &id}
+		return &cancelReservationRequest{ReservationID: &id, byPartner: true}
 	})
 	return answerOf(a), err
 }

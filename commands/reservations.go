@@ -16,10 +16,15 @@ import (
 // reservation the station accepted is recorded (Deps.Reservations), so that its EVSE reads
 // RESERVED until it ends; a cancellation the station accepted ends it.
 
-// Reservations records what reservation commands changed. *reservations.Service implements it.
+// Reservations records what reservation commands changed. cmd/evroam implements it over
+// reservations.Service.
 type Reservations interface {
+	// Record keeps a reservation the station accepted.
 	Record(ctx context.Context, r reservations.Reservation) error
-	Cancel(ctx context.Context, station string, id int) (bool, error)
+	// Cancel ends reservation id of station, whose cancellation the station accepted.
+	// byPartner is true when the OCPI partner that made the reservation asked for it
+	// (CANCEL_RESERVATION); otherwise the operator cancelled it, and that partner is told.
+	Cancel(ctx context.Context, station string, id int, byPartner bool) (bool, error)
 }
 
 // ---- reserve
@@ -42,6 +47,7 @@ type reserveRequest struct {
 	// Set by the OCPI Commands module (never from a body): the partner and its reservation_id.
 	ocpiPartner       *uuid.UUID
 	ocpiReservationID string
+	ocpiResponseURL   string
 	now               func() time.Time
 	id                int // the reservationId sent
 }
@@ -151,7 +157,8 @@ var reserveCommand = command[reserveRequest, ocpp.StatusResponse, reserveRespons
 		}
 		return h.Reservations.Record(ctx, reservations.Reservation{StationID: st.Identity, ID: r.reservationID(),
 			EVSESequenceNumber: r.evse(), IDTag: r.IDTag, Expiry: checkedTime(r.ExpiryDate).UTC(), Status: reservations.StatusActive,
-			OCPIPartnerID: r.ocpiPartner, OCPIReservationID: r.ocpiReservationID, Created: time.Now().UTC()})
+			OCPIPartnerID: r.ocpiPartner, OCPIReservationID: r.ocpiReservationID, OCPIResponseURL: r.ocpiResponseURL,
+			Created: time.Now().UTC()})
 	},
 	respond: func(st Station, r *reserveRequest, a ocpp.StatusResponse) reserveResponse {
 		msg, ok := reserveMessages[a.Status]
@@ -168,6 +175,8 @@ var reserveCommand = command[reserveRequest, ocpp.StatusResponse, reserveRespons
 
 type cancelReservationRequest struct {
 	ReservationID *int `json:"reservationId" validate:"required,min=1"`
+
+	byPartner bool // set by the OCPI Commands module (CANCEL_RESERVATION), never from a body
 }
 
 type cancelReservationResponse struct {
@@ -197,7 +206,7 @@ var cancelReservationCommand = command[cancelReservationRequest, ocpp.StatusResp
 		if h.Reservations == nil {
 			return errors.New("commands: no Reservations configured")
 		}
-		_, err := h.Reservations.Cancel(ctx, st.Identity, *r.ReservationID)
+		_, err := h.Reservations.Cancel(ctx, st.Identity, *r.ReservationID, r.byPartner)
 		return err
 	},
 	respond: func(st Station, r *cancelReservationRequest, a ocpp.StatusResponse) cancelReservationResponse {

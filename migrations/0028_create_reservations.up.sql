@@ -16,6 +16,9 @@ CREATE TABLE reservations (
     -- the OCPI partner that made it and the partner's reservation_id (NULL for the REST API)
     ocpi_partner_id      uuid REFERENCES ocpi_partners (id) ON DELETE SET NULL,
     ocpi_reservation_id  text,
+    -- the RESERVE_NOW's response_url: where the partner is told CANCELED_RESERVATION when the
+    -- operator cancels its reservation
+    ocpi_response_url    text,
     created              timestamptz NOT NULL,
     last_updated         timestamptz NOT NULL,
     PRIMARY KEY (charge_station_id, reservation_id)

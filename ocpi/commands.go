@@ -108,6 +108,7 @@ type CommandTarget struct {
 type CommandReservation struct {
 	Partner       uuid.UUID // the partner that reserves
 	ReservationID string    // the partner's reservation_id
+	ResponseURL   string    // the RESERVE_NOW's response_url (CANCELED_RESERVATION goes there)
 	Token         CommandToken
 	Expiry        time.Time
 }
@@ -407,7 +408,8 @@ func (m *Commands) post(c *gin.Context) error {
 				m.answer(c, ResponseRejected, "expiry_date has passed")
 				return nil
 			}
-			r := CommandReservation{Partner: who.ID, ReservationID: *req.ReservationID, Token: *req.Token, Expiry: expiry}
+			r := CommandReservation{Partner: who.ID, ReservationID: *req.ReservationID, Token: *req.Token, Expiry: expiry,
+				ResponseURL: req.ResponseURL}
 			run = func(ctx context.Context) CommandResult { return m.stations.ReserveNow(ctx, at, r) }
 		}
 	case CommandStopSession:
@@ -437,6 +439,23 @@ func (m *Commands) post(c *gin.Context) error {
 		m.execute(who, command, req.ResponseURL, run)
 	}()
 	return nil
+}
+
+// ReservationCanceled tells partner that the CPO cancelled the reservation it made with the
+// RESERVE_NOW whose response_url was responseURL: a CommandResult CANCELED_RESERVATION POSTed
+// there (OCPI 2.2.1: "Reservation canceled by the CPO"), in the background, with the retries
+// of every result. A partner that is no longer registered is not told.
+func (m *Commands) ReservationCanceled(partner uuid.UUID, responseURL string) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		p, err := m.store.get(m.ctx, partner)
+		if err != nil || p.State != StateRegistered {
+			m.log.Warn("OCPI partner not told of its cancelled reservation", "partner", partner, "err", err, "state", p.State)
+			return
+		}
+		m.deliver(p, CommandReserveNow, responseURL, Result(ResultCanceledReservation, "the reservation was cancelled by the operator"))
+	}()
 }
 
 // offline reports whether the EVSE named (or, none named, every EVSE) reads UNKNOWN: its

@@ -34,6 +34,8 @@ type Reservation struct {
 	// its own reservation_id; nil and "" for one made through the REST API.
 	OCPIPartnerID     *uuid.UUID
 	OCPIReservationID string
-	Created           time.Time
-	LastUpdated       time.Time
+	// OCPIResponseURL is the response_url of the partner's RESERVE_NOW.
+	OCPIResponseURL string
+	Created         time.Time
+	LastUpdated     time.Time
 }

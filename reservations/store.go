@@ -31,17 +31,18 @@ type row struct {
 	Status             string         `db:"status"`
 	OCPIPartnerID      *uuid.UUID     `db:"ocpi_partner_id"`
 	OCPIReservationID  sql.NullString `db:"ocpi_reservation_id"`
+	OCPIResponseURL    sql.NullString `db:"ocpi_response_url"`
 	Created            time.Time      `db:"created"`
 	LastUpdated        time.Time      `db:"last_updated"`
 }
 
 const columns = `charge_station_id, reservation_id, evse_sequence_number, id_tag, expiry, status,
-	ocpi_partner_id, ocpi_reservation_id, created, last_updated`
+	ocpi_partner_id, ocpi_reservation_id, ocpi_response_url, created, last_updated`
 
 func (r row) toReservation() Reservation {
 	return Reservation{StationID: r.StationID, ID: r.ID, EVSESequenceNumber: r.EVSESequenceNumber, IDTag: r.IDTag,
 		Expiry: r.Expiry.UTC(), Status: Status(r.Status), OCPIPartnerID: r.OCPIPartnerID,
-		OCPIReservationID: r.OCPIReservationID.String, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC()}
+		OCPIReservationID: r.OCPIReservationID.String, OCPIResponseURL: r.OCPIResponseURL.String, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC()}
 }
 
 // lockStation locks the station's row, as every writer of a station's EVSEs does first (in id
@@ -73,14 +74,14 @@ func (s *Store) upsert(ctx context.Context, r Reservation) error {
 	}
 	const q = `
 	INSERT INTO reservations (` + columns + `)
-	VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6, $7, $8, $8)
+	VALUES ($1, $2, $3, $4, $5, 'ACTIVE', $6, $7, $9, $8, $8)
 	ON CONFLICT (charge_station_id, reservation_id) DO UPDATE SET
 		evse_sequence_number = EXCLUDED.evse_sequence_number, id_tag = EXCLUDED.id_tag, expiry = EXCLUDED.expiry,
 		status = 'ACTIVE', ocpi_partner_id = EXCLUDED.ocpi_partner_id, ocpi_reservation_id = EXCLUDED.ocpi_reservation_id,
-		last_updated = EXCLUDED.last_updated`
+		ocpi_response_url = EXCLUDED.ocpi_response_url, last_updated = EXCLUDED.last_updated`
 	ocpiID := sql.NullString{String: r.OCPIReservationID, Valid: r.OCPIPartnerID != nil}
 	if _, err := s.q.ExecContext(ctx, q, r.StationID, r.ID, r.EVSESequenceNumber, r.IDTag, database.Timestamp(r.Expiry),
-		r.OCPIPartnerID, ocpiID, database.Timestamp(r.LastUpdated)); err != nil {
+		r.OCPIPartnerID, ocpiID, database.Timestamp(r.LastUpdated), sql.NullString{String: r.OCPIResponseURL, Valid: r.OCPIResponseURL != ""}); err != nil {
 		return fmt.Errorf("record reservation %d of %s: %w", r.ID, r.StationID, database.Translate(err))
 	}
 	return nil

@@ -99,7 +99,7 @@ func (s ocpiStations) UnlockConnector(ctx context.Context, at ocpi.CommandTarget
 func (s ocpiStations) ReserveNow(ctx context.Context, at ocpi.CommandTarget, r ocpi.CommandReservation) ocpi.CommandResult {
 	partner := r.Partner
 	res := commands.Reservation{EVSE: at.SequenceNumber, IDTag: r.Token.UID, IDTokenType: idTokenType(r.Token), Expiry: r.Expiry,
-		OCPIPartner: &partner, OCPIReservationID: r.ReservationID}
+		OCPIPartner: &partner, OCPIReservationID: r.ReservationID, OCPIResponseURL: r.ResponseURL}
 	// The partner's reservation_id never reaches the station (another partner could use the
 	// same): a known one keeps the OCPP id it has, so that the station replaces it.
 	if cur, err := s.reservations.GetByOCPI(ctx, partner, r.ReservationID); err == nil && cur.StationID == at.StationID &&
@@ -120,4 +120,29 @@ func (s ocpiStations) CancelReservation(ctx context.Context, partner uuid.UUID, 
 	}
 	a, err := s.commands.CancelReservation(ctx, cur.StationID, cur.ID)
 	return resultOf(a, err, cancelResults)
+}
+
+// commandReservations records the reservations of the charger commands (REST and OCPI alike)
+// in the reservations service, and tells an OCPI partner when the operator cancels its
+// reservation (CANCELED_RESERVATION at its RESERVE_NOW's response_url). ocpi is set once the
+// OCPI Commands module is built: it is built on the charger commands, which are built on this.
+type commandReservations struct {
+	svc  *reservations.Service
+	ocpi *ocpi.Commands
+}
+
+func (r *commandReservations) Record(ctx context.Context, res reservations.Reservation) error {
+	return r.svc.Record(ctx, res)
+}
+
+func (r *commandReservations) Cancel(ctx context.Context, station string, id int, byPartner bool) (bool, error) {
+	cur, err := r.svc.Get(ctx, station, id)
+	if err != nil && !errors.Is(err, reservations.ErrNotFound) {
+		return false, err
+	}
+	ok, err := r.svc.Cancel(ctx, station, id)
+	if err == nil && ok && !byPartner && r.ocpi != nil && cur.OCPIPartnerID != nil && cur.OCPIResponseURL != "" {
+		r.ocpi.ReservationCanceled(*cur.OCPIPartnerID, cur.OCPIResponseURL)
+	}
+	return ok, err
 }

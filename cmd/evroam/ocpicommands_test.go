@@ -294,6 +294,7 @@ func testOCPICommands(t *testing.T, proto string) {
 	if r := o.result("RESERVE_NOW", uid); r != "ACCEPTED" {
 		t.Errorf("RESERVE_NOW result %s, want ACCEPTED", r)
 	}
+	res1 := uid
 	var reserve struct {
 		ReservationID int    `json:"reservationId"`
 		ID            int    `json:"id"`
@@ -372,6 +373,35 @@ func testOCPICommands(t *testing.T, proto string) {
 		t.Errorf("REST status of EVSE 1 reserved through the REST API: %s, want RESERVED", ev.Status)
 	}
 	e.must("POST", "/api/v1/chargers/"+id+"/cancel-reservation", map[string]any{"reservationId": rr.ReservationID}, 200, &rr)
+	waitStatus(evse1, "AVAILABLE")
+
+	// The operator cancels a partner's reservation: the partner gets CANCELED_RESERVATION at
+	// its RESERVE_NOW's response_url.
+	res, uid = o.command("RESERVE_NOW", map[string]any{"token": token("APPUSER1"), "expiry_date": expiry.Format(time.RFC3339),
+		"reservation_id": "RES-2", "location_id": loc, "evse_uid": evse1}, 200)
+	if r := o.result("RESERVE_NOW", uid); res != "ACCEPTED" || r != "ACCEPTED" {
+		t.Fatalf("RESERVE_NOW RES-2: %s, result %s", res, r)
+	}
+	json.Unmarshal(p.WaitReceived("ReserveNow", 3)[2].Params, &reserve)
+	operatorCancels := reserve.ReservationID
+	if v201 {
+		operatorCancels = reserve.ID
+	}
+	e.must("POST", "/api/v1/chargers/"+id+"/cancel-reservation", map[string]any{"reservationId": operatorCancels}, 200, &rr)
+	if rr.Status != "accepted" {
+		t.Fatalf("operator's cancel-reservation: %+v", rr)
+	}
+	o.emsp.WaitFor("RESERVE_NOW", uid, "CANCELED_RESERVATION", 20*time.Second)
+	// The partner's own CANCEL_RESERVATION of RES-1 told it nothing at RES-1's response_url.
+	n := 0
+	for _, r := range o.emsp.Results() {
+		if strings.HasSuffix(r.Path, "/"+res1) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("RES-1's response_url got %d results, want 1 (the ACCEPTED of RESERVE_NOW)", n)
+	}
 	waitStatus(evse1, "AVAILABLE")
 
 	// A station that never answers: TIMEOUT at the response_url.

@@ -126,17 +126,19 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}
+	reserved := &commandReservations{svc: reg.reservations}
 	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout, SecureURL: cfg.OCPPTLSPublicURL}, commands.Deps{
 		Stations: commandStations{reg.stationStore}, Gateway: node, Transfers: commandTransfers{reg.logStore},
 		Passwords: commandPasswords{reg.stations}, Profiles: commandProfiles{reg.stations},
 		Files:        commandFiles{firmware: reg.firmware, signer: reg.signer, publicURL: cfg.PublicURL},
 		Certificates: commandCertificates{reg.reports},
-		Reservations: reg.reservations,
+		Reservations: reserved,
 	})
 	// The OCPI Commands receiver sends partners' commands through the charger commands.
 	h.ocpiCommands = ocpi.NewCommands(ocpi.NewStore(db), ocpi.NewView(db),
 		ocpiStations{commands: h.commands, reservations: reg.reservations},
 		ocpi.CommandsConfig{StationTimeout: cfg.CommandTimeout, Outbound: outbound, Log: log})
+	reserved.ocpi = h.ocpiCommands
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})

@@ -151,12 +151,19 @@ func (e *EMSP) FailResults(n int) {
 // returns it.
 func (e *EMSP) WaitResult(command, uid string, within time.Duration) Result {
 	e.t.Helper()
+	return e.WaitFor(command, uid, "", within)
+}
+
+// WaitFor waits until result ("" for any) was POSTed to the response_url of command and uid,
+// and returns it.
+func (e *EMSP) WaitFor(command, uid, result string, within time.Duration) Result {
+	e.t.Helper()
 	path := "/ocpi/2.2.1/commands/" + command + "/" + uid
 	deadline := time.After(within)
 	for {
 		e.mu.Lock()
 		for _, r := range e.results {
-			if r.Path == path {
+			if r.Path == path && (result == "" || r.Result == result) {
 				e.mu.Unlock()
 				return r
 			}
@@ -165,7 +172,7 @@ func (e *EMSP) WaitResult(command, uid string, within time.Duration) Result {
 		select {
 		case <-e.resultsReady:
 		case <-deadline:
-			e.t.Fatalf("no command result at %s within %s", path, within)
+			e.t.Fatalf("no command result %s at %s within %s", result, path, within)
 			return Result{}
 		}
 	}
