@@ -83,14 +83,12 @@ func (h *Handler) RemoteStart(ctx context.Context, identity string, evse *int, i
 
 // RemoteStop asks station identity to stop transaction transactionID: 1.6
 // RemoteStopTransaction, 2.0.1 RequestStopTransaction.
-func (h *Handler) RemoteStop(ctx context.Context, identity, transactionID string) (Answer, error) {
+func (h *Handler) RemoteStop(ctx context.Context, identity, txID string) (Answer, error) {
 	a, err := runRemote(ctx, h, stopCommand, identity, func(string) *stopRequest {
-		return &stopRequest{TransactionID: transactionID2(transactionID)}
+		return &stopRequest{TransactionID: transactionID{Set: true, Value: txID}}
 	})
 	return answerOf(a), err
 }
-
-func transactionID2(s string) transactionID { return transactionID{Set: true, Value: s} }
 
 // Unlock asks station identity to unlock connector connector of EVSE evse: 1.6 addresses the
 // EVSE (its connectorId), 2.0.1 the EVSE and its connector.

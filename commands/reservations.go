@@ -48,7 +48,6 @@ type reserveRequest struct {
 	ocpiPartner       *uuid.UUID
 	ocpiReservationID string
 	ocpiResponseURL   string
-	now               func() time.Time
 	id                int // the reservationId sent
 }
 
@@ -68,11 +67,7 @@ func (r *reserveRequest) check(proto string) apperr.FieldErrors {
 			fe.Add("parentIdTag", "must be at most 20 characters for an OCPP 1.6 station")
 		}
 	}
-	now := time.Now
-	if r.now != nil {
-		now = r.now
-	}
-	if t := parseTime(&fe, "expiryDate", r.ExpiryDate, true); !t.IsZero() && !t.After(now()) {
+	if t := parseTime(&fe, "expiryDate", r.ExpiryDate, true); !t.IsZero() && !t.After(time.Now()) {
 		fe.Add("expiryDate", "must be in the future")
 	}
 	return fe

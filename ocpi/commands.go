@@ -183,8 +183,8 @@ func (m *Commands) Close() {
 	m.wg.Wait()
 }
 
-// Wait waits for the commands in flight (their results sent or given up); tests use it.
-func (m *Commands) Wait() { m.wg.Wait() }
+// wait waits for the commands in flight (their results sent or given up).
+func (m *Commands) wait() { m.wg.Wait() }
 
 // Routes registers POST /ocpi/2.2.1/commands/{command} on r, behind the OCPI token
 // authentication of registered partners.

@@ -187,7 +187,7 @@ func TestCommandsReachTheStations(t *testing.T) {
 		if result != "ACCEPTED" || timeout != 2+15 {
 			t.Errorf("%s: %s with timeout %d, want ACCEPTED with 17 (2 s for the station, 15 s for the result)", tc.command, result, timeout)
 		}
-		c.module.Wait()
+		c.module.wait()
 		if got := c.stations.got(); got[len(got)-1] != tc.want {
 			t.Errorf("%s: the stations got %q, want %q", tc.command, got[len(got)-1], tc.want)
 		}
@@ -243,7 +243,7 @@ func TestCommandsRefused(t *testing.T) {
 			}
 		})
 	}
-	c.module.Wait()
+	c.module.wait()
 	if got := c.stations.got(); len(got) != 0 {
 		t.Errorf("the stations got %v, want nothing", got)
 	}
@@ -298,7 +298,7 @@ func TestCommandResultDelivery(t *testing.T) {
 		posts int
 	}{{"/down/a", 3}, {"/refuse/b", 1}, {"/ok/c", 1}} {
 		c.post("CANCEL_RESERVATION", map[string]any{"reservation_id": "R"}, tc.path).must(t, 200)
-		c.module.Wait()
+		c.module.wait()
 		if got := c.sink.of(tc.path); len(got) != tc.posts {
 			t.Errorf("%s: %d POSTs, want %d", tc.path, len(got), tc.posts)
 		}
