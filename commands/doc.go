@@ -102,6 +102,11 @@
 //     log{remoteLocation, oldestTimestamp, latestTimestamp} and a requestId.
 //   - data-transfer: data is sent as a JSON string to both versions; a 2.0.1 answer's
 //     non-string data comes back as its JSON text.
+//   - reserve: connectorId and evseId both name the EVSE (give exactly one); 1.6 ReserveNow
+//     gets connectorId, idTag, parentIdTag, expiryDate and the reservationId, 2.0.1 ReserveNow
+//     id, evseId, expiryDateTime, idToken (type idTokenType, default Central) and the
+//     parentIdTag as groupIdToken. cancel-reservation is CancelReservation{reservationId} in
+//     both.
 //   - start: connectorId and evseId both name the EVSE (give one or neither); 2.0.1 gets
 //     the idTag as a Central idToken and a fresh remoteStartId, returned in the answer with
 //     the transactionId a station may give. stop: transactionId as a number or a string
