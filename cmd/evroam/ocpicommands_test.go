@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi/ocpitest"
 	"github.com/google/uuid"
@@ -461,4 +463,42 @@ func compact(raw json.RawMessage) string {
 	var b bytes.Buffer
 	json.Compact(&b, raw)
 	return b.String()
+}
+
+// TestOCPICommandAcrossNodes: a partner's command reaches a station connected to another
+// evroam node, and the result comes back from the node the partner called.
+func TestOCPICommandAcrossNodes(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	a, apiA := startNode(t, dbURL, "node-a")
+	b, _ := startNode(t, dbURL, "node-b")
+	gwB := httptest.NewServer(b.gateway)
+	t.Cleanup(gwB.Close)
+	eA := &e2e{t: t, app: a, api: apiA.URL, ocppURL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp"}
+	eA.station("OCPI-NODES", "ocpi-nodes-password", 1)
+	var st struct {
+		LocationID string `json:"location_id"`
+	}
+	eA.must("GET", "/api/v1/chargestations/OCPI-NODES", nil, 200, &st)
+	o := registerEMSP(t, eA, "", "EMA")
+	p := ocppStation(t, eA, "OCPI-NODES", "ocpi-nodes-password", "ocpp1.6") // on node B
+	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+	p.MustCall("StatusNotification", map[string]any{"connectorId": 1, "errorCode": "NoError", "status": "Available"})
+	p.OnCall("RemoteStartTransaction", map[string]any{"status": "Rejected"})
+	eventually(t, "EVSE 1 published AVAILABLE", func() error {
+		if s := o.evseStatus(st.LocationID, "OCPI-NODES-1"); s != "AVAILABLE" {
+			return fmt.Errorf("status %s", s)
+		}
+		return nil
+	})
+	res, uid := o.command("START_SESSION", map[string]any{"token": token("APPUSER9"), "location_id": st.LocationID, "evse_uid": "OCPI-NODES-1"}, 200)
+	if res != "ACCEPTED" {
+		t.Fatalf("START_SESSION through node A: %s", res)
+	}
+	if r := o.result("START_SESSION", uid); r != "REJECTED" {
+		t.Errorf("result %s, want the station's Rejected as REJECTED", r)
+	}
+	if got := p.WaitReceived("RemoteStartTransaction", 1)[0].Params; !strings.Contains(string(got), "APPUSER9") {
+		t.Errorf("station on node B received %s", got)
+	}
 }
