@@ -47,6 +47,29 @@ type endpointCase struct {
 
 var cases16 = []endpointCase{
 	{
+		name: "reserve", path: "reserve", body: `{"connectorId": 2, "idTag": "04A1B2C3", "expiryDate": "2099-01-01T10:00:00Z", "reservationId": 17}`,
+		action: "ReserveNow", answer: map[string]any{"status": "Accepted"},
+		params: `{"connectorId": 2, "expiryDate": "2099-01-01T10:00:00Z", "idTag": "04A1B2C3", "reservationId": 17}`,
+		want: `{"message": "Reservation accepted by charger", "chargeBoxId": "{{ID}}", "connectorId": 2, "idTag": "04A1B2C3",
+			"expiryDate": "2099-01-01T10:00:00Z", "reservationId": 17, "status": "accepted"}`,
+		after: reservationRecorded(17, 2, "04A1B2C3"),
+	},
+	{
+		name: "reserve occupied", path: "reserve", body: `{"connectorId": 1, "idTag": "04A1B2C3", "expiryDate": "2099-01-01T10:00:00Z", "reservationId": 18}`,
+		action: "ReserveNow", answer: map[string]any{"status": "Occupied"},
+		params: `{"connectorId": 1, "expiryDate": "2099-01-01T10:00:00Z", "idTag": "04A1B2C3", "reservationId": 18}`,
+		want: `{"message": "Charger rejected the reservation: the EVSE is occupied", "chargeBoxId": "{{ID}}", "connectorId": 1, "idTag": "04A1B2C3",
+			"expiryDate": "2099-01-01T10:00:00Z", "reservationId": 18, "status": "occupied"}`,
+		after: reservationRecorded(0, 0, ""),
+	},
+	{
+		name: "cancel reservation", path: "cancel-reservation", body: `{"reservationId": 17}`,
+		action: "CancelReservation", answer: map[string]any{"status": "Accepted"},
+		params: `{"reservationId": 17}`,
+		want:   `{"message": "Reservation cancelled by charger", "chargeBoxId": "{{ID}}", "reservationId": 17, "status": "accepted"}`,
+		after:  cancellationRecorded(17),
+	},
+	{
 		name: "install root certificate", path: "certificates", body: `{"certificateType": "CSMSRootCertificate", "certificate": {{ROOT}}}`,
 		action: "InstallCertificate", answer: map[string]any{"status": "Accepted"},
 		checkParams: func(t *testing.T, params json.RawMessage) {
@@ -214,6 +237,21 @@ func comp(name string) map[string]any { return map[string]any{"name": name} }
 func vr(name string) map[string]any   { return map[string]any{"name": name} }
 
 var cases201 = []endpointCase{
+	{
+		name: "reserve", path: "reserve", body: `{"evseId": 2, "idTag": "04A1B2C3", "idTokenType": "ISO14443", "expiryDate": "2099-01-01T10:00:00Z", "reservationId": 21}`,
+		action: "ReserveNow", answer: map[string]any{"status": "Accepted"},
+		params: `{"id": 21, "expiryDateTime": "2099-01-01T10:00:00Z", "idToken": {"idToken": "04A1B2C3", "type": "ISO14443"}, "evseId": 2}`,
+		want: `{"message": "Reservation accepted by charger", "chargeBoxId": "{{ID}}", "evseId": 2, "idTag": "04A1B2C3",
+			"expiryDate": "2099-01-01T10:00:00Z", "reservationId": 21, "status": "accepted"}`,
+		after: reservationRecorded(21, 2, "04A1B2C3"),
+	},
+	{
+		name: "cancel reservation rejected", path: "cancel-reservation", body: `{"reservationId": 22}`,
+		action: "CancelReservation", answer: map[string]any{"status": "Rejected"},
+		params: `{"reservationId": 22}`,
+		want:   `{"message": "Charger rejected the cancellation (no such reservation)", "chargeBoxId": "{{ID}}", "reservationId": 22, "status": "rejected"}`,
+		after:  cancellationRecorded(),
+	},
 	{
 		name: "install root certificate", path: "certificates", body: `{"certificateType": "V2GRootCertificate", "certificate": {{ROOT}}}`,
 		action: "InstallCertificate", answer: map[string]any{"status": "Rejected", "statusInfo": map[string]any{"reasonCode": "Full"}},
@@ -659,6 +697,33 @@ func installedRecorded(certType, status string) func(t *testing.T, e *env, id st
 		if len(got) != 1 || got[0].CertificateType != certType || got[0].Status != status ||
 			!got[0].NotAfter.Equal(time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)) || got[0].Subject != "CN=evroam test root" {
 			t.Errorf("recorded %+v, want one %s %s expiring 2036-01-01", got, certType, status)
+		}
+	}
+}
+
+// reservationRecorded checks that the station's reservation was recorded (id 0: that none was).
+func reservationRecorded(id, evse int, idTag string) func(t *testing.T, e *env, station string) {
+	return func(t *testing.T, e *env, station string) {
+		got, _ := reserved.of(station)
+		if id == 0 {
+			if len(got) != 0 {
+				t.Errorf("recorded %+v, want no reservation", got)
+			}
+			return
+		}
+		if len(got) != 1 || got[0].ID != id || got[0].EVSESequenceNumber != evse || got[0].IDTag != idTag ||
+			!got[0].Expiry.Equal(time.Date(2099, 1, 1, 10, 0, 0, 0, time.UTC)) || got[0].OCPIPartnerID != nil {
+			t.Errorf("recorded %+v, want reservation %d of EVSE %d for %s", got, id, evse, idTag)
+		}
+	}
+}
+
+// cancellationRecorded checks the cancellations recorded for the station.
+func cancellationRecorded(ids ...int) func(t *testing.T, e *env, station string) {
+	return func(t *testing.T, e *env, station string) {
+		_, got := reserved.of(station)
+		if fmt.Sprint(got) != fmt.Sprint(ids) && !(len(got) == 0 && len(ids) == 0) {
+			t.Errorf("cancellations recorded %v, want %v", got, ids)
 		}
 	}
 }

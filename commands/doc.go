@@ -3,7 +3,11 @@
 // configuration/get, configuration/change, firmware/update, diagnostics, data-transfer
 // (POST sends one, GET lists the history), password (rotation), certificates (POST
 // installs, GET lists, DELETE removes; a command's method field, the request of a GET or
-// DELETE is its query string), and start and stop (remote start and stop). Bodies and
+// DELETE is its query string), start and stop (remote start and stop), and reserve and
+// cancel-reservation (ReserveNow / CancelReservation; an accepted reservation is recorded
+// through Deps.Reservations, so that its EVSE reads RESERVED). The same entries serve other
+// parts of evroam without HTTP (remote.go: RemoteStart, RemoteStop, Unlock, Reserve,
+// CancelReservation), which the OCPI Commands module uses through cmd/evroam. Bodies and
 // answers are plain JSON objects, not
 // the registry envelope, exactly as the charger-command API documents them; errors use the
 // registry's error envelope.
@@ -98,6 +102,11 @@
 //     log{remoteLocation, oldestTimestamp, latestTimestamp} and a requestId.
 //   - data-transfer: data is sent as a JSON string to both versions; a 2.0.1 answer's
 //     non-string data comes back as its JSON text.
+//   - reserve: connectorId and evseId both name the EVSE (give exactly one); 1.6 ReserveNow
+//     gets connectorId, idTag, parentIdTag, expiryDate and the reservationId, 2.0.1 ReserveNow
+//     id, evseId, expiryDateTime, idToken (type idTokenType, default Central) and the
+//     parentIdTag as groupIdToken. cancel-reservation is CancelReservation{reservationId} in
+//     both.
 //   - start: connectorId and evseId both name the EVSE (give one or neither); 2.0.1 gets
 //     the idTag as a Central idToken and a fresh remoteStartId, returned in the answer with
 //     the transactionId a station may give. stop: transactionId as a number or a string

@@ -21,6 +21,7 @@ import (
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
+	"github.com/evroam/evroam/reservations"
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
@@ -79,7 +80,7 @@ func startAPI(t *testing.T, cfg commands.Config, st commands.Stations, gw comman
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	v1 := r.Group("/api/v1", web.RequireAPIKey(authenticator))
-	commands.NewHandler(cfg, commands.Deps{Stations: st, Gateway: gw, Transfers: dt, Certificates: installed}).Routes(v1)
+	commands.NewHandler(cfg, commands.Deps{Stations: st, Gateway: gw, Transfers: dt, Certificates: installed, Reservations: reserved}).Routes(v1)
 	hs := httptest.NewServer(r)
 	t.Cleanup(hs.Close)
 	return hs.URL + "/api/v1"
@@ -210,4 +211,38 @@ func (r *certRecorder) of(identity string) []commands.InstalledCertificate {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]commands.InstalledCertificate(nil), r.m[identity]...)
+}
+
+// reserved records the reservations the reserve command says were accepted and the
+// cancellations, per station (the real one is reservations.Service; cmd/evroam's tests read
+// the EVSE status back).
+var reserved = &reservationRecorder{m: map[string][]reservations.Reservation{}}
+
+type reservationRecorder struct {
+	mu        sync.Mutex
+	m         map[string][]reservations.Reservation
+	cancelled map[string][]int
+}
+
+func (r *reservationRecorder) Record(_ context.Context, res reservations.Reservation) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m[res.StationID] = append(r.m[res.StationID], res)
+	return nil
+}
+
+func (r *reservationRecorder) Cancel(_ context.Context, station string, id int, _ bool) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancelled == nil {
+		r.cancelled = map[string][]int{}
+	}
+	r.cancelled[station] = append(r.cancelled[station], id)
+	return true, nil
+}
+
+func (r *reservationRecorder) of(station string) ([]reservations.Reservation, []int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]reservations.Reservation(nil), r.m[station]...), append([]int(nil), r.cancelled[station]...)
 }

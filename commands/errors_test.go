@@ -119,6 +119,12 @@ func TestValidation422(t *testing.T) {
 		{"reset OnIdle on 1.6", "CP-16", "reset", `{"type": "Soft", "when": "OnIdle", "evseId": 1}`, []string{"evseId", "when"}, ""},
 		{"reset wrong types", "CP-16", "reset", `{"type": 1, "evseId": "one"}`, []string{"evseId", "type"}, ""},
 		{"unlock", "CP-16", "unlock", `{"connectorId": 0}`, []string{"connectorId"}, ""},
+		{"reserve missing", "CP-16", "reserve", `{}`, []string{"connectorId", "expiryDate", "idTag"}, ""},
+		{"reserve everything wrong", "CP-16", "reserve", `{"connectorId": 1, "evseId": 1, "idTag": "` + strings.Repeat("t", 21) +
+			`", "expiryDate": "2000-01-01T00:00:00Z", "reservationId": 0, "idTokenType": "Card"}`,
+			[]string{"evseId", "expiryDate", "idTag", "idTokenType", "reservationId"}, ""},
+		{"reserve bad date", "CP-201", "reserve", `{"evseId": 1, "idTag": "A", "expiryDate": "tomorrow"}`, []string{"expiryDate"}, ""},
+		{"cancel reservation missing", "CP-201", "cancel-reservation", `{}`, []string{"reservationId"}, ""},
 		{"unlock missing", "CP-201", "unlock", ``, []string{"connectorId"}, ""},
 		{"unlock evseId on 1.6", "CP-16", "unlock", `{"connectorId": 1, "evseId": 1}`, []string{"evseId"}, ""},
 		{"trigger", "CP-16", "trigger", `{"requestedMessage": "Coffee", "connectorId": -1}`, []string{"connectorId", "requestedMessage"}, ""},

@@ -41,6 +41,8 @@ type Deps struct {
 	Profiles     Profiles
 	Files        Files
 	Certificates Certificates
+	// Reservations records the reservations stations accepted and the cancellations.
+	Reservations Reservations
 }
 
 // NewHandler returns the command handlers. Mount it with Routes on the authenticated

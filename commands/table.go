@@ -32,6 +32,8 @@ var table = []endpoint{
 	deleteCertificateCommand,
 	startCommand,
 	stopCommand,
+	reserveCommand,
+	cancelReservationCommand,
 }
 
 // endpoint is a table entry whatever its types, so that one table holds every command.

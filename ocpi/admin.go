@@ -57,10 +57,34 @@ type partnerResponse struct {
 	Roles              []roleResponse `json:"roles"`
 	Endpoints          []Endpoint     `json:"endpoints"`
 	LocationsReceiver  *string        `json:"locations_receiver"`
-	TariffsReceiver    *string        `json:"tariffs_receiver"`
-	LastError          *string        `json:"last_error"`
-	Created            string         `json:"created"`
-	LastUpdated        string         `json:"last_updated"`
+	// ModulesUsed are the partner's modules evroam uses (partnerModules) that it offers.
+	ModulesUsed     []moduleUse `json:"modules_used"`
+	TariffsReceiver *string     `json:"tariffs_receiver"`
+	LastError       *string     `json:"last_error"`
+	Created         string      `json:"created"`
+	LastUpdated     string      `json:"last_updated"`
+}
+
+// moduleUse is one of the partner's modules that evroam uses.
+type moduleUse struct {
+	Identifier string `json:"identifier"`
+	Role       string `json:"role"`
+	URL        string `json:"url"`
+	Use        string `json:"use"`
+}
+
+// modulesUsed returns the partner's endpoints that evroam uses, in partnerModules order.
+func modulesUsed(endpoints []Endpoint) []moduleUse {
+	out := []moduleUse{}
+	for _, m := range partnerModules {
+		for _, e := range endpoints {
+			if e.Identifier == m.identifier && (m.role == "" || e.Role == m.role) {
+				out = append(out, moduleUse{Identifier: e.Identifier, Role: e.Role, URL: e.URL, Use: m.use})
+				break
+			}
+		}
+	}
+	return out
 }
 
 func optional(s string) *string {
@@ -74,7 +98,7 @@ func (h *Handler) toPartnerResponse(r *http.Request, p Partner) partnerResponse 
 	out := partnerResponse{
 		ID: p.ID, NetworkID: p.NetworkID, Name: p.Name, Initiator: p.Initiator, State: p.State,
 		OurVersionsURL: h.versionsURL(r), PartnerVersionsURL: optional(p.PartnerVersionsURL),
-		Version: optional(p.Version), Roles: []roleResponse{}, Endpoints: p.Endpoints,
+		Version: optional(p.Version), Roles: []roleResponse{}, Endpoints: p.Endpoints, ModulesUsed: modulesUsed(p.Endpoints),
 		LocationsReceiver: optional(p.LocationsURL), TariffsReceiver: optional(p.TariffsURL), LastError: optional(p.LastError),
 		Created: web.FormatTime(p.Created), LastUpdated: web.FormatTime(p.LastUpdated),
 	}

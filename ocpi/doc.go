@@ -3,7 +3,11 @@
 // the Locations module as a Sender (pull, under /ocpi/2.2.1/locations) and the push of
 // Location and EVSE changes to the Locations receivers of registered partners, and the
 // Tariffs module as a Sender (pull, /ocpi/2.2.1/tariffs) with the push of every tariff change
-// (PUT) and deletion (DELETE) to the Tariffs receivers.
+// (PUT) and deletion (DELETE) to the Tariffs receivers; and the Commands module as a
+// Receiver (Commands, POST /ocpi/2.2.1/commands/{command}): an immediate CommandResponse, the
+// command carried out at the station through StationCommands (which cmd/evroam fills with the
+// charger commands, since this package may not import them), and the CommandResult POSTed to
+// the command's response_url, retried a few times, TIMEOUT when the station does not answer.
 //
 // It owns the tables ocpi_partners, ocpi_network_scope, ocpi_locations, ocpi_evses,
 // ocpi_deliveries, ocpi_pending and ocpi_commits (migrations 0003 and 0012). It is a read

@@ -51,7 +51,8 @@ func NewHandler(store *Store, view *View, cfg Config) *Handler {
 
 // Routes registers the OCPI endpoints on r: /ocpi/versions, /ocpi/2.2.1,
 // /ocpi/2.2.1/credentials, the Locations sender /ocpi/2.2.1/locations/… and the Tariffs
-// sender /ocpi/2.2.1/tariffs.
+// sender /ocpi/2.2.1/tariffs. (The Commands receiver is Commands.Routes: it needs the
+// charge stations, which are wired later.)
 func (h *Handler) Routes(r gin.IRouter) {
 	g := r.Group("/ocpi", messageHeaders)
 	conf := g.Group("", h.authenticate(true))
@@ -91,12 +92,31 @@ func (h *Handler) versions(c *gin.Context) error {
 
 func (h *Handler) versionDetails(c *gin.Context) error {
 	base := h.baseURL(c.Request) + "/ocpi/" + Version
-	respond(c, http.StatusOK, VersionDetails{Version: Version, Endpoints: []Endpoint{
-		{Identifier: "credentials", Role: RoleSender, URL: base + "/credentials"},
-		{Identifier: "locations", Role: RoleSender, URL: base + "/locations"},
-		{Identifier: "tariffs", Role: RoleSender, URL: base + "/tariffs"},
-	}})
+	endpoints := make([]Endpoint, len(ourModules))
+	for i, m := range ourModules {
+		endpoints[i] = Endpoint{Identifier: m.identifier, Role: m.role, URL: base + "/" + m.identifier}
+	}
+	respond(c, http.StatusOK, VersionDetails{Version: Version, Endpoints: endpoints})
 	return nil
+}
+
+// ourModules are the modules evroam offers partners under /ocpi/2.2.1/<identifier>, with the
+// role it plays in each: the version details list them. A new module is one line here.
+var ourModules = []struct{ identifier, role string }{
+	{"credentials", RoleSender},
+	{"locations", RoleSender},
+	{"tariffs", RoleSender},
+	{"commands", RoleReceiver},
+}
+
+// partnerModules are the partner's modules evroam uses, with the role the partner plays in
+// each and what for: the partner admin API shows those the partner offers (modules_used). A
+// new module is one line here.
+var partnerModules = []struct{ identifier, role, use string }{
+	{"credentials", "", "registration and credentials updates"},
+	{"locations", RoleReceiver, "pushes of Location and EVSE changes"},
+	{"tariffs", RoleReceiver, "pushes of tariff changes"},
+	{"commands", RoleSender, "command results (POSTed to the response_url of each command it sends)"},
 }
 
 // ourCredentials is the Credentials object a partner of network uses to reach us with token:

@@ -135,13 +135,18 @@ const callerKey = "ocpi.caller"
 // refused with HTTP 401. configuration is true for the versions and credentials modules, the
 // only ones a TOKEN_A (and a partner still registering) may use.
 func (h *Handler) authenticate(configuration bool) gin.HandlerFunc {
+	return authenticateWith(h.store, configuration)
+}
+
+// authenticateWith is Handler.authenticate over store (the Commands module's routes use it too).
+func authenticateWith(store *Store, configuration bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		cands := tokenCandidates(c.GetHeader("Authorization"))
 		if len(cands) == 0 {
 			writeError(c, ocpiError(http.StatusUnauthorized, CodeClientError, "missing Authorization header: send Authorization: Token <base64 of your credentials token>"))
 			return
 		}
-		who, ok, err := h.store.Authenticate(c.Request.Context(), cands)
+		who, ok, err := store.Authenticate(c.Request.Context(), cands)
 		if err != nil {
 			writeError(c, err)
 			return

@@ -18,6 +18,7 @@ import (
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
+	"github.com/evroam/evroam/reservations"
 	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/stationreports"
@@ -56,6 +57,8 @@ type registry struct {
 	fileStore *files.Store
 	signer    *files.Signer
 	firmware  *firmware.Service
+	// reservations keeps the reservations stations accepted (EVSEs read RESERVED).
+	reservations *reservations.Service
 }
 
 // newRegistry builds the registry. passwords makes and checks station passwords (with
@@ -92,6 +95,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		fileStore:    fileStore,
 		signer:       files.NewSigner(passwords.Key, nil),
 		firmware:     firmware.NewService(db, firmware.NewStore(db), fileStore, nil),
+		reservations: reservations.NewService(db, reservations.NewStore(db), answers.Forget, nil),
 	}
 }
 
@@ -113,8 +117,10 @@ type handlers struct {
 	files     *files.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
-	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
-	nodeCalls http.Handler      // commands other nodes forward (cluster.Node.CallHandler); nil in route-table tests
+	// ocpiCommands is the OCPI Commands receiver: nil without a gateway (route-table tests).
+	ocpiCommands *ocpi.Commands
+	metrics      *metrics     // nil without a gateway (route-table tests): no /metrics
+	nodeCalls    http.Handler // commands other nodes forward (cluster.Node.CallHandler); nil in route-table tests
 }
 
 func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
@@ -186,6 +192,9 @@ func newAPI(d handlers) *gin.Engine {
 	d.ocpi.AdminRoutes(v1)
 
 	d.ocpi.Routes(r) // /ocpi/…: OCPI's own token authentication, not API keys
+	if d.ocpiCommands != nil {
+		d.ocpiCommands.Routes(r)
+	}
 	// /files/…: what stations download (firmware) and upload (log files), without an API
 	// key: each URL carries its own expiring signature.
 	d.files.PublicRoutes(r.Group("", web.StorableInput))

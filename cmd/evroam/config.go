@@ -71,6 +71,9 @@ type config struct {
 	// URL comes from outside (a TOKEN_A holder's credentials, a sub-network's admin), and
 	// evroam must not become its way into the operator's own network.
 	OCPIAllowPrivateAddresses bool
+	// ReservationSweep (EVROAM_RESERVATION_SWEEP) is how often reservations whose expiry
+	// passed are ended and their EVSEs freed (reservations.Service.Expire).
+	ReservationSweep time.Duration
 
 	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
@@ -124,6 +127,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
 	cfg.ReconnectGrace = duration("EVROAM_RECONNECT_GRACE", "90s")
 	cfg.OCPPCertValidity = duration("EVROAM_OCPP_CERT_VALIDITY", "8760h")
+	cfg.ReservationSweep = duration("EVROAM_RESERVATION_SWEEP", "30s")
 	if (cfg.OCPPCACertFile == "") != (cfg.OCPPCAKeyFile == "") {
 		problems = append(problems, "EVROAM_OCPP_CA_CERT_FILE and EVROAM_OCPP_CA_KEY_FILE go together")
 	}
@@ -212,6 +216,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if cfg.CommandTimeout <= 0 {
 		problems = append(problems, "EVROAM_COMMAND_TIMEOUT must be positive")
+	}
+	if cfg.ReservationSweep < time.Second {
+		problems = append(problems, "EVROAM_RESERVATION_SWEEP must be at least 1s")
 	}
 	if !schema.ValidCountryAlpha2(cfg.CountryCode) {
 		problems = append(problems, fmt.Sprintf("EVROAM_COUNTRY_CODE=%q must be an ISO 3166 alpha-2 code such as NL", cfg.CountryCode))

@@ -41,8 +41,10 @@ type app struct {
 	gateway *ocpp.Server            // node.Server(): this node's OCPP endpoint
 	reports *stationreports.Service // its batchers are closed after the gateway
 	pusher  *ocpi.Pusher            // run by serve
-	metrics *metrics
-	answers *chargestations.AnswerCache // the station answer cache (Serving once it listens)
+	// ocpiCommands sends the results of partners' commands; Close waits for those in flight.
+	ocpiCommands *ocpi.Commands
+	metrics      *metrics
+	answers      *chargestations.AnswerCache // the station answer cache (Serving once it listens)
 	// tls serves the gateway on EVROAM_OCPP_TLS_ADDR and keeps the station CAs (nil when
 	// neither is configured).
 	tls *tlsfiles.Server
@@ -124,12 +126,19 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, fmt.Errorf("join the cluster: %w", err)
 	}
+	reserved := &commandReservations{svc: reg.reservations}
 	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout, SecureURL: cfg.OCPPTLSPublicURL}, commands.Deps{
 		Stations: commandStations{reg.stationStore}, Gateway: node, Transfers: commandTransfers{reg.logStore},
 		Passwords: commandPasswords{reg.stations}, Profiles: commandProfiles{reg.stations},
 		Files:        commandFiles{firmware: reg.firmware, signer: reg.signer, publicURL: cfg.PublicURL},
 		Certificates: commandCertificates{reg.reports},
+		Reservations: reserved,
 	})
+	// The OCPI Commands receiver sends partners' commands through the charger commands.
+	h.ocpiCommands = ocpi.NewCommands(ocpi.NewStore(db), ocpi.NewView(db),
+		ocpiStations{commands: h.commands, reservations: reg.reservations},
+		ocpi.CommandsConfig{StationTimeout: cfg.CommandTimeout, Outbound: outbound, Log: log})
+	reserved.ocpi = h.ocpiCommands
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})
@@ -148,8 +157,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
 		wg.Wait()
 	}()
+	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station
+	// reported it.
+	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
-		pusher: pusher, metrics: m, answers: answers, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
+		ocpiCommands: h.ocpiCommands, pusher: pusher, metrics: m, answers: answers, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
 }
 
 // Close stops the gateway and the node (when serve did not already) and closes the database.
@@ -157,6 +169,7 @@ func (a *app) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a.closeNode(ctx)
+	a.ocpiCommands.Close()
 	a.stopListening()
 	<-a.listening
 	a.db.Close()

@@ -89,13 +89,13 @@ var layers = []struct {
 		"internal/database", "internal/pgcluster", "internal/batch", "internal/tlsfiles", "internal/stationca", "migrations"}},
 	{"protocol", []string{"ocpp", "cluster"}},
 	{"http", []string{"internal/web"}},
-	{"registry", []string{"evse", "locations", "templates", "tariffs", "networks", "chargestations", "stationlogs", "sessions", "tokens", "ocpi", "files", "firmware"}},
+	{"registry", []string{"evse", "locations", "templates", "tariffs", "networks", "chargestations", "stationlogs", "sessions", "tokens", "ocpi", "files", "firmware", "reservations"}},
 	{"gateway side", []string{"stationreports", "commands"}},
 	{"wiring", []string{"cmd/evroam", "internal/archlint", "simulator", "bench"}},
 }
 
 // testHelpers are imported by tests only, never by production code (other helpers may).
-var testHelpers = []string{"internal/pgtest", "internal/apitest", "internal/ocpppeer", "internal/testca", "ocpp/ocpptest", "commands/commandstest"}
+var testHelpers = []string{"internal/pgtest", "internal/apitest", "internal/ocpppeer", "internal/testca", "ocpp/ocpptest", "commands/commandstest", "ocpi/ocpitest"}
 
 // mayImportOCPP: only these speak OCPP; the registry never does (stationreports and
 // cmd/evroam's glue translate).
