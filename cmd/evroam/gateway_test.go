@@ -106,7 +106,7 @@ func (e *e2e) station(id, password string, profile int) {
 // eventually polls check until it returns nil (the gateway writes some data in batches).
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := check()
 		if err == nil {
