@@ -80,6 +80,9 @@ type conn struct {
 	pending   *pendingCall
 	triggered map[string]int // messages we asked for, allowed before boot
 
+	// px holds the station's operator links (nil without Config.Proxy).
+	px *stationProxy
+
 	closeOnce sync.Once
 	done      chan struct{} // closed when run has finished (disconnect recorded)
 	// connectRecorded is closed when RecordConnect has returned (run records the connect
@@ -126,6 +129,9 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 	c.lastPing.Store(now)
 	c.booted.Store(st.HasBootData)
 	c.configRead.Store(st.HasConfiguration)
+	if s.cfg.Proxy != nil {
+		c.px = newStationProxy(c, s.cfg.Proxy)
+	}
 	fw := st.FirmwareVersion
 	c.firmware.Store(&fw)
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
@@ -175,6 +181,18 @@ func (c *conn) run(prev *conn, clientIP, endpoint string) {
 		}
 	}()
 	s.log.Debug("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
+	if c.px != nil {
+		go func() {
+			if prev != nil && prev.px != nil {
+				// One link per operator: the replaced connection's links end first.
+				select {
+				case <-prev.px.stopped:
+				case <-time.After(s.cfg.RegistryTimeout):
+				}
+			}
+			c.px.reload()
+		}()
+	}
 
 	if !c.booted.Load() {
 		// A station without boot data on record is asked for a BootNotification, unless it
@@ -219,6 +237,9 @@ func (c *conn) finish() {
 	s := c.s
 	_ = c.ws.Close()
 	c.failPending(ErrNotConnected)
+	if c.px != nil {
+		go c.px.close() // the links end with the station's connection
+	}
 
 	s.mu.Lock()
 	current := s.conns[c.identity] == c
@@ -368,6 +389,10 @@ func (c *conn) handleCall(f frame) {
 	if f.Action == "BootNotification" {
 		c.bootSent.Store(true)
 	}
+	var forwarded *handled
+	if c.px != nil {
+		f.Payload, forwarded = c.px.before(f.Action, f.Payload)
+	}
 	ctx, cancel := c.s.registryCtx()
 	result, err := h(ctx, c, f.Payload)
 	cancel()
@@ -378,6 +403,7 @@ func (c *conn) handleCall(f frame) {
 			re = newRPCError(errInternal, "internal error")
 		}
 		c.sendError(f.ID, f.Action, re)
+		c.px.after(forwarded, f.Action, nil)
 		return
 	}
 	payload, err := json.Marshal(result)
@@ -394,6 +420,7 @@ func (c *conn) handleCall(f frame) {
 			return
 		}
 	}
+	payload = c.px.after(forwarded, f.Action, payload)
 	if c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action) == nil {
 		c.afterAnswer(f.Action)
 	}
