@@ -17,6 +17,7 @@ import (
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
+	"github.com/evroam/evroam/proxy"
 	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/stationreports"
@@ -55,6 +56,8 @@ type registry struct {
 	fileStore *files.Store
 	signer    *files.Signer
 	firmware  *firmware.Service
+	// operators: the OCPP proxy's operators of each station (package proxy).
+	operators *proxy.Service
 }
 
 // newRegistry builds the registry. passwords makes and checks station passwords (with
@@ -91,6 +94,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		fileStore:    fileStore,
 		signer:       files.NewSigner(passwords.Key, nil),
 		firmware:     firmware.NewService(db, firmware.NewStore(db), fileStore, nil),
+		operators:    proxy.NewService(db, proxy.NewStore(db), passwords.Key, nil),
 	}
 }
 
@@ -110,6 +114,7 @@ type handlers struct {
 	sessions  *sessions.Handler
 	firmware  *firmware.Handler
 	files     *files.Handler
+	operators *proxy.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	metrics   *metrics          // nil without a gateway (route-table tests): no /metrics
@@ -131,6 +136,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		sessions:  sessions.NewHandler(reg.sessions),
 		firmware:  firmware.NewHandler(reg.firmware, firmware.Config{}),
 		files:     files.NewHandler(reg.db, reg.fileStore, reg.signer),
+		operators: proxy.NewHandler(reg.operators),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -174,6 +180,7 @@ func newAPI(d handlers) *gin.Engine {
 	d.sessions.Routes(v1)
 	d.firmware.Routes(v1)
 	d.files.Routes(v1)
+	d.operators.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/proxy"
 	"github.com/evroam/evroam/stationreports"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -119,6 +120,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			ClientCAs:         clientCAs,
 			CSRSigner:         signer,
 			Observer:          ocppObserver{m},
+			// The OCPP proxy: each station's operators get their links on the node that
+			// holds the station.
+			Proxy:             proxyRegistry{reg.operators},
+			ProxyReconnectMax: cfg.ProxyReconnectMax,
 		}, log)
 	if err != nil {
 		db.Close()
@@ -144,6 +149,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		defer close(listening)
 		var wg sync.WaitGroup
 		wg.Go(func() { reg.authorizer.ListenForChanges(listenCtx, cfg.DatabaseURL, log) })
+		// Operator changes made through any node reach the links of the node holding the
+		// station.
+		gw := node.Server()
+		wg.Go(func() { proxy.Listen(listenCtx, cfg.DatabaseURL, log, gw.ReloadOperators, gw.ReloadAllOperators) })
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
 		wg.Wait()
 	}()
