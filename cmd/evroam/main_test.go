@@ -50,6 +50,8 @@ func startNodeWithLog(t testing.TB, dbURL, nodeID string, log *slog.Logger) (*ap
 			"EVROAM_NODE_ID":         nodeID,
 			"EVROAM_COMMAND_TIMEOUT": "5s",
 			"EVROAM_SECRET_KEY":      testSecretKey,
+			// operator links of the OCPP proxy come back quickly in the tests
+			"EVROAM_PROXY_RECONNECT_MAX": "1s",
 			// the test partners listen on loopback
 			"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "true",
 		}[k]
