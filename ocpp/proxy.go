@@ -204,14 +204,14 @@ type handled struct {
 // Billing operator for the authority actions and returns the payload evroam's handler gets
 // (a 1.6 transaction id mapped to evroam's own).
 func (sp *stationProxy) before(action string, payload json.RawMessage) (json.RawMessage, *handled) {
+	if action == "BootNotification" {
+		sp.lastBoot.Store(&payload) // also when no link is up yet: links that come later get it
+	}
 	links := sp.snapshot()
 	if len(links) == 0 {
 		return payload, nil
 	}
 	h := &handled{original: payload}
-	if action == "BootNotification" {
-		sp.lastBoot.Store(&payload)
-	}
 	for _, l := range links {
 		if l.op.Billing {
 			h.billing = l

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
+	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/networks"
 	"github.com/google/uuid"
 )
@@ -234,7 +236,7 @@ func TestProxyOCPP16(t *testing.T) {
 
 	// The transaction id the station gets is Billing's; Data & Control's own id is mapped.
 	var start struct {
-		TransactionID int `json:"transactionId"`
+		TransactionID int                     `json:"transactionId"`
 		IDTagInfo     struct{ Status string } `json:"idTagInfo"`
 	}
 	json.Unmarshal(st.MustCall("StartTransaction", map[string]any{"connectorId": 1, "idTag": "BILLCARD", "meterStart": 1000,
@@ -333,4 +335,122 @@ func TestProxyOCPP16(t *testing.T) {
 	if !strings.Contains(string(metrics), `evroam_ocpp_proxy_frames_total{direction="out",operator="`+bop.ID+`"}`) {
 		t.Errorf("/metrics has no forwarded frames of the Billing operator")
 	}
+}
+
+// TestProxyOCPP201 runs a 2.0.1 station: the links speak 2.0.1, Billing decides Authorize
+// and the transaction's token, Data & Control is refused remote start and credential changes.
+func TestProxyOCPP201(t *testing.T) {
+	t.Parallel()
+	e := startE2E(t)
+	e.station("CS-PX2", "station-password-123", 1)
+	answers := func(o *ocpppeer.Operator, status string) {
+		o.OnCall("BootNotification", map[string]any{"status": "Accepted", "currentTime": "2026-01-01T00:00:00Z", "interval": 300})
+		o.OnCall("Heartbeat", map[string]any{"currentTime": "2026-01-01T00:00:00Z"})
+		o.OnCall("Authorize", map[string]any{"idTokenInfo": map[string]any{"status": status}})
+		o.OnCall("TransactionEvent", map[string]any{"idTokenInfo": map[string]any{"status": status}})
+	}
+	billing := ocpppeer.StartOperator(t, "")
+	answers(billing, "Accepted")
+	dc := ocpppeer.StartOperator(t, "")
+	answers(dc, "Blocked")
+	base := "/api/v1/chargestations/CS-PX2/operators"
+	e.must("POST", base, map[string]any{"name": "Billing Co", "url": billing.URL(), "role": "Billing", "identity": "BILL-ID-7"}, 201, nil)
+	e.must("POST", base, map[string]any{"name": "Energy Manager", "url": dc.URL(), "role": "DataAndControl"}, 201, nil)
+
+	st := ocpppeer.Start(t)
+	st.OnCall("RequestStartTransaction", map[string]any{"status": "Accepted"})
+	st.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "CS-PX2", Password: "station-password-123", Protocols: []string{"ocpp2.0.1"}})
+	st.MustCall("BootNotification", map[string]any{"reason": "PowerUp", "chargingStation": map[string]any{"model": "M", "vendorName": "V"}})
+	if c := billing.WaitClient("BILL-ID-7"); c.Protocol != "ocpp2.0.1" {
+		t.Errorf("billing link speaks %s, want ocpp2.0.1 (as the station)", c.Protocol)
+	}
+	dc.WaitClient("CS-PX2")
+	billing.WaitReceived("BootNotification", 1)
+	dc.WaitReceived("BootNotification", 1)
+
+	var auth struct {
+		IDTokenInfo struct{ Status string } `json:"idTokenInfo"`
+	}
+	json.Unmarshal(st.MustCall("Authorize", map[string]any{"idToken": map[string]any{"idToken": "CARD201", "type": "ISO14443"}}), &auth)
+	if auth.IDTokenInfo.Status != "Accepted" {
+		t.Errorf("Authorize answered %s, want Billing's Accepted", auth.IDTokenInfo.Status)
+	}
+	json.Unmarshal(st.MustCall("TransactionEvent", map[string]any{"eventType": "Started", "timestamp": "2026-01-01T10:00:00Z",
+		"triggerReason": "Authorized", "seqNo": 0, "transactionInfo": map[string]any{"transactionId": "TX-201"},
+		"idToken": map[string]any{"idToken": "CARD201", "type": "ISO14443"}, "evse": map[string]any{"id": 1, "connectorId": 1}}), &auth)
+	if auth.IDTokenInfo.Status != "Accepted" {
+		t.Errorf("TransactionEvent answered %s, want Billing's Accepted", auth.IDTokenInfo.Status)
+	}
+	if got := dc.WaitReceived("TransactionEvent", 1); !strings.Contains(string(got[0].Params), "TX-201") {
+		t.Errorf("Data & Control got %s", got[0].Params)
+	}
+
+	for _, c := range []struct {
+		action  string
+		payload map[string]any
+	}{
+		{"RequestStartTransaction", map[string]any{"idToken": map[string]any{"idToken": "CARD201", "type": "ISO14443"}, "remoteStartId": 1}},
+		{"RequestStopTransaction", map[string]any{"transactionId": "TX-201"}},
+		{"SetVariables", map[string]any{"setVariableData": []any{map[string]any{"attributeValue": "hunter2-hunter2",
+			"component": map[string]any{"name": "SecurityCtrlr"}, "variable": map[string]any{"name": "BasicAuthPassword"}}}}},
+	} {
+		if _, err := dc.CallStation("CS-PX2", c.action, c.payload); err == nil || err.(*ocpppeer.Error).Code != "SecurityError" {
+			t.Errorf("Data & Control %s: %v, want SecurityError", c.action, err)
+		}
+	}
+	// Billing may start transactions remotely.
+	res, err := billing.CallStation("BILL-ID-7", "RequestStartTransaction",
+		map[string]any{"idToken": map[string]any{"idToken": "CARD201", "type": "ISO14443"}, "remoteStartId": 2})
+	if err != nil || !strings.Contains(string(res), "Accepted") {
+		t.Errorf("Billing RequestStartTransaction: %s %v", res, err)
+	}
+	if got := st.WaitReceived("RequestStartTransaction", 1); len(got) != 1 || !strings.Contains(string(got[0].Params), `"remoteStartId":2`) {
+		t.Errorf("station received %+v, want Billing's start only", got)
+	}
+}
+
+// TestProxyAcrossNodes: the station is on node B, the operators API is used on node A. An
+// operator added while the station is connected is linked without a reconnect; one that
+// refuses the login shows why; a disabled one is unlinked; the station is never disturbed.
+func TestProxyAcrossNodes(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	a, apiA := startNode(t, dbURL, "node-a")
+	b, _ := startNode(t, dbURL, "node-b")
+	gwB := httptest.NewServer(b.gateway)
+	t.Cleanup(gwB.Close)
+	eA := &e2e{t: t, app: a, api: apiA.URL}
+	eA.station("CS-NODES", "station-password-123", 1)
+
+	st := ocpppeer.Start(t)
+	st.MustConnect(ocpppeer.ConnectOptions{URL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp", Identity: "CS-NODES",
+		Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
+	st.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+
+	op := ocpppeer.StartOperator(t, "right-password")
+	operatorAnswers(op, "Accepted", 1)
+	base := "/api/v1/chargestations/CS-NODES/operators"
+	var o operatorView
+	eA.must("POST", base, map[string]any{"name": "Late Co", "url": op.URL(), "role": "DataAndControl", "password": "wrong-password"}, 201, &o)
+	eventually(t, "the refused login", func() error {
+		if v := eA.operator("CS-NODES", o.ID); !strings.Contains(str(v.LastError), "401") {
+			return fmt.Errorf("operator = %+v", v)
+		}
+		return nil
+	})
+	st.MustCall("Heartbeat", nil) // the station is not disturbed
+
+	eA.must("PATCH", base+"/"+o.ID, map[string]any{"password": "right-password"}, 200, nil)
+	op.WaitClient("CS-NODES")
+	eA.waitOperator("CS-NODES", o.ID, "Connected")
+	op.WaitReceived("BootNotification", 1)
+	st.MustCall("Heartbeat", nil)
+	op.WaitReceived("Heartbeat", 1)
+
+	eA.must("PATCH", base+"/"+o.ID, map[string]any{"enabled": false}, 200, nil)
+	op.WaitEvent("the link closed", func(ev ocpppeer.Event) bool { return ev.Event == "disconnect" })
+	if v := eA.operator("CS-NODES", o.ID); v.ConnectionStatus != "Disabled" {
+		t.Errorf("disabled operator shows %s", v.ConnectionStatus)
+	}
+	st.MustCall("Heartbeat", nil)
 }

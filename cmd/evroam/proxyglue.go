@@ -63,7 +63,9 @@ func (p proxyRegistry) Queued(ctx context.Context, operatorID string, limit int)
 	return out, nil
 }
 
-func (p proxyRegistry) Dequeue(ctx context.Context, id int64) error { return p.svc.Store().Dequeue(ctx, id) }
+func (p proxyRegistry) Dequeue(ctx context.Context, id int64) error {
+	return p.svc.Store().Dequeue(ctx, id)
+}
 
 // partyOf maps the gateway's name for itself onto the proxy's.
 func partyOf(party string) string {
