@@ -238,7 +238,13 @@ func (c *conn) finish() {
 	_ = c.ws.Close()
 	c.failPending(ErrNotConnected)
 	if c.px != nil {
-		go c.px.close() // the links end with the station's connection
+		// The links end with the station's connection (not waited for here: the station's
+		// disconnect is recorded meanwhile).
+		s.proxyWG.Add(1)
+		go func() {
+			defer s.proxyWG.Done()
+			c.px.close()
+		}()
 	}
 
 	s.mu.Lock()

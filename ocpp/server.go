@@ -185,6 +185,8 @@ type Server struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background goroutines
 	connWG sync.WaitGroup // connection goroutines
+	// proxyWG: stations' operator links being closed (they record their last status)
+	proxyWG sync.WaitGroup
 
 	mu        sync.Mutex
 	conns     map[string]*conn
@@ -608,7 +610,8 @@ func (s *Server) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.connWG.Wait()
-		s.cancel() // stops the sweeper and the batchers, which flush once more
+		s.proxyWG.Wait() // the links' last frames and statuses are recorded before the flush
+		s.cancel()       // stops the sweeper and the batchers, which flush once more
 		s.bg.Wait()
 		close(done)
 	}()

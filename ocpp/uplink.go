@@ -47,6 +47,7 @@ type uplink struct {
 	// is true, a transaction message must queue behind the others instead of being sent.
 	qmu     sync.Mutex
 	backlog bool
+	idle    chan struct{} // closed when backlog turns false; a new one when it turns true
 
 	connected atomic.Bool
 	frames    [2]Counter // forwarded frames, out and in (nil without a ProxyObserver)
@@ -60,7 +61,7 @@ type outgoing struct {
 func newUplink(sp *stationProxy, op Operator) *uplink {
 	ctx, cancel := context.WithCancel(sp.c.s.ctx)
 	l := &uplink{sp: sp, op: op, ctx: ctx, cancel: cancel, done: make(chan struct{}), callSem: make(chan struct{}, 1),
-		outbox: make(chan outgoing, 64), wake: make(chan struct{}, 1), backlog: true}
+		outbox: make(chan outgoing, 64), wake: make(chan struct{}, 1), backlog: true, idle: make(chan struct{})}
 	if po, ok := sp.c.s.cfg.Observer.(ProxyObserver); ok {
 		l.frames[0], l.frames[1] = po.ForwardedFrames(op.ID, DirectionOut), po.ForwardedFrames(op.ID, DirectionIn)
 	}
@@ -262,8 +263,9 @@ func (l *uplink) drain() bool {
 		ctx, cancel := s.registryCtx()
 		items, err := l.sp.reg.Queued(ctx, l.op.ID, 50)
 		cancel()
-		if err == nil && len(items) == 0 {
+		if err == nil && len(items) == 0 && l.backlog {
 			l.backlog = false
+			close(l.idle)
 		}
 		l.qmu.Unlock()
 		if err != nil {
@@ -309,7 +311,10 @@ func (l *uplink) enqueue(q QueuedCall) {
 	ctx, cancel := s.registryCtx()
 	err := l.sp.reg.Enqueue(ctx, l.op.ID, q)
 	cancel()
-	l.backlog = true
+	if !l.backlog {
+		l.backlog = true
+		l.idle = make(chan struct{})
+	}
 	l.qmu.Unlock()
 	if err != nil {
 		s.log.Error("ocpp proxy: queue a transaction message", "identity", l.sp.c.identity, "operator", l.op.Name, "action", q.Action, "err", err)
@@ -338,14 +343,22 @@ func (l *uplink) forward(action string, payload json.RawMessage) {
 // is true when it took the message (answered at all), so it must not be queued again.
 func (l *uplink) callNow(action string, payload json.RawMessage) (answer json.RawMessage, settled bool) {
 	c := l.sp.c
-	l.qmu.Lock()
-	usable := l.connected.Load() && !l.backlog
-	l.qmu.Unlock()
-	if !usable {
+	if !l.connected.Load() {
 		return nil, false
 	}
 	ctx, cancel := context.WithTimeout(l.ctx, c.s.cfg.ProxyAnswerTimeout)
 	defer cancel()
+	// A link that is delivering its queue (also right after connecting, while it reads
+	// whether there is one) is waited for, within the same time: this message must not
+	// overtake the queued ones.
+	l.qmu.Lock()
+	idle := l.idle
+	l.qmu.Unlock()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		return nil, false
+	}
 	res, err := l.call(ctx, action, payload)
 	var ce *CallError
 	switch {
