@@ -197,6 +197,7 @@ type handled struct {
 	billing  *uplink
 	answer   json.RawMessage // the Billing operator's answer, nil when it gave none
 	settled  bool            // the Billing operator took the message (answered at all)
+	sent     bool            // the message went out to the Billing operator (answered or not)
 	original json.RawMessage // the station's payload as sent
 }
 
@@ -218,7 +219,7 @@ func (sp *stationProxy) before(action string, payload json.RawMessage) (json.Raw
 		}
 	}
 	if h.billing != nil && authorityActions[action] {
-		h.answer, h.settled = h.billing.callNow(action, sp.forOperator(h.billing, action, payload))
+		h.answer, h.settled, h.sent = h.billing.callNow(action, sp.forOperator(h.billing, action, payload))
 	}
 	return sp.mapForParty(PartyGateway, action, payload), h
 }
@@ -239,8 +240,10 @@ func (sp *stationProxy) after(h *handled, action string, answer json.RawMessage)
 	}
 	tx := transactionMessage(action, h.original)
 	for _, l := range sp.snapshot() {
-		if l == h.billing && h.settled && authorityActions[action] {
-			continue // delivered and answered already
+		if l == h.billing && authorityActions[action] && (h.settled || (h.sent && !tx)) {
+			// Delivered already. A transaction message it did not answer is kept and sent
+			// again (OCPP's retry); an Authorize is not.
+			continue
 		}
 		if tx {
 			l.enqueue(QueuedCall{Action: action, Payload: h.original, StationTransactionID: stationTx})

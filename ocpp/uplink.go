@@ -338,13 +338,14 @@ func (l *uplink) forward(action string, payload json.RawMessage) {
 	}
 }
 
-// callNow sends an authority CALL at once and waits at most Config.ProxyAnswerTimeout. ok is
-// true when the operator answered with a CALLRESULT that fits the schema (answer); settled
-// is true when it took the message (answered at all), so it must not be queued again.
-func (l *uplink) callNow(action string, payload json.RawMessage) (answer json.RawMessage, settled bool) {
+// callNow sends an authority CALL at once and waits at most Config.ProxyAnswerTimeout.
+// answer is the operator's CALLRESULT when it fits the schema; settled is true when it took
+// the message (answered at all), so it must not be queued again; sent is true when the CALL
+// went out (answered or not), so a message that is not kept must not be sent twice.
+func (l *uplink) callNow(action string, payload json.RawMessage) (answer json.RawMessage, settled, sent bool) {
 	c := l.sp.c
 	if !l.connected.Load() {
-		return nil, false
+		return nil, false, false
 	}
 	ctx, cancel := context.WithTimeout(l.ctx, c.s.cfg.ProxyAnswerTimeout)
 	defer cancel()
@@ -357,22 +358,26 @@ func (l *uplink) callNow(action string, payload json.RawMessage) (answer json.Ra
 	select {
 	case <-idle:
 	case <-ctx.Done():
-		return nil, false
+		return nil, false, false
 	}
 	res, err := l.call(ctx, action, payload)
 	var ce *CallError
 	switch {
 	case errors.As(err, &ce):
-		return nil, true
+		return nil, true, true
+	case errors.Is(err, ErrTimeout):
+		c.s.log.Info("ocpp proxy: the Billing operator did not answer in time; evroam answers", "identity", c.identity,
+			"operator", l.op.Name, "action", action)
+		return nil, false, true
 	case err != nil:
-		return nil, false
+		return nil, false, false
 	}
 	if e := c.val.validate(action, "conf", res); e != nil {
 		c.s.log.Warn("ocpp proxy: the Billing operator's answer breaks the schema; evroam answers", "identity", c.identity,
 			"operator", l.op.Name, "action", action, "err", e.desc)
-		return nil, true
+		return nil, true, true
 	}
-	return res, true
+	return res, true, true
 }
 
 var errLinkDown = errors.New("ocpp proxy: operator link is down")

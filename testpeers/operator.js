@@ -7,13 +7,16 @@
 // like station.js.
 //
 // Commands (every command may carry "id"; its reply carries the same id):
-//   {"id":1,"cmd":"listen","port":0,"protocols":["ocpp1.6","ocpp2.0.1"],"password":"pw"}
+//   {"id":1,"cmd":"listen","port":0,"protocols":["ocpp1.6","ocpp2.0.1"],"password":"pw",
+//    "tls":{"cert":"<PEM>","key":"<PEM>"}}
 //     starts the server (port 0: any free port; the reply's result is {"port":N}); with
-//     "password" only clients presenting it (Basic auth) are accepted, others get HTTP 401.
+//     "password" only clients presenting it (Basic auth) are accepted, others get HTTP 401;
+//     with "tls" it serves wss:// with that certificate.
 //   {"id":2,"cmd":"respond","action":"Authorize"|"*","result":{...}}
 //   {"id":3,"cmd":"respond","action":"StartTransaction","result":{...},"transactionIdFrom":5001}
 //     answers StartTransaction with result plus transactionId 5001, 5002, ...
 //   {"id":4,"cmd":"respond","action":"X","error":{"code":"..","description":".."}}
+//   {"id":9,"cmd":"respond","action":"X","never":true}   (a slow operator: never answers)
 //   {"id":5,"cmd":"call","identity":"CP1","action":"Reset","payload":{},"timeoutMs":10000}
 //   {"id":6,"cmd":"sendRaw","identity":"CP1","text":"garbage"}
 //   {"id":7,"cmd":"down"}   closes every client and the server (the port is free again)
@@ -28,6 +31,7 @@
 //   {"type":"event","event":"strictValidationFailure",...}, {"type":"event","event":"badMessage",...}
 'use strict';
 
+const https = require('https');
 const readline = require('readline');
 const { RPCServer, createRPCError } = require('ocpp-rpc');
 
@@ -51,6 +55,7 @@ function handler(identity) {
     out({ type: 'event', event: 'call', identity, action: method, messageId, params });
     const r = responders.get(method) || responders.get('*');
     if (!r) throw createRPCError('NotImplemented', `no test handler for ${method}`);
+    if (r.never) return new Promise(() => {});
     if (r.error) throw createRPCError(r.error.code, r.error.description || '', r.error.details || {});
     const result = r.result === undefined ? {} : JSON.parse(JSON.stringify(r.result));
     if (r.transactionIdFrom !== undefined) {
@@ -89,7 +94,16 @@ async function listen(c) {
     });
     client.handle(handler(identity));
   });
-  httpServer = await server.listen(c.port || 0, '127.0.0.1');
+  if (c.tls) {
+    httpServer = https.createServer({ cert: c.tls.cert, key: c.tls.key });
+    httpServer.on('upgrade', server.handleUpgrade);
+    await new Promise((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(c.port || 0, '127.0.0.1', resolve);
+    });
+  } else {
+    httpServer = await server.listen(c.port || 0, '127.0.0.1');
+  }
   return { port: httpServer.address().port };
 }
 
@@ -105,7 +119,7 @@ async function run(cmd) {
       return listen(cmd);
     case 'respond':
       if (cmd.clear) responders.delete(cmd.action);
-      else responders.set(cmd.action, { result: cmd.result, error: cmd.error, transactionIdFrom: cmd.transactionIdFrom });
+      else responders.set(cmd.action, { result: cmd.result, error: cmd.error, never: !!cmd.never, transactionIdFrom: cmd.transactionIdFrom });
       return null;
     case 'call':
       return clientOf(cmd.identity).call(cmd.action, cmd.payload === undefined ? {} : cmd.payload,

@@ -43,6 +43,9 @@ type config struct {
 	// ProxyReconnectMax (EVROAM_PROXY_RECONNECT_MAX): the longest wait between attempts of an
 	// OCPP proxy link to an operator (the wait doubles from 1s, with jitter).
 	ProxyReconnectMax time.Duration
+	// ProxyCAFile (EVROAM_PROXY_CA_FILE): PEM certificates of CAs trusted for wss:// operator
+	// links besides the system's (operators with a private CA).
+	ProxyCAFile string
 	// OCPP over TLS: OCPPTLSAddr (EVROAM_OCPP_TLS_ADDR) serves the gateway with the
 	// certificate in OCPPTLSCertFile and OCPPTLSKeyFile; OCPPClientCAFile holds the CAs of
 	// station client certificates (security profile 3), also for certificates a trusted
@@ -102,6 +105,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		OCPPTLSPublicURL: env("EVROAM_OCPP_TLS_PUBLIC_URL", ""),
 		OCPPCACertFile:   env("EVROAM_OCPP_CA_CERT_FILE", ""),
 		OCPPCAKeyFile:    env("EVROAM_OCPP_CA_KEY_FILE", ""),
+		ProxyCAFile:      env("EVROAM_PROXY_CA_FILE", ""),
 	}
 	var problems []string
 	duration := func(key, def string) time.Duration {

@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/internal/pgtest"
+	"github.com/evroam/evroam/internal/testca"
 	"github.com/evroam/evroam/networks"
 	"github.com/google/uuid"
 )
@@ -453,4 +456,47 @@ func TestProxyAcrossNodes(t *testing.T) {
 		t.Errorf("disabled operator shows %s", v.ConnectionStatus)
 	}
 	st.MustCall("Heartbeat", nil)
+}
+
+// TestProxyLinkOverTLS: a wss:// operator with a private CA (EVROAM_PROXY_CA_FILE) is linked
+// over TLS; a Billing operator that never answers leaves the station with evroam's answer.
+func TestProxyLinkOverTLS(t *testing.T) {
+	t.Parallel()
+	ca := testca.New(t, "operator CA")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	testca.WriteFile(t, caFile, ca.CertPEM)
+	a, srv := startNodeWith(t, "", "tls-node", slog.New(slog.DiscardHandler), map[string]string{"EVROAM_PROXY_CA_FILE": caFile})
+	gw := httptest.NewServer(a.gateway)
+	t.Cleanup(gw.Close)
+	e := &e2e{t: t, app: a, api: srv.URL, ocppURL: "ws" + strings.TrimPrefix(gw.URL, "http") + "/ocpp"}
+	e.station("CS-TLS", "station-password-123", 1)
+
+	pair := ca.Server(t)
+	op := ocpppeer.StartTLSOperator(t, ocpppeer.TLSOptions{CertPEM: string(pair.CertPEM), KeyPEM: string(pair.KeyPEM)})
+	operatorAnswers(op, "Accepted", 1)
+	op.OnCall("Authorize", map[string]any{"idTagInfo": map[string]any{"status": "Accepted"}})
+	silent := ocpppeer.StartOperator(t, "")
+	silent.OnCallNever("Authorize")
+	silent.OnCall("BootNotification", map[string]any{"status": "Accepted", "currentTime": "2026-01-01T00:00:00Z", "interval": 300})
+	var o operatorView
+	e.must("POST", "/api/v1/chargestations/CS-TLS/operators", map[string]any{"name": "TLS Co", "url": op.URL(), "role": "DataAndControl"}, 201, &o)
+	e.must("POST", "/api/v1/chargestations/CS-TLS/operators", map[string]any{"name": "Slow Billing", "url": silent.URL(), "role": "Billing"}, 201, nil)
+
+	st := ocpppeer.Start(t)
+	st.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "CS-TLS", Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
+	st.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+	op.WaitClient("CS-TLS")
+	e.waitOperator("CS-TLS", o.ID, "Connected")
+	silent.WaitReceived("BootNotification", 1)
+
+	// The Billing operator never answers: evroam does, within the station's own timeout
+	// (evroam does not know the card).
+	var auth struct {
+		IDTagInfo struct{ Status string } `json:"idTagInfo"`
+	}
+	json.Unmarshal(st.MustCall("Authorize", map[string]any{"idTag": "UNKNOWN1"}), &auth)
+	if auth.IDTagInfo.Status != "Invalid" {
+		t.Errorf("Authorize with a silent Billing operator answered %s, want evroam's Invalid", auth.IDTagInfo.Status)
+	}
+	op.WaitReceived("Authorize", 1)
 }

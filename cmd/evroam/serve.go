@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"sync"
 	"time"
 
@@ -77,6 +79,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		signer = ca
 	}
+	proxyTLS, err := proxyTLSConfig(cfg.ProxyCAFile)
+	if err != nil {
+		return nil, err
+	}
 	db, err := database.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -124,6 +130,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			// holds the station.
 			Proxy:             proxyRegistry{reg.operators},
 			ProxyReconnectMax: cfg.ProxyReconnectMax,
+			ProxyTLS:          proxyTLS,
 		}, log)
 	if err != nil {
 		db.Close()
@@ -258,6 +265,26 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return errors.Join(errs...)
 	})
 	return g.Wait()
+}
+
+// proxyTLSConfig is the TLS configuration of wss:// operator links: the system's CAs, and
+// those of caFile when set (nil: Go's defaults).
+func proxyTLSConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("EVROAM_PROXY_CA_FILE: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("EVROAM_PROXY_CA_FILE: no PEM certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 func ignoreClosed(err error) error {

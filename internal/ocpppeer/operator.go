@@ -12,6 +12,8 @@ import (
 type Operator struct {
 	*Peer
 	Port int
+	// TLS, when set, is the certificate the operator serves wss:// with.
+	TLS *TLSOptions
 }
 
 // StartOperator launches an operator and starts it listening on a free loopback port (with
@@ -23,8 +25,22 @@ func StartOperator(tb testing.TB, password string) *Operator {
 	return o
 }
 
+// StartTLSOperator is StartOperator serving wss:// with the certificate in tlsOpts (CertPEM,
+// KeyPEM).
+func StartTLSOperator(tb testing.TB, tlsOpts TLSOptions) *Operator {
+	tb.Helper()
+	o := &Operator{Peer: start(tb, "operator.js"), TLS: &tlsOpts}
+	o.Listen(0, "")
+	return o
+}
+
 // URL is the operator's OCPP endpoint (without an identity).
-func (o *Operator) URL() string { return fmt.Sprintf("ws://127.0.0.1:%d/ocpp", o.Port) }
+func (o *Operator) URL() string {
+	if o.TLS != nil {
+		return fmt.Sprintf("wss://localhost:%d/ocpp", o.Port)
+	}
+	return fmt.Sprintf("ws://127.0.0.1:%d/ocpp", o.Port)
+}
 
 // Listen starts the server (after Down, on the same port with port = o.Port).
 func (o *Operator) Listen(port int, password string) {
@@ -32,6 +48,9 @@ func (o *Operator) Listen(port int, password string) {
 	cmd := map[string]any{"cmd": "listen", "port": port}
 	if password != "" {
 		cmd["password"] = password
+	}
+	if o.TLS != nil {
+		cmd["tls"] = map[string]string{"cert": o.TLS.CertPEM, "key": o.TLS.KeyPEM}
 	}
 	res, err := o.do(cmd)
 	if err != nil {
