@@ -302,6 +302,22 @@ func TestProxyOCPP16(t *testing.T) {
 		t.Errorf("Billing received %v after coming back, want BootNotification, MeterValues, StopTransaction", order)
 	}
 
+	// evroam's own session is the one that started (under evroam's id), now stopped with the
+	// station's meter: no second, unknown transaction.
+	eventually(t, "evroam's session", func() error {
+		var ss []struct {
+			TransactionID string   `json:"transaction_id"`
+			MeterStop     *float64 `json:"meter_stop"`
+			End           *string  `json:"end"`
+		}
+		e.must("GET", "/api/v1/chargestations/CS-PX/sessions", nil, 200, &ss)
+		if len(ss) != 1 || ss[0].MeterStop == nil || *ss[0].MeterStop != 3000 || ss[0].End == nil || ss[0].TransactionID == "5001" {
+			b, _ := json.Marshal(ss)
+			return fmt.Errorf("sessions = %s, want one, under evroam's own id, stopped at 3000 Wh", b)
+		}
+		return nil
+	})
+
 	// An operator sending garbage disturbs neither the station nor its link.
 	dc.SendRawTo("CS-PX", "this is not OCPP")
 	st.MustCall("Heartbeat", nil)
