@@ -80,6 +80,9 @@ type conn struct {
 	pending   *pendingCall
 	triggered map[string]int // messages we asked for, allowed before boot
 
+	// px holds the station's operator links (nil without Config.Proxy).
+	px *stationProxy
+
 	closeOnce sync.Once
 	done      chan struct{} // closed when run has finished (disconnect recorded)
 	// connectRecorded is closed when RecordConnect has returned (run records the connect
@@ -128,6 +131,9 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 	c.lastPing.Store(now)
 	c.booted.Store(st.HasBootData)
 	c.configRead.Store(st.HasConfiguration)
+	if s.cfg.Proxy != nil {
+		c.px = newStationProxy(c, s.cfg.Proxy)
+	}
 	fw := st.FirmwareVersion
 	c.firmware.Store(&fw)
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
@@ -175,6 +181,18 @@ func (c *conn) start(prev *conn, clientIP, endpoint string) {
 		}
 	}()
 	s.log.Debug("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
+	if c.px != nil {
+		go func() {
+			if prev != nil && prev.px != nil {
+				// One link per operator: the replaced connection's links end first.
+				select {
+				case <-prev.px.stopped:
+				case <-time.After(s.cfg.RegistryTimeout):
+				}
+			}
+			c.px.reload()
+		}()
+	}
 
 	if !c.booted.Load() {
 		// A station without boot data on record is asked for a BootNotification, unless it
@@ -276,6 +294,15 @@ func (c *conn) finish() {
 	s := c.s
 	_ = c.ws.Close()
 	c.failPending(ErrNotConnected)
+	if c.px != nil {
+		// The links end with the station's connection (not waited for here: the station's
+		// disconnect is recorded meanwhile).
+		s.proxyWG.Add(1)
+		go func() {
+			defer s.proxyWG.Done()
+			c.px.close()
+		}()
+	}
 
 	s.mu.Lock()
 	current := s.conns[c.identity] == c
@@ -425,6 +452,10 @@ func (c *conn) handleCall(f frame) {
 	if f.Action == "BootNotification" {
 		c.bootSent.Store(true)
 	}
+	var forwarded *handled
+	if c.px != nil {
+		f.Payload, forwarded = c.px.before(f.Action, f.Payload)
+	}
 	ctx, cancel := c.s.registryCtx()
 	result, err := h(ctx, c, f.Payload)
 	cancel()
@@ -435,6 +466,7 @@ func (c *conn) handleCall(f frame) {
 			re = newRPCError(errInternal, "internal error")
 		}
 		c.sendError(f.ID, f.Action, re)
+		c.px.after(forwarded, f.Action, nil)
 		return
 	}
 	payload, err := json.Marshal(result)
@@ -451,6 +483,7 @@ func (c *conn) handleCall(f frame) {
 			return
 		}
 	}
+	payload = c.px.after(forwarded, f.Action, payload)
 	if c.write(frame{Type: typeCallResult, ID: f.ID, Payload: payload}, f.Action) == nil {
 		c.afterAnswer(f.Action)
 	}

@@ -142,6 +142,42 @@
 //     them with; GetVariablesResponse.Result pairs a result with its request.
 //   - IsSecretKey: the keys and variables whose values are never logged, stored or echoed.
 //
+// # Proxy
+//
+// With Config.Proxy, each station's connection is forwarded to its operators (proxy.go,
+// uplink.go; the operators and their storage are package proxy's, through ProxyRegistry).
+// While a station is connected here, every enabled operator has a link: an outgoing WebSocket
+// to its URL with the identity (the operator's, else the station's) appended, offering only
+// the station's subprotocol, with HTTP Basic auth when a password is set and TLS for wss://
+// (Config.ProxyTLS). A link reconnects with backoff from Config.ProxyReconnectMin doubling to
+// ProxyReconnectMax, each wait jittered between half and all of it. Links are read again
+// (ReloadOperators) when the operators change, and end when the station's connection does; a
+// replacing connection starts its links once the replaced one's have ended, so an operator
+// never has two links for a station. Statuses go to RecordOperatorStatus.
+//
+// Station → operators: after a station CALL passed validation, for Authorize,
+// StartTransaction, StopTransaction and TransactionEvent the Billing operator is asked first
+// (within Config.ProxyAnswerTimeout, on a link with nothing queued) and its answer, when it
+// fits the schema, is what the station gets; evroam's handler runs in any case and answers
+// otherwise. Transaction messages (the three, and 1.6 MeterValues with a transactionId) are
+// queued durably per operator (Enqueue) before the station is answered, and each link
+// delivers its queue in order, one CALL at a time; an undelivered one (no answer) makes the
+// link reconnect and start over. Other CALLs are forwarded best effort to connected links,
+// their answers only logged. The station's 1.6 transaction id is the authority's; the others'
+// ids are mapped (MapTransaction), from evroam's own StartTransaction answer and from each
+// operator's, and the transactionId of StopTransaction and MeterValues is rewritten per
+// receiver. The station's BootNotification is kept and sent first on a link that connects
+// later.
+//
+// Operators → station: an operator's CALL is refused with SecurityError when a Data &
+// Control operator starts or stops a transaction or changes connection settings or
+// credentials (forbiddenForDataAndControl), checked against the station's schema, then sent
+// with the same queue as Server.Call (one outstanding CALL towards the station, our own
+// message id); the answer or CALLERROR goes back under the operator's id. A frame from an
+// operator that cannot be decoded is answered when it can be and recorded as the link's last
+// error; it never reaches the station. Link frames are in the message log with
+// Message.Operator set and counted through ProxyObserver.
+//
 // # Offline
 //
 // A connection ends when the socket closes, when Server.Close runs, or when the station

@@ -252,7 +252,11 @@ type Message struct {
 	// Payload is the CALL or CALLRESULT payload, already redacted. For a CALLERROR it is
 	// {"errorCode":…,"errorDescription":…,"errorDetails":…}.
 	Payload json.RawMessage
-	At      time.Time
+	// Operator names the operator of a frame forwarded over a proxy link ("" for the
+	// station's own connection); Direction is then seen from evroam: out to the operator, in
+	// from it.
+	Operator string
+	At       time.Time
 }
 
 // MeterValuesReport is one MeterValues request.

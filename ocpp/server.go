@@ -2,6 +2,7 @@ package ocpp
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -98,6 +99,16 @@ type Config struct {
 	// Observer, when set, counts frames, handler latency and the CALLERRORs the gateway
 	// answers, for metrics (see Observer).
 	Observer Observer
+	// Proxy, when set, forwards each station's connection to its operators (proxy.go).
+	Proxy ProxyRegistry
+	// ProxyTLS is the TLS configuration of wss:// operator links (nil: the system's roots).
+	ProxyTLS *tls.Config
+	// ProxyReconnectMin and ProxyReconnectMax bound the backoff between attempts of a link
+	// (doubling, with jitter). Defaults 1s and 60s.
+	ProxyReconnectMin, ProxyReconnectMax time.Duration
+	// ProxyAnswerTimeout is how long a station's Authorize or transaction message waits for
+	// the Billing operator's answer before evroam answers. Default 5s.
+	ProxyAnswerTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -149,6 +160,15 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ProxyReconnectMin <= 0 {
+		c.ProxyReconnectMin = time.Second
+	}
+	if c.ProxyReconnectMax < c.ProxyReconnectMin {
+		c.ProxyReconnectMax = max(60*time.Second, c.ProxyReconnectMin)
+	}
+	if c.ProxyAnswerTimeout <= 0 {
+		c.ProxyAnswerTimeout = 5 * time.Second
+	}
 	return c
 }
 
@@ -165,6 +185,8 @@ type Server struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup // background goroutines
 	connWG sync.WaitGroup // connection goroutines
+	// proxyWG: stations' operator links being closed (they record their last status)
+	proxyWG sync.WaitGroup
 
 	mu        sync.Mutex
 	conns     map[string]*conn
@@ -592,7 +614,8 @@ func (s *Server) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.connWG.Wait()
-		s.cancel() // stops the sweeper and the batchers, which flush once more
+		s.proxyWG.Wait() // the links' last frames and statuses are recorded before the flush
+		s.cancel()       // stops the sweeper and the batchers, which flush once more
 		s.bg.Wait()
 		close(done)
 	}()

@@ -88,7 +88,10 @@ type messageResponse struct {
 	MessageID   string          `json:"message_id"`
 	Action      *string         `json:"action"`
 	Payload     json.RawMessage `json:"payload"`
-	Created     string          `json:"created"`
+	// Operator names the operator of a frame forwarded over an OCPP proxy link; absent for
+	// the station's own frames.
+	Operator string `json:"operator,omitempty"`
+	Created  string `json:"created"`
 }
 
 func (h *Handler) messages(c *gin.Context) error {
@@ -104,7 +107,7 @@ func (h *Handler) messages(c *gin.Context) error {
 	var last int64
 	for i, m := range ms {
 		out[i] = messageResponse{ID: m.ID, Direction: m.Direction, MessageType: m.MessageType, MessageID: m.MessageID,
-			Payload: m.Payload, Created: web.FormatTime(m.Created)}
+			Payload: m.Payload, Operator: m.Operator, Created: web.FormatTime(m.Created)}
 		if m.Action != "" {
 			a := m.Action
 			out[i].Action = &a

@@ -14,7 +14,10 @@ type Message struct {
 	MessageID   string
 	Action      string
 	Payload     json.RawMessage // redacted by the gateway
-	Created     time.Time
+	// Operator names the operator of a frame forwarded over an OCPP proxy link ("" for the
+	// station's own connection).
+	Operator string
+	Created  time.Time
 }
 
 // StatusEntry is one StatusNotification a station sent.

@@ -53,7 +53,7 @@ func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 		return errors.New("stationlogs: AppendMessages needs a Store made by WithTx (COPY runs in a transaction)")
 	}
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("ocpp_messages", "charge_station_id", "direction", "message_type",
-		"message_id", "action", "payload", "created"))
+		"message_id", "action", "payload", "operator", "created"))
 	if err != nil {
 		return fmt.Errorf("append %d messages: %w", len(ms), database.Translate(err))
 	}
@@ -66,7 +66,11 @@ func (s *Store) AppendMessages(ctx context.Context, ms []Message) error {
 		if len(m.Payload) > 0 {
 			payload = storable(string(m.Payload))
 		}
-		if _, err := stmt.ExecContext(ctx, storable(m.StationID), m.Direction, m.MessageType, storable(m.MessageID), action, payload, m.Created.UTC()); err != nil {
+		var operator any
+		if m.Operator != "" {
+			operator = storable(m.Operator)
+		}
+		if _, err := stmt.ExecContext(ctx, storable(m.StationID), m.Direction, m.MessageType, storable(m.MessageID), action, payload, operator, m.Created.UTC()); err != nil {
 			return fmt.Errorf("append %d messages: %w", len(ms), database.Translate(err))
 		}
 	}
@@ -97,6 +101,7 @@ type messageRow struct {
 	MessageID   string         `db:"message_id"`
 	Action      sql.NullString `db:"action"`
 	Payload     []byte         `db:"payload"`
+	Operator    sql.NullString `db:"operator"`
 	Created     time.Time      `db:"created"`
 }
 
@@ -110,7 +115,7 @@ func (s *Store) Messages(ctx context.Context, visible []uuid.UUID, id string, li
 		before = 1<<63 - 1
 	}
 	const q = `
-	SELECT id, charge_station_id, direction, message_type, message_id, action, payload, created
+	SELECT id, charge_station_id, direction, message_type, message_id, action, payload, operator, created
 	FROM ocpp_messages
 	WHERE charge_station_id = $1 AND id < $2
 	ORDER BY id DESC
@@ -122,7 +127,7 @@ func (s *Store) Messages(ctx context.Context, visible []uuid.UUID, id string, li
 	out := make([]Message, len(rows))
 	for i, r := range rows {
 		out[i] = Message{ID: r.ID, StationID: r.StationID, Direction: r.Direction, MessageType: r.MessageType,
-			MessageID: r.MessageID, Action: r.Action.String, Payload: r.Payload, Created: r.Created.UTC()}
+			MessageID: r.MessageID, Action: r.Action.String, Payload: r.Payload, Operator: r.Operator.String, Created: r.Created.UTC()}
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/evroam/evroam/locations"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
+	"github.com/evroam/evroam/proxy"
 	"github.com/evroam/evroam/reservations"
 	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
@@ -59,6 +60,8 @@ type registry struct {
 	firmware  *firmware.Service
 	// reservations keeps the reservations stations accepted (EVSEs read RESERVED).
 	reservations *reservations.Service
+	// operators: the OCPP proxy's operators of each station (package proxy).
+	operators *proxy.Service
 }
 
 // newRegistry builds the registry. passwords makes and checks station passwords (with
@@ -96,6 +99,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 		signer:       files.NewSigner(passwords.Key, nil),
 		firmware:     firmware.NewService(db, firmware.NewStore(db), fileStore, nil),
 		reservations: reservations.NewService(db, reservations.NewStore(db), answers.Forget, nil),
+		operators:    proxy.NewService(db, proxy.NewStore(db), passwords.Key, nil),
 	}
 }
 
@@ -115,6 +119,7 @@ type handlers struct {
 	sessions  *sessions.Handler
 	firmware  *firmware.Handler
 	files     *files.Handler
+	operators *proxy.Handler
 	ocpi      *ocpi.Handler
 	commands  *commands.Handler // nil without a gateway (route-table tests)
 	// ocpiCommands is the OCPI Commands receiver: nil without a gateway (route-table tests).
@@ -139,6 +144,7 @@ func newHandlers(reg registry, log *slog.Logger, ocpiCfg ocpi.Config) handlers {
 		sessions:  sessions.NewHandler(reg.sessions),
 		firmware:  firmware.NewHandler(reg.firmware, firmware.Config{}),
 		files:     files.NewHandler(reg.db, reg.fileStore, reg.signer),
+		operators: proxy.NewHandler(reg.operators),
 		ocpi:      ocpi.NewHandler(ocpi.NewStore(reg.db), ocpi.NewView(reg.db), ocpiCfg),
 	}
 }
@@ -186,6 +192,7 @@ func newAPI(d handlers) *gin.Engine {
 	d.sessions.Routes(v1)
 	d.firmware.Routes(v1)
 	d.files.Routes(v1)
+	d.operators.Routes(v1)
 	if d.commands != nil {
 		d.commands.Routes(v1)
 	}

@@ -45,6 +45,12 @@ type config struct {
 	// ReconnectGrace (EVROAM_RECONNECT_GRACE): how long the stations of a node that shut
 	// down stay online waiting to reconnect (cluster.Config.ReconnectGrace).
 	ReconnectGrace time.Duration
+	// ProxyReconnectMax (EVROAM_PROXY_RECONNECT_MAX): the longest wait between attempts of an
+	// OCPP proxy link to an operator (the wait doubles from 1s, with jitter).
+	ProxyReconnectMax time.Duration
+	// ProxyCAFile (EVROAM_PROXY_CA_FILE): PEM certificates of CAs trusted for wss:// operator
+	// links besides the system's (operators with a private CA).
+	ProxyCAFile string
 	// OCPP over TLS: OCPPTLSAddr (EVROAM_OCPP_TLS_ADDR) serves the gateway with the
 	// certificate in OCPPTLSCertFile and OCPPTLSKeyFile; OCPPClientCAFile holds the CAs of
 	// station client certificates (security profile 3), also for certificates a trusted
@@ -108,6 +114,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		OCPPTLSPublicURL: env("EVROAM_OCPP_TLS_PUBLIC_URL", ""),
 		OCPPCACertFile:   env("EVROAM_OCPP_CA_CERT_FILE", ""),
 		OCPPCAKeyFile:    env("EVROAM_OCPP_CA_KEY_FILE", ""),
+		ProxyCAFile:      env("EVROAM_PROXY_CA_FILE", ""),
 	}
 	var problems []string
 	duration := func(key, def string) time.Duration {
@@ -126,6 +133,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.CommandTimeout = duration("EVROAM_COMMAND_TIMEOUT", "30s")
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
 	cfg.ReconnectGrace = duration("EVROAM_RECONNECT_GRACE", "90s")
+	cfg.ProxyReconnectMax = duration("EVROAM_PROXY_RECONNECT_MAX", "60s")
 	cfg.OCPPCertValidity = duration("EVROAM_OCPP_CERT_VALIDITY", "8760h")
 	cfg.ReservationSweep = duration("EVROAM_RESERVATION_SWEEP", "30s")
 	if (cfg.OCPPCACertFile == "") != (cfg.OCPPCAKeyFile == "") {

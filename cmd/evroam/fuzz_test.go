@@ -49,11 +49,14 @@ func FuzzWriteEndpoints(f *testing.F) {
 	token := `{"uid": "TOKEN-F", "type": "RFID", "contract_id": "C", "issuer": "I", "valid": true, "whitelist": "ALLOWED"}`
 	mustCreate("POST", "/api/v1/tokens", token)
 	uid := cs["evses"].([]any)[0].(map[string]any)["uid"].(string)
+	operator := `{"name": "Energy Manager", "url": "ws://ems.example.com/ocpp", "role": "DataAndControl", "password": "pw"}`
+	op := mustCreate("POST", "/api/v1/chargestations/CS-F/operators", operator)
 	var networks struct{ Data []map[string]any }
 	_ = json.Unmarshal(do("GET", "/api/v1/networks", "").Body.Bytes(), &networks)
 	root := networks.Data[0]["id"].(string)
 
-	ids := strings.NewReplacer(":charge_station_id", "CS-F", ":chargeBoxId", "CS-F", ":uid", uid, ":template_id", "TPL-F")
+	ids := strings.NewReplacer(":charge_station_id", "CS-F", ":chargeBoxId", "CS-F", ":uid", uid, ":template_id", "TPL-F",
+		":operator_id", op["id"].(string))
 	type route struct{ method, path string }
 	var routes []route
 	for _, r := range a.api.Routes() {
@@ -80,7 +83,7 @@ func FuzzWriteEndpoints(f *testing.F) {
 	}
 
 	for _, seed := range []string{
-		location, template, station, tariff,
+		location, template, station, tariff, operator, `{"role": "Billing", "url": "wss://x"}`, `{"password": null, "identity": ""}`,
 		`{"elements": [{"price_components": [{"type": "FLAT", "price": 1e400, "step_size": 1.5}], "restrictions": {"day_of_week": "MONDAY"}}]}`,
 		`{"name": "child", "country_code": "NL", "party_id": "CHD"}`,
 		`{"type": "Soft"}`, `{"key": ["HeartbeatInterval"]}`, `{"key": "HeartbeatInterval", "value": "600"}`,

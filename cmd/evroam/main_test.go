@@ -38,10 +38,19 @@ func startNode(t testing.TB, dbURL, nodeID string) (*app, *httptest.Server) {
 // startNodeWithLog is startNode with the app logging to log.
 func startNodeWithLog(t testing.TB, dbURL, nodeID string, log *slog.Logger) (*app, *httptest.Server) {
 	t.Helper()
+	return startNodeWith(t, dbURL, nodeID, log, nil)
+}
+
+// startNodeWith is startNodeWithLog with more environment (extra wins).
+func startNodeWith(t testing.TB, dbURL, nodeID string, log *slog.Logger, extra map[string]string) (*app, *httptest.Server) {
+	t.Helper()
 	if dbURL == "" {
 		dbURL = pgtest.URL(t)
 	}
 	cfg, err := loadConfig(nil, func(k string) string {
+		if v, ok := extra[k]; ok {
+			return v
+		}
 		return map[string]string{
 			"EVROAM_DATABASE_URL":    dbURL,
 			"EVROAM_ADMIN_API_KEY":   "test-admin-key-0123456789abcdefghij",
@@ -50,6 +59,8 @@ func startNodeWithLog(t testing.TB, dbURL, nodeID string, log *slog.Logger) (*ap
 			"EVROAM_NODE_ID":         nodeID,
 			"EVROAM_COMMAND_TIMEOUT": "5s",
 			"EVROAM_SECRET_KEY":      testSecretKey,
+			// operator links of the OCPP proxy come back quickly in the tests
+			"EVROAM_PROXY_RECONNECT_MAX": "1s",
 			// the test partners listen on loopback
 			"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "true",
 		}[k]

@@ -34,6 +34,7 @@ type metrics struct {
 	ocppMessages   *prometheus.CounterVec
 	ocppHandler    *prometheus.HistogramVec
 	ocppCallErrors *prometheus.CounterVec
+	forwarded      *prometheus.CounterVec
 	commands       *prometheus.HistogramVec
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
@@ -55,6 +56,10 @@ func newMetrics() *metrics {
 			Name: "evroam_ocpp_call_errors_sent_total",
 			Help: "CALLERRORs the gateway answered stations with, by the action of the CALL and the OCPP error code.",
 		}, []string{"action", "code"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "evroam_ocpp_proxy_frames_total",
+			Help: "OCPP frames forwarded over the OCPP proxy's operator links of this node, by operator id and direction (out: sent to the operator, in: received from it).",
+		}, []string{"operator", "direction"}),
 		commands: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "evroam_command_duration_seconds",
 			Help:    "Round trips of charger commands sent through this node, by OCPP action, route (local: this node holds the station; forwarded: another node does; none: no node does) and outcome (ok, not_connected, timeout, cancelled, call_error, invalid_payload, invalid_response, error).",
@@ -70,7 +75,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
 	}
-	m.registry.MustRegister(m.ocppMessages, m.ocppHandler, m.ocppCallErrors, m.commands, m.httpRequests, m.httpDuration,
+	m.registry.MustRegister(m.ocppMessages, m.ocppHandler, m.ocppCallErrors, m.forwarded, m.commands, m.httpRequests, m.httpDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m
@@ -90,6 +95,11 @@ func (o ocppObserver) HandlerDuration(action string) ocpp.Histogram {
 
 func (o ocppObserver) CallErrorsSent(action, code string) ocpp.Counter {
 	return o.m.ocppCallErrors.WithLabelValues(action, code)
+}
+
+// ForwardedFrames implements ocpp.ProxyObserver (asked once per link).
+func (o ocppObserver) ForwardedFrames(operatorID, direction string) ocpp.Counter {
+	return o.m.forwarded.WithLabelValues(operatorID, direction)
 }
 
 // observeCommand is cluster.Config.ObserveCall: one charger command's round trip.

@@ -86,7 +86,7 @@ func (g gatewayRegistry) AppendMessages(ctx context.Context, ms []ocpp.Message) 
 	out := make([]stationlogs.Message, len(ms))
 	for i, m := range ms {
 		out[i] = stationlogs.Message{StationID: m.Identity, Direction: m.Direction, MessageType: m.MessageType,
-			MessageID: m.MessageID, Action: m.Action, Payload: m.Payload, Created: m.At}
+			MessageID: m.MessageID, Action: m.Action, Payload: m.Payload, Operator: m.Operator, Created: m.At}
 	}
 	return g.reports.AppendMessages(ctx, out)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
+	"github.com/evroam/evroam/proxy"
 	"github.com/evroam/evroam/stationreports"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -78,6 +81,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}
 		signer = ca
 	}
+	proxyTLS, err := proxyTLSConfig(cfg.ProxyCAFile)
+	if err != nil {
+		return nil, err
+	}
 	db, err := database.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -121,6 +128,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			ClientCAs:         clientCAs,
 			CSRSigner:         signer,
 			Observer:          ocppObserver{m},
+			// The OCPP proxy: each station's operators get their links on the node that
+			// holds the station.
+			Proxy:             proxyRegistry{reg.operators},
+			ProxyReconnectMax: cfg.ProxyReconnectMax,
+			ProxyTLS:          proxyTLS,
 		}, log)
 	if err != nil {
 		db.Close()
@@ -154,6 +166,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		defer close(listening)
 		var wg sync.WaitGroup
 		wg.Go(func() { reg.authorizer.ListenForChanges(listenCtx, cfg.DatabaseURL, log) })
+		// Operator changes made through any node reach the links of the node holding the
+		// station.
+		gw := node.Server()
+		wg.Go(func() { proxy.Listen(listenCtx, cfg.DatabaseURL, log, gw.ReloadOperators, gw.ReloadAllOperators) })
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
 		wg.Wait()
 	}()
@@ -263,6 +279,26 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return errors.Join(errs...)
 	})
 	return g.Wait()
+}
+
+// proxyTLSConfig is the TLS configuration of wss:// operator links: the system's CAs, and
+// those of caFile when set (nil: Go's defaults).
+func proxyTLSConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("EVROAM_PROXY_CA_FILE: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("EVROAM_PROXY_CA_FILE: no PEM certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 func ignoreClosed(err error) error {

@@ -89,7 +89,7 @@ var layers = []struct {
 		"internal/database", "internal/pgcluster", "internal/batch", "internal/tlsfiles", "internal/stationca", "migrations"}},
 	{"protocol", []string{"ocpp", "cluster"}},
 	{"http", []string{"internal/web"}},
-	{"registry", []string{"evse", "locations", "templates", "tariffs", "networks", "chargestations", "stationlogs", "sessions", "tokens", "ocpi", "files", "firmware", "reservations"}},
+	{"registry", []string{"evse", "locations", "templates", "tariffs", "networks", "chargestations", "stationlogs", "sessions", "tokens", "ocpi", "files", "firmware", "reservations", "proxy"}},
 	{"gateway side", []string{"stationreports", "commands"}},
 	{"wiring", []string{"cmd/evroam", "internal/archlint", "simulator", "bench"}},
 }

@@ -76,6 +76,9 @@ type Event struct {
 	// close, disconnect
 	Code   int    `json:"code"`
 	Reason string `json:"reason"`
+	// operator.js: the identity of the link the event is about, and a client's password
+	Identity string  `json:"identity"`
+	Password *string `json:"password"`
 }
 
 // Error is a failed command: an RPC error (Code is the OCPP error code), an HTTP refusal
@@ -108,6 +111,12 @@ type line struct {
 // Start launches a peer. See the package comment for when it skips.
 func Start(tb testing.TB) *Peer {
 	tb.Helper()
+	return start(tb, "station.js")
+}
+
+// start launches one of the node peers of testpeers/.
+func start(tb testing.TB, script string) *Peer {
+	tb.Helper()
 	dir, err := testpeersDir()
 	if err == nil {
 		_, err = os.Stat(filepath.Join(dir, "node_modules", "ocpp-rpc", "package.json"))
@@ -130,7 +139,7 @@ func Start(tb testing.TB) *Peer {
 	}
 
 	p := &Peer{tb: tb, timeout: DefaultTimeout, changed: make(chan struct{}), waiting: map[int]chan reply{}}
-	p.cmd = exec.Command(node, "station.js")
+	p.cmd = exec.Command(node, script)
 	p.cmd.Dir = dir
 	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
 	p.stdin, err = p.cmd.StdinPipe()

@@ -1,7 +1,10 @@
 package secret
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -26,6 +29,7 @@ type Key struct {
 	verifier [32]byte // for station password verifiers
 	urls     [32]byte // for the signed URLs stations download and upload files at
 	nodes    [32]byte // for the commands one evroam node sends another (package cluster)
+	sealing  [32]byte // AES-256-GCM key for secrets evroam must present elsewhere (operator passwords)
 }
 
 // MinKeyBytes is the least key material accepted.
@@ -51,6 +55,7 @@ func ParseKey(s string) (*Key, error) {
 	copy(k.verifier[:], derive(raw, "evroam station password verifier"))
 	copy(k.urls[:], derive(raw, "evroam signed file urls"))
 	copy(k.nodes[:], derive(raw, "evroam node calls"))
+	copy(k.sealing[:], derive(raw, "evroam sealed secrets"))
 	return k, nil
 }
 
@@ -95,4 +100,52 @@ func (k *Key) SignNodeCall(msg []byte) []byte {
 	m := hmac.New(sha256.New, k.nodes[:])
 	m.Write(msg)
 	return m.Sum(nil)
+}
+
+// ErrSealedWithOtherKey: a sealed secret was made with another EVROAM_SECRET_KEY (or is
+// damaged); it cannot be opened and has to be set again.
+var ErrSealedWithOtherKey = errors.New("secret: sealed with another key, or damaged")
+
+// Seal encrypts a secret that evroam has to present to someone else (an OCPP operator's
+// password: unlike a station's password it cannot be hashed) with AES-256-GCM under the key's
+// sealing purpose. aad binds the sealed value to its owner (e.g. the operator's id), so that
+// a sealed value copied onto another row does not open. The result is the key's id, a random
+// nonce and the ciphertext with its tag.
+func (k *Key) Seal(plaintext, aad string) []byte {
+	gcm := k.gcm()
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("secret: no randomness: " + err.Error())
+	}
+	out := append(k.id[:len(k.id):len(k.id)], nonce...)
+	return gcm.Seal(out, nonce, []byte(plaintext), []byte(aad))
+}
+
+// Open decrypts what Seal made with the same key and aad; ErrSealedWithOtherKey otherwise.
+func (k *Key) Open(sealed []byte, aad string) (string, error) {
+	if k == nil {
+		return "", ErrSealedWithOtherKey
+	}
+	gcm := k.gcm()
+	n := len(k.id) + gcm.NonceSize()
+	if len(sealed) < n+gcm.Overhead() || subtle.ConstantTimeCompare(sealed[:len(k.id)], k.id[:]) != 1 {
+		return "", ErrSealedWithOtherKey
+	}
+	plain, err := gcm.Open(nil, sealed[len(k.id):n], sealed[n:], []byte(aad))
+	if err != nil {
+		return "", ErrSealedWithOtherKey
+	}
+	return string(plain), nil
+}
+
+func (k *Key) gcm() cipher.AEAD {
+	block, err := aes.NewCipher(k.sealing[:])
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return gcm
 }
