@@ -163,9 +163,7 @@ func (h *Handler) registerWith(ctx context.Context, r *http.Request, network uui
 	reg := registration{
 		InboundToken: tokenB, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: theirs.Roles,
-		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
-		TariffsURL:   endpointURL(details.Endpoints, "tariffs", RoleReceiver),
-		Announced:    parties(ours.Roles), OurVersionsURL: ours.URL,
+		Announced: parties(ours.Roles), OurVersionsURL: ours.URL,
 	}
 	if err := h.store.setRegistered(ctx, p.ID, StatePending, "inbound_token_hash", hashToken(tokenB), reg); err != nil {
 		if errors.Is(err, errStateChanged) {

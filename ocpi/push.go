@@ -411,9 +411,7 @@ func (p *Pusher) updateCredentials(ctx context.Context, pt Partner) error {
 	}
 	reg := registration{
 		InboundToken: token, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
-		Endpoints: endpoints, Roles: theirs.Roles, LocationsURL: endpointURL(endpoints, "locations", RoleReceiver),
-		TariffsURL: endpointURL(endpoints, "tariffs", RoleReceiver),
-		Announced:  parties(roles), OurVersionsURL: ourURL,
+		Endpoints: endpoints, Roles: theirs.Roles, Announced: parties(roles), OurVersionsURL: ourURL,
 	}
 	if err := p.store.setRegistered(ctx, pt.ID, StateRegistered, "next_inbound_token_hash", hashToken(token), reg); err != nil {
 		return fmt.Errorf("record the credentials update: %w", err)
