@@ -119,7 +119,8 @@ CREATE TABLE ocpi_cdrs (
 CREATE INDEX ocpi_cdrs_partner_idx ON ocpi_cdrs (partner_id, seq);
 
 -- The push queue takes session pushes ('session': a PUT or PATCH of the session as it is when
--- sent, see ocpi.Pusher) and CDR pushes ('cdr': POST of the CDR).
+-- sent, see ocpi.Pusher) and CDR pushes ('cdr': POST of the CDR), under the party of the
+-- session's network (country_code, party_id).
 ALTER TABLE ocpi_deliveries
     ADD COLUMN session_id uuid REFERENCES transactions (id) ON DELETE CASCADE,
     ADD COLUMN cdr_id     text REFERENCES ocpi_cdrs (id) ON DELETE CASCADE,
@@ -169,9 +170,10 @@ BEGIN
     ORDER BY n.id
     ON CONFLICT (session_id) DO NOTHING;
 
-    INSERT INTO ocpi_deliveries (partner_id, kind, session_id)
-    SELECT os.partner_id, 'session', n.id
+    INSERT INTO ocpi_deliveries (partner_id, kind, session_id, country_code, party_id)
+    SELECT os.partner_id, 'session', n.id, net.country_code, net.party_id
     FROM changed_sessions n
+    JOIN networks net ON net.id = n.network_id
     JOIN ocpi_sessions os ON os.session_id = n.id
     JOIN ocpi_partners pt ON pt.id = os.partner_id
     WHERE pt.state = 'REGISTERED' AND pt.sessions_url IS NOT NULL

@@ -22,6 +22,7 @@ func (h *Handler) AdminRoutes(v1 *gin.RouterGroup) {
 	g.POST("", web.Handle(h.createPartner))
 	g.GET("/:id", web.Handle(h.getPartner))
 	g.DELETE("/:id", web.Handle(h.deletePartner))
+	g.POST("/:id/tokens/sync", web.Handle(h.syncPartnerTokens))
 }
 
 // partnerBody creates a partner: name alone invites a partner to register with us (the answer
@@ -58,6 +59,9 @@ type partnerResponse struct {
 	Endpoints          []Endpoint     `json:"endpoints"`
 	LocationsReceiver  *string        `json:"locations_receiver"`
 	TariffsReceiver    *string        `json:"tariffs_receiver"`
+	TokensSender       *string        `json:"tokens_sender"`
+	SessionsReceiver   *string        `json:"sessions_receiver"`
+	CDRsReceiver       *string        `json:"cdrs_receiver"`
 	LastError          *string        `json:"last_error"`
 	Created            string         `json:"created"`
 	LastUpdated        string         `json:"last_updated"`
@@ -75,7 +79,8 @@ func (h *Handler) toPartnerResponse(r *http.Request, p Partner) partnerResponse 
 		ID: p.ID, NetworkID: p.NetworkID, Name: p.Name, Initiator: p.Initiator, State: p.State,
 		OurVersionsURL: h.versionsURL(r), PartnerVersionsURL: optional(p.PartnerVersionsURL),
 		Version: optional(p.Version), Roles: []roleResponse{}, Endpoints: p.Endpoints,
-		LocationsReceiver: optional(p.LocationsURL), TariffsReceiver: optional(p.TariffsURL), LastError: optional(p.LastError),
+		LocationsReceiver: optional(p.LocationsURL), TariffsReceiver: optional(p.TariffsURL),
+		TokensSender: optional(p.TokensURL), SessionsReceiver: optional(p.SessionsURL), CDRsReceiver: optional(p.CDRsURL), LastError: optional(p.LastError),
 		Created: web.FormatTime(p.Created), LastUpdated: web.FormatTime(p.LastUpdated),
 	}
 	out.VersionsURL = out.OurVersionsURL
