@@ -66,6 +66,12 @@ type config struct {
 	// URL comes from outside (a TOKEN_A holder's credentials, a sub-network's admin), and
 	// evroam must not become its way into the operator's own network.
 	OCPIAllowPrivateAddresses bool
+	// OCPIAuthorizeTimeout (EVROAM_OCPI_AUTHORIZE_TIMEOUT) bounds a real-time authorisation
+	// of a roaming token at its eMSP (ocpi.Authorizer); the station waits for it.
+	OCPIAuthorizeTimeout time.Duration
+	// OCPISessionPatchInterval (EVROAM_OCPI_SESSION_PATCH_INTERVAL) is the least time between
+	// two PATCHes of a station's running roaming sessions to a partner.
+	OCPISessionPatchInterval time.Duration
 
 	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
@@ -118,6 +124,14 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.ShutdownTimeout = duration("EVROAM_SHUTDOWN_TIMEOUT", "15s")
 	cfg.ReconnectGrace = duration("EVROAM_RECONNECT_GRACE", "90s")
 	cfg.OCPPCertValidity = duration("EVROAM_OCPP_CERT_VALIDITY", "8760h")
+	cfg.OCPIAuthorizeTimeout = duration("EVROAM_OCPI_AUTHORIZE_TIMEOUT", "5s")
+	cfg.OCPISessionPatchInterval = duration("EVROAM_OCPI_SESSION_PATCH_INTERVAL", "60s")
+	if cfg.OCPIAuthorizeTimeout <= 0 || cfg.OCPIAuthorizeTimeout > time.Minute {
+		problems = append(problems, "EVROAM_OCPI_AUTHORIZE_TIMEOUT must be above 0 and at most 1m")
+	}
+	if cfg.OCPISessionPatchInterval <= 0 {
+		problems = append(problems, "EVROAM_OCPI_SESSION_PATCH_INTERVAL must be above 0")
+	}
 	if (cfg.OCPPCACertFile == "") != (cfg.OCPPCAKeyFile == "") {
 		problems = append(problems, "EVROAM_OCPP_CA_CERT_FILE and EVROAM_OCPP_CA_KEY_FILE go together")
 	}
