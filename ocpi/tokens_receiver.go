@@ -67,7 +67,7 @@ func badRequest(msg string) *Error {
 
 // readTokenBody reads a Token (full: every required field) or a TokenPatch, and names every
 // bad field in one 400 with status 2001.
-func readTokenBody(c *gin.Context, full bool) (tokenBody, error) {
+func readTokenBody(c *gin.Context, k tokens.RoamingKey, full bool) (tokenBody, error) {
 	var b tokenBody
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
 	if err != nil {
@@ -116,6 +116,7 @@ func readTokenBody(c *gin.Context, full bool) (tokenBody, error) {
 			problems = append(problems, "last_updated must be an RFC 3339 date-time")
 		}
 	}
+	problems = append(problems, b.addressProblems(k)...)
 	if len(problems) > 0 {
 		return b, badRequest("invalid Token object: " + strings.Join(problems, "; "))
 	}
@@ -144,8 +145,8 @@ func tokenKey(c *gin.Context) (tokens.RoamingKey, error) {
 	return k, badRequest("country_code/party_id " + k.CountryCode + "/" + k.PartyID + " is not a party of your credentials")
 }
 
-// checkAddress: fields of the body that name the token must be the path's.
-func (b tokenBody) checkAddress(k tokens.RoamingKey) error {
+// addressProblems: fields of the body that name the token must be the path's.
+func (b tokenBody) addressProblems(k tokens.RoamingKey) []string {
 	var problems []string
 	if b.CountryCode != nil && !strings.EqualFold(*b.CountryCode, k.CountryCode) {
 		problems = append(problems, "country_code differs from the path's")
@@ -159,10 +160,7 @@ func (b tokenBody) checkAddress(k tokens.RoamingKey) error {
 	if b.Type != nil && *b.Type != k.Type {
 		problems = append(problems, "type differs from the path's ?type= (RFID when absent)")
 	}
-	if len(problems) > 0 {
-		return badRequest("invalid Token object: " + strings.Join(problems, "; "))
-	}
-	return nil
+	return problems
 }
 
 // apply copies the fields the body carries onto t.
@@ -262,11 +260,8 @@ func (h *Handler) putToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := readTokenBody(c, true)
+	b, err := readTokenBody(c, k, true)
 	if err != nil {
-		return err
-	}
-	if err := b.checkAddress(k); err != nil {
 		return err
 	}
 	who := currentCaller(c)
@@ -289,11 +284,8 @@ func (h *Handler) patchToken(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := readTokenBody(c, false)
+	b, err := readTokenBody(c, k, false)
 	if err != nil {
-		return err
-	}
-	if err := b.checkAddress(k); err != nil {
 		return err
 	}
 	_, err = h.tokens.PatchRoaming(c.Request.Context(), k, func(t *tokens.RoamingToken) error {
