@@ -23,6 +23,7 @@ func (h *Handler) AdminRoutes(v1 *gin.RouterGroup) {
 	g.GET("/:id", web.Handle(h.getPartner))
 	g.DELETE("/:id", web.Handle(h.deletePartner))
 	g.POST("/:id/tokens/sync", web.Handle(h.syncPartnerTokens))
+	g.POST("/:id/cdrs/:cdr_id/correct", web.Handle(h.correctCDR))
 }
 
 // partnerBody creates a partner: name alone invites a partner to register with us (the answer

@@ -2,7 +2,9 @@ package ocpi
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/internal/web"
@@ -108,12 +111,12 @@ func price(t Tariff, start time.Time, tz string, energyWh, chargingS, idleS floa
 			step := float64(*c.StepSize)
 			billed = math.Ceil(volume/step-1e-9) * step
 		}
-		excl := round(billed/unit**c.Price, 2)
+		excl := cents(billed / unit * *c.Price)
 		vat := 0.0
 		if c.VAT != nil {
 			vat = *c.VAT
 		}
-		incl := round(excl*(1+vat/100), 2)
+		incl := cents(excl * (1 + vat/100))
 		return &schema.Price{ExclVAT: &excl, InclVAT: &incl}
 	}
 	var b bill
@@ -128,9 +131,15 @@ func price(t Tariff, start time.Time, tz string, energyWh, chargingS, idleS floa
 			incl += *p.InclVAT
 		}
 	}
-	excl, incl = round(excl, 2), round(incl, 2)
+	excl, incl = cents(excl), cents(incl)
 	b.total = schema.Price{ExclVAT: &excl, InclVAT: &incl}
 	return b
+}
+
+// cents rounds an amount to the cent, half away from zero. It rounds to millionths first, so
+// that binary noise (1.5 × 1.21 = 1.8149999…) does not turn a half cent down.
+func cents(x float64) float64 {
+	return math.Round(math.Round(x*1e6)/1e4) / 100
 }
 
 // restrictionsHold checks an element's restrictions against the session: times of day, dates
@@ -266,35 +275,149 @@ func (p *Pusher) makeCDRs(ctx context.Context) (int, error) {
 
 // storeCDR records cdr for partner (and marks its session's CDR made) and queues its POST.
 func (p *Pusher) storeCDR(ctx context.Context, partner uuid.UUID, session *string, cdr CDR) error {
+	return database.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
+		return storeCDR(ctx, tx, partner, session, cdr)
+	})
+}
+
+// storeCDR records cdr in tx for partner, marks its session's CDR made (session nil: a credit
+// CDR) and queues its POST to a partner with a CDRs receiver.
+func storeCDR(ctx context.Context, tx *sqlx.Tx, partner uuid.UUID, session *string, cdr CDR) error {
 	doc, err := json.Marshal(cdr)
 	if err != nil {
 		return err
 	}
-	return database.InTx(ctx, p.db, func(tx *sqlx.Tx) error {
-		at, _ := web.ParseTime(cdr.LastUpdated)
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO ocpi_cdrs (id, partner_id, session_id, credit, credit_reference_id, doc, last_updated)
-			VALUES ($1, $2, $3::uuid, $4, $5, $6, $7)`,
-			cdr.ID, partner, session, cdr.Credit != nil && *cdr.Credit, cdr.CreditReferenceID, doc, at); err != nil {
-			return fmt.Errorf("store CDR: %w", database.Translate(err))
+	at, _ := web.ParseTime(cdr.LastUpdated)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO ocpi_cdrs (id, partner_id, session_id, credit, credit_reference_id, doc, last_updated)
+		VALUES ($1, $2, $3::uuid, $4, $5, $6, $7)`,
+		cdr.ID, partner, session, cdr.Credit != nil && *cdr.Credit, cdr.CreditReferenceID, doc, at); err != nil {
+		if database.IsUniqueViolation(err, "ocpi_cdrs_id_key") {
+			return fmt.Errorf("CDR %s exists already: %w", cdr.ID, apperr.Conflict)
 		}
-		if session != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE ocpi_sessions SET cdr_made = true WHERE session_id = $1::uuid`, *session); err != nil {
-				return fmt.Errorf("mark CDR made: %w", database.Translate(err))
-			}
+		return fmt.Errorf("store CDR: %w", database.Translate(err))
+	}
+	if session != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ocpi_sessions SET cdr_made = true WHERE session_id = $1::uuid`, *session); err != nil {
+			return fmt.Errorf("mark CDR made: %w", database.Translate(err))
 		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO ocpi_deliveries (partner_id, kind, cdr_id, country_code, party_id)
-			SELECT id, 'cdr', $2, $3, $4 FROM ocpi_partners WHERE id = $1 AND state = 'REGISTERED' AND cdrs_url IS NOT NULL`,
-			partner, cdr.ID, cdr.CountryCode, cdr.PartyID)
-		if err != nil {
-			return fmt.Errorf("queue CDR push: %w", database.Translate(err))
+	}
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO ocpi_deliveries (partner_id, kind, cdr_id, country_code, party_id)
+		SELECT id, 'cdr', $2, $3, $4 FROM ocpi_partners WHERE id = $1 AND state = 'REGISTERED' AND cdrs_url IS NOT NULL`,
+		partner, cdr.ID, cdr.CountryCode, cdr.PartyID)
+	if err != nil {
+		return fmt.Errorf("queue CDR push: %w", database.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		_, err = tx.ExecContext(ctx, `SELECT pg_notify('ocpi_deliveries', '')`)
+	}
+	return err
+}
+
+// creditOf is the Credit CDR of original: the same CDR under the id original.id + "-C",
+// credit true, credit_reference_id the original's id, every cost negated.
+func creditOf(original CDR, now time.Time) CDR {
+	c := original
+	c.ID = original.ID + "-C"
+	yes, ref := true, original.ID
+	c.Credit, c.CreditReferenceID = &yes, &ref
+	neg := func(p *schema.Price) *schema.Price {
+		if p == nil {
+			return nil
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			_, err = tx.ExecContext(ctx, `SELECT pg_notify('ocpi_deliveries', '')`)
+		out := schema.Price{}
+		if p.ExclVAT != nil {
+			v := -*p.ExclVAT
+			out.ExclVAT = &v
 		}
+		if p.InclVAT != nil {
+			v := -*p.InclVAT
+			out.InclVAT = &v
+		}
+		return &out
+	}
+	c.TotalCost = *neg(&original.TotalCost)
+	c.TotalFixedCost, c.TotalEnergyCost = neg(original.TotalFixedCost), neg(original.TotalEnergyCost)
+	c.TotalTimeCost, c.TotalParkingCost = neg(original.TotalTimeCost), neg(original.TotalParkingCost)
+	c.LastUpdated = formatDateTime(now)
+	return c
+}
+
+// correctionResponse is the answer of a CDR correction.
+type correctionResponse struct {
+	CreditCDRID string `json:"credit_cdr_id"`
+	NewCDRID    string `json:"new_cdr_id"`
+}
+
+// correctCDR corrects a partner's CDR (POST /api/v1/ocpi/partners/{id}/cdrs/{cdr_id}/correct):
+// a CDR never changes once made, so the correction is a Credit CDR of it and a new CDR of its
+// session, priced with the session's tariff as it is now; both are pushed in that order.
+// 404 for an unknown CDR, 409 for a credit CDR, a CDR already credited, or one whose session
+// is gone.
+func (h *Handler) correctCDR(c *gin.Context) error {
+	id, err := partnerID(c)
+	if err != nil {
 		return err
+	}
+	ctx := c.Request.Context()
+	pt, err := h.store.Get(ctx, web.CurrentPrincipal(c).Networks, id)
+	if err != nil {
+		return err
+	}
+	var row struct {
+		Doc       json.RawMessage `db:"doc"`
+		Credit    bool            `db:"credit"`
+		SessionID *string         `db:"session_id"`
+	}
+	err = h.view.db.GetContext(ctx, &row, `SELECT doc, credit, session_id::text FROM ocpi_cdrs WHERE id = $1 AND partner_id = $2`,
+		c.Param("cdr_id"), pt.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("CDR %w", apperr.NotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("read CDR: %w", database.Translate(err))
+	}
+	if row.Credit {
+		return fmt.Errorf("a credit CDR is not corrected: %w", apperr.Conflict)
+	}
+	if row.SessionID == nil {
+		return fmt.Errorf("the CDR's session no longer exists: %w", apperr.Conflict)
+	}
+	var original CDR
+	if err := json.Unmarshal(row.Doc, &original); err != nil {
+		return fmt.Errorf("decode CDR: %w", err)
+	}
+	rs, err := h.view.loadSessions(ctx, `os.session_id = $1::uuid`, *row.SessionID)
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return fmt.Errorf("the CDR's session no longer exists: %w", apperr.Conflict)
+	}
+	var tp *Tariff
+	if t, found, err := h.view.tariff(ctx, rs[0].tariffID()); err != nil {
+		return err
+	} else if found {
+		tp = &t
+	}
+	now := time.Now()
+	credit := creditOf(original, now)
+	fresh := buildCDR(&rs[0], tp, uuid.NewString(), now)
+	err = database.InTx(ctx, h.view.db, func(tx *sqlx.Tx) error {
+		if err := storeCDR(ctx, tx, pt.ID, nil, credit); err != nil {
+			if errors.Is(err, apperr.Conflict) {
+				return fmt.Errorf("the CDR is credited already: %w", apperr.Conflict)
+			}
+			return err
+		}
+		return storeCDR(ctx, tx, pt.ID, nil, fresh)
 	})
+	if err != nil {
+		return err
+	}
+	web.Respond(c, http.StatusCreated, correctionResponse{CreditCDRID: credit.ID, NewCDRID: fresh.ID})
+	return nil
 }
 
 // CDRs returns a page of partner's CDRs in the order they were made, filtered on

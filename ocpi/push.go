@@ -269,9 +269,11 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 	var heads []delivery
 	// A location push goes under its copy's party, a tariff push under the party it was
 	// queued under (location_id is NULL for tariff pushes and tariff_id for location pushes,
-	// so each object is a queue of its own).
+	// so each object is a queue of its own). Each session is a queue of its own too; the
+	// CDRs of a partner are one queue, sent strictly in the order they were made (a credit
+	// CDR before the CDR that replaces it).
 	const q = `
-	SELECT DISTINCT ON (d.partner_id, d.location_id, d.tariff_id, d.session_id, d.cdr_id)
+	SELECT DISTINCT ON (d.partner_id, d.location_id, d.tariff_id, d.session_id, d.cdr_id IS NOT NULL)
 		d.id, d.partner_id, d.kind, coalesce(d.location_seq, 0) AS location_seq,
 		coalesce(d.location_id, '') AS location_id, d.evse_uid, coalesce(d.tariff_id, '') AS tariff_id,
 		coalesce(d.session_id::text, '') AS session_id, coalesce(d.cdr_id, '') AS cdr_id,
@@ -296,7 +298,7 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 			OR (d.tariff_id IS NOT NULL AND pt.tariffs_url IS NOT NULL)
 			OR (d.session_id IS NOT NULL AND pt.sessions_url IS NOT NULL)
 			OR (d.cdr_id IS NOT NULL AND pt.cdrs_url IS NOT NULL))
-	ORDER BY d.partner_id, d.location_id, d.tariff_id, d.session_id, d.cdr_id, d.id`
+	ORDER BY d.partner_id, d.location_id, d.tariff_id, d.session_id, d.cdr_id IS NOT NULL, d.id`
 	if err := p.db.SelectContext(ctx, &heads, q); err != nil {
 		return time.Time{}, false, fmt.Errorf("read OCPI push queue: %w", database.Translate(err))
 	}

@@ -629,6 +629,60 @@ func TestRoamingEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A correction: the tariff was wrong (energy is 0.40/kWh). The CDR sent stays as it is; a
+	// Credit CDR of it and a new CDR follow, in that order. 5 kWh → 2.00 (2.42): 4.17 excl.
+	var cur struct {
+		ETag string `json:"etag"`
+	}
+	e.must("GET", "/api/v1/tariffs/"+locs[0].LocationID, nil, 200, &cur)
+	e.must("PUT", "/api/v1/tariffs/"+locs[0].LocationID, map[string]any{"etag": cur.ETag, "currency": "EUR", "elements": []any{
+		map[string]any{"price_components": []any{
+			map[string]any{"type": "ENERGY", "price": 0.40, "vat": 21, "step_size": 1},
+			map[string]any{"type": "TIME", "price": 2.00, "vat": 21, "step_size": 60},
+			map[string]any{"type": "PARKING_TIME", "price": 6.00, "vat": 21, "step_size": 60},
+			map[string]any{"type": "FLAT", "price": 0.50, "vat": 21, "step_size": 1},
+		}}}}, 200, nil)
+	var mID string
+	var list []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	e.must("GET", "/api/v1/ocpi/partners", nil, 200, &list)
+	for _, p := range list {
+		if p.Name == m.name {
+			mID = p.ID
+		}
+	}
+	var corr struct {
+		CreditCDRID string `json:"credit_cdr_id"`
+		NewCDRID    string `json:"new_cdr_id"`
+	}
+	e.must("POST", "/api/v1/ocpi/partners/"+mID+"/cdrs/"+c16.ID+"/correct", nil, 201, &corr)
+	if code, _ := e.do("POST", "/api/v1/ocpi/partners/"+mID+"/cdrs/"+c16.ID+"/correct", nil); code != 409 {
+		t.Errorf("a second correction of one CDR = %d, want 409", code)
+	}
+	eventually(t, "the correction reaches the partner", func() error {
+		_, cdrs, _, _ = m.recorded()
+		if len(cdrs) < 4 {
+			return fmt.Errorf("%d CDRs", len(cdrs))
+		}
+		return nil
+	})
+	var credit, fresh struct {
+		cdrView
+		Credit            bool   `json:"credit"`
+		CreditReferenceID string `json:"credit_reference_id"`
+	}
+	json.Unmarshal(cdrs[2].Body, &credit)
+	json.Unmarshal(cdrs[3].Body, &fresh)
+	if credit.ID != corr.CreditCDRID || !credit.Credit || credit.CreditReferenceID != c16.ID || credit.TotalCost.Excl != -3.67 ||
+		credit.TotalCost.Incl != -4.45 || credit.TotalEnergy != 5 {
+		t.Errorf("credit CDR: %s", cdrs[2].Body)
+	}
+	if fresh.ID != corr.NewCDRID || fresh.Credit || fresh.TotalCost.Excl != 4.17 || fresh.TotalCost.Incl != 5.05 || fresh.SessionID != c16.SessionID {
+		t.Errorf("corrected CDR: %s", cdrs[3].Body)
+	}
+
 	// The pulls: the partner sees its two sessions and CDRs; the other partner none.
 	var pulled []map[string]any
 	raw = m.ocpiMust("GET", e.api+"/ocpi/2.2.1/sessions?limit=1", m.evroam, nil, 200, &pulled)
@@ -643,8 +697,8 @@ func TestRoamingEndToEnd(t *testing.T) {
 	}
 	raw = m.ocpiMust("GET", e.api+"/ocpi/2.2.1/cdrs", m.evroam, nil, 200, &pulled)
 	mustOAS(t, oasCDRsPull, raw)
-	if len(pulled) != 2 {
-		t.Errorf("the partner pulls %d CDRs, want 2", len(pulled))
+	if len(pulled) != 4 {
+		t.Errorf("the partner pulls %d CDRs, want 4 (two, a credit CDR and its replacement)", len(pulled))
 	}
 	for _, path := range []string{"/ocpi/2.2.1/sessions", "/ocpi/2.2.1/cdrs"} {
 		other.ocpiMust("GET", e.api+path, other.evroam, nil, 200, &pulled)
