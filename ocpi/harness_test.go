@@ -24,6 +24,7 @@ import (
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
+	"github.com/evroam/evroam/tokens"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -90,7 +91,8 @@ func newEnvWith(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	store := NewStore(db)
-	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit, Outbound: outbound})
+	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit, Outbound: outbound,
+		Tokens: tokens.NewService(db, tokens.NewStore(db), nil, nil)})
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(web.NotFoundHandler)

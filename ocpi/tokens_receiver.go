@@ -77,15 +77,28 @@ func readTokenBody(c *gin.Context, k tokens.RoamingKey, full bool) (tokenBody, e
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return b, badRequest("the body must be a JSON object: " + err.Error())
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&b); err != nil {
+	var problems []string
+	// A value of the wrong JSON type is named (and left out); the rest is still read and
+	// checked, so that one answer names every bad field.
+	for name, v := range fields {
+		var probe tokenBody
+		one, _ := json.Marshal(map[string]json.RawMessage{name: v})
+		if err := json.Unmarshal(one, &probe); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				problems = append(problems, name+" must be a JSON "+te.Type.Kind().String())
+				delete(fields, name)
+			}
+		}
+	}
+	clean, _ := json.Marshal(fields)
+	if err := json.NewDecoder(bytes.NewReader(clean)).Decode(&b); err != nil {
 		return b, badRequest("invalid Token object: " + err.Error())
 	}
 	b.rawFields = map[string]struct{}{}
 	for k := range fields {
 		b.rawFields[k] = struct{}{}
 	}
-	var problems []string
 	if err := web.Validate(&b); err != nil {
 		var fe apperr.FieldErrors
 		if !errors.As(err, &fe) {
