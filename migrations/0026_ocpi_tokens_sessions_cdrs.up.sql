@@ -163,6 +163,7 @@ BEGIN
         ORDER BY a.created DESC
         LIMIT 1) a ON true
     WHERE n.id_tag IS NOT NULL AND n.status <> 'INVALID'
+        AND NOT EXISTS (SELECT 1 FROM ocpi_sessions x WHERE x.session_id = n.id) -- roaming already
         AND NOT EXISTS (
             SELECT 1 FROM tokens l
             WHERE l.network_id = n.network_id AND l.ocpi_partner_id IS NULL
