@@ -82,6 +82,8 @@ CREATE TABLE ocpi_authorizations (
     created                 timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX ocpi_authorizations_lookup_idx ON ocpi_authorizations (charge_station_id, token_id, created);
+-- The pusher forgets authorisations older than a day (a session takes one of the last hour).
+CREATE INDEX ocpi_authorizations_created_idx ON ocpi_authorizations (created);
 
 -- ---- Roaming sessions: a session started with a partner's token belongs to that partner
 -- (and only that partner sees it). The row is made in the statement that records the session,
@@ -91,6 +93,13 @@ CREATE TABLE ocpi_sessions (
     seq                     bigserial NOT NULL UNIQUE, -- pull order: the order sessions became roaming
     partner_id              uuid NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
     token_id                text NOT NULL,
+    -- the token as the session was started with it (its CDR's cdr_token): the token may
+    -- change or go (its partner unregisters) while the session and its CDR stay.
+    token_country_code      text NOT NULL,
+    token_party_id          text NOT NULL,
+    token_uid               text NOT NULL,
+    token_type              text NOT NULL,
+    token_contract_id       text NOT NULL,
     auth_method             text NOT NULL CHECK (auth_method IN ('AUTH_REQUEST', 'COMMAND', 'WHITELIST')),
     authorization_reference text,
     -- put_sent: the partner has the session (the first PUT was accepted): changes go as PATCH.
@@ -143,12 +152,13 @@ CREATE INDEX ocpi_deliveries_cdr_idx ON ocpi_deliveries (partner_id, cdr_id, id)
 CREATE FUNCTION ocpi_sessions_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO ocpi_sessions (session_id, partner_id, token_id, auth_method, authorization_reference)
-    SELECT n.id, tk.ocpi_partner_id, tk.id,
+    INSERT INTO ocpi_sessions (session_id, partner_id, token_id, token_country_code, token_party_id, token_uid,
+        token_type, token_contract_id, auth_method, authorization_reference)
+    SELECT n.id, tk.ocpi_partner_id, tk.id, tk.country_code, tk.party_id, tk.uid, tk.type, tk.contract_id,
         CASE WHEN a.id IS NOT NULL THEN 'AUTH_REQUEST' ELSE 'WHITELIST' END, a.authorization_reference
     FROM changed_sessions n
     CROSS JOIN LATERAL (
-        SELECT t.id, t.ocpi_partner_id
+        SELECT t.id, t.ocpi_partner_id, t.country_code, t.party_id, t.uid, t.type, t.contract_id
         FROM tokens t
         JOIN ocpi_network_scope s ON s.ancestor_id = t.network_id AND s.network_id = n.network_id
         WHERE t.ocpi_partner_id IS NOT NULL AND t.match_uid IN (n.id_tag, upper(n.id_tag))

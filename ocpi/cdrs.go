@@ -253,7 +253,10 @@ func (p *Pusher) makeCDRs(ctx context.Context) (int, error) {
 		if err != nil {
 			return made, err
 		}
-		if len(rs) == 0 {
+		if len(rs) == 0 { // gone meanwhile: nothing to bill
+			if _, err := p.db.ExecContext(ctx, `UPDATE ocpi_sessions SET cdr_made = true WHERE session_id = $1::uuid`, id); err != nil {
+				return made, fmt.Errorf("mark CDR made: %w", database.Translate(err))
+			}
 			continue
 		}
 		r := rs[0]

@@ -92,6 +92,8 @@ type Pusher struct {
 	lastPatch map[string]time.Time
 	// syncAfter holds back the next initial token pull of a partner whose last one failed.
 	syncAfter map[uuid.UUID]time.Time
+	// prunedAt is when real-time authorisations were last pruned.
+	prunedAt time.Time
 }
 
 type announceBackoff struct {
@@ -266,6 +268,7 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 	if _, err := p.makeCDRs(ctx); err != nil && ctx.Err() == nil {
 		p.log.Error("making CDRs failed", "err", err)
 	}
+	p.pruneAuthorizations(ctx)
 	var heads []delivery
 	// A location push goes under its copy's party, a tariff push under the party it was
 	// queued under (location_id is NULL for tariff pushes and tariff_id for location pushes,

@@ -146,3 +146,15 @@ func (p *Pusher) syncNewPartners(ctx context.Context) time.Time {
 	}
 	return next
 }
+
+// pruneAuthorizations forgets, once an hour, the real-time authorisations older than a day (a
+// session takes the reference of one from the last hour).
+func (p *Pusher) pruneAuthorizations(ctx context.Context) {
+	if p.now().Sub(p.prunedAt) < time.Hour {
+		return
+	}
+	p.prunedAt = p.now()
+	if _, err := p.db.ExecContext(ctx, `DELETE FROM ocpi_authorizations WHERE created < now() - interval '1 day'`); err != nil && ctx.Err() == nil {
+		p.log.Warn("prune OCPI real-time authorisations", "err", err)
+	}
+}

@@ -137,8 +137,8 @@ const sessionSelect = `
 		t.charge_station_id, t.evse_sequence_number, t.connector_id, t.location_id, t.started_at, t.stopped_at,
 		t.meter_start_wh, t.meter_stop_wh, t.last_energy_wh, t.status, t.updated, os.created,
 		os.auth_method, os.authorization_reference, os.put_sent,
-		tk.country_code AS tok_country_code, tk.party_id AS tok_party_id, tk.uid AS tok_uid, tk.type AS tok_type,
-		tk.contract_id AS tok_contract_id,
+		os.token_country_code AS tok_country_code, os.token_party_id AS tok_party_id, os.token_uid AS tok_uid,
+		os.token_type AS tok_type, os.token_contract_id AS tok_contract_id,
 		e.uid AS evse_uid, e.evse_id, coalesce(e.connectors, '[]') AS connectors,
 		cs.default_charge_station_tariff_id AS station_tariff_id,
 		l.time_zone, l.name AS loc_name, l.address AS loc_address, l.city AS loc_city, l.postal_code AS loc_postal_code,
@@ -146,7 +146,6 @@ const sessionSelect = `
 	FROM ocpi_sessions os
 	JOIN transactions t ON t.id = os.session_id
 	JOIN networks n ON n.id = t.network_id
-	JOIN tokens tk ON tk.id = os.token_id
 	JOIN charge_stations cs ON cs.id = t.charge_station_id
 	JOIN locations l ON l.id = t.location_id
 	LEFT JOIN evses e ON e.charge_station_id = t.charge_station_id AND e.evse_sequence_number = t.evse_sequence_number`
@@ -367,6 +366,23 @@ func (r *roamingSession) cdrToken() CDRToken {
 	return CDRToken{CountryCode: r.TokCC, PartyID: r.TokParty, UID: r.TokUID, Type: r.TokType, ContractID: r.TokContract}
 }
 
+// currencies remembers the currency of each tariff for one page of sessions.
+type currencies struct {
+	v    *View
+	seen map[string]string
+}
+
+func (c *currencies) of(ctx context.Context, id string) string {
+	if cur, ok := c.seen[id]; ok {
+		return cur
+	}
+	if c.seen == nil {
+		c.seen = map[string]string{}
+	}
+	c.seen[id] = c.v.currencyOf(ctx, id)
+	return c.seen[id]
+}
+
 // currencyOf returns the currency of tariff id ("EUR" when it cannot be read).
 func (v *View) currencyOf(ctx context.Context, id string) string {
 	if id == "" {
@@ -419,8 +435,9 @@ func (v *View) Sessions(ctx context.Context, partner uuid.UUID, p paging.Page, a
 	out := make([]Session, len(rows))
 	now := time.Now()
 	var last int64
+	cur := currencies{v: v}
 	for i := range rows {
-		out[i] = rows[i].toSession(now, v.currencyOf(ctx, rows[i].tariffID()))
+		out[i] = rows[i].toSession(now, cur.of(ctx, rows[i].tariffID()))
 		last = rows[i].Seq
 	}
 	return out, total, last, more, nil

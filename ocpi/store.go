@@ -297,12 +297,16 @@ func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash [
 	WITH unregistered AS (
 		UPDATE ocpi_partners SET state = 'UNREGISTERED', token_a_hash = NULL, inbound_token_hash = NULL,
 			next_inbound_token_hash = NULL, outbound_token = NULL, locations_url = NULL, tariffs_url = NULL,
-			tokens_url = NULL, sessions_url = NULL, cdrs_url = NULL,
+			tokens_url = NULL, sessions_url = NULL, cdrs_url = NULL, tokens_synced_at = NULL,
 			last_updated = $2
 		WHERE id = $1 AND state = 'REGISTERED' AND ($3::bytea IS NULL OR inbound_token_hash = $3)
 		RETURNING id
 	), dropped AS (
 		DELETE FROM ocpi_deliveries WHERE partner_id IN (SELECT id FROM unregistered)
+	), forgotten AS (
+		-- Its tokens authorise no more (every node hears it on tokens_changed); its sessions
+		-- and CDRs stay, with the token they were started with.
+		DELETE FROM tokens WHERE ocpi_partner_id IN (SELECT id FROM unregistered)
 	)
 	SELECT count(*) FROM unregistered`
 	var hash any // NULL: any token

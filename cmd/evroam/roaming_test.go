@@ -733,6 +733,19 @@ func TestRoamingEndToEnd(t *testing.T) {
 			}
 		}
 	}
+
+	// The partner unregisters: its tokens authorise no more, on every node; its CDRs stay.
+	m.ocpiMust("DELETE", e.api+"/ocpi/2.2.1/credentials", m.evroam, nil, 200, nil)
+	eventually(t, "an unregistered partner's token is refused", func() error {
+		if s := status16("CARD-OK"); s != "Invalid" {
+			return fmt.Errorf("CARD-OK is %s", s)
+		}
+		return nil
+	})
+	var kept int
+	if err := e.app.db.Get(&kept, `SELECT count(*) FROM ocpi_cdrs`); err != nil || kept != 4 {
+		t.Errorf("after the unregistration %d CDRs are kept (%v), want 4", kept, err)
+	}
 }
 
 // waitSessions waits until the session pushes the partner received satisfy ok.
