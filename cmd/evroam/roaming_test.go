@@ -125,6 +125,8 @@ type emsp struct {
 	authAsks []string          // "uid location evse" of every real-time authorisation
 	sessions []record
 	cdrs     []record
+	// cdrFailures is how many CDR POSTs it answers 503 before it takes them.
+	cdrFailures int
 }
 
 type record struct {
@@ -249,6 +251,12 @@ func (f *emsp) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		json.Unmarshal(body, &c)
 		f.mu.Lock()
+		if f.cdrFailures > 0 {
+			f.cdrFailures--
+			f.mu.Unlock()
+			f.reply(w, 503, 3000, nil)
+			return
+		}
 		f.cdrs = append(f.cdrs, record{r.Method, path, body})
 		f.mu.Unlock()
 		w.Header().Set("Location", base+"/cdrs/"+c.ID)
@@ -391,6 +399,7 @@ func TestRoamingEndToEnd(t *testing.T) {
 	}
 
 	m := newEMSP(t, "Test eMSP", "DE", "MSP")
+	m.cdrFailures = 1 // the first CDR is retried, and the second waits behind it
 	m.tokens = []map[string]any{m.token("PULLED1", "ALLOWED"), m.token("PULLED2", "ALLOWED")}
 	other := newEMSP(t, "Other eMSP", "BE", "OTH")
 	m.register(e)
@@ -742,9 +751,17 @@ func TestRoamingEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
-	var kept int
-	if err := e.app.db.Get(&kept, `SELECT count(*) FROM ocpi_cdrs`); err != nil || kept != 4 {
-		t.Errorf("after the unregistration %d CDRs are kept (%v), want 4", kept, err)
+	var kept []struct {
+		ID       string `db:"id"`
+		Location string `db:"location_url"`
+	}
+	if err := e.app.db.Select(&kept, `SELECT id, coalesce(location_url, '') AS location_url FROM ocpi_cdrs ORDER BY seq`); err != nil || len(kept) != 4 {
+		t.Errorf("after the unregistration %d CDRs are kept (%v), want 4", len(kept), err)
+	}
+	for _, c := range kept {
+		if c.Location != m.srv.URL+"/ocpi/2.2.1/cdrs/"+c.ID {
+			t.Errorf("CDR %s keeps Location %q, want the partner's", c.ID, c.Location)
+		}
 	}
 }
 
