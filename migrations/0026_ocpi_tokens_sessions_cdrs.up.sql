@@ -190,6 +190,11 @@ BEGIN
     WHERE pt.state = 'REGISTERED' AND pt.sessions_url IS NOT NULL
     ORDER BY n.id;
     IF FOUND THEN
+        -- A session that ended is pushed (its final PUT) at once: a PATCH held back by the
+        -- PATCH interval (never attempted) stops waiting.
+        UPDATE ocpi_deliveries d SET next_attempt_at = now()
+        FROM changed_sessions n
+        WHERE d.session_id = n.id AND n.status <> 'ACTIVE' AND d.attempts = 0 AND d.next_attempt_at > now();
         PERFORM pg_notify('ocpi_deliveries', '');
     END IF;
     RETURN NULL;

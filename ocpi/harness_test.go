@@ -247,6 +247,11 @@ type fakePartner struct {
 	// tariffReceiver lists a Tariffs RECEIVER endpoint; what it gets is in tariffPushes
 	// (paths below it: /{cc}/{pid}/{tariff_id}).
 	tariffReceiver bool
+	// sessionsReceiver lists Sessions and CDRs RECEIVER endpoints; what they get is in
+	// sessionPushes (paths below /emsp/sessions) and cdrPushes.
+	sessionsReceiver bool
+	sessionPushes    []pushRecord
+	cdrPushes        []pushRecord
 	tariffPushes   []pushRecord
 	versions       []VersionInfo
 	noCredsEP      bool
@@ -314,6 +319,10 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if f.tariffReceiver {
 			eps = append(eps, Endpoint{Identifier: "tariffs", Role: RoleReceiver, URL: base + "/emsp/tariffs"})
+		}
+		if f.sessionsReceiver {
+			eps = append(eps, Endpoint{Identifier: "sessions", Role: RoleReceiver, URL: base + "/emsp/sessions"},
+				Endpoint{Identifier: "cdrs", Role: RoleReceiver, URL: base + "/emsp/cdrs"})
 		}
 		f.answer(w, 200, 1000, VersionDetails{Version: "2.2.1", Endpoints: eps})
 	case r.Method == "POST" && r.URL.Path == "/ocpi/2.2.1/credentials":
@@ -392,9 +401,30 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.tariffPushes = append(f.tariffPushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/tariffs"), Body: body})
 		f.answer(w, 200, 1000, nil)
+	case strings.HasPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/sessions/") && (r.Method == "PUT" || r.Method == "PATCH"):
+		if f.down {
+			w.WriteHeader(503)
+			return
+		}
+		f.sessionPushes = append(f.sessionPushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/sessions"), Body: body})
+		f.answer(w, 200, 1000, nil)
+	case r.URL.Path == "/ocpi/2.2.1/emsp/cdrs" && r.Method == "POST":
+		if f.down {
+			w.WriteHeader(503)
+			return
+		}
+		f.cdrPushes = append(f.cdrPushes, pushRecord{Method: r.Method, Path: r.URL.Path, Body: body})
+		w.Header().Set("Location", base+"/emsp/cdrs/"+fmt.Sprint(len(f.cdrPushes)))
+		f.answer(w, 201, 1000, nil)
 	default:
 		f.answer(w, 404, 2000, nil)
 	}
+}
+
+func (f *fakePartner) recordedSessions() (sessions, cdrs []pushRecord) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]pushRecord(nil), f.sessionPushes...), append([]pushRecord(nil), f.cdrPushes...)
 }
 
 func (f *fakePartner) recordedTariffs() []pushRecord {

@@ -1,11 +1,16 @@
 package ocpi
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/evroam/evroam/schema"
+	"github.com/evroam/evroam/sessions"
 )
 
 const (
@@ -15,6 +20,9 @@ const (
 	oasSessionList = "modules/sessions/sender-interface.yaml#/paths/~1sessions/get/responses/200/content/application~1json/schema"
 	oasCDRList     = "modules/cdrs/sender-interface.yaml#/paths/~1cdrs/get/responses/200/content/application~1json/schema"
 	oasCDRObject   = "modules/cdrs/schema.yaml#/components/schemas/CDR"
+
+	oasSessionObject      = "modules/sessions/schema.yaml#/components/schemas/Session"
+	oasSessionPatchObject = "modules/sessions/schema.yaml#/components/schemas/SessionPatch"
 )
 
 // TestTokensReceiver: a partner pushes, patches and reads its tokens under the parties of its
@@ -139,5 +147,129 @@ func TestPrice(t *testing.T) {
 	}
 	if got := cents(1.5 * 1.21); got != 1.82 {
 		t.Errorf("cents(1.5 × 1.21) = %v, want 1.82 (half a cent up, despite binary noise)", got)
+	}
+}
+
+// startSessionPusher runs a Pusher whose session PATCHes wait interval; stop ends it.
+func (e *env) startSessionPusher(interval time.Duration) (stop func()) {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := NewPusher(e.db, NewView(e.db), PushConfig{
+		DatabaseURL: e.dbURL, Outbound: testOutbound, PollInterval: 200 * time.Millisecond,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, SessionPatchInterval: interval,
+		Log: slog.New(slog.DiscardHandler),
+	})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	e.t.Cleanup(stop)
+	return stop
+}
+
+// TestSessionPushes: a roaming session is PUT when it starts; a PATCH follows a change, the
+// next one waits for the PATCH interval; the end is PUT at once (the waiting PATCH folded into
+// it), then the CDR is POSTed. The queue survives the pusher: what is queued while none runs
+// is sent by the next one. Every body follows the official schemas.
+func TestSessionPushes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := newFakePartner(t, false)
+	f.sessionsReceiver = true
+	tok := e.registerPartner(f, "eMSP")
+	loc := e.location("Roaming")
+	e.station("RS-1", loc, "Production", 1)
+	e.ocpi("PUT", "/ocpi/2.2.1/tokens/DE/MSP/CARD1", tok, map[string]any{"country_code": "DE", "party_id": "MSP", "uid": "CARD1",
+		"type": "RFID", "contract_id": "DE-MSP-C1", "issuer": "eMSP", "valid": true, "whitelist": "ALLOWED",
+		"last_updated": "2026-11-01T10:00:00Z"}).must(t, 200)
+	ss := sessions.NewStore(e.db)
+	ctx := t.Context()
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	ids, err := ss.StartTransactions(ctx, []sessions.Start{{StationID: "RS-1", EVSESequenceNumber: 1, ConnectorID: 1, IDTag: "CARD1",
+		Timestamp: t0, At: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := fmt.Sprint(ids[0])
+	meter := func(min int, wh string) {
+		t.Helper()
+		at := t0.Add(time.Duration(min) * time.Minute)
+		if err := ss.ApplyReports(ctx, []sessions.Report{{StationID: "RS-1", TransactionID: tx, EVSESequenceNumber: 1, Timestamp: at,
+			At: time.Now(), Samples: []sessions.Sample{{Timestamp: at, Value: wh, Measurand: "Energy.Active.Import.Register", Unit: "Wh"}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(what string, ok func(ss, cs []pushRecord) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if s, c := f.recordedSessions(); ok(s, c) {
+				return
+			}
+			if time.Now().After(deadline) {
+				s, c := f.recordedSessions()
+				t.Fatalf("%s: not within 15s (%d session pushes, %d CDRs)", what, len(s), len(c))
+			}
+		}
+	}
+	stop := e.startSessionPusher(time.Hour)
+	wait("PUT on start", func(s, _ []pushRecord) bool { return len(s) == 1 })
+	meter(10, "3000")
+	wait("a PATCH", func(s, _ []pushRecord) bool { return len(s) == 2 })
+	meter(20, "5000")
+	time.Sleep(500 * time.Millisecond) // two pusher polls: the second PATCH must wait the hour
+	if s, _ := f.recordedSessions(); len(s) != 2 {
+		t.Fatalf("%d session pushes within the PATCH interval, want 2 (PUT, one PATCH)", len(s))
+	}
+	// No pusher runs while the session ends: the queue keeps it.
+	stop()
+	at := t0.Add(30 * time.Minute)
+	stopWh := 6000.0
+	if err := ss.ApplyReports(ctx, []sessions.Report{{StationID: "RS-1", TransactionID: tx, StoppedAt: &at, MeterStopWh: &stopWh,
+		StopReason: "EVDisconnected", Timestamp: at, At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	e.startSessionPusher(time.Hour)
+	wait("the final PUT and the CDR", func(s, c []pushRecord) bool { return len(s) == 3 && len(c) == 1 })
+	s, c := f.recordedSessions()
+	wantKinds := []string{"PUT ACTIVE", "PATCH ", "PUT COMPLETED"}
+	for i, p := range s {
+		var body struct {
+			Status string  `json:"status"`
+			KWh    float64 `json:"kwh"`
+		}
+		json.Unmarshal(p.Body, &body)
+		if got := p.Method + " " + body.Status; got != wantKinds[i] || !strings.HasPrefix(p.Path, "/NL/EVR/") {
+			t.Errorf("push %d: %s %s, want %s under /NL/EVR", i, got, p.Path, wantKinds[i])
+		}
+		if p.Method == "PUT" {
+			mustMatchOAS(t, oasSessionObject, p.Body)
+		} else {
+			mustMatchOAS(t, oasSessionPatchObject, p.Body)
+			if body.KWh != 3 {
+				t.Errorf("PATCH kwh %v, want 3", body.KWh)
+			}
+		}
+	}
+	mustMatchOAS(t, oasCDRObject, c[0].Body)
+	var cdr struct {
+		TotalEnergy float64 `json:"total_energy"`
+		TotalCost   struct {
+			Excl float64 `json:"excl_vat"`
+		} `json:"total_cost"`
+	}
+	json.Unmarshal(c[0].Body, &cdr)
+	// The station's tariff T1: 0.30/kWh, 21 % VAT.
+	if cdr.TotalEnergy != 6 || cdr.TotalCost.Excl != 1.80 {
+		t.Errorf("CDR: %s, want 6 kWh for 1.80", c[0].Body)
+	}
+	var kept string
+	if err := e.db.Get(&kept, `SELECT location_url FROM ocpi_cdrs`); err != nil || !strings.HasSuffix(kept, "/emsp/cdrs/1") {
+		t.Errorf("CDR Location kept %q (%v)", kept, err)
 	}
 }
