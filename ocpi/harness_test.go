@@ -252,9 +252,9 @@ type fakePartner struct {
 	sessionsReceiver bool
 	sessionPushes    []pushRecord
 	cdrPushes        []pushRecord
-	tariffPushes   []pushRecord
-	versions       []VersionInfo
-	noCredsEP      bool
+	tariffPushes     []pushRecord
+	versions         []VersionInfo
+	noCredsEP        bool
 	// unknownPatch, when set, is the HTTP status and OCPI status_code the receiver answers
 	// every PATCH with (it records the PATCH first).
 	unknownPatch *[2]int
