@@ -272,4 +272,27 @@ func TestSessionPushes(t *testing.T) {
 	if err := e.db.Get(&kept, `SELECT location_url FROM ocpi_cdrs`); err != nil || !strings.HasSuffix(kept, "/emsp/cdrs/1") {
 		t.Errorf("CDR Location kept %q (%v)", kept, err)
 	}
+	// The pulls filter on last_updated.
+	for _, test := range []struct {
+		path string
+		want int
+	}{
+		{"/ocpi/2.2.1/sessions?date_from=" + t0.Format(time.RFC3339), 1},
+		{"/ocpi/2.2.1/sessions?date_from=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), 0},
+		{"/ocpi/2.2.1/sessions?date_to=" + t0.Format(time.RFC3339), 0},
+		{"/ocpi/2.2.1/cdrs?date_from=" + t0.Format(time.RFC3339), 1},
+		{"/ocpi/2.2.1/cdrs?date_to=" + t0.Format(time.RFC3339), 0},
+	} {
+		res := e.ocpi("GET", test.path, tok, nil).must(t, 200)
+		var got []json.RawMessage
+		res.data(t, &got)
+		if len(got) != test.want || res.Header.Get("X-Total-Count") != fmt.Sprint(test.want) {
+			t.Errorf("GET %s: %d (X-Total-Count %s), want %d", test.path, len(got), res.Header.Get("X-Total-Count"), test.want)
+		}
+		ref := oasSessionList
+		if strings.Contains(test.path, "cdrs") {
+			ref = oasCDRList
+		}
+		mustMatchOAS(t, ref, res.Body)
+	}
 }
