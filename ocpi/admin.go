@@ -22,6 +22,8 @@ func (h *Handler) AdminRoutes(v1 *gin.RouterGroup) {
 	g.POST("", web.Handle(h.createPartner))
 	g.GET("/:id", web.Handle(h.getPartner))
 	g.DELETE("/:id", web.Handle(h.deletePartner))
+	g.POST("/:id/tokens/sync", web.Handle(h.syncPartnerTokens))
+	g.POST("/:id/cdrs/:cdr_id/correct", web.Handle(h.correctCDR))
 }
 
 // partnerBody creates a partner: name alone invites a partner to register with us (the answer
@@ -58,11 +60,14 @@ type partnerResponse struct {
 	Endpoints          []Endpoint     `json:"endpoints"`
 	LocationsReceiver  *string        `json:"locations_receiver"`
 	// ModulesUsed are the partner's modules evroam uses (partnerModules) that it offers.
-	ModulesUsed     []moduleUse `json:"modules_used"`
-	TariffsReceiver *string     `json:"tariffs_receiver"`
-	LastError       *string     `json:"last_error"`
-	Created         string      `json:"created"`
-	LastUpdated     string      `json:"last_updated"`
+	ModulesUsed      []moduleUse `json:"modules_used"`
+	TariffsReceiver  *string     `json:"tariffs_receiver"`
+	TokensSender     *string     `json:"tokens_sender"`
+	SessionsReceiver *string     `json:"sessions_receiver"`
+	CDRsReceiver     *string     `json:"cdrs_receiver"`
+	LastError        *string     `json:"last_error"`
+	Created          string      `json:"created"`
+	LastUpdated      string      `json:"last_updated"`
 }
 
 // moduleUse is one of the partner's modules that evroam uses.
@@ -99,7 +104,8 @@ func (h *Handler) toPartnerResponse(r *http.Request, p Partner) partnerResponse 
 		ID: p.ID, NetworkID: p.NetworkID, Name: p.Name, Initiator: p.Initiator, State: p.State,
 		OurVersionsURL: h.versionsURL(r), PartnerVersionsURL: optional(p.PartnerVersionsURL),
 		Version: optional(p.Version), Roles: []roleResponse{}, Endpoints: p.Endpoints, ModulesUsed: modulesUsed(p.Endpoints),
-		LocationsReceiver: optional(p.LocationsURL), TariffsReceiver: optional(p.TariffsURL), LastError: optional(p.LastError),
+		LocationsReceiver: optional(p.LocationsURL), TariffsReceiver: optional(p.TariffsURL),
+		TokensSender: optional(p.TokensURL), SessionsReceiver: optional(p.SessionsURL), CDRsReceiver: optional(p.CDRsURL), LastError: optional(p.LastError),
 		Created: web.FormatTime(p.Created), LastUpdated: web.FormatTime(p.LastUpdated),
 	}
 	out.VersionsURL = out.OurVersionsURL
@@ -187,9 +193,7 @@ func (h *Handler) registerWith(ctx context.Context, r *http.Request, network uui
 	reg := registration{
 		InboundToken: tokenB, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: theirs.Roles,
-		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
-		TariffsURL:   endpointURL(details.Endpoints, "tariffs", RoleReceiver),
-		Announced:    parties(ours.Roles), OurVersionsURL: ours.URL,
+		Announced: parties(ours.Roles), OurVersionsURL: ours.URL,
 	}
 	if err := h.store.setRegistered(ctx, p.ID, StatePending, "inbound_token_hash", hashToken(tokenB), reg); err != nil {
 		if errors.Is(err, errStateChanged) {

@@ -93,17 +93,23 @@ func ocpiStatusCode(n int) bool { return n >= 1000 && n <= 4999 }
 // ignore it). headers are extra header name, value pairs. It fails unless the answer is
 // HTTP 2xx with an OCPI 1xxx status code, within the size limit.
 func (c *client) do(ctx context.Context, method, url, token string, body, out any, headers ...string) error {
+	_, err := c.call(ctx, method, url, token, body, out, headers...)
+	return err
+}
+
+// call is do, returning the answer's headers too (a pull's Link, a CDR POST's Location).
+func (c *client) call(ctx context.Context, method, url, token string, body, out any, headers ...string) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return &callError{Method: method, URL: url, Problem: "not a usable URL"}
+		return nil, &callError{Method: method, URL: url, Problem: "not a usable URL"}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -118,7 +124,7 @@ func (c *client) do(ctx context.Context, method, url, token string, body, out an
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &callError{Method: method, URL: url, Problem: transportProblem(ctx, err)}
+		return nil, &callError{Method: method, URL: url, Problem: transportProblem(ctx, err)}
 	}
 	defer resp.Body.Close()
 	fail := func(code int, problem string) *callError {
@@ -126,16 +132,16 @@ func (c *client) do(ctx context.Context, method, url, token string, body, out an
 	}
 	tooLarge := fmt.Sprintf("the answer is larger than %d bytes", c.maxAnswer)
 	if resp.ContentLength > c.maxAnswer {
-		return fail(0, tooLarge)
+		return nil, fail(0, tooLarge)
 	}
 	// One byte more than the limit tells an answer at the limit from a larger one, which is
 	// an error: a cut answer must never be parsed as if it were whole.
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxAnswer+1))
 	if err != nil {
-		return fail(0, "reading the answer failed: "+transportProblem(ctx, err))
+		return nil, fail(0, "reading the answer failed: "+transportProblem(ctx, err))
 	}
 	if int64(len(raw)) > c.maxAnswer {
-		return fail(0, tooLarge)
+		return nil, fail(0, tooLarge)
 	}
 	var env struct {
 		Data          json.RawMessage `json:"data"`
@@ -164,7 +170,7 @@ func (c *client) do(ctx context.Context, method, url, token string, body, out an
 		}
 	}
 	if ce == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if isOCPI && env.StatusMessage != "" {
 		msg := strings.ToValidUTF8(env.StatusMessage, "?")
@@ -177,5 +183,5 @@ func (c *client) do(ctx context.Context, method, url, token string, body, out an
 		ce.PartnerMessage = msg
 		slog.DebugContext(ctx, "OCPI partner call failed", "err", ce, "partner_message", msg)
 	}
-	return ce
+	return resp.Header, ce
 }

@@ -413,7 +413,7 @@ func (m *Commands) post(c *gin.Context) error {
 			run = func(ctx context.Context) CommandResult { return m.stations.ReserveNow(ctx, at, r) }
 		}
 	case CommandStopSession:
-		s, ok, err := m.view.session(ctx, who.NetworkID, *req.SessionID)
+		s, ok, err := m.view.sessionForCommand(ctx, who.NetworkID, *req.SessionID)
 		if err != nil {
 			return err
 		}

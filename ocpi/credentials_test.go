@@ -39,6 +39,9 @@ func TestVersionsAndDetails(t *testing.T) {
 		{Identifier: "credentials", Role: "SENDER", URL: e.srv.URL + "/ocpi/2.2.1/credentials"},
 		{Identifier: "locations", Role: "SENDER", URL: e.srv.URL + "/ocpi/2.2.1/locations"},
 		{Identifier: "tariffs", Role: "SENDER", URL: e.srv.URL + "/ocpi/2.2.1/tariffs"},
+		{Identifier: "tokens", Role: "RECEIVER", URL: e.srv.URL + "/ocpi/2.2.1/tokens"},
+		{Identifier: "sessions", Role: "SENDER", URL: e.srv.URL + "/ocpi/2.2.1/sessions"},
+		{Identifier: "cdrs", Role: "SENDER", URL: e.srv.URL + "/ocpi/2.2.1/cdrs"},
 		{Identifier: "commands", Role: "RECEIVER", URL: e.srv.URL + "/ocpi/2.2.1/commands"},
 	}
 	if d.Version != "2.2.1" || !slices.Equal(d.Endpoints, want) {

@@ -35,4 +35,17 @@
 // A partner belongs to the network of the API key that created it and sees, pulls and is
 // pushed that network and the networks below it (ocpi_network_scope). Partners are managed
 // through the admin REST endpoints /api/v1/ocpi/partners.
+//
+// Roaming (migration 0027): the Tokens module as a RECEIVER (a partner's tokens, stored by
+// package tokens as RoamingTokens of the partner, and pulled from its Tokens SENDER by the
+// Pusher after registration and on demand), the Sessions and CDRs modules as SENDERs. A
+// session started with a partner's token becomes that partner's roaming session
+// (ocpi_sessions) in the statement that records it, by a trigger on transactions, which also
+// queues its pushes; the Pusher sends them (PUT on start and end, PATCHes held back to one
+// per station per interval), makes the CDR of each completed one (priced here, with the OCPI
+// tariff rules: see price) and POSTs the CDRs of a partner in order. Authorizer answers the
+// gateway for every id token: a network's own and whitelisted roaming tokens from
+// tokens.Authorizer's per-node cache, ALLOWED_OFFLINE and NEVER tokens by a real-time
+// authorisation at the partner, whose reference (ocpi_authorizations) the session takes.
+// Sessions and CDRs are shown to their partner only, never to its scope's other partners.
 package ocpi

@@ -12,6 +12,7 @@ import (
 
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/tokens"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 )
@@ -28,6 +29,9 @@ type Config struct {
 	// LocationsPageLimit is the largest page of Locations answered (X-Limit); 0 or more than
 	// MaxLimit means MaxLimit.
 	LocationsPageLimit int
+	// Tokens keeps the tokens partners push (Tokens RECEIVER) and evroam pulls; nil: the
+	// Tokens module answers 501 (route-table tests).
+	Tokens *tokens.Service
 }
 
 // Handler serves the OCPI endpoints under /ocpi and the partner administration under
@@ -38,6 +42,7 @@ type Handler struct {
 	client    *client
 	publicURL string
 	maxLimit  int
+	tokens    *tokens.Service
 }
 
 // NewHandler returns a Handler.
@@ -46,7 +51,7 @@ func NewHandler(store *Store, view *View, cfg Config) *Handler {
 	if limit <= 0 || limit > MaxLimit {
 		limit = MaxLimit
 	}
-	return &Handler{store: store, view: view, client: cfg.Outbound.newClient(), publicURL: strings.TrimRight(cfg.PublicURL, "/"), maxLimit: limit}
+	return &Handler{store: store, view: view, client: cfg.Outbound.newClient(), publicURL: strings.TrimRight(cfg.PublicURL, "/"), maxLimit: limit, tokens: cfg.Tokens}
 }
 
 // Routes registers the OCPI endpoints on r: /ocpi/versions, /ocpi/2.2.1,
@@ -73,6 +78,13 @@ func (h *Handler) Routes(r gin.IRouter) {
 	fn.GET("/locations/:location_id/:evse_uid/:connector_id", handle(h.getConnector))
 	// Tariffs SENDER: OCPI 2.2.1 defines only the list for it (no single-object GET).
 	fn.GET("/tariffs", handle(h.listTariffs))
+	// Tokens RECEIVER: the partner's own tokens, under the parties of its credentials.
+	fn.GET("/tokens/:country_code/:party_id/:uid", handle(h.getToken))
+	fn.PUT("/tokens/:country_code/:party_id/:uid", handle(h.putToken))
+	fn.PATCH("/tokens/:country_code/:party_id/:uid", handle(h.patchToken))
+	// Sessions and CDRs SENDER: the partner's roaming sessions and their CDRs, nobody else's.
+	fn.GET("/sessions", handle(h.listSessions))
+	fn.GET("/cdrs", handle(h.listCDRs))
 }
 
 // baseURL is evroam's public base URL: the configured one, else the request's.
@@ -106,6 +118,9 @@ var ourModules = []struct{ identifier, role string }{
 	{"credentials", RoleSender},
 	{"locations", RoleSender},
 	{"tariffs", RoleSender},
+	{"tokens", RoleReceiver},
+	{"sessions", RoleSender},
+	{"cdrs", RoleSender},
 	{"commands", RoleReceiver},
 }
 
@@ -116,6 +131,9 @@ var partnerModules = []struct{ identifier, role, use string }{
 	{"credentials", "", "registration and credentials updates"},
 	{"locations", RoleReceiver, "pushes of Location and EVSE changes"},
 	{"tariffs", RoleReceiver, "pushes of tariff changes"},
+	{"tokens", RoleSender, "token pulls (after the registration and on demand)"},
+	{"sessions", RoleReceiver, "pushes of the sessions of the partner's tokens"},
+	{"cdrs", RoleReceiver, "CDRs of the completed sessions of the partner's tokens"},
 	{"commands", RoleSender, "command results (POSTed to the response_url of each command it sends)"},
 }
 
@@ -258,9 +276,7 @@ func (h *Handler) exchange(c *gin.Context, who caller, from State, matchColumn s
 	reg := registration{
 		InboundToken: out.Token, OutboundToken: creds.Token, PartnerVersionsURL: creds.URL, Version: Version,
 		Endpoints: details.Endpoints, Roles: creds.Roles,
-		LocationsURL: endpointURL(details.Endpoints, "locations", RoleReceiver),
-		TariffsURL:   endpointURL(details.Endpoints, "tariffs", RoleReceiver),
-		Announced:    parties(out.Roles), OurVersionsURL: out.URL,
+		Announced: parties(out.Roles), OurVersionsURL: out.URL,
 	}
 	err = h.store.setRegistered(ctx, who.Partner.ID, from, matchColumn, hashToken(who.Token), reg)
 	if errors.Is(err, errStateChanged) {

@@ -24,6 +24,7 @@ import (
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/tariffs"
 	"github.com/evroam/evroam/templates"
+	"github.com/evroam/evroam/tokens"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -90,7 +91,8 @@ func newEnvWith(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	store := NewStore(db)
-	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit, Outbound: outbound})
+	h := NewHandler(store, NewView(db), Config{LocationsPageLimit: testPageLimit, Outbound: outbound,
+		Tokens: tokens.NewService(db, tokens.NewStore(db), nil, nil)})
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(web.NotFoundHandler)
@@ -245,9 +247,14 @@ type fakePartner struct {
 	// tariffReceiver lists a Tariffs RECEIVER endpoint; what it gets is in tariffPushes
 	// (paths below it: /{cc}/{pid}/{tariff_id}).
 	tariffReceiver bool
-	tariffPushes   []pushRecord
-	versions       []VersionInfo
-	noCredsEP      bool
+	// sessionsReceiver lists Sessions and CDRs RECEIVER endpoints; what they get is in
+	// sessionPushes (paths below /emsp/sessions) and cdrPushes.
+	sessionsReceiver bool
+	sessionPushes    []pushRecord
+	cdrPushes        []pushRecord
+	tariffPushes     []pushRecord
+	versions         []VersionInfo
+	noCredsEP        bool
 	// unknownPatch, when set, is the HTTP status and OCPI status_code the receiver answers
 	// every PATCH with (it records the PATCH first).
 	unknownPatch *[2]int
@@ -312,6 +319,10 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if f.tariffReceiver {
 			eps = append(eps, Endpoint{Identifier: "tariffs", Role: RoleReceiver, URL: base + "/emsp/tariffs"})
+		}
+		if f.sessionsReceiver {
+			eps = append(eps, Endpoint{Identifier: "sessions", Role: RoleReceiver, URL: base + "/emsp/sessions"},
+				Endpoint{Identifier: "cdrs", Role: RoleReceiver, URL: base + "/emsp/cdrs"})
 		}
 		f.answer(w, 200, 1000, VersionDetails{Version: "2.2.1", Endpoints: eps})
 	case r.Method == "POST" && r.URL.Path == "/ocpi/2.2.1/credentials":
@@ -390,9 +401,30 @@ func (f *fakePartner) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.tariffPushes = append(f.tariffPushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/tariffs"), Body: body})
 		f.answer(w, 200, 1000, nil)
+	case strings.HasPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/sessions/") && (r.Method == "PUT" || r.Method == "PATCH"):
+		if f.down {
+			w.WriteHeader(503)
+			return
+		}
+		f.sessionPushes = append(f.sessionPushes, pushRecord{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/ocpi/2.2.1/emsp/sessions"), Body: body})
+		f.answer(w, 200, 1000, nil)
+	case r.URL.Path == "/ocpi/2.2.1/emsp/cdrs" && r.Method == "POST":
+		if f.down {
+			w.WriteHeader(503)
+			return
+		}
+		f.cdrPushes = append(f.cdrPushes, pushRecord{Method: r.Method, Path: r.URL.Path, Body: body})
+		w.Header().Set("Location", base+"/emsp/cdrs/"+fmt.Sprint(len(f.cdrPushes)))
+		f.answer(w, 201, 1000, nil)
 	default:
 		f.answer(w, 404, 2000, nil)
 	}
+}
+
+func (f *fakePartner) recordedSessions() (sessions, cdrs []pushRecord) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]pushRecord(nil), f.sessionPushes...), append([]pushRecord(nil), f.cdrPushes...)
 }
 
 func (f *fakePartner) recordedTariffs() []pushRecord {

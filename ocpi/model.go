@@ -55,6 +55,9 @@ type Partner struct {
 	Roles              []CredentialsRole
 	LocationsURL       string // the partner's Locations RECEIVER endpoint, "" when it has none
 	TariffsURL         string // the partner's Tariffs RECEIVER endpoint, "" when it has none
+	TokensURL          string // the partner's Tokens SENDER endpoint (pull, real-time authorisation)
+	SessionsURL        string // the partner's Sessions RECEIVER endpoint
+	CDRsURL            string // the partner's CDRs RECEIVER endpoint
 	// AnnouncedParties are the parties ("NL*EVR", upper case) our credentials named in the
 	// last exchange with the partner: we push under these only.
 	AnnouncedParties []string

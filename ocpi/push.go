@@ -14,6 +14,7 @@ import (
 
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/web"
+	"github.com/evroam/evroam/tokens"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -39,6 +40,13 @@ type PushConfig struct {
 	MaxRejections int
 	Log           *slog.Logger
 	Workers       int // locations pushed in parallel; default 8
+	// SessionPatchInterval is the least time between two PATCHes of running sessions of one
+	// station to one partner (EVROAM_OCPI_SESSION_PATCH_INTERVAL); default 1 minute. The PUTs
+	// of a session's start and end are never held back.
+	SessionPatchInterval time.Duration
+	// Tokens stores the tokens pulled from partners' Tokens SENDER after their registration;
+	// nil: no pull.
+	Tokens *tokens.Service
 }
 
 // Pusher sends the pushes the triggers queue in ocpi_deliveries to the partners' Locations
@@ -76,6 +84,16 @@ type Pusher struct {
 	// announceAfter holds back the next credentials update of a partner whose last one
 	// failed (in memory: after a restart it is tried at once).
 	announceAfter map[uuid.UUID]announceBackoff
+
+	// lastPatch is when a session PATCH last went to a partner for a station ("partner
+	// station"), for SessionPatchInterval (in memory: after a restart one PATCH may come
+	// early).
+	patchMu   sync.Mutex
+	lastPatch map[string]time.Time
+	// syncAfter holds back the next initial token pull of a partner whose last one failed.
+	syncAfter map[uuid.UUID]time.Time
+	// prunedAt is when real-time authorisations were last pruned.
+	prunedAt time.Time
 }
 
 type announceBackoff struct {
@@ -100,12 +118,16 @@ func NewPusher(db *sqlx.DB, view *View, cfg PushConfig) *Pusher {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
+	if cfg.SessionPatchInterval <= 0 {
+		cfg.SessionPatchInterval = time.Minute
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Pusher{db: db, view: view, store: NewStore(db), client: cfg.Outbound.newClient(), cfg: cfg,
-		log: log.With("component", "ocpi-pusher"), now: time.Now, announceAfter: map[uuid.UUID]announceBackoff{}}
+		log: log.With("component", "ocpi-pusher"), now: time.Now, announceAfter: map[uuid.UUID]announceBackoff{},
+		lastPatch: map[string]time.Time{}, syncAfter: map[uuid.UUID]time.Time{}}
 }
 
 // pusherLock is the advisory lock key of the active pusher ("ocpipush").
@@ -212,6 +234,10 @@ type delivery struct {
 	LocationID    string                           `db:"location_id"`
 	EVSEUID       sql.NullString                   `db:"evse_uid"`
 	TariffID      string                           `db:"tariff_id"`
+	SessionID     string                           `db:"session_id"`
+	CDRID         string                           `db:"cdr_id"`
+	SessionsURL   string                           `db:"sessions_url"`
+	CDRsURL       string                           `db:"cdrs_url"`
 	CountryCode   string                           `db:"country_code"`
 	PartyID       string                           `db:"party_id"`
 	Attempts      int                              `db:"attempts"`
@@ -234,14 +260,27 @@ type delivery struct {
 // (sent or dropped).
 func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 	next := p.announce(ctx)
+	if p.cfg.Tokens != nil {
+		if due := p.syncNewPartners(ctx); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
+	}
+	if _, err := p.makeCDRs(ctx); err != nil && ctx.Err() == nil {
+		p.log.Error("making CDRs failed", "err", err)
+	}
+	p.pruneAuthorizations(ctx)
 	var heads []delivery
 	// A location push goes under its copy's party, a tariff push under the party it was
 	// queued under (location_id is NULL for tariff pushes and tariff_id for location pushes,
-	// so each object is a queue of its own).
+	// so each object is a queue of its own). Each session is a queue of its own too; the
+	// CDRs of a partner are one queue, sent strictly in the order they were made (a credit
+	// CDR before the CDR that replaces it).
 	const q = `
-	SELECT DISTINCT ON (d.partner_id, d.location_id, d.tariff_id)
+	SELECT DISTINCT ON (d.partner_id, d.location_id, d.tariff_id, d.session_id, d.cdr_id IS NOT NULL)
 		d.id, d.partner_id, d.kind, coalesce(d.location_seq, 0) AS location_seq,
 		coalesce(d.location_id, '') AS location_id, d.evse_uid, coalesce(d.tariff_id, '') AS tariff_id,
+		coalesce(d.session_id::text, '') AS session_id, coalesce(d.cdr_id, '') AS cdr_id,
+		coalesce(pt.sessions_url, '') AS sessions_url, coalesce(pt.cdrs_url, '') AS cdrs_url,
 		x.country_code, x.party_id, d.attempts, d.next_attempt_at,
 		pt.outbound_token, coalesce(pt.locations_url, '') AS locations_url,
 		coalesce(pt.tariffs_url, '') AS tariffs_url, pt.roles,
@@ -259,8 +298,10 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 		coalesce(c.party_id, d.party_id) AS party_id) x
 	WHERE pt.state = 'REGISTERED' AND pt.outbound_token IS NOT NULL
 		AND ((d.location_seq IS NOT NULL AND pt.locations_url IS NOT NULL)
-			OR (d.tariff_id IS NOT NULL AND pt.tariffs_url IS NOT NULL))
-	ORDER BY d.partner_id, d.location_id, d.tariff_id, d.id`
+			OR (d.tariff_id IS NOT NULL AND pt.tariffs_url IS NOT NULL)
+			OR (d.session_id IS NOT NULL AND pt.sessions_url IS NOT NULL)
+			OR (d.cdr_id IS NOT NULL AND pt.cdrs_url IS NOT NULL))
+	ORDER BY d.partner_id, d.location_id, d.tariff_id, d.session_id, d.cdr_id IS NOT NULL, d.id`
 	if err := p.db.SelectContext(ctx, &heads, q); err != nil {
 		return time.Time{}, false, fmt.Errorf("read OCPI push queue: %w", database.Translate(err))
 	}
@@ -299,6 +340,10 @@ func (p *Pusher) round(ctx context.Context) (time.Time, bool, error) {
 				done, err = true, p.settle(ctx, []int64{h.ID})
 			} else if h.TariffID != "" {
 				done, err = p.deliverTariff(ctx, h)
+			} else if h.SessionID != "" {
+				done, err = p.deliverSession(ctx, h)
+			} else if h.CDRID != "" {
+				done, err = p.deliverCDR(ctx, h)
 			} else {
 				done, err = p.deliver(ctx, h)
 			}
@@ -411,9 +456,7 @@ func (p *Pusher) updateCredentials(ctx context.Context, pt Partner) error {
 	}
 	reg := registration{
 		InboundToken: token, OutboundToken: theirs.Token, PartnerVersionsURL: theirs.URL, Version: Version,
-		Endpoints: endpoints, Roles: theirs.Roles, LocationsURL: endpointURL(endpoints, "locations", RoleReceiver),
-		TariffsURL: endpointURL(endpoints, "tariffs", RoleReceiver),
-		Announced:  parties(roles), OurVersionsURL: ourURL,
+		Endpoints: endpoints, Roles: theirs.Roles, Announced: parties(roles), OurVersionsURL: ourURL,
 	}
 	if err := p.store.setRegistered(ctx, pt.ID, StateRegistered, "next_inbound_token_hash", hashToken(token), reg); err != nil {
 		return fmt.Errorf("record the credentials update: %w", err)

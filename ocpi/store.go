@@ -49,6 +49,9 @@ type partnerRow struct {
 	Roles              database.JSON[[]CredentialsRole] `db:"roles"`
 	LocationsURL       sql.NullString                   `db:"locations_url"`
 	TariffsURL         sql.NullString                   `db:"tariffs_url"`
+	TokensURL          sql.NullString                   `db:"tokens_url"`
+	SessionsURL        sql.NullString                   `db:"sessions_url"`
+	CDRsURL            sql.NullString                   `db:"cdrs_url"`
 	AnnouncedParties   pq.StringArray                   `db:"announced_parties"`
 	OurVersionsURL     sql.NullString                   `db:"our_versions_url"`
 	LastError          sql.NullString                   `db:"last_error"`
@@ -57,14 +60,15 @@ type partnerRow struct {
 }
 
 const partnerColumns = `id, network_id, name, initiator, state, outbound_token, partner_versions_url, version,
-	endpoints, roles, locations_url, tariffs_url, announced_parties, our_versions_url, last_error, created, last_updated`
+	endpoints, roles, locations_url, tariffs_url, tokens_url, sessions_url, cdrs_url, announced_parties, our_versions_url, last_error, created, last_updated`
 
 func (r partnerRow) toPartner() Partner {
 	return Partner{
 		ID: r.ID, NetworkID: r.NetworkID, Name: r.Name, Initiator: Initiator(r.Initiator), State: State(r.State),
 		OutboundToken: r.OutboundToken.String, PartnerVersionsURL: r.PartnerVersionsURL.String,
 		Version: r.Version.String, Endpoints: r.Endpoints.V, Roles: r.Roles.V,
-		LocationsURL: r.LocationsURL.String, TariffsURL: r.TariffsURL.String, AnnouncedParties: []string(r.AnnouncedParties),
+		LocationsURL: r.LocationsURL.String, TariffsURL: r.TariffsURL.String, TokensURL: r.TokensURL.String,
+		SessionsURL: r.SessionsURL.String, CDRsURL: r.CDRsURL.String, AnnouncedParties: []string(r.AnnouncedParties),
 		OurVersionsURL: r.OurVersionsURL.String, LastError: r.LastError.String,
 		Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(),
 	}
@@ -219,10 +223,23 @@ type registration struct {
 	Version            string
 	Endpoints          []Endpoint
 	Roles              []CredentialsRole
-	LocationsURL       string
-	TariffsURL         string
 	Announced          []string // the parties our credentials named (partyKey)
 	OurVersionsURL     string   // the versions URL our credentials named
+}
+
+// moduleURLs are the partner's endpoints evroam uses, from its version details.
+type moduleURLs struct {
+	Locations, Tariffs, Tokens, Sessions, CDRs string
+}
+
+func modulesOf(endpoints []Endpoint) moduleURLs {
+	return moduleURLs{
+		Locations: endpointURL(endpoints, "locations", RoleReceiver),
+		Tariffs:   endpointURL(endpoints, "tariffs", RoleReceiver),
+		Tokens:    endpointURL(endpoints, "tokens", RoleSender),
+		Sessions:  endpointURL(endpoints, "sessions", RoleReceiver),
+		CDRs:      endpointURL(endpoints, "cdrs", RoleReceiver),
+	}
 }
 
 // setRegistered records a completed handshake (POST or PUT of credentials, or our own
@@ -235,16 +252,17 @@ func (s *Store) setRegistered(ctx context.Context, id uuid.UUID, from State, mat
 		state = 'REGISTERED', token_a_hash = NULL, inbound_token_hash = $3, outbound_token = $4,
 		partner_versions_url = $5, version = $6, endpoints = $7, roles = $8, locations_url = $9,
 		announced_parties = $10, our_versions_url = $11, next_inbound_token_hash = NULL,
-		last_error = NULL, last_updated = $12, tariffs_url = $13
+		last_error = NULL, last_updated = $12, tariffs_url = $13, tokens_url = $14, sessions_url = $15, cdrs_url = $16
 	WHERE id = $1 AND state = $2`
+	m := modulesOf(r.Endpoints)
 	args := []any{id, from, hashToken(r.InboundToken), r.OutboundToken, r.PartnerVersionsURL, r.Version,
 		database.JSON[[]Endpoint]{V: r.Endpoints}, database.JSON[[]CredentialsRole]{V: r.Roles},
-		nullString(r.LocationsURL), pq.StringArray(nonNilStrings(r.Announced)), nullString(r.OurVersionsURL),
-		database.Timestamp(s.now()), nullString(r.TariffsURL)}
+		nullString(m.Locations), pq.StringArray(nonNilStrings(r.Announced)), nullString(r.OurVersionsURL),
+		database.Timestamp(s.now()), nullString(m.Tariffs), nullString(m.Tokens), nullString(m.Sessions), nullString(m.CDRs)}
 	switch matchColumn {
 	case "":
 	case "token_a_hash", "inbound_token_hash", "next_inbound_token_hash":
-		q += ` AND ` + matchColumn + ` = $14`
+		q += ` AND ` + matchColumn + ` = $17`
 		args = append(args, matchHash)
 	default:
 		panic("ocpi: setRegistered: bad column " + matchColumn)
@@ -279,11 +297,16 @@ func (s *Store) setUnregistered(ctx context.Context, id uuid.UUID, inboundHash [
 	WITH unregistered AS (
 		UPDATE ocpi_partners SET state = 'UNREGISTERED', token_a_hash = NULL, inbound_token_hash = NULL,
 			next_inbound_token_hash = NULL, outbound_token = NULL, locations_url = NULL, tariffs_url = NULL,
+			tokens_url = NULL, sessions_url = NULL, cdrs_url = NULL, tokens_synced_at = NULL,
 			last_updated = $2
 		WHERE id = $1 AND state = 'REGISTERED' AND ($3::bytea IS NULL OR inbound_token_hash = $3)
 		RETURNING id
 	), dropped AS (
 		DELETE FROM ocpi_deliveries WHERE partner_id IN (SELECT id FROM unregistered)
+	), forgotten AS (
+		-- Its tokens authorise no more (every node hears it on tokens_changed); its sessions
+		-- and CDRs stay, with the token they were started with.
+		DELETE FROM tokens WHERE ocpi_partner_id IN (SELECT id FROM unregistered)
 	)
 	SELECT count(*) FROM unregistered`
 	var hash any // NULL: any token

@@ -56,9 +56,9 @@ type commandSession struct {
 	Active        bool
 }
 
-// session returns session id (evroam's session id, which is the OCPI Session.id) if its
+// sessionForCommand returns session id (evroam's session id, which is the OCPI Session.id) if its
 // network is in the scope of network; ok is false otherwise.
-func (v *View) session(ctx context.Context, network uuid.UUID, id string) (commandSession, bool, error) {
+func (v *View) sessionForCommand(ctx context.Context, network uuid.UUID, id string) (commandSession, bool, error) {
 	sid, err := uuid.Parse(strings.TrimSpace(id))
 	if err != nil {
 		return commandSession{}, false, nil

@@ -383,11 +383,12 @@ func meterValues201(ctx context.Context, c *conn, payload json.RawMessage) (any,
 // configured on the station): there is nothing to look up.
 const noAuthorization = "NoAuthorization"
 
-func (c *conn) authorize(ctx context.Context, idToken, typ string) (IDTokenInfo, error) {
-	if typ == noAuthorization {
+func (c *conn) authorize(ctx context.Context, r AuthorizeRequest) (IDTokenInfo, error) {
+	if r.Type == noAuthorization {
 		return IDTokenInfo{Status: AuthorizationAccepted}, nil
 	}
-	return c.s.reg.Authorize(ctx, AuthorizeRequest{Identity: c.identity, IDToken: idToken, Type: typ})
+	r.Identity = c.identity
+	return c.s.reg.Authorize(ctx, r)
 }
 
 // idTagInfo16 is the 1.6 IdTagInfo of a decision. parentIdTag is an IdToken of at most 20
@@ -423,7 +424,7 @@ func authorize16(ctx context.Context, c *conn, payload json.RawMessage) (any, er
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
-	info, err := c.authorize(ctx, req.IDTag, "")
+	info, err := c.authorize(ctx, AuthorizeRequest{IDToken: req.IDTag, Start: true})
 	if err != nil {
 		return nil, err
 	}
@@ -440,7 +441,7 @@ func authorize201(ctx context.Context, c *conn, payload json.RawMessage) (any, e
 	if err := decode(payload, &req); err != nil {
 		return nil, err
 	}
-	info, err := c.authorize(ctx, req.IDToken.IDToken, req.IDToken.Type)
+	info, err := c.authorize(ctx, AuthorizeRequest{IDToken: req.IDToken.IDToken, Type: req.IDToken.Type, Start: true})
 	if err != nil {
 		return nil, err
 	}
@@ -460,7 +461,7 @@ func startTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (
 	}
 	// Decided first: a registry that cannot decide fails the CALL before the transaction is
 	// recorded, and the station sends it again.
-	info, err := c.authorize(ctx, req.IDTag, "")
+	info, err := c.authorize(ctx, AuthorizeRequest{IDToken: req.IDTag, Start: true, EVSESequence: req.ConnectorID})
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +501,7 @@ func stopTransaction16(ctx context.Context, c *conn, payload json.RawMessage) (a
 	if req.IDTag == "" {
 		return struct{}{}, nil
 	}
-	info, err := c.authorize(ctx, req.IDTag, "")
+	info, err := c.authorize(ctx, AuthorizeRequest{IDToken: req.IDTag})
 	if err != nil {
 		return nil, err
 	}
@@ -548,7 +549,8 @@ func transactionEvent201(ctx context.Context, c *conn, payload json.RawMessage) 
 	var info IDTokenInfo
 	if req.IDToken != nil {
 		var err error
-		if info, err = c.authorize(ctx, req.IDToken.IDToken, req.IDToken.Type); err != nil {
+		if info, err = c.authorize(ctx, AuthorizeRequest{IDToken: req.IDToken.IDToken, Type: req.IDToken.Type,
+			Start: req.EventType == "Started", EVSESequence: e.EVSESequence}); err != nil {
 			return nil, err
 		}
 	}

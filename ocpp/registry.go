@@ -89,6 +89,12 @@ type AuthorizeRequest struct {
 	// Type is the 2.0.1 IdTokenEnumType (ISO14443, eMAID, Central…); "" for 1.6, which does
 	// not say.
 	Type string
+	// Start: the token asks to begin charging (Authorize, 1.6 StartTransaction, 2.0.1
+	// TransactionEvent Started), not to stop or to go on. Only such a request may need the
+	// token's issuer asked in real time (a roaming token).
+	Start bool
+	// EVSESequence is the EVSE the token is presented at, 0 when the message does not say.
+	EVSESequence int
 }
 
 // The authorization statuses the registry decides (1.6 AuthorizationStatus and 2.0.1

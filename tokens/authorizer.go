@@ -26,6 +26,18 @@ type Decision struct {
 	Status     string // StatusAccepted, StatusBlocked, StatusExpired or StatusInvalid
 	GroupID    string // the token's group_id; "" when none (or the token is unknown)
 	ExpiryDate *time.Time
+	// Roaming is set when the token is a roaming partner's (package ocpi): the decision may
+	// then be the partner's (real-time authorisation, by its whitelist).
+	Roaming *Roaming
+}
+
+// Roaming is what deciding on a roaming partner's token with its eMSP needs.
+type Roaming struct {
+	PartnerID uuid.UUID
+	TokenID   string // the token's internal id
+	UID       string // as the partner gave it (the station may present it in another case)
+	Type      string
+	Whitelist string // ALWAYS, ALLOWED, ALLOWED_OFFLINE, NEVER
 }
 
 // ErrUnknownStation: the station presenting a token is not registered.
@@ -77,6 +89,7 @@ type tokenFacts struct {
 	valid   bool
 	groupID string
 	expiry  *time.Time
+	roaming *Roaming // nil for a network's own token
 }
 
 // NewAuthorizer returns an Authorizer over store; now may be nil (time.Now). It keeps
@@ -118,6 +131,10 @@ func (a *Authorizer) Authorize(ctx context.Context, identity, idToken string) (D
 		return Decision{}, err
 	}
 	tf := tokenFacts{found: f.Found, valid: f.Valid.Bool, groupID: f.GroupID.String}
+	if f.Found && f.PartnerID.Valid {
+		tf.roaming = &Roaming{PartnerID: f.PartnerID.UUID, TokenID: f.TokenID.String, UID: f.UID.String,
+			Type: f.Type.String, Whitelist: f.Whitelist.String}
+	}
 	if f.ExpiryDate.Valid {
 		t := f.ExpiryDate.Time.UTC()
 		tf.expiry = &t
@@ -152,7 +169,7 @@ func (a *Authorizer) decide(tf tokenFacts, acceptUnknown bool) Decision {
 	case !tf.found:
 		return Decision{Status: StatusInvalid}
 	}
-	d := Decision{GroupID: tf.groupID, ExpiryDate: tf.expiry}
+	d := Decision{GroupID: tf.groupID, ExpiryDate: tf.expiry, Roaming: tf.roaming}
 	switch {
 	case !tf.valid:
 		d.Status = StatusBlocked

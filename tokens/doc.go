@@ -15,4 +15,11 @@
 // Deciding must not cost a database round trip per Authorize: the Authorizer keeps, per
 // node, the facts it read (a station's network, a network's setting, a token or its absence)
 // and forgets them when PostgreSQL notifies a change (channel tokens_changed, migration 0022).
+//
+// Roaming partners' tokens (RoamingToken, migration 0027) live here too, in the partner's
+// network, keyed by partner, party, uid and type as OCPI keys them. They are authorised by
+// the stations of the partner's network and of every network below it; a network's own token
+// of the same uid wins. A Decision on one carries Roaming, so that package ocpi can apply the
+// token's whitelist (and ask the partner in real time). The REST API neither lists nor
+// changes them. A change of one notifies every network of the partner's scope.
 package tokens

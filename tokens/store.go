@@ -86,7 +86,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, uid string, networ
 	q := `
 	SELECT ` + columns + `
 	FROM tokens t
-	WHERE t.network_id = ANY($2) AND ` + matches(1) + ` AND ($3::uuid IS NULL OR t.network_id = $3)
+	WHERE t.network_id = ANY($2) AND t.ocpi_partner_id IS NULL AND ` + matches(1) + ` AND ($3::uuid IS NULL OR t.network_id = $3)
 	ORDER BY t.network_id, t.uid = $1 DESC
 	LIMIT 4`
 	if forUpdate {
@@ -112,6 +112,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, uid string, networ
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]Token, paging.Meta, error) {
 	var w database.Where
 	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.Add("ocpi_partner_id IS NULL") // roaming partners' tokens are the partners' (package ocpi)
 	filtered := p.DateFrom != nil || p.DateTo != nil || f.NetworkID != nil || f.Type != nil
 	if f.NetworkID != nil {
 		w.Add("network_id = %s", *f.NetworkID)
@@ -220,7 +221,7 @@ func (s *Store) Upsert(ctx context.Context, ts []Token) (BulkResult, error) {
 		FROM jsonb_to_recordset($1::jsonb) AS r(id text, network_id uuid, uid text, type text, contract_id text,
 			visual_number text, issuer text, group_id text, valid boolean, whitelist text, language text,
 			default_profile_type text, expiry_date timestamptz, etag uuid, created timestamptz, last_updated timestamptz)
-		ON CONFLICT (network_id, match_uid) DO UPDATE SET
+		ON CONFLICT (network_id, match_uid) WHERE ocpi_partner_id IS NULL DO UPDATE SET
 			uid = excluded.uid, type = excluded.type, contract_id = excluded.contract_id,
 			visual_number = excluded.visual_number, issuer = excluded.issuer, group_id = excluded.group_id,
 			valid = excluded.valid, whitelist = excluded.whitelist, language = excluded.language,
@@ -251,6 +252,12 @@ type facts struct {
 	Valid         sql.NullBool   `db:"valid"`
 	GroupID       sql.NullString `db:"group_id"`
 	ExpiryDate    sql.NullTime   `db:"expiry_date"`
+	// Of a roaming partner's token (PartnerID valid): what deciding with its eMSP needs.
+	TokenID   sql.NullString `db:"token_id"`
+	Whitelist sql.NullString `db:"whitelist"`
+	PartnerID uuid.NullUUID  `db:"ocpi_partner_id"`
+	UID       sql.NullString `db:"uid"`
+	Type      sql.NullString `db:"type"`
 }
 
 // errNoStation: the station presenting a token is not registered (it was deleted while
@@ -260,15 +267,24 @@ var errNoStation = errors.New("charge station not found")
 // authorizationFacts reads, in one round trip, the facts of idToken presented at station
 // identity. Errors: errNoStation.
 func (s *Store) authorizationFacts(ctx context.Context, identity, idToken string) (facts, error) {
+	// The network's own token wins; else a roaming partner's token of the station's network
+	// or of a network above it (a partner's tokens are authorised in its whole scope).
 	q := `
-	SELECT cs.network_id, n.accept_unknown_tokens, t.valid IS NOT NULL AS found, t.valid, t.group_id, t.expiry_date
+	WITH RECURSIVE up (id, parent_id) AS (
+		SELECT n.id, n.parent_id FROM charge_stations cs JOIN networks n ON n.id = cs.network_id WHERE cs.id = $1
+		UNION ALL
+		SELECT n.id, n.parent_id FROM networks n JOIN up ON n.id = up.parent_id
+	)
+	SELECT cs.network_id, n.accept_unknown_tokens, t.valid IS NOT NULL AS found, t.valid, t.group_id, t.expiry_date,
+		t.id AS token_id, t.whitelist, t.ocpi_partner_id, t.uid, t.type
 	FROM charge_stations cs
 	JOIN networks n ON n.id = cs.network_id
 	LEFT JOIN LATERAL (
-		SELECT t.valid, t.group_id, t.expiry_date
+		SELECT t.id, t.valid, t.group_id, t.expiry_date, t.whitelist, t.ocpi_partner_id, t.uid, t.type
 		FROM tokens t
-		WHERE t.network_id = cs.network_id AND ` + matches(2) + `
-		ORDER BY t.uid = $2 DESC
+		WHERE ((t.network_id = cs.network_id AND t.ocpi_partner_id IS NULL)
+			OR (t.ocpi_partner_id IS NOT NULL AND t.network_id IN (SELECT id FROM up))) AND ` + matches(2) + `
+		ORDER BY t.ocpi_partner_id IS NOT NULL, t.uid = $2 DESC, t.created, t.id
 		LIMIT 1
 	) t ON true
 	WHERE cs.id = $1`

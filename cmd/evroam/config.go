@@ -80,6 +80,12 @@ type config struct {
 	// ReservationSweep (EVROAM_RESERVATION_SWEEP) is how often reservations whose expiry
 	// passed are ended and their EVSEs freed (reservations.Service.Expire).
 	ReservationSweep time.Duration
+	// OCPIAuthorizeTimeout (EVROAM_OCPI_AUTHORIZE_TIMEOUT) bounds a real-time authorisation
+	// of a roaming token at its eMSP (ocpi.Authorizer); the station waits for it.
+	OCPIAuthorizeTimeout time.Duration
+	// OCPISessionPatchInterval (EVROAM_OCPI_SESSION_PATCH_INTERVAL) is the least time between
+	// two PATCHes of a station's running roaming sessions to a partner.
+	OCPISessionPatchInterval time.Duration
 
 	publicURLDefaulted bool // OCPPPublicURL was derived from OCPPAddr, not configured
 }
@@ -136,6 +142,14 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.ProxyReconnectMax = duration("EVROAM_PROXY_RECONNECT_MAX", "60s")
 	cfg.OCPPCertValidity = duration("EVROAM_OCPP_CERT_VALIDITY", "8760h")
 	cfg.ReservationSweep = duration("EVROAM_RESERVATION_SWEEP", "30s")
+	cfg.OCPIAuthorizeTimeout = duration("EVROAM_OCPI_AUTHORIZE_TIMEOUT", "5s")
+	cfg.OCPISessionPatchInterval = duration("EVROAM_OCPI_SESSION_PATCH_INTERVAL", "60s")
+	if cfg.OCPIAuthorizeTimeout <= 0 || cfg.OCPIAuthorizeTimeout > time.Minute {
+		problems = append(problems, "EVROAM_OCPI_AUTHORIZE_TIMEOUT must be above 0 and at most 1m")
+	}
+	if cfg.OCPISessionPatchInterval <= 0 {
+		problems = append(problems, "EVROAM_OCPI_SESSION_PATCH_INTERVAL must be above 0")
+	}
 	if (cfg.OCPPCACertFile == "") != (cfg.OCPPCAKeyFile == "") {
 		problems = append(problems, "EVROAM_OCPP_CA_CERT_FILE and EVROAM_OCPP_CA_KEY_FILE go together")
 	}

@@ -63,6 +63,9 @@ func startNodeWith(t testing.TB, dbURL, nodeID string, log *slog.Logger, extra m
 			"EVROAM_PROXY_RECONNECT_MAX": "1s",
 			// the test partners listen on loopback
 			"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "true",
+			// roaming tests: a quick real-time authorisation timeout, PATCHes not held back long
+			"EVROAM_OCPI_AUTHORIZE_TIMEOUT":      "500ms",
+			"EVROAM_OCPI_SESSION_PATCH_INTERVAL": "50ms",
 		}[k]
 	})
 	if err != nil {

@@ -8,19 +8,19 @@ import (
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/schema"
 	"github.com/evroam/evroam/sessions"
 	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/stationreports"
-	"github.com/evroam/evroam/tokens"
 )
 
 // gatewayRegistry is the OCPP gateway's view of the registry (ocpp.Registry). It only maps
 // types: the gateway speaks OCPP, stationreports speaks registry and holds the rules.
 type gatewayRegistry struct {
 	reports *stationreports.Service
-	tokens  *tokens.Authorizer
+	tokens  *ocpi.Authorizer // the network's own tokens and roaming partners' tokens
 }
 
 var (
@@ -206,7 +206,7 @@ func (g gatewayRegistry) RecordCertificate(ctx context.Context, identity string,
 }
 
 func (g gatewayRegistry) Authorize(ctx context.Context, r ocpp.AuthorizeRequest) (ocpp.IDTokenInfo, error) {
-	d, err := g.tokens.Authorize(ctx, r.Identity, r.IDToken)
+	d, err := g.tokens.Authorize(ctx, r.Identity, r.IDToken, r.Start, r.EVSESequence)
 	if err != nil {
 		return ocpp.IDTokenInfo{}, err
 	}

@@ -114,13 +114,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	if cfg.OCPIAllowPrivateAddresses {
 		log.Warn("EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES is on: OCPI partner URLs may lead into this host's own network")
 	}
-	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL, Outbound: outbound})
+	h := newHandlers(reg, log, ocpi.Config{PublicURL: cfg.PublicURL, Outbound: outbound, Tokens: reg.tokens})
 	m := newMetrics()
 	// The node owns this process's OCPP gateway and routes charger commands to whichever
 	// node holds a station (package cluster).
 	node, err := cluster.Start(ctx, cluster.Config{NodeID: cfg.NodeID, DatabaseURL: cfg.DatabaseURL, DefaultTimeout: cfg.CommandTimeout,
 		ReconnectGrace: cfg.ReconnectGrace, ObserveCall: m.observeCommand, CallURL: cfg.NodeURL, CallKey: cfg.SecretKey},
-		db, gatewayRegistry{reports: reg.reports, tokens: reg.authorizer}, ocpp.Config{
+		db, gatewayRegistry{reports: reg.reports, tokens: ocpi.NewAuthorizer(db, reg.authorizer, ocpi.AuthorizerConfig{
+			Timeout: cfg.OCPIAuthorizeTimeout, Outbound: outbound, Log: log})}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
@@ -153,7 +154,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	reserved.ocpi = h.ocpiCommands
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
-	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log})
+	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log,
+		SessionPatchInterval: cfg.OCPISessionPatchInterval, Tokens: reg.tokens})
 	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, tokens: reg.authorizer, log: log})
 	h.metrics = m
 	h.nodeCalls = node.CallHandler()
