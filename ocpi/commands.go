@@ -15,6 +15,7 @@ import (
 	"github.com/evroam/evroam/internal/apperr"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/schema"
+	"github.com/evroam/evroam/tokens"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 )
@@ -139,7 +140,10 @@ type CommandsConfig struct {
 	// ResultBackoff is the wait after the first failed POST, doubled after each further one
 	// (default 1 s).
 	ResultBackoff time.Duration
-	Log           *slog.Logger
+	// Tokens keeps the token of a START_SESSION as the partner's roaming token, so that the
+	// session it starts is the partner's (pushed to it, billed in a CDR); nil: not kept.
+	Tokens *tokens.Service
+	Log    *slog.Logger
 }
 
 // Commands serves the Commands module (RECEIVER) under /ocpi/2.2.1/commands and sends the
@@ -399,6 +403,9 @@ func (m *Commands) post(c *gin.Context) error {
 		switch command {
 		case CommandStartSession:
 			tok := *req.Token
+			if err := m.keepToken(ctx, who, tok); err != nil {
+				return err
+			}
 			run = func(ctx context.Context) CommandResult { return m.stations.StartSession(ctx, at, tok) }
 		case CommandUnlockConnector:
 			run = func(ctx context.Context) CommandResult { return m.stations.UnlockConnector(ctx, at) }
@@ -439,6 +446,32 @@ func (m *Commands) post(c *gin.Context) error {
 		m.execute(who, command, req.ResponseURL, run)
 	}()
 	return nil
+}
+
+// keepToken stores the token of a START_SESSION as the partner's roaming token (as a PUT to
+// the Tokens receiver would): the eMSP vouches for it by sending it, and the station that
+// starts the session presents it, so the session and its CDR are the partner's. A token of a
+// party that is not the partner's own is not kept (the session is then not roaming).
+func (m *Commands) keepToken(ctx context.Context, who Partner, tok CommandToken) error {
+	if m.cfg.Tokens == nil {
+		return nil
+	}
+	own := false
+	for _, r := range who.Roles {
+		if strings.EqualFold(r.CountryCode, tok.CountryCode) && strings.EqualFold(r.PartyID, tok.PartyID) {
+			own = true
+		}
+	}
+	if !own {
+		return nil
+	}
+	t := tokens.RoamingToken{
+		Token: tokens.Token{NetworkID: who.NetworkID, UID: tok.UID, Type: tok.Type, ContractID: tok.ContractID,
+			VisualNumber: tok.VisualNumber, Issuer: tok.Issuer, GroupID: tok.GroupID, Valid: tok.Valid != nil && *tok.Valid,
+			Whitelist: tok.Whitelist, Language: tok.Language, DefaultProfileType: tok.DefaultProfileType},
+		PartnerID: who.ID, CountryCode: strings.ToUpper(tok.CountryCode), PartyID: strings.ToUpper(tok.PartyID),
+	}
+	return m.cfg.Tokens.PutRoaming(ctx, []tokens.RoamingToken{t})
 }
 
 // ReservationCanceled tells partner that the CPO cancelled the reservation it made with the

@@ -249,6 +249,17 @@ func testOCPICommands(t *testing.T, proto string) {
 		session = list[0].ID
 		return nil
 	})
+	// The token came with the command and is kept as the partner's: the session it started
+	// is the partner's roaming session, in its Sessions pull.
+	if code, body := o.call("GET", "/ocpi/2.2.1/tokens/DE/EMA/APPUSER1?type=APP_USER", nil); code != 200 || !strings.Contains(string(body), `"DE-EMA-C12345678-X"`) {
+		t.Errorf("the START_SESSION token in the partner's Tokens: %d %s", code, body)
+	}
+	eventually(t, "the session in the partner's Sessions pull", func() error {
+		if code, body := o.call("GET", "/ocpi/2.2.1/sessions", nil); code != 200 || !strings.Contains(string(body), `"`+session+`"`) {
+			return fmt.Errorf("%d %.300s", code, body)
+		}
+		return nil
+	})
 	p.OnCall(stopAction, map[string]any{"status": "Accepted"})
 	// A partner whose result POST fails at first still gets it: evroam tries again.
 	o.emsp.FailResults(1)

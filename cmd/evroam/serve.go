@@ -150,7 +150,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// The OCPI Commands receiver sends partners' commands through the charger commands.
 	h.ocpiCommands = ocpi.NewCommands(ocpi.NewStore(db), ocpi.NewView(db),
 		ocpiStations{commands: h.commands, reservations: reg.reservations},
-		ocpi.CommandsConfig{StationTimeout: cfg.CommandTimeout, Outbound: outbound, Log: log})
+		ocpi.CommandsConfig{StationTimeout: cfg.CommandTimeout, Outbound: outbound, Tokens: reg.tokens, Log: log})
 	reserved.ocpi = h.ocpiCommands
 	// OCPI pushes to partners: a background worker on its own connections (serve runs it),
 	// so the API and the gateway never wait for a partner.
