@@ -1,18 +1,11 @@
 package ocpi
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/goccy/go-yaml"
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/evroam/evroam/ocpi/ocpitest"
 )
 
 // The official OCPI 2.2.1 OpenAPI files (testdata/openapi, see its README) are the judge of
@@ -43,72 +36,11 @@ const (
 	oasEVSEPatch         = "modules/locations/schema.yaml#/components/schemas/EVSEPatch"
 )
 
-var oas struct {
-	mu       sync.Mutex
-	compiler *jsonschema.Compiler
-	base     string
-	schemas  map[string]*jsonschema.Schema
-}
-
-// yamlLoader loads the OpenAPI YAML files as JSON values.
-type yamlLoader struct{}
-
-func (yamlLoader) Load(u string) (any, error) {
-	parsed, err := url.Parse(u)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := os.ReadFile(filepath.FromSlash(parsed.Path))
-	if err != nil {
-		return nil, err
-	}
-	var doc any
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", u, err)
-	}
-	// Through encoding/json so that maps and numbers take the types the validator expects.
-	j, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", u, err)
-	}
-	return jsonschema.UnmarshalJSON(bytes.NewReader(j))
-}
-
-// oasSchema compiles (once) the schema at ref, relative to testdata/openapi/2.2.1.
-func oasSchema(tb testing.TB, ref string) *jsonschema.Schema {
-	tb.Helper()
-	oas.mu.Lock()
-	defer oas.mu.Unlock()
-	if oas.compiler == nil {
-		dir, err := filepath.Abs(filepath.Join("testdata", "openapi", "2.2.1"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		c.AssertFormat()
-		c.UseLoader(yamlLoader{})
-		oas.compiler, oas.base, oas.schemas = c, "file://"+filepath.ToSlash(dir)+"/", map[string]*jsonschema.Schema{}
-	}
-	if s, ok := oas.schemas[ref]; ok {
-		return s
-	}
-	s, err := oas.compiler.Compile(oas.base + ref)
-	if err != nil {
-		tb.Fatalf("compile OpenAPI schema %s: %v", ref, err)
-	}
-	oas.schemas[ref] = s
-	return s
-}
-
-// oasCheck validates body against the official schema at ref.
+// oasCheck validates body against the official schema at ref (ocpitest holds the validator,
+// which the whole-server tests of cmd/evroam use too).
 func oasCheck(tb testing.TB, ref string, body []byte) error {
 	tb.Helper()
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("not JSON: %v", err)
-	}
-	return oasSchema(tb, ref).Validate(v)
+	return ocpitest.Check(tb, ref, body)
 }
 
 // mustMatchOAS fails the test unless body validates against the official schema at ref.
