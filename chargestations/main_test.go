@@ -41,6 +41,9 @@ func newEnv(t testing.TB) *env {
 		e.Stations = chargestations.NewStore(db)
 		tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
 		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, tariffSvc, nil, nil, nil)
+		// As in production: creations running at the same time share transactions.
+		e.Service.GroupCreates()
+		t.Cleanup(e.Service.Close)
 		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
 		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 		chargestations.NewHandler(e.Service).Routes(v1)

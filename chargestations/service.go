@@ -9,6 +9,7 @@ import (
 
 	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/batch"
 	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/internal/secret"
@@ -31,6 +32,8 @@ type Service struct {
 	passwords *secret.Passwords
 	answers   *AnswerCache
 	now       func() time.Time
+	// creates, when set, commits concurrent creations together (creator.go).
+	creates *batch.Batcher[*creation]
 }
 
 // NewService returns a Service. tariffs checks the tariffs a station refers to; passwords
@@ -84,103 +87,131 @@ func (s *Service) Put(ctx context.Context, visible []uuid.UUID, id string, build
 }
 
 func (s *Service) save(ctx context.Context, visible []uuid.UUID, id string, createOnly bool,
+	build func(cur *ChargeStation) (Draft, error)) (ChargeStation, bool, error) {
+	if createOnly && s.creates != nil {
+		c := &creation{visible: visible, id: id, build: build}
+		err := s.creates.Write(ctx, c)
+		return c.out, err == nil, err
+	}
+	return s.saveAlone(ctx, visible, id, createOnly, build)
+}
+
+// saveAlone is save in a transaction of its own.
+func (s *Service) saveAlone(ctx context.Context, visible []uuid.UUID, id string, createOnly bool,
 	build func(cur *ChargeStation) (Draft, error)) (out ChargeStation, created bool, err error) {
-	err = database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		st, ev := s.store.WithTx(tx), s.evses.WithTx(tx)
-		var cur *ChargeStation
-		var c ChargeStation
-		err := ErrNotFound
-		if schema.ValidChargeStationID(id) { // an invalid id (reported by build) is never stored
-			c, err = st.GetForUpdate(ctx, visible, id)
-		}
-		switch {
-		case err == nil:
-			if createOnly {
-				return ErrIDTaken
-			}
-			cur = &c
-		case !errors.Is(err, ErrNotFound):
-			return err
-		}
-
-		d, err := build(cur)
-		var problems apperr.FieldErrors
-		if err != nil && !errors.As(err, &problems) {
-			return err
-		}
-		var network uuid.UUID
-		if d.Station.LocationID != "" {
-			loc, lerr := s.locations.WithTx(tx).Get(ctx, visible, d.Station.LocationID)
-			switch {
-			case errors.Is(lerr, locations.ErrNotFound):
-				problems.Add("location_id", "no such location")
-			case lerr != nil:
-				return lerr
-			default:
-				network = loc.NetworkID
-				// The tariffs it names must be tariffs of that network (they stay until
-				// this transaction ends).
-				bad, err := evse.CheckTariffRefs(ctx, tx, s.tariffs, network, d.TariffRefs)
-				if err != nil {
-					return err
-				}
-				problems = evse.AddProblems(problems, bad)
-			}
-		}
-		if len(problems) > 0 {
-			return problems
-		}
-
-		evses := d.EVSEs
-		if d.TemplateID != "" {
-			tpl, err := s.templates.WithTx(tx).Get(ctx, visible, d.TemplateID)
-			if err != nil {
-				return err
-			}
-			evses = FromTemplate(id, tpl)
-		}
-		for i := range evses {
-			if evses[i].UID == "" {
-				evses[i].UID = evse.GeneratedUID(id, evses[i].SequenceNumber)
-			}
-		}
-
-		now := database.Timestamp(s.now())
-		next := d.Station
-		next.ID, next.NetworkID = id, network
-		next.ETag, next.LastUpdated, next.StationUpdated = uuid.New(), now, now
-		if cur != nil {
-			next.Created, next.Gateway, next.PasswordHash, next.PasswordVerifier = cur.Created, cur.Gateway, cur.PasswordHash, cur.PasswordVerifier
-		} else {
-			next.Created, next.Gateway = now, Gateway{OnboardingState: schema.OnboardingPending}
-		}
-		if d.SetPassword {
-			next.PasswordHash, next.PasswordVerifier = d.Password.Hash, d.Password.Verifier
-		}
-		var old []evse.EVSE
-		if cur == nil {
-			err = st.Create(ctx, next)
-		} else {
-			old = cur.EVSEs
-			err = st.Update(ctx, next)
-		}
-		if err != nil {
-			return err
-		}
-		if next.EVSEs, _, err = ev.Replace(ctx, id, old, evses, now); err != nil {
-			var taken evse.EVSEIDTakenError
-			if errors.As(err, &taken) {
-				return evseIDProblems(evses, taken)
-			}
-			return err
-		}
-		out, created = next, cur == nil
-		return nil
+	err = database.InTx(ctx, s.db, func(tx *sqlx.Tx) (err error) {
+		out, created, err = s.saveIn(ctx, tx, visible, id, createOnly, build)
+		return err
 	})
 	if err == nil {
 		s.answers.Forget(id) // after the commit: this node's next read sees the write
 	}
 	return out, created, err
+}
+
+// saveIn is save's work in tx.
+func (s *Service) saveIn(ctx context.Context, tx *sqlx.Tx, visible []uuid.UUID, id string, createOnly bool,
+	build func(cur *ChargeStation) (Draft, error)) (ChargeStation, bool, error) {
+	st, ev := s.store.WithTx(tx), s.evses.WithTx(tx)
+	var cur *ChargeStation
+	var c ChargeStation
+	err := ErrNotFound
+	if schema.ValidChargeStationID(id) { // an invalid id (reported by build) is never stored
+		c, err = st.GetForUpdate(ctx, visible, id)
+	}
+	switch {
+	case err == nil:
+		if createOnly {
+			return ChargeStation{}, false, ErrIDTaken
+		}
+		cur = &c
+	case !errors.Is(err, ErrNotFound):
+		return ChargeStation{}, false, err
+	}
+
+	d, err := build(cur)
+	var problems apperr.FieldErrors
+	if err != nil && !errors.As(err, &problems) {
+		return ChargeStation{}, false, err
+	}
+	var network uuid.UUID
+	if d.Station.LocationID != "" {
+		loc, lerr := s.locations.WithTx(tx).Get(ctx, visible, d.Station.LocationID)
+		switch {
+		case errors.Is(lerr, locations.ErrNotFound):
+			problems.Add("location_id", "no such location")
+		case lerr != nil:
+			return ChargeStation{}, false, lerr
+		default:
+			network = loc.NetworkID
+			// The tariffs it names must be tariffs of that network (they stay until
+			// this transaction ends).
+			bad, err := evse.CheckTariffRefs(ctx, tx, s.tariffs, network, d.TariffRefs)
+			if err != nil {
+				return ChargeStation{}, false, err
+			}
+			problems = evse.AddProblems(problems, bad)
+		}
+	}
+	if len(problems) > 0 {
+		return ChargeStation{}, false, problems
+	}
+
+	var tpl *templates.Template
+	if d.TemplateID != "" {
+		t, err := s.templates.WithTx(tx).Get(ctx, visible, d.TemplateID)
+		if err != nil {
+			return ChargeStation{}, false, err
+		}
+		tpl = &t
+	}
+	now := database.Timestamp(s.now())
+	next, evses := stationOf(id, network, d, tpl, cur, now)
+	var old []evse.EVSE
+	if cur == nil {
+		err = st.Create(ctx, next)
+	} else {
+		old = cur.EVSEs
+		err = st.Update(ctx, next)
+	}
+	if err != nil {
+		return ChargeStation{}, false, err
+	}
+	if next.EVSEs, _, err = ev.Replace(ctx, id, old, evses, now); err != nil {
+		var taken evse.EVSEIDTakenError
+		if errors.As(err, &taken) {
+			return ChargeStation{}, false, evseIDProblems(evses, taken)
+		}
+		return ChargeStation{}, false, err
+	}
+	return next, cur == nil, nil
+}
+
+// stationOf is the station d describes, to be stored at now in network, replacing cur (nil
+// when there is none), and its EVSEs: d's, or tpl's when it is copied from a template
+// (uids filled in).
+func stationOf(id string, network uuid.UUID, d Draft, tpl *templates.Template, cur *ChargeStation, now time.Time) (ChargeStation, []evse.EVSE) {
+	evses := d.EVSEs
+	if tpl != nil {
+		evses = FromTemplate(id, *tpl)
+	}
+	for i := range evses {
+		if evses[i].UID == "" {
+			evses[i].UID = evse.GeneratedUID(id, evses[i].SequenceNumber)
+		}
+	}
+	next := d.Station
+	next.ID, next.NetworkID = id, network
+	next.ETag, next.LastUpdated, next.StationUpdated = uuid.New(), now, now
+	if cur != nil {
+		next.Created, next.Gateway, next.PasswordHash, next.PasswordVerifier = cur.Created, cur.Gateway, cur.PasswordHash, cur.PasswordVerifier
+	} else {
+		next.Created, next.Gateway = now, Gateway{OnboardingState: schema.OnboardingPending}
+	}
+	if d.SetPassword {
+		next.PasswordHash, next.PasswordVerifier = d.Password.Hash, d.Password.Verifier
+	}
+	return next, evses
 }
 
 // evseIDProblems names the evses whose evse_id another EVSE has, by their place in the

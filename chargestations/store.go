@@ -215,7 +215,18 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpda
 // The read-only gateway fields start empty. Errors: ErrIDTaken.
 func (s *Store) Create(ctx context.Context, cs ChargeStation) error {
 	cs.Gateway = Gateway{OnboardingState: schema.OnboardingPending}
-	const q = `
+	_, err := sqlx.NamedExecContext(ctx, s.q, insertStation, toRow(cs))
+	if database.IsUniqueViolation(err, "charge_stations_pkey") {
+		return ErrIDTaken
+	}
+	if err != nil {
+		return fmt.Errorf("insert charge station %s: %w", cs.ID, database.Translate(err))
+	}
+	return nil
+}
+
+// insertStation inserts one station row, or many (sqlx repeats the VALUES list per row).
+const insertStation = `
 	INSERT INTO charge_stations (id, network_id, location_id, name, deploy_state, installation_date,
 		default_charge_station_tariff_id, charger_type, capabilities, contactless_type, tap_to_stop,
 		stop_on_parking, default_charge_station_directions, default_charge_station_floor_level,
@@ -226,14 +237,28 @@ func (s *Store) Create(ctx context.Context, cs ChargeStation) error {
 		:stop_on_parking, :default_charge_station_directions, :default_charge_station_floor_level,
 		:maintenance_info, :remarks, :security_profile, :ocpp_password_hash, :ocpp_password_verifier, :onboarding_state,
 		:etag, :created, :last_updated, :station_last_updated)`
-	_, err := sqlx.NamedExecContext(ctx, s.q, q, toRow(cs))
-	if database.IsUniqueViolation(err, "charge_stations_pkey") {
-		return ErrIDTaken
+
+// CreateMany inserts new stations, all in one statement (Create's, with many rows), and
+// returns the ids it inserted: a station whose id is taken is left out.
+func (s *Store) CreateMany(ctx context.Context, css []ChargeStation) (map[string]bool, error) {
+	rows := make([]stationRow, len(css))
+	for i, cs := range css {
+		cs.Gateway = Gateway{OnboardingState: schema.OnboardingPending}
+		rows[i] = toRow(cs)
 	}
+	q, args, err := sqlx.Named(insertStation+` ON CONFLICT (id) DO NOTHING RETURNING id`, rows)
 	if err != nil {
-		return fmt.Errorf("insert charge station %s: %w", cs.ID, database.Translate(err))
+		return nil, fmt.Errorf("insert %d charge stations: %w", len(css), err)
 	}
-	return nil
+	var ids []string
+	if err := sqlx.SelectContext(ctx, s.q, &ids, sqlx.Rebind(sqlx.DOLLAR, q), args...); err != nil {
+		return nil, fmt.Errorf("insert %d charge stations: %w", len(css), database.Translate(err))
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // Update writes the client-writable fields of cs, its network, password hash, etag and

@@ -374,18 +374,22 @@ func (s *Store) Replace(ctx context.Context, stationID string, old, next []EVSE,
 		}
 		stored = append(stored, stamped)
 	}
-	changed := len(write) > 0
+	dropped := false
 	for _, e := range old {
 		if !slices.Contains(keep, e.UID) {
-			changed = true
+			dropped = true
 		}
 	}
 	// Delete first: a new EVSE may take the sequence number of one that goes (the
-	// constraint is checked at commit anyway).
-	if _, err := s.q.ExecContext(ctx, `DELETE FROM evses WHERE charge_station_id = $1 AND NOT (uid = ANY($2))`,
-		stationID, pq.Array(keep)); err != nil {
-		return nil, false, fmt.Errorf("delete EVSEs of %s: %w", stationID, database.Translate(err))
+	// constraint is checked at commit anyway). old is every EVSE the station has (read under
+	// its row lock), so when none of them goes there is nothing to delete.
+	if dropped {
+		if _, err := s.q.ExecContext(ctx, `DELETE FROM evses WHERE charge_station_id = $1 AND NOT (uid = ANY($2))`,
+			stationID, pq.Array(keep)); err != nil {
+			return nil, false, fmt.Errorf("delete EVSEs of %s: %w", stationID, database.Translate(err))
+		}
 	}
+	changed := len(write) > 0 || dropped
 	if err := s.Write(ctx, write); err != nil {
 		return nil, false, err
 	}

@@ -155,6 +155,20 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpda
 	return row.toLocation(), nil
 }
 
+// GetMany returns the locations of ids that exist, by id, whatever their network: the caller
+// checks visibility (it serves writers that each see different networks).
+func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]Location, error) {
+	var rows []locationRow
+	if err := sqlx.SelectContext(ctx, s.q, &rows, `SELECT `+columns+` FROM locations WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("get %d locations: %w", len(ids), database.Translate(err))
+	}
+	out := make(map[string]Location, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.toLocation()
+	}
+	return out, nil
+}
+
 // List returns a page of visible locations in (last_updated, id) order, and the total (from
 // the kept counts when the list is not filtered by date).
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, paging.Meta, error) {

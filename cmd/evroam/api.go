@@ -80,13 +80,15 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	authorizer := tokens.NewAuthorizer(tokStore, nil)
 	sessStore := sessions.NewStore(db)
 	fileStore := files.NewStore(db)
+	stations := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, passwords, answers, nil)
+	stations.GroupCreates() // closed by the app after the API stopped
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
 		locations:    locations.NewService(db, locStore, csStore, nil),
 		templates:    templates.NewService(db, tplStore, nil),
 		tariffs:      tariffSvc,
-		stations:     chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, passwords, answers, nil),
+		stations:     stations,
 		evses:        evse.NewService(db, evseStore, tariffSvc, answers.Forget, nil),
 		tokens:       tokens.NewService(db, tokStore, authorizer.ForgetNetworks, nil),
 		authorizer:   authorizer,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/cluster"
+	"github.com/evroam/evroam/internal/batch"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
@@ -161,6 +162,7 @@ type snapshots struct {
 	gateway *ocpp.Server
 	node    *cluster.Node
 	reports *stationreports.Service
+	creates *batch.Stats // station creations committed together (chargestations.Service.GroupCreates)
 	pusher  *ocpi.Pusher
 	answers *chargestations.AnswerCache
 	tokens  *tokens.Authorizer
@@ -177,7 +179,7 @@ var (
 
 	descConnected = prometheus.NewDesc("evroam_ocpp_connected_stations", "Stations connected to this node's gateway, by protocol version (Ocpp16, Ocpp201).", []string{"protocol"}, nil)
 
-	descBatchPending = prometheus.NewDesc("evroam_batch_pending_items", "Items waiting in a batcher now (presence, boots, statuses, station_sessions, message_log, heartbeats).", []string{"batcher"}, nil)
+	descBatchPending = prometheus.NewDesc("evroam_batch_pending_items", "Items waiting in a batcher now (presence, boots, statuses, station_sessions, station_creates, message_log, heartbeats).", []string{"batcher"}, nil)
 	descBatchFlushes = prometheus.NewDesc("evroam_batch_flushes_total", "Batches a batcher wrote (one statement or transaction each).", []string{"batcher"}, nil)
 	descBatchItems   = prometheus.NewDesc("evroam_batch_items_total", "Items a batcher handed to the database, failed ones included.", []string{"batcher"}, nil)
 	descBatchFailed  = prometheus.NewDesc("evroam_batch_failed_items_total", "Items whose write failed.", []string{"batcher"}, nil)
@@ -240,6 +242,9 @@ func (s *snapshots) Collect(ch chan<- prometheus.Metric) {
 	counter(descAuthorizeDatabase, float64(misses))
 	shared := s.reports.BatchStats() // a new map at each call
 	shared["station_sessions"] = s.node.SessionBatchStats()
+	if s.creates != nil {
+		shared["station_creates"] = s.creates
+	}
 	for name, b := range shared {
 		batcher(name, b.Pending.Load(), b.Flushes.Load(), b.Items.Load(), b.Failed.Load())
 	}

@@ -43,7 +43,9 @@ type app struct {
 	node    *cluster.Node
 	gateway *ocpp.Server            // node.Server(): this node's OCPP endpoint
 	reports *stationreports.Service // its batchers are closed after the gateway
-	pusher  *ocpi.Pusher            // run by serve
+	// stations commits concurrent station creations together; closed after the API stopped.
+	stations *chargestations.Service
+	pusher   *ocpi.Pusher // run by serve
 	// ocpiCommands sends the results of partners' commands; Close waits for those in flight.
 	ocpiCommands *ocpi.Commands
 	metrics      *metrics
@@ -156,7 +158,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// so the API and the gateway never wait for a partner.
 	pusher := ocpi.NewPusher(db, ocpi.NewView(db), ocpi.PushConfig{DatabaseURL: cfg.DatabaseURL, PublicURL: cfg.PublicURL, Outbound: outbound, Log: log,
 		SessionPatchInterval: cfg.OCPISessionPatchInterval, Tokens: reg.tokens})
-	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, pusher: pusher, answers: answers, tokens: reg.authorizer, log: log})
+	m.registry.MustRegister(&snapshots{db: db.DB, gateway: node.Server(), node: node, reports: reg.reports, creates: reg.stations.CreateStats(), pusher: pusher, answers: answers, tokens: reg.authorizer, log: log})
 	h.metrics = m
 	h.nodeCalls = node.CallHandler()
 	// The station answer cache listens for station changes from here on (it serves nothing
@@ -178,7 +180,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station
 	// reported it.
 	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })
-	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports,
+	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports, stations: reg.stations,
 		ocpiCommands: h.ocpiCommands, pusher: pusher, metrics: m, answers: answers, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
 }
 
@@ -188,6 +190,7 @@ func (a *app) Close() {
 	defer cancel()
 	a.closeNode(ctx)
 	a.ocpiCommands.Close()
+	a.stations.Close()
 	a.stopListening()
 	<-a.listening
 	a.db.Close()
