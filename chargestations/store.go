@@ -418,6 +418,7 @@ type GatewayStation struct {
 	OnboardingState        schema.OnboardingState
 	FirmwareVersion        string // as the last BootNotification gave it
 	HasConfiguration       bool   // the station's configuration has been read before
+	HasOperators           bool   // the station has operators its connection is forwarded to (package proxy)
 	LocationID             string // the location the station stands at
 }
 
@@ -435,12 +436,14 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		LastBootAt       sql.NullTime   `db:"last_boot_at"`
 		FirmwareVersion  sql.NullString `db:"firmware_version"`
 		HasConfiguration bool           `db:"has_configuration"`
+		HasOperators     bool           `db:"has_operators"`
 		LocationID       string         `db:"location_id"`
 	}
 	err := sqlx.GetContext(ctx, s.q, &row, `
 	SELECT location_id, security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
 		ocpp_password_other_verifier, security_profile_pending, onboarding_state, last_boot_at,
-		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration
+		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration,
+		EXISTS (SELECT 1 FROM station_operators o WHERE o.charge_station_id = cs.id) AS has_operators
 	FROM charge_stations cs
 	WHERE id = $1`, identity)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -455,7 +458,7 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier,
 		PendingSecurityProfile: schema.SecurityProfile(row.ProfilePending.Int64), HasBootData: row.LastBootAt.Valid,
 		OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
-		HasConfiguration: row.HasConfiguration, LocationID: row.LocationID,
+		HasConfiguration: row.HasConfiguration, HasOperators: row.HasOperators, LocationID: row.LocationID,
 	}, nil
 }
 
@@ -620,46 +623,7 @@ const lockStations = `locked AS (
 // moves (never backwards); the etag does not. It returns the identities it found; others are
 // skipped.
 func (s *Store) RecordPresence(ctx context.Context, ps []Presence) (found map[string]bool, err error) {
-	n := len(ps)
-	ids, protocols, ips, endpoints := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	online, ats := make([]bool, n), make([]time.Time, n)
-	for i, p := range ps {
-		ids[i], online[i], protocols[i], ips[i], endpoints[i], ats[i] = p.Identity, p.Online,
-			string(p.ProtocolVersion), p.ClientIPAddress, p.Endpoint, database.Timestamp(p.At)
-	}
-	q := `
-	WITH u AS (
-		SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-			WITH ORDINALITY AS u(id, online, protocol, ip, endpoint, at, n)
-	), ` + fmt.Sprintf(lockStations, "$1") + `, last AS (
-		SELECT DISTINCT ON (id) id, online, at FROM u ORDER BY id, n DESC
-	), conn AS (
-		SELECT DISTINCT ON (id) id, protocol, ip, endpoint, at FROM u WHERE online ORDER BY id, n DESC
-	), latest AS (
-		SELECT id, max(at) AS at FROM u GROUP BY id
-	)
-	UPDATE charge_stations cs SET
-		-- A disconnect older than the station's current connection (a left session swept
-		-- after the station came back) leaves it as it is.
-		connectivity_status = CASE WHEN last.online THEN 'Online'
-			WHEN conn.id IS NULL AND last.at < cs.last_connected_at THEN cs.connectivity_status
-			ELSE 'Offline' END,
-		last_connected_at = CASE WHEN conn.id IS NULL THEN cs.last_connected_at
-			ELSE GREATEST(cs.last_connected_at, conn.at) END,
-		protocol_version = coalesce(conn.protocol, cs.protocol_version),
-		client_ip_address = CASE WHEN conn.id IS NULL THEN cs.client_ip_address ELSE NULLIF(conn.ip, '') END,
-		endpoint = CASE WHEN conn.id IS NULL THEN cs.endpoint ELSE NULLIF(conn.endpoint, '') END,
-		last_connection_attempt_at = CASE WHEN conn.id IS NULL THEN cs.last_connection_attempt_at
-			ELSE GREATEST(cs.last_connection_attempt_at, conn.at) END,
-		last_connection_error = CASE WHEN conn.id IS NULL OR cs.last_connection_attempt_at > conn.at
-			THEN cs.last_connection_error END,
-		last_updated = GREATEST(cs.last_updated, latest.at),
-		station_last_updated = GREATEST(cs.station_last_updated, latest.at)
-	FROM locked JOIN last USING (id) JOIN latest USING (id) LEFT JOIN conn USING (id)
-	WHERE cs.id = locked.id
-	RETURNING cs.id`
-	return s.updated(ctx, "record presence", q, pq.Array(ids), pq.Array(online), pq.Array(protocols),
-		pq.Array(ips), pq.Array(endpoints), pq.Array(ats))
+	return s.RecordConnections(ctx, ps, nil)
 }
 
 // LoginFailure is a refused OCPP login of a station.
@@ -734,41 +698,97 @@ type Boot struct {
 // last_updated moves (never backwards); the etag does not. It returns the identities it
 // found; others are skipped.
 func (s *Store) RecordBoots(ctx context.Context, bs []Boot) (found map[string]bool, err error) {
-	n := len(bs)
-	ids, vendor, model, cpSerial, cbSerial, fw, iccid, imsi, meterType, meterSerial :=
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	interval, ats := make([]int64, n), make([]time.Time, n)
-	remote := make([]sql.NullBool, n)
+	return s.RecordConnections(ctx, nil, bs)
+}
+
+// RecordConnections is RecordPresence and RecordBoots at once, in one statement that writes
+// each station's row once. A reconnecting station reports both within milliseconds (its
+// connection, then its BootNotification), and every write of its row is a new row version
+// with an entry in each of the table's seven indexes (last_updated is indexed, so none is a
+// HOT update): written once, a reconnect storm costs half. The two touch different columns
+// but last_updated, which takes the latest of both. It returns the identities it found.
+func (s *Store) RecordConnections(ctx context.Context, ps []Presence, bs []Boot) (found map[string]bool, err error) {
+	np := len(ps)
+	pIDs, protocols, ips, endpoints := make([]string, np), make([]string, np), make([]string, np), make([]string, np)
+	online, pAts := make([]bool, np), make([]time.Time, np)
+	for i, p := range ps {
+		pIDs[i], online[i], protocols[i], ips[i], endpoints[i], pAts[i] = p.Identity, p.Online,
+			string(p.ProtocolVersion), p.ClientIPAddress, p.Endpoint, database.Timestamp(p.At)
+	}
+	nb := len(bs)
+	bIDs, vendor, model, cpSerial, cbSerial, fw, iccid, imsi, meterType, meterSerial :=
+		make([]string, nb), make([]string, nb), make([]string, nb), make([]string, nb), make([]string, nb),
+		make([]string, nb), make([]string, nb), make([]string, nb), make([]string, nb), make([]string, nb)
+	interval, bAts := make([]int64, nb), make([]time.Time, nb)
+	remote := make([]sql.NullBool, nb)
 	for i, b := range bs {
-		ids[i], vendor[i], model[i], cpSerial[i], cbSerial[i], fw[i], iccid[i], imsi[i], meterType[i], meterSerial[i] =
+		bIDs[i], vendor[i], model[i], cpSerial[i], cbSerial[i], fw[i], iccid[i], imsi[i], meterType[i], meterSerial[i] =
 			b.Identity, b.ChargePointVendor, b.ChargePointModel, b.ChargePointSerialNumber, b.ChargeBoxSerialNumber,
 			b.FirmwareVersion, b.ICCID, b.IMSI, b.MeterType, b.MeterSerialNumber
-		interval[i], ats[i], remote[i] = int64(b.HeartbeatInterval), database.Timestamp(b.At), database.NullBool(b.RemoteManageable)
+		interval[i], bAts[i], remote[i] = int64(b.HeartbeatInterval), database.Timestamp(b.At), database.NullBool(b.RemoteManageable)
 	}
+	// Presence ($1–$6): a station's last entry decides whether it is Online; the protocol,
+	// address and endpoint come from its last connection. Boots ($7–$19): the last one wins.
 	q := `
-	WITH u AS (
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::int[], $12::bool[], $13::timestamptz[])
-			WITH ORDINALITY AS u(id, vendor, model, cp_serial, cb_serial, fw, iccid, imsi, meter_type, meter_serial,
+	WITH p AS (
+		SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+			WITH ORDINALITY AS p(id, online, protocol, ip, endpoint, at, n)
+	), b AS (
+		SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+			$14::text[], $15::text[], $16::text[], $17::int[], $18::bool[], $19::timestamptz[])
+			WITH ORDINALITY AS b(id, vendor, model, cp_serial, cb_serial, fw, iccid, imsi, meter_type, meter_serial,
 				interval, remote, at, n)
-	), ` + fmt.Sprintf(lockStations, "$1") + `, b AS (
-		SELECT DISTINCT ON (id) * FROM u ORDER BY id, n DESC
+	), ` + fmt.Sprintf(lockStations, "$1 || $7") + `, last AS (
+		SELECT DISTINCT ON (id) id, online, at FROM p ORDER BY id, n DESC
+	), conn AS (
+		SELECT DISTINCT ON (id) id, protocol, ip, endpoint, at FROM p WHERE online ORDER BY id, n DESC
+	), latest AS (
+		SELECT id, max(at) AS at FROM p GROUP BY id
+	), boot AS (
+		SELECT DISTINCT ON (id) * FROM b ORDER BY id, n DESC
 	)
 	UPDATE charge_stations cs SET
-		charge_point_vendor = NULLIF(b.vendor, ''), charge_point_model = NULLIF(b.model, ''),
-		charge_point_serial_number = NULLIF(b.cp_serial, ''), charge_box_serial_number = NULLIF(b.cb_serial, ''),
-		firmware_version = NULLIF(b.fw, ''), iccid = NULLIF(b.iccid, ''), imsi = NULLIF(b.imsi, ''),
-		meter_type = NULLIF(b.meter_type, ''), meter_serial_number = NULLIF(b.meter_serial, ''),
-		heartbeat_interval = NULLIF(b.interval, 0), remote_manageable = coalesce(b.remote, cs.remote_manageable),
-		onboarding_state = 'Onboarded', last_boot_at = b.at,
-		last_updated = GREATEST(cs.last_updated, b.at), station_last_updated = GREATEST(cs.station_last_updated, b.at)
-	FROM locked JOIN b USING (id)
+		-- A disconnect older than the station's current connection (a left session swept
+		-- after the station came back) leaves it as it is.
+		connectivity_status = CASE WHEN last.id IS NULL THEN cs.connectivity_status
+			WHEN last.online THEN 'Online'
+			WHEN conn.id IS NULL AND last.at < cs.last_connected_at THEN cs.connectivity_status
+			ELSE 'Offline' END,
+		last_connected_at = CASE WHEN conn.id IS NULL THEN cs.last_connected_at
+			ELSE GREATEST(cs.last_connected_at, conn.at) END,
+		protocol_version = coalesce(conn.protocol, cs.protocol_version),
+		client_ip_address = CASE WHEN conn.id IS NULL THEN cs.client_ip_address ELSE NULLIF(conn.ip, '') END,
+		endpoint = CASE WHEN conn.id IS NULL THEN cs.endpoint ELSE NULLIF(conn.endpoint, '') END,
+		last_connection_attempt_at = CASE WHEN conn.id IS NULL THEN cs.last_connection_attempt_at
+			ELSE GREATEST(cs.last_connection_attempt_at, conn.at) END,
+		last_connection_error = CASE WHEN conn.id IS NULL OR cs.last_connection_attempt_at > conn.at
+			THEN cs.last_connection_error END,
+
+		charge_point_vendor = CASE WHEN boot.id IS NULL THEN cs.charge_point_vendor ELSE NULLIF(boot.vendor, '') END,
+		charge_point_model = CASE WHEN boot.id IS NULL THEN cs.charge_point_model ELSE NULLIF(boot.model, '') END,
+		charge_point_serial_number = CASE WHEN boot.id IS NULL THEN cs.charge_point_serial_number ELSE NULLIF(boot.cp_serial, '') END,
+		charge_box_serial_number = CASE WHEN boot.id IS NULL THEN cs.charge_box_serial_number ELSE NULLIF(boot.cb_serial, '') END,
+		firmware_version = CASE WHEN boot.id IS NULL THEN cs.firmware_version ELSE NULLIF(boot.fw, '') END,
+		iccid = CASE WHEN boot.id IS NULL THEN cs.iccid ELSE NULLIF(boot.iccid, '') END,
+		imsi = CASE WHEN boot.id IS NULL THEN cs.imsi ELSE NULLIF(boot.imsi, '') END,
+		meter_type = CASE WHEN boot.id IS NULL THEN cs.meter_type ELSE NULLIF(boot.meter_type, '') END,
+		meter_serial_number = CASE WHEN boot.id IS NULL THEN cs.meter_serial_number ELSE NULLIF(boot.meter_serial, '') END,
+		heartbeat_interval = CASE WHEN boot.id IS NULL THEN cs.heartbeat_interval ELSE NULLIF(boot.interval, 0) END,
+		remote_manageable = coalesce(boot.remote, cs.remote_manageable),
+		onboarding_state = CASE WHEN boot.id IS NULL THEN cs.onboarding_state ELSE 'Onboarded' END,
+		last_boot_at = coalesce(boot.at, cs.last_boot_at),
+
+		-- (GREATEST skips NULLs: a station with no entry of one kind.)
+		last_updated = GREATEST(cs.last_updated, latest.at, boot.at),
+		station_last_updated = GREATEST(cs.station_last_updated, latest.at, boot.at)
+	FROM locked LEFT JOIN last USING (id) LEFT JOIN latest USING (id) LEFT JOIN conn USING (id) LEFT JOIN boot USING (id)
 	WHERE cs.id = locked.id
 	RETURNING cs.id`
-	return s.updated(ctx, "record boots", q, pq.Array(ids), pq.Array(vendor), pq.Array(model), pq.Array(cpSerial),
+	return s.updated(ctx, "record connections", q, pq.Array(pIDs), pq.Array(online), pq.Array(protocols),
+		pq.Array(ips), pq.Array(endpoints), pq.Array(pAts),
+		pq.Array(bIDs), pq.Array(vendor), pq.Array(model), pq.Array(cpSerial),
 		pq.Array(cbSerial), pq.Array(fw), pq.Array(iccid), pq.Array(imsi), pq.Array(meterType), pq.Array(meterSerial),
-		pq.Array(interval), pq.Array(remote), pq.Array(ats))
+		pq.Array(interval), pq.Array(remote), pq.Array(bAts))
 }
 
 // RecordHeartbeats sets last_heartbeat_at of many stations in one statement (the gateway

@@ -82,6 +82,9 @@ type conn struct {
 
 	// px holds the station's operator links (nil without Config.Proxy).
 	px *stationProxy
+	// hasOperators: the station had operators when it logged in (Station.HasOperators), so
+	// its links are read at the start.
+	hasOperators bool
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when run has finished (disconnect recorded)
@@ -134,6 +137,7 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 	if s.cfg.Proxy != nil {
 		c.px = newStationProxy(c, s.cfg.Proxy)
 	}
+	c.hasOperators = st.HasOperators
 	fw := st.FirmwareVersion
 	c.firmware.Store(&fw)
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
@@ -181,7 +185,7 @@ func (c *conn) start(prev *conn, clientIP, endpoint string) {
 		}
 	}()
 	s.log.Debug("ocpp: station connected", "identity", c.identity, "protocol", c.proto, "ip", clientIP)
-	if c.px != nil {
+	if c.px != nil && c.hasOperators {
 		go func() {
 			if prev != nil && prev.px != nil {
 				// One link per operator: the replaced connection's links end first.

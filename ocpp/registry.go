@@ -183,6 +183,11 @@ type Station struct {
 	// the configuration only when it is not, or when the firmware changed.
 	FirmwareVersion  string
 	HasConfiguration bool
+	// HasOperators says whether the station has operators (ProxyRegistry.Operators). A
+	// connection reads them only when it does: nearly every station has none, and in a
+	// reconnect storm a read per connection was a sixth of the gateway's CPU. An operator
+	// added while the station is connected arrives through ReloadOperators.
+	HasOperators bool
 }
 
 // ConnectInfo describes an accepted WebSocket connection.

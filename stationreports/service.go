@@ -47,9 +47,11 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 
-	presence *batch.Batcher[chargestations.Presence]
-	boots    *batch.Batcher[chargestations.Boot]
-	statuses *batch.Batcher[StatusReport]
+	// connections carries connects, disconnects and boots: one batcher, so that a
+	// reconnecting station's connect and boot, which come milliseconds apart, usually share
+	// a batch and its row is written once (chargestations.Store.RecordConnections).
+	connections *batch.Batcher[connectionReport]
+	statuses    *batch.Batcher[StatusReport]
 	// sessionReports carries transaction starts, reports and meter values (sessionItem).
 	sessionReports *batch.Batcher[sessionItem]
 	firmware       *batch.Batcher[stationlogs.FirmwareStatus]
@@ -96,8 +98,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s := &Service{db: db, stations: stations, evses: evses, logs: logs, sessions: sess, passwords: passwords,
 		changed: changed, now: now, log: log}
 	cfg := batch.Config{Shards: 4, MaxBatch: 500}
-	s.presence = batch.New(cfg, func(p chargestations.Presence) string { return p.Identity }, s.writePresence)
-	s.boots = batch.New(cfg, func(b chargestations.Boot) string { return b.Identity }, s.writeBoots)
+	s.connections = batch.New(cfg, connectionReport.identity, s.writeConnections)
 	s.statuses = batch.New(cfg, func(r StatusReport) string { return s.locationOf(r.Identity) }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
@@ -107,8 +108,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 
 // Close writes what the batchers hold and stops them.
 func (s *Service) Close() {
-	s.presence.Close()
-	s.boots.Close()
+	s.connections.Close()
 	s.statuses.Close()
 	s.sessionReports.Close()
 	s.firmware.Close()
@@ -117,7 +117,7 @@ func (s *Service) Close() {
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
-	return map[string]*batch.Stats{"presence": s.presence.Stats(), "boots": s.boots.Stats(), "statuses": s.statuses.Stats(),
+	return map[string]*batch.Stats{"connections": s.connections.Stats(), "statuses": s.statuses.Stats(),
 		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats(),
 		"diagnostics_statuses": s.diagnostics.Stats()}
 }
@@ -153,6 +153,8 @@ type Station struct {
 	FirmwareVersion string
 	// HasConfiguration: the station's configuration has been read before.
 	HasConfiguration bool
+	// HasOperators: the station has operators its connection is forwarded to.
+	HasOperators bool
 }
 
 // LookupStation returns the station with OCPP identity, whatever its network.
@@ -164,7 +166,7 @@ func (s *Service) LookupStation(ctx context.Context, identity string) (Station, 
 	}
 	s.locations.Store(identity, st.LocationID)
 	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, PendingSecurityProfile: st.PendingSecurityProfile, HasBootData: st.HasBootData,
-		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration}
+		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration, HasOperators: st.HasOperators}
 	if st.PasswordHash != "" || st.OtherPasswordHash != "" {
 		current := secret.Stored{Hash: st.PasswordHash, Verifier: st.PasswordVerifier}
 		other := secret.Stored{Hash: st.OtherPasswordHash, Verifier: st.OtherPasswordVerifier}
@@ -231,22 +233,45 @@ func (s *Service) RecordConnect(ctx context.Context, identity string, c ConnectI
 		}
 		s.changed(identity)
 	}
-	return s.presence.Write(ctx, chargestations.Presence{Identity: identity, Online: true, ProtocolVersion: c.ProtocolVersion,
-		ClientIPAddress: c.ClientIPAddress, Endpoint: c.Endpoint, At: c.At})
+	return s.connections.Write(ctx, connectionReport{presence: &chargestations.Presence{Identity: identity, Online: true,
+		ProtocolVersion: c.ProtocolVersion, ClientIPAddress: c.ClientIPAddress, Endpoint: c.Endpoint, At: c.At}})
 }
 
 // RecordDisconnect marks the station Offline. Errors: chargestations.ErrNotFound.
 func (s *Service) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
-	return s.presence.Write(ctx, chargestations.Presence{Identity: identity, Online: false, At: at})
+	return s.connections.Write(ctx, connectionReport{presence: &chargestations.Presence{Identity: identity, Online: false, At: at}})
 }
 
-func (s *Service) writePresence(ctx context.Context, ps []chargestations.Presence) error {
-	found, err := s.stations.RecordPresence(ctx, ps)
+// connectionReport is a connect or disconnect (presence), or a boot.
+type connectionReport struct {
+	presence *chargestations.Presence
+	boot     *chargestations.Boot
+}
+
+func (r connectionReport) identity() string {
+	if r.presence != nil {
+		return r.presence.Identity
+	}
+	return r.boot.Identity
+}
+
+// writeConnections writes a batch of connects, disconnects and boots with one statement.
+func (s *Service) writeConnections(ctx context.Context, rs []connectionReport) error {
+	var ps []chargestations.Presence
+	var bs []chargestations.Boot
+	for _, r := range rs {
+		if r.presence != nil {
+			ps = append(ps, *r.presence)
+		} else {
+			bs = append(bs, *r.boot)
+		}
+	}
+	found, err := s.stations.RecordConnections(ctx, ps, bs)
 	if err != nil {
 		return err
 	}
-	s.changed(identities(ps, func(p chargestations.Presence) string { return p.Identity })...)
-	return notFound(ps, func(p chargestations.Presence) string { return p.Identity }, found)
+	s.changed(identities(rs, connectionReport.identity)...)
+	return notFound(rs, connectionReport.identity, found)
 }
 
 // RecordBoot stores the boot data of an accepted BootNotification; the first one onboards the
@@ -255,16 +280,7 @@ func (s *Service) writePresence(ctx context.Context, ps []chargestations.Presenc
 func (s *Service) RecordBoot(ctx context.Context, identity string, b chargestations.BootInfo) error {
 	remote := true
 	b.RemoteManageable = &remote
-	return s.boots.Write(ctx, chargestations.Boot{Identity: identity, BootInfo: b})
-}
-
-func (s *Service) writeBoots(ctx context.Context, bs []chargestations.Boot) error {
-	found, err := s.stations.RecordBoots(ctx, bs)
-	if err != nil {
-		return err
-	}
-	s.changed(identities(bs, func(b chargestations.Boot) string { return b.Identity })...)
-	return notFound(bs, func(b chargestations.Boot) string { return b.Identity }, found)
+	return s.connections.Write(ctx, connectionReport{boot: &chargestations.Boot{Identity: identity, BootInfo: b}})
 }
 
 // RecordHeartbeats stores the last heartbeat of many stations (identity → time) at once.

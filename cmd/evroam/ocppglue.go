@@ -39,7 +39,7 @@ func (g gatewayRegistry) LookupStation(ctx context.Context, identity string) (oc
 	}
 	return ocpp.Station{Identity: st.Identity, SecurityProfile: int(st.SecurityProfile),
 		PendingSecurityProfile: int(st.PendingSecurityProfile), VerifyPassword: st.VerifyPassword, HasBootData: st.HasBootData, FirmwareVersion: st.FirmwareVersion,
-		HasConfiguration: st.HasConfiguration}, nil
+		HasConfiguration: st.HasConfiguration, HasOperators: st.HasOperators}, nil
 }
 
 func (g gatewayRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) error {
