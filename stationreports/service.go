@@ -62,8 +62,8 @@ type Service struct {
 	locations sync.Map
 }
 
-// locationOf is the shard key of a station's status reports: its location, so that the
-// status batches running side by side touch disjoint locations. Each batch's commit
+// locationOf is the shard key of a station's status and connection reports: its location,
+// so that the batches running side by side touch disjoint locations. Each batch's commit
 // publishes to OCPI under a lock per location it changed (migration 0016); sharded by station,
 // the stations of one location were spread over every shard, and the shards' commits waited
 // for each other's location locks. A station's reports all take the same key (the location
@@ -98,7 +98,10 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s := &Service{db: db, stations: stations, evses: evses, logs: logs, sessions: sess, passwords: passwords,
 		changed: changed, now: now, log: log}
 	cfg := batch.Config{Shards: 4, MaxBatch: 500}
-	s.connections = batch.New(cfg, connectionReport.identity, s.writeConnections)
+	// Connections are sharded by location like statuses: a station's first connection
+	// turns it Online, which its commit publishes to OCPI under its location's lock, and
+	// shards holding stations of the same location waited for each other's locks.
+	s.connections = batch.New(cfg, func(r connectionReport) string { return s.locationOf(r.identity()) }, s.writeConnections)
 	s.statuses = batch.New(cfg, func(r StatusReport) string { return s.locationOf(r.Identity) }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
