@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evroam/evroam/simulator"
@@ -207,9 +209,20 @@ func runCommands(ctx context.Context, e *env) ([]result, error) {
 		return nil, err
 	}
 	connected := e.fleet.Connected()
+	// Each client commands stations of its own (client k: k, k+20, k+40, …): a station takes
+	// one command at a time (OCPP allows one outstanding CALL per direction), and two clients
+	// that picked the same station at once would measure the 409 that rule gives the second.
+	const clients = 20
 	load := func(n *node) simulator.Figures {
-		return httpLoad(ctx, 20, e.loadDuration(), e.adminKey, http.StatusOK, func(r *rand.Rand) (string, string, []byte) {
-			return http.MethodPost, n.api + "/chargers/" + stationID(r.IntN(e.fleetSize())) + "/reset", []byte(`{"type": "Soft"}`)
+		var slots sync.Map // a client's random source → its slot
+		var next atomic.Int64
+		return httpLoad(ctx, clients, e.loadDuration(), e.adminKey, http.StatusOK, func(r *rand.Rand) (string, string, []byte) {
+			slot, ok := slots.Load(r)
+			if !ok {
+				slot, _ = slots.LoadOrStore(r, int(next.Add(1)-1))
+			}
+			station := slot.(int) + clients*r.IntN(e.fleetSize()/clients)
+			return http.MethodPost, n.api + "/chargers/" + stationID(station) + "/reset", []byte(`{"type": "Soft"}`)
 		})
 	}
 	var local simulator.Figures
