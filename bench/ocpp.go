@@ -70,13 +70,19 @@ func (e *env) ensureFleet(ctx context.Context) error {
 }
 
 func messageLoad(ctx context.Context, e *env, name string, action simulator.LoadAction, stations int) (simulator.Figures, error) {
+	return pacedLoad(ctx, e, name, action, stations, 0)
+}
+
+// pacedLoad is messageLoad at rate messages a second in all (simulator.Load.Rate; 0: a closed
+// loop).
+func pacedLoad(ctx context.Context, e *env, name string, action simulator.LoadAction, stations int, rate float64) (simulator.Figures, error) {
 	if err := e.ensureFleet(ctx); err != nil {
 		return simulator.Figures{}, err
 	}
 	var rep simulator.Report
 	var err error
 	e.profiled(ctx, name, e.loadDuration(), func() {
-		rep, err = simulator.MessageLoad(ctx, e.fleet, simulator.Load{Action: action, Stations: stations, Duration: e.loadDuration()})
+		rep, err = simulator.MessageLoad(ctx, e.fleet, simulator.Load{Action: action, Stations: stations, Duration: e.loadDuration(), Rate: rate})
 	})
 	return rep.Get(action.String()), err
 }
@@ -96,18 +102,34 @@ func runHeartbeats(ctx context.Context, e *env) ([]result, error) {
 }
 
 // status: 1,000 stations send StatusNotification back to back (connectors 1 and 2
-// alternating), each a real change of an EVSE and a status-log entry.
+// alternating), each a real change of an EVSE and a status-log entry: the rate the gateway
+// sustains. Then the same stations send 5,000 a second in all, paced, for the latency at that
+// rate, and at half of it. (A closed loop cannot measure latency: with 1,000 stations always waiting, the mean
+// latency is 1,000 ÷ the rate, 200 ms at 5,000 msg/s, whatever the gateway does.)
 func runStatus(ctx context.Context, e *env) ([]result, error) {
 	n := min(1000, e.fleetSize())
 	f, err := messageLoad(ctx, e, "status", simulator.LoadStatusNotification, n)
 	if err != nil {
 		return nil, err
 	}
+	rate := 5000 * float64(n) / 1000
+	paced, err := pacedLoad(ctx, e, "status-paced", simulator.LoadStatusNotification, n, rate)
+	if err != nil {
+		return nil, err
+	}
+	// And at half that rate, where a gateway short of the target is not saturated.
+	half, err := pacedLoad(ctx, e, "status-paced-half", simulator.LoadStatusNotification, n, rate/2)
+	if err != nil {
+		return nil, err
+	}
 	return []result{
 		atLeast(result{Scenario: "status", Figure: fmt.Sprintf("StatusNotification, closed loop from %d stations", n), Value: f.Throughput,
 			Unit: "msg/s", Target: "≥ 5,000/s", Detail: f}, 5000),
-		atMost(result{Scenario: "status", Figure: "p99 latency", Value: ms(f.P99), Unit: "ms", Target: "< 100 ms"}, 100),
-		atMost(result{Scenario: "status", Figure: "CALLERRORs (InternalError and others)", Value: float64(f.Errors), Target: "0"}, 0),
+		{Scenario: "status", Figure: "p99 latency, closed loop", Value: ms(f.P99), Unit: "ms"},
+		{Scenario: "status", Figure: fmt.Sprintf("rate reached, paced at %.0f msg/s", rate), Value: paced.Throughput, Unit: "msg/s", Detail: paced},
+		atMost(result{Scenario: "status", Figure: fmt.Sprintf("p99 latency, paced at %.0f msg/s", rate), Value: ms(paced.P99), Unit: "ms", Target: "< 100 ms"}, 100),
+		{Scenario: "status", Figure: fmt.Sprintf("p99 latency, paced at %.0f msg/s", rate/2), Value: ms(half.P99), Unit: "ms", Detail: half},
+		atMost(result{Scenario: "status", Figure: "CALLERRORs (InternalError and others)", Value: float64(f.Errors + paced.Errors + half.Errors), Target: "0"}, 0),
 	}, nil
 }
 

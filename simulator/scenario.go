@@ -149,6 +149,10 @@ type Load struct {
 	Stations int
 	// Duration is how long they send. Default 10s.
 	Duration time.Duration
+	// Rate, when above 0, paces the load: the stations together send Rate messages a second,
+	// each station on a schedule of its own (one message every Stations/Rate seconds, the
+	// stations' schedules spread evenly over that interval). 0: a closed loop.
+	Rate float64
 }
 
 // MessageLoad runs a closed loop: each of Load.Stations connected stations sends
@@ -157,6 +161,14 @@ type Load struct {
 // code, "Timeout"); a station whose connection is lost stops. The throughput is over the
 // whole load, so the figure is what the gateway sustains with that many stations waiting on
 // it. Stations must be connected (and booted) first, e.g. with ConnectStorm.
+//
+// A closed loop measures throughput, not latency: with N stations always waiting, the mean
+// latency is N ÷ throughput whatever the gateway does (1,000 stations at 5,000 msg/s wait
+// 200 ms on average). With Load.Rate the load is paced instead, and the latency is what a
+// message waits at that rate. A station sends its next message when it is due, or when the
+// previous one is answered if that is later (OCPP allows one CALL at a time), and the latency
+// counts from when the message was due: a slow answer delays the messages behind it, and
+// their wait is counted too (no coordinated omission).
 func MessageLoad(ctx context.Context, f *Fleet, load Load) (Report, error) {
 	if load.Action < LoadHeartbeat || load.Action > LoadMeterValues {
 		return Report{}, fmt.Errorf("simulator: unknown load action %d", load.Action)
@@ -179,16 +191,28 @@ func MessageLoad(ctx context.Context, f *Fleet, load Load) (Report, error) {
 	action := load.Action.String()
 	rec := NewRecorder()
 	deadline := rec.start.Add(load.Duration)
+	var every time.Duration // a station's interval when paced
+	if load.Rate > 0 {
+		every = time.Duration(float64(len(senders)) / load.Rate * float64(time.Second))
+	}
 	var wg sync.WaitGroup
-	for _, s := range senders {
+	for i, s := range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			bp := getBuffer()
 			defer putBuffer(bp)
+			due := rec.start.Add(every * time.Duration(i) / time.Duration(len(senders)))
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				*bp = s.loadPayload((*bp)[:0], load.Action)
 				start := time.Now()
+				if every > 0 {
+					if !due.Before(deadline) || !sleepUntil(ctx, due) {
+						return
+					}
+					start = due
+					due = due.Add(every)
+				}
+				*bp = s.loadPayload((*bp)[:0], load.Action)
 				_, err := s.call(ctx, action, *bp)
 				rec.Observe(action, time.Since(start), err)
 				if errors.Is(err, ErrNotConnected) {
@@ -270,4 +294,20 @@ func HoldIdle(ctx context.Context, f *Fleet) (Report, error) {
 	}
 	rec.Stop()
 	return rec.Report(), nil
+}
+
+// sleepUntil waits until t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -621,6 +621,16 @@ func TestScenarios(t *testing.T) {
 			}
 		}
 	})
+	// Paced: 6 stations at 100 messages a second in all send one each every 60 ms, on
+	// schedules 10 ms apart, so no more than 5 each fit in 300 ms, however fast the gateway.
+	rep, err = simulator.MessageLoad(ctx, f, simulator.Load{Action: simulator.LoadStatusNotification, Stations: 6,
+		Duration: 300 * time.Millisecond, Rate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paced := rep.Get("StatusNotification"); paced.Count == 0 || paced.Count > 30 || paced.Errors != 0 {
+		t.Errorf("paced status load sent %d (errors %d), want 1 to 30:\n%s", paced.Count, paced.Errors, rep)
+	}
 	for _, a := range []simulator.LoadAction{simulator.LoadHeartbeat, simulator.LoadAuthorize, simulator.LoadMeterValues} {
 		rep, err := simulator.MessageLoad(ctx, f, simulator.Load{Action: a, Duration: 100 * time.Millisecond})
 		if err != nil {
