@@ -58,6 +58,8 @@
 //     registered the connection and serves it.
 //   - MessageLoad: a closed loop in which S stations each send one action back to back for
 //     a duration, so the throughput is what the gateway sustains with S callers waiting.
+//     With a Rate it is paced instead (each station on its own schedule), and the latency,
+//     counted from when each message was due, is what a message waits at that rate.
 //   - HoldIdle: connect and hold, sending nothing, while the gateway's memory is measured;
 //     dropped connections are counted.
 //
