@@ -587,6 +587,9 @@ func TestScenarios(t *testing.T) {
 		t.Errorf("%d connected after the storm, want %d", got, n)
 	}
 	g.reg.Wait(t, waitTimeout, "every boot", func(r *ocpptest.Registry) bool { return len(r.Boots) == n })
+	// The gateway records a connect while it already serves the station, so a boot can be
+	// recorded before its connection's connect.
+	g.reg.Wait(t, waitTimeout, "every connect", func(r *ocpptest.Registry) bool { return len(r.Connects) == n })
 	protos := map[string]int{}
 	g.reg.Do(func(r *ocpptest.Registry) {
 		for _, c := range r.Connects {
