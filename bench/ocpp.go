@@ -113,12 +113,13 @@ func runStatus(ctx context.Context, e *env) ([]result, error) {
 		return nil, err
 	}
 	rate := 5000 * float64(n) / 1000
-	paced, err := pacedLoad(ctx, e, "status-paced", simulator.LoadStatusNotification, n, rate)
+	// Half the rate first, where a gateway short of the target is not saturated (after a
+	// saturated run the database would still be catching up).
+	half, err := pacedLoad(ctx, e, "status-paced-half", simulator.LoadStatusNotification, n, rate/2)
 	if err != nil {
 		return nil, err
 	}
-	// And at half that rate, where a gateway short of the target is not saturated.
-	half, err := pacedLoad(ctx, e, "status-paced-half", simulator.LoadStatusNotification, n, rate/2)
+	paced, err := pacedLoad(ctx, e, "status-paced", simulator.LoadStatusNotification, n, rate)
 	if err != nil {
 		return nil, err
 	}
