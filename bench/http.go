@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evroam/evroam/simulator"
@@ -30,6 +31,7 @@ func httpLoad(ctx context.Context, workers int, d time.Duration, key string, wan
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
+	var logged atomic.Int32
 	for w := range workers {
 		wg.Add(1)
 		go func() {
@@ -58,6 +60,9 @@ func httpLoad(ctx context.Context, workers int, d time.Duration, key string, wan
 				}
 				if err == nil && status != want {
 					err = &simulator.CallError{Code: fmt.Sprintf("HTTP %d", status)}
+					if logged.Add(1) <= 5 { // a few, to tell why without flooding the output
+						logf("%s %s answered %d: %s", method, requestTarget(url), status, client.errBody)
+					}
 				}
 				rec.Observe("http", time.Since(t0), err)
 			}

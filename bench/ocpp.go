@@ -22,9 +22,14 @@ import (
 // fleetSize is how many stations the storms and commands use.
 func (e *env) fleetSize() int { return e.scaled(10_000, 200) }
 
-func (e *env) stationFleet(n *node, first, count int) (*simulator.Fleet, error) {
+// fleetFirst is the number of a fleet's first station: the simulator numbers its stations
+// from 1 (a FirstNumber of 0 means its default), so the fleet of n stations is BENCH-000001
+// to stationID(n), and a load that picks stations of the fleet itself must count from here.
+const fleetFirst = 1
+
+func (e *env) stationFleet(n *node, count int) (*simulator.Fleet, error) {
 	return simulator.NewFleet(simulator.Config{
-		URL: n.ocpp, Count: count, IdentityPrefix: "BENCH-", FirstNumber: first, Digits: 6,
+		URL: n.ocpp, Count: count, IdentityPrefix: "BENCH-", FirstNumber: fleetFirst, Digits: 6,
 		Protocol: simulator.ProtocolMix, Password: stationPassword, Connectors: 2,
 		HeartbeatInterval: -1, // the loads send what they measure; no background traffic
 		MaxInFlight:       100,
@@ -34,7 +39,7 @@ func (e *env) stationFleet(n *node, first, count int) (*simulator.Fleet, error) 
 
 // boot-storm: stations that never booted connect and boot for the first time, 100 in flight.
 func runBootStorm(ctx context.Context, e *env) ([]result, error) {
-	f, err := e.stationFleet(e.nodes[0], 0, e.fleetSize())
+	f, err := e.stationFleet(e.nodes[0], e.fleetSize())
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +64,7 @@ func (e *env) ensureFleet(ctx context.Context) error {
 		return nil
 	}
 	if e.fleet == nil {
-		f, err := e.stationFleet(e.nodes[0], 0, e.fleetSize())
+		f, err := e.stationFleet(e.nodes[0], e.fleetSize())
 		if err != nil {
 			return err
 		}
@@ -232,7 +237,7 @@ func runCommands(ctx context.Context, e *env) ([]result, error) {
 		return nil, err
 	}
 	connected := e.fleet.Connected()
-	// Each client commands stations of its own (client k: k, k+20, k+40, …): a station takes
+	// Each client commands stations of its own (client k: the fleet's k-th, k+20-th, …): a station takes
 	// one command at a time (OCPP allows one outstanding CALL per direction), and two clients
 	// that picked the same station at once would measure the 409 that rule gives the second.
 	const clients = 20
@@ -244,7 +249,7 @@ func runCommands(ctx context.Context, e *env) ([]result, error) {
 			if !ok {
 				slot, _ = slots.LoadOrStore(r, int(next.Add(1)-1))
 			}
-			station := slot.(int) + clients*r.IntN(e.fleetSize()/clients)
+			station := fleetFirst + slot.(int) + clients*r.IntN(e.fleetSize()/clients)
 			return http.MethodPost, n.api + "/chargers/" + stationID(station) + "/reset", []byte(`{"type": "Soft"}`)
 		})
 	}
@@ -275,7 +280,7 @@ func runReconnectStorm(ctx context.Context, e *env) ([]result, error) {
 		return nil, err
 	}
 	e.fleet.Close()
-	f, err := e.stationFleet(e.nodes[0], 0, e.fleetSize())
+	f, err := e.stationFleet(e.nodes[0], e.fleetSize())
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +323,7 @@ func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
 	}
 	goBefore := goMemory(ctx, e.nodes[0])
 	e.heapProfile("idle-memory-before", e.nodes[0])
-	f, err := e.stationFleet(e.nodes[0], 0, count)
+	f, err := e.stationFleet(e.nodes[0], count)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,8 @@ type rawClient struct {
 	r    *bufio.Reader
 	w    *bufio.Writer
 	buf  []byte
+	// errBody is the body of the last answer when it was an error (4xx, 5xx).
+	errBody []byte
 }
 
 func newRawClient(rawURL string) (*rawClient, error) {
@@ -87,6 +89,7 @@ func (c *rawClient) close() {
 
 // readAnswer reads the status line, the headers and the body.
 func (c *rawClient) readAnswer() (int, error) {
+	c.errBody = nil
 	line, err := c.r.ReadSlice('\n')
 	if err != nil {
 		return 0, err
@@ -122,6 +125,10 @@ func (c *rawClient) readAnswer() (int, error) {
 	switch {
 	case chunked:
 		err = c.discardChunks()
+	case length >= 0 && status >= 400 && length <= 4096:
+		// An error's body says why; the load keeps a few for its report.
+		c.errBody = make([]byte, length)
+		_, err = io.ReadFull(c.r, c.errBody)
 	case length >= 0:
 		_, err = c.r.Discard(length)
 	default:
