@@ -3,6 +3,7 @@ package chargestations
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -50,8 +51,14 @@ const maxCreationsPerCommit = 48
 
 // GroupCreates makes creations share transactions with the creations running at the same
 // time (see above), with two flushers: one group is written while the next one gathers.
-// Close stops them.
-func (s *Service) GroupCreates() {
+// Close stops them. log (nil: slog.Default) hears of shared transactions that failed as a
+// whole: the creations still get their answers, alone, but an error there that is not a
+// race between two creations means every group pays for running twice.
+func (s *Service) GroupCreates(log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s.groupLog = log
 	s.creates = batch.New(batch.Config{Shards: 2, MaxBatch: maxCreationsPerCommit},
 		func(c *creation) string { return c.id }, s.createGroup)
 }
@@ -95,6 +102,13 @@ func (s *Service) createGroup(ctx context.Context, group []*creation) error {
 	})
 	if err != nil {
 		// Nothing of the shared transaction was written: each creation alone, in order.
+		level := slog.LevelWarn
+		var taken evse.EVSEIDTakenError
+		if errors.Is(err, evse.ErrEVSEIDRace) || errors.As(err, &taken) || ctx.Err() != nil {
+			level = slog.LevelInfo // two creations claimed one evse_id, or the server stops
+		}
+		s.groupLog.Log(ctx, level, "station creations: the shared transaction failed; each creation runs alone",
+			"creations", len(group), "err", err)
 		for i, c := range group {
 			c.out, _, outcome[i] = s.saveAlone(ctx, c.visible, c.id, true, c.build)
 		}

@@ -1,9 +1,13 @@
 package chargestations_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,11 +33,41 @@ type env struct {
 	Stations *chargestations.Store
 	Service  *chargestations.Service
 	EVSEs    *evse.Store
+	// GroupWarnings are the warnings of the grouped creations: a shared transaction that
+	// failed for another reason than two creations claiming one evse_id.
+	GroupWarnings *warnings
+}
+
+// warnings is a slog.Handler that keeps the messages of warnings and errors.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) Enabled(context.Context, slog.Level) bool { return true }
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler       { return w }
+func (w *warnings) WithGroup(string) slog.Handler            { return w }
+func (w *warnings) Handle(_ context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn {
+		return nil
+	}
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
+	w.mu.Lock()
+	w.msgs = append(w.msgs, msg)
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *warnings) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.msgs)
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{}
+	e := &env{GroupWarnings: &warnings{}}
 	e.Env = apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
 		locStore := locations.NewStore(db)
 		tplStore := templates.NewStore(db)
@@ -42,7 +76,7 @@ func newEnv(t testing.TB) *env {
 		tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
 		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, tariffSvc, nil, nil, nil)
 		// As in production: creations running at the same time share transactions.
-		e.Service.GroupCreates()
+		e.Service.GroupCreates(slog.New(e.GroupWarnings))
 		t.Cleanup(e.Service.Close)
 		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
 		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)

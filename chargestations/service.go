@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -33,7 +34,8 @@ type Service struct {
 	answers   *AnswerCache
 	now       func() time.Time
 	// creates, when set, commits concurrent creations together (creator.go).
-	creates *batch.Batcher[*creation]
+	creates  *batch.Batcher[*creation]
+	groupLog *slog.Logger // GroupCreates' log
 }
 
 // NewService returns a Service. tariffs checks the tariffs a station refers to; passwords

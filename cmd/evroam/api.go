@@ -81,7 +81,7 @@ func newRegistry(db *sqlx.DB, nets *networks.Store, passwords *secret.Passwords,
 	sessStore := sessions.NewStore(db)
 	fileStore := files.NewStore(db)
 	stations := chargestations.NewService(db, csStore, evseStore, locStore, tplStore, tariffSvc, passwords, answers, nil)
-	stations.GroupCreates() // closed by the app after the API stopped
+	stations.GroupCreates(log) // closed by the app after the API stopped
 	return registry{
 		db:           db,
 		networks:     networks.NewService(nets, nil),
