@@ -99,28 +99,47 @@ func TestConfigurationMerge(t *testing.T) {
 	t.Parallel()
 	e, store := setup(t)
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-2")
 	ctx := t.Context()
 	v := func(s string) *string { return &s }
 	now := time.Now()
-	if err := store.MergeConfiguration(ctx, "CS-1", []stationlogs.ConfigurationValue{
-		{Key: "HeartbeatInterval", Value: v("300"), Updated: now},
-		{Key: "AuthorizationKey", ReadOnly: false, Updated: now}, // write-only: no value
-		{Key: "NumberOfConnectors", Value: v("2"), ReadOnly: true, Updated: now},
+	// One batch: two stations, a key listed twice (the last one counts), a NUL byte, and a
+	// station that does not exist (dropped, without failing the others).
+	if err := store.MergeConfigurations(ctx, []stationlogs.StationConfiguration{
+		{StationID: "CS-1", Values: []stationlogs.ConfigurationValue{
+			{Key: "HeartbeatInterval", Value: v("300"), Updated: now},
+			{Key: "AuthorizationKey", ReadOnly: false, Updated: now}, // write-only: no value
+			{Key: "NumberOfConnectors", Value: v("2"), ReadOnly: true, Updated: now},
+			{Key: "HeartbeatInterval", Value: v("450"), Updated: now},
+		}},
+		{StationID: "GHOST", Values: []stationlogs.ConfigurationValue{{Key: "HeartbeatInterval", Value: v("1"), Updated: now}}},
+		{StationID: "CS-2", Values: []stationlogs.ConfigurationValue{{Key: "Vendor\x00Key", Value: v("a\x00b"), Updated: now}}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.MergeConfiguration(ctx, "CS-1", []stationlogs.ConfigurationValue{{Key: "HeartbeatInterval", Value: v("600"), Updated: now}}); err != nil {
+	if err := store.MergeConfigurations(ctx, []stationlogs.StationConfiguration{{StationID: "CS-1",
+		Values: []stationlogs.ConfigurationValue{{Key: "HeartbeatInterval", Value: v("600"), Updated: now}}}}); err != nil {
 		t.Fatal(err)
 	}
-	var got []struct {
+	type entry struct {
 		Key      string  `json:"key"`
 		Value    *string `json:"value"`
 		ReadOnly bool    `json:"readonly"`
 	}
+	var got []entry
 	e.Do("GET", "/api/v1/chargestations/CS-1/configuration", nil).Must(t, http.StatusOK).Decode(t, &got)
 	if len(got) != 3 || got[0].Key != "AuthorizationKey" || got[0].Value != nil ||
 		got[1].Key != "HeartbeatInterval" || *got[1].Value != "600" || !got[2].ReadOnly {
-		t.Errorf("configuration = %+v", got)
+		t.Errorf("configuration of CS-1 = %+v", got)
+	}
+	var other []entry
+	e.Do("GET", "/api/v1/chargestations/CS-2/configuration", nil).Must(t, http.StatusOK).Decode(t, &other)
+	if len(other) != 1 || other[0].Key != "VendorKey" || other[0].Value == nil || *other[0].Value != "ab" {
+		t.Errorf("configuration of CS-2 = %+v", other)
+	}
+	var ghosts int
+	if err := e.DB.Get(&ghosts, `SELECT count(*) FROM station_configuration WHERE charge_station_id = 'GHOST'`); err != nil || ghosts != 0 {
+		t.Errorf("GHOST has %d configuration rows (%v), want none", ghosts, err)
 	}
 }
 

@@ -56,6 +56,10 @@ type Service struct {
 	sessionReports *batch.Batcher[sessionItem]
 	firmware       *batch.Batcher[stationlogs.FirmwareStatus]
 	diagnostics    *batch.Batcher[diagnosticsStatus]
+	// configurations carries the configuration read from stations (GetConfiguration,
+	// GetVariables) and changes they accepted: every station that boots for the first time
+	// has its configuration read, all at once in a boot storm.
+	configurations *batch.Batcher[stationlogs.StationConfiguration]
 
 	// locations maps a station's identity to its location as its last connection found it:
 	// status reports are sharded by location (locationOf).
@@ -106,6 +110,9 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
 	s.diagnostics = batch.New(cfg, func(d diagnosticsStatus) string { return d.identity }, s.writeDiagnosticsStatuses)
+	// An answer carries tens of keys: fewer answers per statement, over fewer shards.
+	s.configurations = batch.New(batch.Config{Shards: 2, MaxBatch: 100},
+		func(c stationlogs.StationConfiguration) string { return c.StationID }, s.writeConfigurations)
 	return s
 }
 
@@ -116,13 +123,14 @@ func (s *Service) Close() {
 	s.sessionReports.Close()
 	s.firmware.Close()
 	s.diagnostics.Close()
+	s.configurations.Close()
 }
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
 	return map[string]*batch.Stats{"connections": s.connections.Stats(), "statuses": s.statuses.Stats(),
 		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats(),
-		"diagnostics_statuses": s.diagnostics.Stats()}
+		"diagnostics_statuses": s.diagnostics.Stats(), "configurations": s.configurations.Stats()}
 }
 
 // notFound turns the identities a batch write found into each item's outcome.
@@ -500,7 +508,23 @@ func (s *Service) RecordConfiguration(ctx context.Context, identity string, valu
 	for i := range values {
 		values[i].Updated = now
 	}
-	return s.logs.MergeConfiguration(ctx, identity, values)
+	return s.configurations.Write(ctx, stationlogs.StationConfiguration{StationID: identity, Values: values})
+}
+
+func (s *Service) writeConfigurations(ctx context.Context, cs []stationlogs.StationConfiguration) error {
+	err := s.logs.MergeConfigurations(ctx, cs)
+	if err == nil || len(cs) == 1 || ctx.Err() != nil {
+		return err
+	}
+	// A batch fails as a whole, e.g. when one of its stations is deleted between the check
+	// and the insert: each station's values are then merged alone, so that the others' are
+	// not lost.
+	s.log.Warn("configurations: a batch failed, merging each station alone", "stations", len(cs), "err", err)
+	out := make(batch.PerItem, len(cs))
+	for i := range cs {
+		out[i] = s.logs.MergeConfigurations(ctx, cs[i:i+1])
+	}
+	return out
 }
 
 // RecordCertificate records a certificate the gateway signed for a station and the
