@@ -85,6 +85,7 @@ func run(ctx context.Context) error {
 	defer env.tearDown()
 
 	var results []result
+	cpu := map[string]cpuUse{}
 	for _, sc := range scenarios {
 		if o.only != nil && !o.only[sc.name] {
 			continue
@@ -94,15 +95,19 @@ func run(ctx context.Context) error {
 		}
 		logf("scenario %s", sc.name)
 		t0 := time.Now()
+		cpu0 := env.sampleCPU()
 		rs, err := sc.run(ctx, env)
 		if err != nil {
 			rs = append(rs, result{Scenario: sc.name, Figure: "error", Note: err.Error()})
 			logf("scenario %s failed: %v", sc.name, err)
 		}
-		logf("scenario %s took %s", sc.name, time.Since(t0).Round(time.Second))
+		used := env.cpuSince(cpu0)
+		cpu[sc.name] = used
+		logf("scenario %s took %s (%s)", sc.name, time.Since(t0).Round(time.Second), used)
 		results = append(results, rs...)
 	}
-	report := report{Started: start.UTC(), Seconds: time.Since(start).Seconds(), Scale: o.scale, Machine: machine(), Results: results}
+	report := report{Started: start.UTC(), Seconds: time.Since(start).Seconds(), Scale: o.scale, Machine: machine(),
+		Results: results, CPU: cpu}
 	report.print(os.Stdout)
 	return report.save(o.out)
 }
@@ -148,6 +153,8 @@ type report struct {
 	Scale   float64   `json:"scale"`
 	Machine string    `json:"machine"`
 	Results []result  `json:"results"`
+	// CPU is what each party used per scenario, setup included (cpu.go).
+	CPU map[string]cpuUse `json:"cpu"`
 }
 
 func (r report) print(w *os.File) {
