@@ -442,7 +442,7 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 	err := sqlx.GetContext(ctx, s.q, &row, `
 	SELECT location_id, security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
 		ocpp_password_other_verifier, security_profile_pending, onboarding_state, last_boot_at,
-		firmware_version, EXISTS (SELECT 1 FROM station_configuration c WHERE c.charge_station_id = cs.id) AS has_configuration,
+		firmware_version, EXISTS (SELECT 1 FROM station_configurations c WHERE c.charge_station_id = cs.id) AS has_configuration,
 		EXISTS (SELECT 1 FROM station_operators o WHERE o.charge_station_id = cs.id) AS has_operators
 	FROM charge_stations cs
 	WHERE id = $1`, identity)

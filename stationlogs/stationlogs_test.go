@@ -138,7 +138,7 @@ func TestConfigurationMerge(t *testing.T) {
 		t.Errorf("configuration of CS-2 = %+v", other)
 	}
 	var ghosts int
-	if err := e.DB.Get(&ghosts, `SELECT count(*) FROM station_configuration WHERE charge_station_id = 'GHOST'`); err != nil || ghosts != 0 {
+	if err := e.DB.Get(&ghosts, `SELECT count(*) FROM station_configurations WHERE charge_station_id = 'GHOST'`); err != nil || ghosts != 0 {
 		t.Errorf("GHOST has %d configuration rows (%v), want none", ghosts, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -224,73 +225,73 @@ type StationConfiguration struct {
 	Values    []ConfigurationValue
 }
 
-// MergeConfigurations upserts the configuration values of many stations in one statement: the
-// gateway records the configuration it reads from every station that boots for the first
-// time, and in a boot storm one statement and one commit per station cost a fifth of the
-// database's time. A key given more than once for a station takes its last value: a station
-// may list a key twice in one answer, a batch may hold two answers of one station, and an
-// upsert cannot touch one row twice. Values of a station that does not exist are dropped.
-func (s *Store) MergeConfigurations(ctx context.Context, cs []StationConfiguration) error {
-	type rowKey struct{ station, key string }
-	at := make(map[rowKey]int)
-	var rows []ConfigurationValue
-	var stations []string
-	for _, c := range cs {
-		for _, v := range c.Values {
-			k := rowKey{c.StationID, v.Key}
-			if i, ok := at[k]; ok {
-				rows[i] = v
-				continue
-			}
-			at[k] = len(rows)
-			rows = append(rows, v)
-			stations = append(stations, c.StationID)
-		}
-	}
-	n := len(rows)
-	if n == 0 {
-		return nil
-	}
-	keys, vals, comps, vars, muts := make([]string, n), make([]sql.NullString, n), make([]string, n), make([]string, n), make([]string, n)
-	ro, unknown, updated := make([]bool, n), make([]bool, n), make([]time.Time, n)
-	for i, v := range rows {
-		// storable: one station's NUL byte must not fail the batch of many.
-		keys[i], comps[i], vars[i], muts[i] = storable(v.Key), storable(v.Component), storable(v.Variable), storable(v.Mutability)
-		ro[i], unknown[i], updated[i] = v.ReadOnly, v.Unknown, v.Updated.UTC()
-		if v.Value != nil {
-			vals[i] = sql.NullString{String: storable(*v.Value), Valid: true}
-		}
-	}
-	// Rows are written in (station, key) order, so that two batches writing the same
-	// stations' keys take their row locks in one order.
-	const q = `
-	INSERT INTO station_configuration (charge_station_id, key, value, readonly, unknown, component, variable, mutability, updated)
-	SELECT u.station, u.key, u.value, u.ro, u.unknown, NULLIF(u.comp, ''), NULLIF(u.var, ''), NULLIF(u.mut, ''), u.updated
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::bool[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
-		AS u(station, key, value, ro, unknown, comp, var, mut, updated)
-	JOIN (SELECT id FROM charge_stations WHERE id = ANY($1)) cs ON cs.id = u.station
-	ORDER BY u.station, u.key
-	ON CONFLICT (charge_station_id, key) DO UPDATE SET
-		value = EXCLUDED.value, readonly = EXCLUDED.readonly, unknown = EXCLUDED.unknown,
-		component = EXCLUDED.component, variable = EXCLUDED.variable, mutability = EXCLUDED.mutability,
-		updated = EXCLUDED.updated`
-	_, err := s.q.ExecContext(ctx, q, pq.Array(stations), pq.Array(keys), pq.Array(vals), pq.Array(ro), pq.Array(unknown),
-		pq.Array(comps), pq.Array(vars), pq.Array(muts), pq.Array(updated))
-	if err != nil {
-		return fmt.Errorf("merge configuration of %d stations: %w", len(cs), database.Translate(err))
-	}
-	return nil
+// configEntry is one key of a station's configuration document (station_configurations.keys,
+// migration 0031). Empty strings are left out.
+type configEntry struct {
+	Value      *string   `json:"value"`
+	ReadOnly   bool      `json:"readonly"`
+	Unknown    bool      `json:"unknown"`
+	Component  string    `json:"component,omitempty"`
+	Variable   string    `json:"variable,omitempty"`
+	Mutability string    `json:"mutability,omitempty"`
+	Updated    time.Time `json:"updated"`
 }
 
-type configRow struct {
-	Key        string         `db:"key"`
-	Value      sql.NullString `db:"value"`
-	ReadOnly   bool           `db:"readonly"`
-	Unknown    bool           `db:"unknown"`
-	Component  sql.NullString `db:"component"`
-	Variable   sql.NullString `db:"variable"`
-	Mutability sql.NullString `db:"mutability"`
-	Updated    time.Time      `db:"updated"`
+// MergeConfigurations merges the configuration values of many stations in one statement: the
+// gateway records the configuration it reads from every station that boots for the first
+// time, all at once in a boot storm. A station's configuration is one row whose document
+// holds its keys, so a station costs one row, not one per key. A key given more than once
+// for a station takes its last value (a station may list a key twice in one answer, a batch
+// may hold two answers of one station). Values of a station that does not exist are dropped.
+func (s *Store) MergeConfigurations(ctx context.Context, cs []StationConfiguration) error {
+	docs := make(map[string]map[string]configEntry)
+	var stations []string
+	for _, c := range cs {
+		doc, ok := docs[c.StationID]
+		if !ok {
+			doc = make(map[string]configEntry, len(c.Values))
+			docs[c.StationID] = doc
+			stations = append(stations, c.StationID)
+		}
+		for _, v := range c.Values {
+			// storable: jsonb holds neither a NUL character nor invalid UTF-8, and one
+			// station's must not fail the batch of many.
+			e := configEntry{ReadOnly: v.ReadOnly, Unknown: v.Unknown, Component: storable(v.Component),
+				Variable: storable(v.Variable), Mutability: storable(v.Mutability), Updated: v.Updated.UTC()}
+			if v.Value != nil {
+				value := storable(*v.Value)
+				e.Value = &value
+			}
+			doc[storable(v.Key)] = e
+		}
+	}
+	ids, raw := make([]string, 0, len(stations)), make([]string, 0, len(stations))
+	for _, id := range stations {
+		if len(docs[id]) == 0 {
+			continue
+		}
+		b, err := json.Marshal(docs[id])
+		if err != nil {
+			return fmt.Errorf("encode configuration of %s: %w", id, err)
+		}
+		ids, raw = append(ids, id), append(raw, string(b))
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// Rows are written in station order, so that two batches writing the same stations take
+	// their row locks in one order.
+	const q = `
+	INSERT INTO station_configurations (charge_station_id, keys)
+	SELECT u.station, u.keys
+	FROM unnest($1::text[], $2::jsonb[]) AS u(station, keys)
+	JOIN charge_stations cs ON cs.id = u.station
+	ORDER BY u.station
+	ON CONFLICT (charge_station_id) DO UPDATE SET keys = station_configurations.keys || EXCLUDED.keys`
+	if _, err := s.q.ExecContext(ctx, q, pq.Array(ids), pq.Array(raw)); err != nil {
+		return fmt.Errorf("merge configuration of %d stations: %w", len(ids), database.Translate(err))
+	}
+	return nil
 }
 
 // Configuration returns the stored configuration of station id, by key. Errors: ErrStationNotFound.
@@ -298,24 +299,24 @@ func (s *Store) Configuration(ctx context.Context, visible []uuid.UUID, id strin
 	if err := s.visible(ctx, visible, id); err != nil {
 		return nil, err
 	}
-	const q = `
-	SELECT key, value, readonly, unknown, component, variable, mutability, updated
-	FROM station_configuration
-	WHERE charge_station_id = $1
-	ORDER BY key`
-	var rows []configRow
-	if err := sqlx.SelectContext(ctx, s.q, &rows, q, id); err != nil {
+	var raw []byte
+	err := sqlx.GetContext(ctx, s.q, &raw, `SELECT keys FROM station_configurations WHERE charge_station_id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return []ConfigurationValue{}, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("configuration of %s: %w", id, database.Translate(err))
 	}
-	out := make([]ConfigurationValue, len(rows))
-	for i, r := range rows {
-		out[i] = ConfigurationValue{Key: r.Key, ReadOnly: r.ReadOnly, Unknown: r.Unknown, Component: r.Component.String,
-			Variable: r.Variable.String, Mutability: r.Mutability.String, Updated: r.Updated.UTC()}
-		if r.Value.Valid {
-			v := r.Value.String
-			out[i].Value = &v
-		}
+	var doc map[string]configEntry
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("decode configuration of %s: %w", id, err)
 	}
+	out := make([]ConfigurationValue, 0, len(doc))
+	for key, e := range doc {
+		out = append(out, ConfigurationValue{Key: key, Value: e.Value, ReadOnly: e.ReadOnly, Unknown: e.Unknown,
+			Component: e.Component, Variable: e.Variable, Mutability: e.Mutability, Updated: e.Updated.UTC()})
+	}
+	slices.SortFunc(out, func(a, b ConfigurationValue) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
 }
 

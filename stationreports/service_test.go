@@ -34,7 +34,7 @@ func TestConfigurationsOfManyStations(t *testing.T) {
 	if _, err := e.DB.Exec(`
 		CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
 		BEGIN RAISE EXCEPTION 'refused'; END $$;
-		CREATE TRIGGER refuse_bad BEFORE INSERT ON station_configuration
+		CREATE TRIGGER refuse_bad BEFORE INSERT ON station_configurations
 			FOR EACH ROW WHEN (NEW.charge_station_id = 'CS-BAD') EXECUTE FUNCTION refuse_bad();`); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestConfigurationsOfManyStations(t *testing.T) {
 		}
 	}
 	var rows int
-	if err := e.DB.Get(&rows, `SELECT count(*) FROM station_configuration`); err != nil || rows != 80 {
-		t.Errorf("%d configuration rows (%v), want 80", rows, err)
+	if err := e.DB.Get(&rows, `SELECT count(*) FROM station_configurations`); err != nil || rows != 40 {
+		t.Errorf("%d stations with a configuration (%v), want 40", rows, err)
 	}
 }

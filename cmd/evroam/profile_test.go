@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -50,6 +51,22 @@ func TestSecurityProfileUpgrade(t *testing.T) {
 		_, err := p.Connect(ocpppeer.ConnectOptions{URL: url, Identity: id, Password: password, TLS: tls, Protocols: []string{proto}})
 		return err
 	}
+	// online waits until a new station's connection is recorded: the station's WebSocket is
+	// open a moment before the gateway has taken the connection in, and a command sent in
+	// between is rightly answered 409 (seen on a loaded machine).
+	online := func(id string) {
+		t.Helper()
+		eventually(t, id+" online", func() error {
+			var st struct {
+				ConnectivityStatus *string `json:"connectivity_status"`
+			}
+			getJSON(t, srv.api+"/chargestations/"+id, srv.key, &st)
+			if st.ConnectivityStatus == nil || *st.ConnectivityStatus != "Online" {
+				return errors.New("not online yet")
+			}
+			return nil
+		})
+	}
 
 	t.Run("OCPP16", func(t *testing.T) {
 		srv.station(`{"charge_station_id": "UP-16", "security_profile": 1, "ocpp_password": "` + password + `"`)
@@ -58,6 +75,7 @@ func TestSecurityProfileUpgrade(t *testing.T) {
 		if err := connect(p, "UP-16", srv.ws, nil, "ocpp1.6"); err != nil {
 			t.Fatal(err)
 		}
+		online("UP-16")
 		if code, out := command("UP-16", `{"profile": 2}`); code != 200 || out["status"] != "Accepted" {
 			t.Fatalf("security-profile: %d %v", code, out)
 		}
@@ -100,6 +118,7 @@ func TestSecurityProfileUpgrade(t *testing.T) {
 		if err := connect(p, "UP-201", srv.ws, nil, "ocpp2.0.1"); err != nil {
 			t.Fatal(err)
 		}
+		online("UP-201")
 		if code, out := command("UP-201", `{"profile": 2}`); code != 200 || out["status"] != "Accepted" {
 			t.Fatalf("security-profile: %d %v", code, out)
 		}
@@ -142,6 +161,7 @@ func TestSecurityProfileUpgrade(t *testing.T) {
 		if err := connect(p, "UP-NO", srv.ws, nil, "ocpp2.0.1"); err != nil {
 			t.Fatal(err)
 		}
+		online("UP-NO")
 		if code, out := command("UP-NO", `{"profile": 3}`); code != 200 || out["status"] != "Rejected" {
 			t.Fatalf("security-profile refused by the station: %d %v, want 200 Rejected", code, out)
 		}
