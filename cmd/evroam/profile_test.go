@@ -51,9 +51,10 @@ func TestSecurityProfileUpgrade(t *testing.T) {
 		_, err := p.Connect(ocpppeer.ConnectOptions{URL: url, Identity: id, Password: password, TLS: tls, Protocols: []string{proto}})
 		return err
 	}
-	// online waits until a new station's connection is recorded: the station's WebSocket is
-	// open a moment before the gateway has taken the connection in, and a command sent in
-	// between is rightly answered 409 (seen on a loaded machine).
+	// online waits until a new station's connection is recorded: a command takes the
+	// station's protocol from its row, which the batched connect writes some milliseconds
+	// after the WebSocket is open, and until then a never-connected station is answered 409
+	// (seen on a loaded machine).
 	online := func(id string) {
 		t.Helper()
 		eventually(t, id+" online", func() error {
