@@ -596,7 +596,7 @@ func ctxErr(ctx context.Context) error {
 // Answers to GetConfiguration and GetVariables are recorded with RecordConfiguration and
 // DataTransfer exchanges with RecordDataTransfer.
 func (s *Server) Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error) {
-	c := s.connOf(identity)
+	c := s.connOrUpgrade(ctx, identity)
 	if c == nil {
 		return nil, ErrNotConnected
 	}

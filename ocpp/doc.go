@@ -119,7 +119,10 @@
 // queued so that only one is outstanding at a time; the station's own CALLs are handled
 // meanwhile. Answers to GetConfiguration/GetVariables are recorded with
 // RecordConfiguration, DataTransfer exchanges with RecordDataTransfer. ProtocolOf tells
-// which protocol version a connected station speaks. Routing commands to the node that
+// which protocol version a connected station speaks. A station whose handshake is being
+// answered counts as connected: it may see the 101 and be commanded through the API a
+// moment before this server has taken its connection in, so Call waits for that (until its
+// context ends) instead of answering ErrNotConnected. Routing commands to the node that
 // holds a station's socket is not this package's job.
 //
 // # Protocol vocabulary for callers

@@ -191,6 +191,10 @@ type Server struct {
 	mu        sync.Mutex
 	conns     map[string]*conn
 	connected map[string]int // len(conns) by protocol version, for ConnectedByProtocol
+	// upgrading: stations whose handshake is being answered. The station may see the 101 and
+	// be commanded through the API before this node has taken its connection into conns; a
+	// Call in that moment waits for it instead of answering ErrNotConnected.
+	upgrading map[string]*upgrade
 	closed    bool
 	// shuttingDown: Close is closing the connections (their ends go to LeaveRecorder).
 	shuttingDown atomic.Bool
@@ -202,6 +206,10 @@ type Server struct {
 	heartbeats    *latestBatcher[Heartbeat]
 	loginFailures *latestBatcher[LoginFailure]
 	logins        *loginGuard
+
+	// Test hooks (nil outside tests): after the 101 went out, before the connection is taken
+	// in; and when a Call starts waiting for a handshake.
+	testHookUpgraded, testHookAwaitUpgrade func(identity string)
 }
 
 // NewServer returns a gateway backed by reg. It starts background goroutines (the
@@ -230,6 +238,7 @@ func NewServer(cfg Config, reg Registry, log *slog.Logger) *Server {
 		cancel:     cancel,
 		conns:      map[string]*conn{},
 		connected:  map[string]int{},
+		upgrading:  map[string]*upgrade{},
 		obs:        newObserver(cfg.Observer, schemaActions(vs)),
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
@@ -290,6 +299,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if token != "" {
 		hdr = http.Header{"Sec-Websocket-Protocol": {token}}
 	}
+	var up *upgrade
+	if token != "" {
+		up = s.beginUpgrade(identity, version)
+		defer s.endUpgrade(identity, up) // when the connection is not taken in
+	}
 	hj := &idleHijacker{ResponseWriter: w}
 	ws, err := s.upgrader.Upgrade(hj, r, hdr)
 	if err != nil {
@@ -306,6 +320,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if s.testHookUpgraded != nil {
+		s.testHookUpgraded(identity)
+	}
 	c := newConn(s, ws, identity, version, st)
 	c.idle = hj.conn
 	endpoint := s.endpoint(r)
@@ -324,6 +341,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	s.endUpgrade(identity, up)
 
 	if prev != nil {
 		s.log.Info("ocpp: new connection replaces the old one", "identity", identity)
@@ -558,11 +576,15 @@ func (s *Server) trusted(a netip.Addr) bool {
 // ProtocolOf returns the protocol version (ProtocolOCPP16 or ProtocolOCPP201) of the
 // station's connection to this server, and false when it is not connected here.
 func (s *Server) ProtocolOf(identity string) (string, bool) {
-	c := s.connOf(identity)
-	if c == nil {
-		return "", false
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.conns[identity]; c != nil {
+		return c.proto, true
 	}
-	return c.proto, true
+	if u := s.upgrading[identity]; u != nil {
+		return u.proto, true // a Call waits for the connection
+	}
+	return "", false
 }
 
 // Connected returns how many stations are connected to this server.
@@ -588,6 +610,55 @@ func (s *Server) connOf(identity string) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conns[identity]
+}
+
+// upgrade is a station's handshake being answered; done closes once its connection is
+// taken in (or the handshake failed).
+type upgrade struct {
+	proto string
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (s *Server) beginUpgrade(identity, proto string) *upgrade {
+	u := &upgrade{proto: proto, done: make(chan struct{})}
+	s.mu.Lock()
+	s.upgrading[identity] = u // a newer handshake of the same station is the one to wait for
+	s.mu.Unlock()
+	return u
+}
+
+// endUpgrade ends u; it may be called more than once.
+func (s *Server) endUpgrade(identity string, u *upgrade) {
+	if u == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.upgrading[identity] == u {
+		delete(s.upgrading, identity)
+	}
+	s.mu.Unlock()
+	u.once.Do(func() { close(u.done) })
+}
+
+// connOrUpgrade returns the station's connection; when its handshake is being answered, it
+// waits (at most until ctx ends) for the connection to be taken in.
+func (s *Server) connOrUpgrade(ctx context.Context, identity string) *conn {
+	s.mu.Lock()
+	c, u := s.conns[identity], s.upgrading[identity]
+	s.mu.Unlock()
+	if c != nil || u == nil {
+		return c
+	}
+	if s.testHookAwaitUpgrade != nil {
+		s.testHookAwaitUpgrade(identity)
+	}
+	select {
+	case <-u.done:
+		return s.connOf(identity)
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // Close stops accepting stations, closes every connection (recording their ends: with
