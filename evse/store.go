@@ -28,7 +28,7 @@ type Store struct {
 func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db)} }
 
 // WithTx returns a Store whose statements run in tx.
-func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: database.WithTx(s.q, tx)} }
 
 // connectorDoc is a connector as stored in the evses.connectors jsonb column.
 type connectorDoc struct {

@@ -34,7 +34,7 @@ type Store struct {
 func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db), now: time.Now} }
 
 // WithTx returns a Store whose statements run in tx.
-func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx, now: s.now} }
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: database.WithTx(s.q, tx), now: s.now} }
 
 type partnerRow struct {
 	ID                 uuid.UUID                        `db:"id"`

@@ -22,7 +22,7 @@ type Store struct{ q sqlx.ExtContext }
 func NewStore(db *sqlx.DB) *Store { return &Store{q: db} }
 
 // WithTx returns a Store whose statements run in tx.
-func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: database.WithTx(s.q, tx)} }
 
 type operatorRow struct {
 	ID               uuid.UUID      `db:"id"`

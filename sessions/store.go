@@ -25,7 +25,7 @@ type Store struct{ q sqlx.ExtContext }
 func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db)} }
 
 // WithTx returns a Store whose statements run in tx.
-func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: database.WithTx(s.q, tx)} }
 
 // MergeMeterValues keeps the latest sample per station, EVSE, measurand and phase.
 func (s *Store) MergeMeterValues(ctx context.Context, vs []MeterValue) error {

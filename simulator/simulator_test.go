@@ -387,8 +387,14 @@ func TestCommands(t *testing.T) {
 				want: "Accepted", check: heartbeatChanged(`"data":"hello"`)},
 			{action: "RemoteStartTransaction", payload: map[string]any{"idTag": "REMOTE-1", "connectorId": 1}, want: "Accepted",
 				check: func(t *testing.T, g *gateway, _ json.RawMessage) {
+					// Recorded, and known to the station: it reports Charging once the answer
+					// to its StartTransaction (the transaction id the stop below names) is in.
 					g.reg.Wait(t, waitTimeout, "the remote start", func(r *ocpptest.Registry) bool {
-						return len(r.TxStarts) == 1 && r.TxStarts[0].IDTag == "REMOTE-1"
+						charging := false
+						for _, s := range r.Statuses[g.statusesBefore:] {
+							charging = charging || (s.EVSESequence == 1 && s.OCPPStatus == "Charging")
+						}
+						return len(r.TxStarts) == 1 && r.TxStarts[0].IDTag == "REMOTE-1" && charging
 					})
 				}},
 			{action: "RemoteStartTransaction", payload: map[string]any{"idTag": "REMOTE-2", "connectorId": 1}, want: "Rejected"},

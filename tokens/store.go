@@ -23,7 +23,7 @@ type Store struct{ q sqlx.ExtContext }
 func NewStore(db *sqlx.DB) *Store { return &Store{q: database.Prepared(db)} }
 
 // WithTx returns a Store whose statements run in tx.
-func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: tx} }
+func (s *Store) WithTx(tx *sqlx.Tx) *Store { return &Store{q: database.WithTx(s.q, tx)} }
 
 type tokenRow struct {
 	ID                 string         `db:"id" json:"id"`
