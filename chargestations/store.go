@@ -425,7 +425,23 @@ type GatewayStation struct {
 // LookupForGateway returns the connection data of the station with OCPP identity, whatever
 // its network. Errors: ErrNotFound.
 func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayStation, error) {
-	var row struct {
+	found, err := s.LookupManyForGateway(ctx, []string{identity})
+	if err != nil {
+		return GatewayStation{}, err
+	}
+	st, ok := found[identity]
+	if !ok {
+		return GatewayStation{}, ErrNotFound
+	}
+	return st, nil
+}
+
+// LookupManyForGateway returns the connection data of the stations with the given OCPP
+// identities that exist, whatever their network, in one statement (the gateway looks up the
+// stations of many logins at once during a reconnect storm).
+func (s *Store) LookupManyForGateway(ctx context.Context, identities []string) (map[string]GatewayStation, error) {
+	var rows []struct {
+		Identity         string         `db:"id"`
 		SecurityProfile  int            `db:"security_profile"`
 		PasswordHash     sql.NullString `db:"ocpp_password_hash"`
 		PasswordVerifier []byte         `db:"ocpp_password_verifier"`
@@ -439,27 +455,28 @@ func (s *Store) LookupForGateway(ctx context.Context, identity string) (GatewayS
 		HasOperators     bool           `db:"has_operators"`
 		LocationID       string         `db:"location_id"`
 	}
-	err := sqlx.GetContext(ctx, s.q, &row, `
-	SELECT location_id, security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
+	err := sqlx.SelectContext(ctx, s.q, &rows, `
+	SELECT id, location_id, security_profile, ocpp_password_hash, ocpp_password_verifier, ocpp_password_other_hash,
 		ocpp_password_other_verifier, security_profile_pending, onboarding_state, last_boot_at,
 		firmware_version, EXISTS (SELECT 1 FROM station_configurations c WHERE c.charge_station_id = cs.id) AS has_configuration,
 		EXISTS (SELECT 1 FROM station_operators o WHERE o.charge_station_id = cs.id) AS has_operators
 	FROM charge_stations cs
-	WHERE id = $1`, identity)
-	if errors.Is(err, sql.ErrNoRows) {
-		return GatewayStation{}, ErrNotFound
-	}
+	WHERE id = ANY($1)`, pq.Array(identities))
 	if err != nil {
-		return GatewayStation{}, fmt.Errorf("look up charge station %s: %w", identity, database.Translate(err))
+		return nil, fmt.Errorf("look up %d charge stations: %w", len(identities), database.Translate(err))
 	}
-	return GatewayStation{
-		Identity: identity, SecurityProfile: schema.SecurityProfile(row.SecurityProfile),
-		PasswordHash: row.PasswordHash.String, PasswordVerifier: row.PasswordVerifier,
-		OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier,
-		PendingSecurityProfile: schema.SecurityProfile(row.ProfilePending.Int64), HasBootData: row.LastBootAt.Valid,
-		OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
-		HasConfiguration: row.HasConfiguration, HasOperators: row.HasOperators, LocationID: row.LocationID,
-	}, nil
+	out := make(map[string]GatewayStation, len(rows))
+	for _, row := range rows {
+		out[row.Identity] = GatewayStation{
+			Identity: row.Identity, SecurityProfile: schema.SecurityProfile(row.SecurityProfile),
+			PasswordHash: row.PasswordHash.String, PasswordVerifier: row.PasswordVerifier,
+			OtherPasswordHash: row.OtherHash.String, OtherPasswordVerifier: row.OtherVerifier,
+			PendingSecurityProfile: schema.SecurityProfile(row.ProfilePending.Int64), HasBootData: row.LastBootAt.Valid,
+			OnboardingState: schema.OnboardingState(row.OnboardingState), FirmwareVersion: row.FirmwareVersion.String,
+			HasConfiguration: row.HasConfiguration, HasOperators: row.HasOperators, LocationID: row.LocationID,
+		}
+	}
+	return out, nil
 }
 
 // ---- Password rotation (migration 0018). hash identifies the password a call is about: the

@@ -60,6 +60,9 @@ type Service struct {
 	// GetVariables) and changes they accepted: every station that boots for the first time
 	// has its configuration read, all at once in a boot storm.
 	configurations *batch.Batcher[stationlogs.StationConfiguration]
+	// lookups: the logins' station lookups, many in one statement (a reconnect storm is
+	// thousands of logins a second, and one statement each was the storm's most frequent).
+	lookups *batch.Batcher[*stationLookup]
 
 	// locations maps a station's identity to its location as its last connection found it:
 	// status reports are sharded by location (locationOf).
@@ -113,6 +116,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	// An answer carries tens of keys: fewer answers per statement, over fewer shards.
 	s.configurations = batch.New(batch.Config{Shards: 2, MaxBatch: 100},
 		func(c stationlogs.StationConfiguration) string { return c.StationID }, s.writeConfigurations)
+	s.lookups = batch.New(batch.Config{Shards: 2, MaxBatch: 200}, func(l *stationLookup) string { return l.identity }, s.lookUp)
 	return s
 }
 
@@ -124,13 +128,50 @@ func (s *Service) Close() {
 	s.firmware.Close()
 	s.diagnostics.Close()
 	s.configurations.Close()
+	s.lookups.Close()
+}
+
+// stationLookup is one login's station lookup; lookUp fills found.
+type stationLookup struct {
+	identity string
+	found    chargestations.GatewayStation
+}
+
+// lookUp looks up the stations of many logins in one statement; an unknown identity is
+// that login's chargestations.ErrNotFound.
+func (s *Service) lookUp(ctx context.Context, ls []*stationLookup) error {
+	ids := make([]string, len(ls))
+	for i, l := range ls {
+		ids[i] = l.identity
+	}
+	found, err := s.stations.LookupManyForGateway(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var missing batch.PerItem
+	for i, l := range ls {
+		st, ok := found[l.identity]
+		if !ok {
+			if missing == nil {
+				missing = make(batch.PerItem, len(ls))
+			}
+			missing[i] = chargestations.ErrNotFound
+			continue
+		}
+		l.found = st
+	}
+	if missing != nil {
+		return missing
+	}
+	return nil
 }
 
 // BatchStats are the running counts of the batchers, by name, for metrics.
 func (s *Service) BatchStats() map[string]*batch.Stats {
 	return map[string]*batch.Stats{"connections": s.connections.Stats(), "statuses": s.statuses.Stats(),
 		"sessions": s.sessionReports.Stats(), "firmware_statuses": s.firmware.Stats(),
-		"diagnostics_statuses": s.diagnostics.Stats(), "configurations": s.configurations.Stats()}
+		"diagnostics_statuses": s.diagnostics.Stats(), "configurations": s.configurations.Stats(),
+		"station_lookups": s.lookups.Stats()}
 }
 
 // notFound turns the identities a batch write found into each item's outcome.
@@ -171,10 +212,11 @@ type Station struct {
 // LookupStation returns the station with OCPP identity, whatever its network.
 // Errors: chargestations.ErrNotFound.
 func (s *Service) LookupStation(ctx context.Context, identity string) (Station, error) {
-	st, err := s.stations.LookupForGateway(ctx, identity)
-	if err != nil {
+	l := &stationLookup{identity: identity}
+	if err := s.lookups.Write(ctx, l); err != nil {
 		return Station{}, err
 	}
+	st := l.found
 	s.locations.Store(identity, st.LocationID)
 	out := Station{Identity: identity, SecurityProfile: st.SecurityProfile, PendingSecurityProfile: st.PendingSecurityProfile, HasBootData: st.HasBootData,
 		FirmwareVersion: st.FirmwareVersion, HasConfiguration: st.HasConfiguration, HasOperators: st.HasOperators}

@@ -1,7 +1,10 @@
 package stationreports_test
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -74,5 +77,50 @@ func TestConfigurationsOfManyStations(t *testing.T) {
 	var rows int
 	if err := e.DB.Get(&rows, `SELECT count(*) FROM station_configurations`); err != nil || rows != 40 {
 		t.Errorf("%d stations with a configuration (%v), want 40", rows, err)
+	}
+}
+
+// Logins look their stations up many at a time (a reconnect storm): each login gets its own
+// station's data, and an unknown identity is its own login's ErrNotFound, whatever else was
+// looked up with it.
+func TestLookupsOfManyLogins(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, func(*sqlx.DB, *gin.RouterGroup) {})
+	svc := stationreports.NewService(e.DB, chargestations.NewStore(e.DB), evse.NewStore(e.DB), stationlogs.NewStore(e.DB),
+		sessions.NewStore(e.DB), nil, nil, nil, nil)
+	t.Cleanup(svc.Close)
+	var ids []string
+	for i := range 60 {
+		id := fmt.Sprintf("CS-%02d", i)
+		if i%3 == 0 {
+			id = fmt.Sprintf("NOPE-%02d", i) // never created
+		} else {
+			apitest.InsertStation(t, e.DB, e.Root.ID, id)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := e.DB.Exec(`UPDATE charge_stations SET firmware_version = 'fw-' || id`); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]stationreports.Station, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for round := range 3 {
+		for i, id := range ids {
+			wg.Go(func() { got[i], errs[i] = svc.LookupStation(t.Context(), id) })
+		}
+		wg.Wait()
+		for i, id := range ids {
+			switch {
+			case strings.HasPrefix(id, "NOPE"):
+				if !errors.Is(errs[i], chargestations.ErrNotFound) {
+					t.Errorf("round %d: %s: %+v, %v; want ErrNotFound", round, id, got[i], errs[i])
+				}
+			case errs[i] != nil:
+				t.Errorf("round %d: %s: %v", round, id, errs[i])
+			case got[i].Identity != id || got[i].FirmwareVersion != "fw-"+id:
+				t.Errorf("round %d: %s got the data of %s (firmware %q)", round, id, got[i].Identity, got[i].FirmwareVersion)
+			}
+		}
 	}
 }
