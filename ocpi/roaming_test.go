@@ -2,6 +2,7 @@ package ocpi
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -268,9 +269,16 @@ func TestSessionPushes(t *testing.T) {
 	if cdr.TotalEnergy != 6 || cdr.TotalCost.Excl != 1.80 {
 		t.Errorf("CDR: %s, want 6 kWh for 1.80", c[0].Body)
 	}
-	var kept string
-	if err := e.db.Get(&kept, `SELECT location_url FROM ocpi_cdrs`); err != nil || !strings.HasSuffix(kept, "/emsp/cdrs/1") {
-		t.Errorf("CDR Location kept %q (%v)", kept, err)
+	// The partner's Location is kept once its answer is in, a moment after it got the CDR.
+	var kept sql.NullString
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := e.db.Get(&kept, `SELECT location_url FROM ocpi_cdrs`)
+		if err == nil && kept.Valid || time.Now().After(deadline) {
+			if err != nil || !strings.HasSuffix(kept.String, "/emsp/cdrs/1") {
+				t.Errorf("CDR Location kept %q (%v)", kept.String, err)
+			}
+			break
+		}
 	}
 	// The pulls filter on last_updated.
 	for _, test := range []struct {
