@@ -466,3 +466,54 @@ func TestStationShowsWhyItCannotConnect(t *testing.T) {
 		return nil
 	})
 }
+
+// TestStatusReportsAcrossDatabaseRestart: status reports are written in shared transactions
+// whose statements are prepared on the pool's connections (database.WithTx). When those
+// connections die (the database restarted), the reports that follow are written on new
+// connections: the station is answered, and its EVSE and status log show them.
+func TestStatusReportsAcrossDatabaseRestart(t *testing.T) {
+	t.Parallel()
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.URL(t))
+	e := startE2EOn(t, viaProxy)
+	const pw = "restart-station-password"
+	e.station("RST-1", pw, 1)
+	p := ocpppeer.Start(t)
+	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "RST-1", Password: pw, Protocols: []string{"ocpp1.6"}})
+	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "V", "chargePointModel": "M"})
+	status := func(s string) map[string]any {
+		return map[string]any{"connectorId": 1, "errorCode": "NoError", "status": s}
+	}
+	// Enough reports for the batch's statements to be prepared and their plans kept.
+	for i := range 8 {
+		p.MustCall("StatusNotification", status([]string{"Available", "Preparing"}[i%2]))
+	}
+
+	proxy.Cut() // every pool connection dies, as in a database restart
+	proxy.Restore()
+	// A report may fail on a connection found dead (CALLERROR); the station sends it again.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := p.Call("StatusNotification", status("Faulted")); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("StatusNotification after the restart: %v", err)
+		}
+	}
+	var st struct {
+		EVSEs []struct {
+			Status     string  `json:"status"`
+			OCPPStatus *string `json:"ocpp_status"`
+		} `json:"evses"`
+	}
+	e.must("GET", "/api/v1/chargestations/RST-1", nil, 200, &st)
+	if len(st.EVSEs) == 0 || st.EVSEs[0].Status != "OUTOFORDER" || str(st.EVSEs[0].OCPPStatus) != "Faulted" {
+		t.Fatalf("EVSE 1 after the restart: %+v, want OUTOFORDER (Faulted)", st.EVSEs)
+	}
+	var log []struct {
+		OCPP string `json:"ocpp_status"`
+	}
+	e.must("GET", "/api/v1/chargestations/RST-1/status-log", nil, 200, &log)
+	if len(log) == 0 || log[0].OCPP != "Faulted" {
+		t.Fatalf("status log after the restart: %+v, want Faulted newest", log)
+	}
+}
