@@ -365,17 +365,25 @@ func TestGatewayAdmission(t *testing.T) {
 	open.MustCall("BootNotification", map[string]any{"chargePointVendor": "Open", "chargePointModel": "One"})
 }
 
+// bootedBehindProxy starts the service on a database reached through a proxy the test can cut,
+// and a 1.6 station id connected and booted.
+func bootedBehindProxy(t *testing.T, id string) (*pgtest.Proxy, *e2e, *ocpppeer.Peer) {
+	t.Helper()
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.URL(t))
+	e := startE2EOn(t, viaProxy)
+	const pw = "proxied-station-password"
+	e.station(id, pw, 1)
+	p := ocpppeer.Start(t)
+	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: id, Password: pw, Protocols: []string{"ocpp1.6"}})
+	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "V", "chargePointModel": "M"})
+	return proxy, e, p
+}
+
 // TestMessageLogSurvivesDatabaseOutage: frames a station sends while the database is away are
 // answered (heartbeats need no database), kept, and all in the message log once it is back.
 func TestMessageLogSurvivesDatabaseOutage(t *testing.T) {
 	t.Parallel()
-	proxy, viaProxy := pgtest.NewProxy(t, pgtest.URL(t))
-	e := startE2EOn(t, viaProxy)
-	const pw = "outage-station-password"
-	e.station("LOG-1", pw, 1)
-	p := ocpppeer.Start(t)
-	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "LOG-1", Password: pw, Protocols: []string{"ocpp1.6"}})
-	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "V", "chargePointModel": "M"})
+	proxy, e, p := bootedBehindProxy(t, "LOG-1")
 
 	proxy.Cut()
 	const beats = 20
@@ -473,13 +481,7 @@ func TestStationShowsWhyItCannotConnect(t *testing.T) {
 // connections: the station is answered, and its EVSE and status log show them.
 func TestStatusReportsAcrossDatabaseRestart(t *testing.T) {
 	t.Parallel()
-	proxy, viaProxy := pgtest.NewProxy(t, pgtest.URL(t))
-	e := startE2EOn(t, viaProxy)
-	const pw = "restart-station-password"
-	e.station("RST-1", pw, 1)
-	p := ocpppeer.Start(t)
-	p.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "RST-1", Password: pw, Protocols: []string{"ocpp1.6"}})
-	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "V", "chargePointModel": "M"})
+	proxy, e, p := bootedBehindProxy(t, "RST-1")
 	status := func(s string) map[string]any {
 		return map[string]any{"connectorId": 1, "errorCode": "NoError", "status": s}
 	}
