@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +70,9 @@ const (
 type Local interface {
 	Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error)
 	ProtocolOf(identity string) (string, bool)
+	// Supersede closes the connection numbered connection (ocpp.ConnectInfo.Connection)
+	// without recording a disconnect: the station connected through another node.
+	Supersede(identity string, connection uint64) bool
 }
 
 // Node routes charger commands to whichever node holds a station. See the package doc.
@@ -92,9 +97,9 @@ type Node struct {
 
 	mu       sync.Mutex
 	local    Local
-	server   *ocpp.Server  // set by Start, closed by Close
-	inner    ocpp.Registry // what Registry wraps: told of disconnects found by sweepLeft
-	sessions map[string]uuid.UUID
+	server   *ocpp.Server           // set by Start, closed by Close
+	inner    ocpp.Registry          // what Registry wraps: told of disconnects found by sweepLeft
+	sessions map[string]heldSession // the stations this node holds
 	waiters  map[uuid.UUID]chan struct{}
 	closed   bool
 }
@@ -146,7 +151,7 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 	cfg.CallURL = strings.TrimSuffix(cfg.CallURL, "/")
 	n := &Node{calls: newCallClient(),
 		cfg: cfg, db: db, prepared: database.Prepared(db), log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
-		sessions: map[string]uuid.UUID{}, waiters: map[uuid.UUID]chan struct{}{},
+		sessions: map[string]heldSession{}, waiters: map[uuid.UUID]chan struct{}{},
 	}
 	// Sessions left under this node id by an earlier run (one that crashed, or shut down
 	// just now) are left: their stations get ReconnectGrace to come back before they are
@@ -326,6 +331,14 @@ func (r sessionRegistry) RecordDiagnosticsStatus(ctx context.Context, f ocpp.Fir
 	return nil
 }
 
+// heldSession is a station this node holds: the session id of its station_sessions row and
+// the gateway's number for the connection.
+type heldSession struct {
+	id         uuid.UUID
+	connection uint64
+	at         time.Time // when the station connected
+}
+
 // sessionWrite is a station_sessions change: a claim (this node holds the station now), a
 // release of the session id (its connection ended) or a leave (it ended because this node
 // shuts down).
@@ -340,13 +353,13 @@ type sessionWrite struct {
 
 func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
 	sid := uuid.New()
-	n.mu.Lock()
-	n.sessions[c.Identity] = sid
-	n.mu.Unlock()
 	at := c.At
 	if at.IsZero() {
 		at = time.Now()
 	}
+	n.mu.Lock()
+	n.sessions[c.Identity] = heldSession{id: sid, connection: c.Connection, at: at}
+	n.mu.Unlock()
 	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: c.Identity, claim: true, session: sid, protocol: c.ProtocolVersion, at: at.UTC()}); err != nil {
 		return fmt.Errorf("cluster: record session of %s: %w", c.Identity, err)
 	}
@@ -355,13 +368,13 @@ func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
 
 func (n *Node) release(ctx context.Context, identity string) error {
 	n.mu.Lock()
-	sid, ok := n.sessions[identity]
+	held, ok := n.sessions[identity]
 	delete(n.sessions, identity)
 	n.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: identity, session: sid}); err != nil {
+	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: identity, session: held.id}); err != nil {
 		return fmt.Errorf("cluster: delete session of %s: %w", identity, err)
 	}
 	return nil
@@ -369,13 +382,13 @@ func (n *Node) release(ctx context.Context, identity string) error {
 
 func (n *Node) leave(ctx context.Context, identity string, at time.Time) error {
 	n.mu.Lock()
-	sid, ok := n.sessions[identity]
+	held, ok := n.sessions[identity]
 	delete(n.sessions, identity)
 	n.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: identity, leave: true, session: sid, at: at.UTC()}); err != nil {
+	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: identity, leave: true, session: held.id, at: at.UTC()}); err != nil {
 		return fmt.Errorf("cluster: leave session of %s: %w", identity, err)
 	}
 	return nil
@@ -422,8 +435,15 @@ func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
 		UPDATE station_sessions s SET left_at = u.at
 		FROM unnest($8::text[], $9::text[], $10::timestamptz[]) AS u(id, sid, at)
 		WHERE s.charge_station_id = u.id AND s.session_id = u.sid::uuid
+	), superseded AS (
+		-- The nodes that held the claimed stations until now (the statement's snapshot is
+		-- from before the claims) hear it at commit, on their channel (channelOf).
+		SELECT pg_notify('evroam_node_' || left(encode(sha256(convert_to(s.node_id, 'UTF8')), 'hex'), 16),
+			'drop:' || s.session_id || ':' || s.charge_station_id)
+		FROM station_sessions s
+		WHERE s.charge_station_id = ANY($2::text[]) AND s.node_id <> $1 AND s.left_at IS NULL
 	)
-	SELECT 1`
+	SELECT count(*) FROM superseded`
 	_, err := n.db.ExecContext(ctx, q, n.cfg.NodeID, pq.Array(claimIDs), pq.Array(claimSessions), pq.Array(claimProtos),
 		pq.Array(claimAts), pq.Array(releaseIDs), pq.Array(releaseSessions), pq.Array(leaveIDs), pq.Array(leaveSessions), pq.Array(leaveAts))
 	return err
@@ -492,11 +512,11 @@ func (n *Node) SessionBatchStats() *batch.Stats { return n.sessionWrites.Stats()
 // errors of ocpp.Server.Call (ErrNotConnected, ErrTimeout, *CallError, ErrInvalidPayload,
 // ErrInvalidResponse). ctx's deadline bounds the whole exchange.
 //
-// The station_sessions row decides where the call goes, even when this node has a
-// connection of the station too: a station that reconnected through another node (after
-// a network change, say) may leave a half-open socket here, and its newest connection is
-// the one that counts. Without a row (its connect is being recorded, or the database does
-// not answer) a local connection is used.
+// A station this node holds is called through the local gateway without reading anything.
+// Otherwise the station_sessions row decides where the call goes, even when this node has a
+// connection of the station too (see "A station that moved" in the package doc). Without a
+// row (its connect is being recorded, or the database does not answer) a local connection
+// is used.
 func (n *Node) Call(ctx context.Context, identity, action string, payload any) (json.RawMessage, error) {
 	if n.cfg.ObserveCall == nil {
 		res, _, err := n.call(ctx, identity, action, payload)
@@ -528,6 +548,12 @@ func (n *Node) call(ctx context.Context, identity, action string, payload any) (
 	localOK := false
 	if l != nil {
 		_, localOK = l.ProtocolOf(identity)
+	}
+	if localOK && n.holds(identity) {
+		// This node holds the station, and no other node claimed it since (that claim would
+		// have dropped it here): no need to read the row.
+		res, err := l.Call(ctx, identity, action, payload)
+		return res, RouteLocal, err
 	}
 	var row struct {
 		Owner string `db:"node_id"`
@@ -561,6 +587,15 @@ func (n *Node) call(ctx context.Context, identity, action string, payload any) (
 		return nil, RouteNone, ctxErr(ctx)
 	}
 	return nil, RouteNone, fmt.Errorf("cluster: find the node of %s: %w", identity, err)
+}
+
+// holds reports whether this node holds the station: its connection here was claimed, and
+// no other node has claimed the station since.
+func (n *Node) holds(identity string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.sessions[identity]
+	return ok
 }
 
 func ctxErr(ctx context.Context) error {
@@ -710,9 +745,19 @@ func (n *Node) loop() {
 				// The listener reconnected: notifications may have been lost.
 				n.serveUnclaimed()
 				n.wakeAll()
+				n.dropSuperseded()
 				continue
 			}
 			kind, idText, _ := strings.Cut(nt.Extra, ":")
+			if kind == "drop" {
+				sidText, identity, _ := strings.Cut(idText, ":")
+				if sid, err := uuid.Parse(sidText); err == nil {
+					n.drop(identity, sid)
+				} else {
+					n.log.Warn("cluster: unreadable notification", "payload", nt.Extra)
+				}
+				continue
+			}
 			id, err := uuid.Parse(idText)
 			if err != nil {
 				n.log.Warn("cluster: unreadable notification", "payload", nt.Extra)
@@ -734,6 +779,53 @@ func (n *Node) loop() {
 			if _, err := n.db.ExecContext(n.ctx, q); err != nil && n.ctx.Err() == nil {
 				n.log.Warn("cluster: sweep abandoned calls", "err", err)
 			}
+		}
+	}
+}
+
+// drop lets go of a station another node claimed (a "drop" notification, sent by the
+// claiming statement): if this node still holds the station under that session, the gateway
+// closes the connection, without recording a disconnect, and commands sent here go to the
+// new owner. A session of another id is a newer connection here, and stays.
+func (n *Node) drop(identity string, session uuid.UUID) {
+	n.mu.Lock()
+	held, ok := n.sessions[identity]
+	if ok && held.id == session {
+		delete(n.sessions, identity)
+	}
+	l := n.local
+	n.mu.Unlock()
+	if ok && held.id == session && l != nil {
+		l.Supersede(identity, held.connection)
+	}
+}
+
+// dropSuperseded drops the stations this node holds whose row another node claimed with a
+// later connection: the listener was away, and their "drop" notifications may have been
+// lost.
+func (n *Node) dropSuperseded() {
+	if n.ctx == nil || n.ctx.Err() != nil {
+		return
+	}
+	n.mu.Lock()
+	held := maps.Clone(n.sessions)
+	n.mu.Unlock()
+	var rows []struct {
+		Identity    string    `db:"charge_station_id"`
+		ConnectedAt time.Time `db:"connected_at"`
+	}
+	const q = `
+	SELECT charge_station_id, connected_at FROM station_sessions
+	WHERE charge_station_id = ANY($1) AND node_id <> $2 AND left_at IS NULL`
+	if err := n.db.SelectContext(n.ctx, &rows, q, pq.Array(slices.Collect(maps.Keys(held))), n.cfg.NodeID); err != nil {
+		if n.ctx.Err() == nil {
+			n.log.Warn("cluster: look for stations claimed elsewhere", "err", err)
+		}
+		return
+	}
+	for _, r := range rows {
+		if h := held[r.Identity]; r.ConnectedAt.After(h.at) {
+			n.drop(r.Identity, h.id)
 		}
 	}
 }

@@ -53,6 +53,9 @@ type testCluster struct {
 	db       *sqlx.DB
 	stations *commandstest.Stations
 	grace    time.Duration // ReconnectGrace of the nodes started from now on (0: the default)
+	// listenURL: the nodes started from now on listen for notifications through this URL
+	// (a pgtest.Proxy), not the database's.
+	listenURL string
 	// callKey: the nodes started from now on take calls over HTTP (Config.CallURL), signed
 	// with this key; nil: through the database only.
 	callKey *secret.Key
@@ -85,7 +88,11 @@ func (c *testCluster) start(t *testing.T, id string, cmdTimeout time.Duration) *
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	apiSrv := httptest.NewUnstartedServer(nil)
-	cfg := cluster.Config{NodeID: id, DatabaseURL: c.url, ReconnectGrace: c.grace,
+	listenURL := c.url
+	if c.listenURL != "" {
+		listenURL = c.listenURL
+	}
+	cfg := cluster.Config{NodeID: id, DatabaseURL: listenURL, ReconnectGrace: c.grace,
 		ObserveCall: func(_, route string, _ time.Duration, _ error) {
 			select {
 			case c.routes <- route:
@@ -332,8 +339,9 @@ func TestSilentStationOnOtherNode(t *testing.T) {
 	p.WaitReceived("UnlockConnector", 1)
 }
 
-// TestSessionRows: connect writes the owner, a second connection elsewhere takes it over,
-// and the replaced node's disconnect does not delete the new owner's row.
+// TestSessionRows: connect writes the owner, a second connection elsewhere takes it over and
+// the node holding the older connection closes it without recording a disconnect (the station
+// is online, through the other node).
 func TestSessionRows(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
@@ -344,28 +352,42 @@ func TestSessionRows(t *testing.T) {
 	p1 := ocpppeer.Start(t)
 	connect(t, p1, a.ocppURL, "CP-R", "ocpp1.6")
 	waitOwner(t, c, "CP-R", "node-a")
+	p1.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	if status, body := post(t, a, "CP-R", "cache/clear", ``); status != http.StatusOK {
+		t.Fatalf("cache/clear through node A: %d %v", status, body)
+	}
+	p1.WaitReceived("ClearCache", 1)
+	if route := <-c.routes; route != cluster.RouteLocal {
+		t.Errorf("the command to a station of node A went %q, want %q", route, cluster.RouteLocal)
+	}
 
 	p2 := ocpppeer.Start(t) // the same station, reconnecting through another node
 	connect(t, p2, b.ocppURL, "CP-R", "ocpp1.6")
 	waitOwner(t, c, "CP-R", "node-b")
+	// Node A hears of the claim and closes the older socket, which the station had not.
+	p1.WaitClosed()
 
-	// Both sockets are open: the newest connection gets the commands, also those sent
-	// through the node holding the older one.
-	p1.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	// The newest connection gets the commands, also those sent through node A.
 	p2.OnCall("ClearCache", map[string]any{"status": "Accepted"})
 	if status, body := post(t, a, "CP-R", "cache/clear", ``); status != http.StatusOK {
 		t.Fatalf("cache/clear through node A: %d %v", status, body)
 	}
 	p2.WaitReceived("ClearCache", 1)
-	if n := len(p1.Received("ClearCache")); n != 0 {
-		t.Errorf("the older connection on node A got %d ClearCache CALLs, want 0", n)
+	if n := len(p1.Received("ClearCache")); n != 1 {
+		t.Errorf("the older connection on node A got %d ClearCache CALLs, want the first one only", n)
 	}
-
-	p1.Close() // the old socket closes on node A
-	a.reg.Wait(t, waitTimeout, "disconnect on node A", func(r *ocpptest.Registry) bool { return len(r.Disconnects) == 1 })
+	if route := <-c.routes; route != cluster.RouteDirect && route != cluster.RouteForwarded {
+		t.Errorf("the command after the station moved went %q, want it forwarded to node B", route)
+	}
+	// The closed socket is not a disconnect: the station is connected, to node B.
 	if owner := c.sessionOwner(t, "CP-R"); owner != "node-b" {
 		t.Errorf("after the old connection closed: owner %q, want node-b", owner)
 	}
+	a.reg.Do(func(r *ocpptest.Registry) {
+		if len(r.Disconnects) != 0 {
+			t.Errorf("node A recorded %v: the closing of the superseded connection is not a disconnect", r.Disconnects)
+		}
+	})
 	p2.Close()
 	waitOwner(t, c, "CP-R", "")
 
@@ -396,6 +418,39 @@ func TestSessionRows(t *testing.T) {
 			t.Fatalf("the swept session of CP-OLD is still there")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSupersededWhileListenerAway: a node whose listener was away when another node claimed
+// its station (the "drop" notification was lost) finds out once it listens again, and closes
+// the older connection.
+func TestSupersededWhileListenerAway(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	proxy, u := pgtest.NewProxy(t, c.url)
+	c.listenURL = u
+	a := c.start(t, "node-a", time.Second)
+	c.listenURL = ""
+	b := c.start(t, "node-b", time.Second)
+	c.addStation("CP-L", ocpp.ProtocolOCPP201, a, b)
+
+	p1 := ocpppeer.Start(t)
+	connect(t, p1, a.ocppURL, "CP-L", "ocpp2.0.1")
+	waitOwner(t, c, "CP-L", "node-a")
+
+	proxy.Cut()
+	p2 := ocpppeer.Start(t)
+	connect(t, p2, b.ocppURL, "CP-L", "ocpp2.0.1")
+	waitOwner(t, c, "CP-L", "node-b")
+	proxy.Restore()
+	p1.WaitClosed()
+	a.reg.Do(func(r *ocpptest.Registry) {
+		if len(r.Disconnects) != 0 {
+			t.Errorf("node A recorded %v: the closing of the superseded connection is not a disconnect", r.Disconnects)
+		}
+	})
+	if n := len(p2.Events("close")); n != 0 {
+		t.Error("the newer connection, on node B, was closed")
 	}
 }
 

@@ -11,6 +11,20 @@
 // RecordDisconnect deletes it only if it still belongs to this node's session. These are
 // the only writes, one per connect and one per disconnect: nothing is written per frame.
 //
+// # A station that moved
+//
+// A station that reconnects through another node (after a network change, say) may leave a
+// half-open socket on the node it had; its newest connection is the one that counts. The
+// statement that records the claim also pg_notifies the node that held the row,
+// "drop:<session id>:<identity>" on its channel (below). That node, if it still holds that
+// session, lets go of the station: its gateway closes the old connection without recording a
+// disconnect (ocpp.Server.Supersede: the station is online, elsewhere), and commands sent to
+// it read the row and go to the new owner. Until the notification arrives (milliseconds after
+// the claim's commit) a command sent to the old node can still reach the old socket, as one
+// sent to any node can before the claim is recorded. A node whose listener reconnected may
+// have missed notifications: it reads which of its stations another node claimed later and
+// lets go of those (dropSuperseded).
+//
 // # Restarts without an offline flap
 //
 // When a node shuts down, its gateway closes every connection, but the node does not
@@ -28,11 +42,11 @@
 //
 // # Forwarding a command
 //
-// Node.Call sends a CALL to a station. The node reads the owner from station_sessions
-// (one indexed read per command). If it is this node, or there is no row yet while the
-// station is connected here, the local ocpp.Server sends the CALL. The row wins over a
-// local connection: after a station reconnected through another node, a half-open socket
-// left here must not get its commands. Otherwise the node forwards:
+// Node.Call sends a CALL to a station. When this node holds the station (its gateway has the
+// connection, and this node claimed it with no claim of another node since), the local
+// ocpp.Server sends the CALL: no database read. Otherwise the node reads the owner from
+// station_sessions (one indexed read); if it is this node, or there is no row yet while the
+// station is connected here, the local gateway sends it; else the node forwards:
 //
 //  1. INSERT the request (action, payload, timeout) into command_calls and, in the same
 //     statement, pg_notify the owner's channel with "req:<id>". Payloads travel in the row,

@@ -53,6 +53,7 @@ type conn struct {
 	identity string
 	proto    string
 	val      *validator
+	serial   uint64 // ConnectInfo.Connection: this server's number for the connection
 
 	lastSeen atomic.Int64 // unix nanos of the last frame, ping or pong
 	lastPing atomic.Int64
@@ -123,6 +124,7 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 		identity: identity,
 		proto:    proto,
 		val:      s.validators[proto],
+		serial:   s.serials.Add(1),
 		callSem:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
 
@@ -177,7 +179,7 @@ func (c *conn) start(prev *conn, clientIP, endpoint string) {
 		ctx, cancel := s.registryCtx()
 		err := s.reg.RecordConnect(ctx, ConnectInfo{
 			Identity: c.identity, ProtocolVersion: c.proto, ClientIP: clientIP, Endpoint: endpoint, At: at,
-			UpgradedProfile: c.upgraded,
+			UpgradedProfile: c.upgraded, Connection: c.serial,
 		})
 		cancel()
 		if err != nil {

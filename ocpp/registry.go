@@ -200,6 +200,9 @@ type ConnectInfo struct {
 	// UpgradedProfile is Station.PendingSecurityProfile when the login met it (0 when the
 	// station logged in with its current profile): the upgrade is done.
 	UpgradedProfile int
+	// Connection is the server's number for this connection, unique while it runs: what
+	// Server.Supersede names the connection by.
+	Connection uint64
 }
 
 // BootInfo is the content of an accepted BootNotification. Fields a protocol version does

@@ -190,6 +190,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	conns     map[string]*conn
+	serials   atomic.Uint64 // the last connection number given (conn.serial)
 	connected map[string]int // len(conns) by protocol version, for ConnectedByProtocol
 	// upgrading: stations whose handshake is being answered. The station may see the 101 and
 	// be commanded through the API before this node has taken its connection into conns; a
@@ -585,6 +586,28 @@ func (s *Server) ProtocolOf(identity string) (string, bool) {
 		return u.proto, true // a Call waits for the connection
 	}
 	return "", false
+}
+
+// Supersede closes the station's connection numbered connection (ConnectInfo.Connection),
+// because the station holds a newer connection elsewhere: through another node of a
+// cluster, which recorded it. As for a connection replaced by a newer one on this server,
+// its end is not recorded (the station is not disconnected: it is connected elsewhere), and
+// commands no longer reach it. A connection of another number is left alone: the station
+// may have come back here since. It reports whether that connection was here.
+func (s *Server) Supersede(identity string, connection uint64) bool {
+	s.mu.Lock()
+	c := s.conns[identity]
+	if c == nil || c.serial != connection {
+		s.mu.Unlock()
+		return false
+	}
+	delete(s.conns, identity)
+	s.connected[c.proto]--
+	s.mu.Unlock()
+	s.log.Info("ocpp: the station connected elsewhere; closing its connection here", "identity", identity)
+	c.replaced.Store(true)
+	c.closeWith(websocket.ClosePolicyViolation, "replaced by a newer connection")
+	return true
 }
 
 // Connected returns how many stations are connected to this server.
