@@ -8,12 +8,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/evroam/evroam/schema"
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 )
 
 // AnswerCache keeps the rendered answer of GET /chargestations/{id} per station, so that the
-// read partners and portals make most (one station, by id) costs no database round trip. On
+// read partners and portals make most (one station, by id) costs no database round trip. It
+// keeps what a charger command needs of a station (its network and protocol) the same way
+// (Service.CommandTarget). On
 // this class of machine a round trip is most of a request's cost: a query is two system calls
 // here and two in PostgreSQL, on top of the request's own.
 //
@@ -53,12 +56,22 @@ type answerShard struct {
 }
 
 // CachedAnswer is a station's rendered answer and what is needed to serve it: the network it
-// belongs to (a key of another network must get 404) and its etag.
+// belongs to (a key of another network must get 404) and its etag. An entry kept for a
+// charger command (Service.CommandTarget) has no Body: it holds the network and the protocol
+// version of the station's last connection only, and GET reads the station from the
+// database.
 type CachedAnswer struct {
 	NetworkID uuid.UUID
 	ETag      string
 	Body      []byte
+	Protocol  schema.ProtocolVersion
 }
+
+// entryOverhead is what an entry costs beyond its body, counted against MaxBytes so that
+// entries without a body are bounded too.
+const entryOverhead = 128
+
+func (a CachedAnswer) size() int { return len(a.Body) + entryOverhead }
 
 // NewAnswerCache returns a cache of at most maxBytes of answers (0: caching is off). It
 // serves nothing until Enable (ListenForChanges enables it once it listens).
@@ -76,6 +89,20 @@ func (c *AnswerCache) shard(id string) *answerShard {
 
 // Lookup returns the cached answer of station id, when there is one to serve.
 func (c *AnswerCache) Lookup(id string) (CachedAnswer, bool) {
+	a, ok := c.entry(id)
+	ok = ok && a.Body != nil
+	if c != nil && c.enabled.Load() {
+		if ok {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+	}
+	return a, ok
+}
+
+// entry returns what the cache holds of station id, with or without a body.
+func (c *AnswerCache) entry(id string) (CachedAnswer, bool) {
 	if c == nil || !c.enabled.Load() {
 		return CachedAnswer{}, false
 	}
@@ -83,11 +110,6 @@ func (c *AnswerCache) Lookup(id string) (CachedAnswer, bool) {
 	s.mu.Lock()
 	a, ok := s.m[id]
 	s.mu.Unlock()
-	if ok {
-		c.hits.Add(1)
-	} else {
-		c.misses.Add(1)
-	}
 	return a, ok
 }
 
@@ -105,9 +127,10 @@ func (c *AnswerCache) Epoch(id string) uint64 {
 
 // Keep stores a station's answer read from the database, unless a change of a station of its
 // shard was heard since epoch (the answer may be older than that change), caching is off, or
-// the answer alone is larger than a shard may hold.
+// the answer alone is larger than a shard may hold. An entry without a body does not replace
+// one with a body.
 func (c *AnswerCache) Keep(id string, epoch uint64, a CachedAnswer) {
-	if c == nil || c.maxShard <= 0 || !c.enabled.Load() || len(a.Body) > c.maxShard {
+	if c == nil || c.maxShard <= 0 || !c.enabled.Load() || a.size() > c.maxShard {
 		return
 	}
 	s := c.shard(id)
@@ -117,17 +140,20 @@ func (c *AnswerCache) Keep(id string, epoch uint64, a CachedAnswer) {
 		return
 	}
 	if old, ok := s.m[id]; ok {
-		s.bytes -= len(old.Body)
+		if a.Body == nil && old.Body != nil {
+			return
+		}
+		s.bytes -= old.size()
 	}
 	for k, old := range s.m { // map order is random: an arbitrary entry goes
-		if s.bytes+len(a.Body) <= c.maxShard {
+		if s.bytes+a.size() <= c.maxShard {
 			break
 		}
 		delete(s.m, k)
-		s.bytes -= len(old.Body)
+		s.bytes -= old.size()
 	}
 	s.m[id] = a
-	s.bytes += len(a.Body)
+	s.bytes += a.size()
 }
 
 // Forget drops the answers of stations ids (they changed).
@@ -140,7 +166,7 @@ func (c *AnswerCache) Forget(ids ...string) {
 		s.mu.Lock()
 		s.epoch++
 		if old, ok := s.m[id]; ok {
-			s.bytes -= len(old.Body)
+			s.bytes -= old.size()
 			delete(s.m, id)
 		}
 		s.mu.Unlock()

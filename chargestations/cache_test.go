@@ -62,7 +62,37 @@ func TestAnswerCacheStaysWithinItsSize(t *testing.T) {
 		total += c.shards[i].bytes
 		kept += len(c.shards[i].m)
 	}
-	if total > maxBytes || kept*len(body) != total || kept < 10_000/20 {
+	if total > maxBytes || kept*(len(body)+entryOverhead) != total || kept < maxBytes/(len(body)+entryOverhead)/2 {
 		t.Errorf("cache holds %d answers in %d bytes, want at most %d bytes and a fair share kept", kept, total, maxBytes)
+	}
+}
+
+// TestAnswerCacheEntriesWithoutBody: what a charger command keeps (network and protocol, no
+// body) is no answer for GET, never replaces a rendered answer, and counts against the size.
+func TestAnswerCacheEntriesWithoutBody(t *testing.T) {
+	c := enabledCache(answerShards * 1000)
+	network := uuid.New()
+	c.Keep("CS-1", c.Epoch("CS-1"), CachedAnswer{NetworkID: network, Protocol: "Ocpp16"})
+	if _, ok := c.Lookup("CS-1"); ok {
+		t.Fatal("GET was served an entry without a body")
+	}
+	if got, ok := c.entry("CS-1"); !ok || got.Protocol != "Ocpp16" || got.NetworkID != network {
+		t.Fatalf("entry = %+v %v, want the kept network and protocol", got, ok)
+	}
+	c.Keep("CS-1", c.Epoch("CS-1"), CachedAnswer{NetworkID: network, ETag: "e1", Body: []byte(`{}`), Protocol: "Ocpp16"})
+	c.Keep("CS-1", c.Epoch("CS-1"), CachedAnswer{NetworkID: network, Protocol: "Ocpp16"})
+	if got, ok := c.Lookup("CS-1"); !ok || got.ETag != "e1" {
+		t.Fatalf("Lookup = %+v %v: an entry without a body replaced the rendered answer", got, ok)
+	}
+	for i := range 10_000 {
+		id := fmt.Sprintf("CS-%05d", i)
+		c.Keep(id, c.Epoch(id), CachedAnswer{NetworkID: network})
+	}
+	total := 0
+	for i := range c.shards {
+		total += c.shards[i].bytes
+	}
+	if total > answerShards*1000 {
+		t.Errorf("entries without a body took %d bytes, past the cache's %d", total, answerShards*1000)
 	}
 }

@@ -487,7 +487,11 @@ func (h *Handler) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	answers.Keep(id, epoch, CachedAnswer{NetworkID: cs.NetworkID, ETag: resp.ETag, Body: body})
+	kept := CachedAnswer{NetworkID: cs.NetworkID, ETag: resp.ETag, Body: body}
+	if cs.Gateway.ProtocolVersion != nil {
+		kept.Protocol = *cs.Gateway.ProtocolVersion
+	}
+	answers.Keep(id, epoch, kept)
 	web.SetETag(c, resp.ETag)
 	web.RespondEncoded(c, http.StatusOK, body)
 	return nil

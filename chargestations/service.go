@@ -259,6 +259,27 @@ func (s *Service) Delete(ctx context.Context, visible []uuid.UUID, id string) er
 	return err
 }
 
+// CommandTarget returns the protocol version of station id's current (or last) OCPP
+// connection ("" when it never connected), provided its network is visible: what a charger
+// command needs to know of a station. It is read once and then kept in the answer cache (an
+// entry without a body), which every change of the station row clears, so commands to a
+// station cost no read of it. Errors: ErrNotFound.
+func (s *Service) CommandTarget(ctx context.Context, visible []uuid.UUID, id string) (schema.ProtocolVersion, error) {
+	if a, ok := s.answers.entry(id); ok {
+		if !slices.Contains(visible, a.NetworkID) {
+			return "", ErrNotFound
+		}
+		return a.Protocol, nil
+	}
+	epoch := s.answers.Epoch(id)
+	network, proto, err := s.store.CommandTarget(ctx, visible, id)
+	if err != nil {
+		return "", err
+	}
+	s.answers.Keep(id, epoch, CachedAnswer{NetworkID: network, Protocol: proto})
+	return proto, nil
+}
+
 // Answers is the service's cache of rendered station answers (nil when there is none).
 func (s *Service) Answers() *AnswerCache { return s.answers }
 

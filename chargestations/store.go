@@ -372,20 +372,23 @@ func (s *Store) Delete(ctx context.Context, visible []uuid.UUID, id string) erro
 	return nil
 }
 
-// ProtocolOf returns the protocol version of station id's current (or last) OCPP connection,
-// "" when it never connected, provided its network is visible: what a charger command needs
-// to know of a station, in one indexed read. Errors: ErrNotFound.
-func (s *Store) ProtocolOf(ctx context.Context, visible []uuid.UUID, id string) (schema.ProtocolVersion, error) {
-	var p sql.NullString
-	err := sqlx.GetContext(ctx, s.q, &p, `SELECT protocol_version FROM charge_stations WHERE id = $1 AND network_id = ANY($2)`,
+// CommandTarget returns, of station id, what a charger command needs to know: its network
+// and the protocol version of its current (or last) OCPP connection ("" when it never
+// connected), provided its network is visible, in one indexed read. Errors: ErrNotFound.
+func (s *Store) CommandTarget(ctx context.Context, visible []uuid.UUID, id string) (network uuid.UUID, proto schema.ProtocolVersion, err error) {
+	var row struct {
+		Network  uuid.UUID      `db:"network_id"`
+		Protocol sql.NullString `db:"protocol_version"`
+	}
+	err = sqlx.GetContext(ctx, s.q, &row, `SELECT network_id, protocol_version FROM charge_stations WHERE id = $1 AND network_id = ANY($2)`,
 		id, pq.Array(visible))
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return uuid.Nil, "", ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
+		return uuid.Nil, "", fmt.Errorf("get charge station %s: %w", id, database.Translate(err))
 	}
-	return schema.ProtocolVersion(p.String), nil
+	return row.Network, schema.ProtocolVersion(row.Protocol.String), nil
 }
 
 // IDsAtLocation returns the ids of the stations at a location, in id order (locations

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -99,4 +100,81 @@ func metricValue(t *testing.T, base, series string) float64 {
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
+}
+
+// TestCommandsFindStationsInTheAnswerCache: a charger command reads the station it is sent to
+// (its network, for the caller's access, and its protocol, which decides what the command
+// may ask) once, then from the node's answer cache; a change of the station on any node
+// clears it there.
+func TestCommandsFindStationsInTheAnswerCache(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	a, srvA := startNode(t, dbURL, "node-a")
+	b, srvB := startNode(t, dbURL, "node-b")
+	eA := &e2e{t: t, app: a, api: srvA.URL}
+	eB := &e2e{t: t, app: b, api: srvB.URL}
+	eB.station("CS-CMDCACHE", "", 0)
+	eventually(t, "node A's answer cache serving", func() error {
+		if !a.answers.Serving() {
+			return errors.New("not listening yet")
+		}
+		return nil
+	})
+	setProtocol := func(proto string, notify bool) {
+		t.Helper()
+		conn, err := a.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if !notify { // no trigger runs: no change notification, as if the cache were never told
+			if _, err := conn.ExecContext(t.Context(), `SET session_replication_role = replica`); err != nil {
+				t.Fatal(err)
+			}
+			defer conn.ExecContext(context.WithoutCancel(t.Context()), `SET session_replication_role = DEFAULT`)
+		}
+		if _, err := conn.ExecContext(t.Context(), `UPDATE charge_stations SET protocol_version = $1 WHERE id = 'CS-CMDCACHE'`, proto); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Resetting one EVSE is refused (422) for an OCPP 1.6 station and tried (409: it is not
+	// connected) for a 2.0.1 one.
+	resetEVSE := func() int {
+		code, _ := eA.do("POST", "/api/v1/chargers/CS-CMDCACHE/reset", map[string]any{"type": "Soft", "evseId": 1})
+		return code
+	}
+
+	setProtocol("Ocpp16", true)
+	eventually(t, "node A reads the 1.6 station", func() error {
+		if code := resetEVSE(); code != 422 {
+			return fmt.Errorf("reset of EVSE 1: %d, want 422", code)
+		}
+		return nil
+	})
+	// Unheard, the station's change stays unseen on node A: the command was answered from the
+	// cache, not by reading the station again.
+	setProtocol("Ocpp201", false)
+	if code := resetEVSE(); code != 422 {
+		t.Fatalf("reset of EVSE 1 after an unheard change: %d, want 422 from the cache", code)
+	}
+	// A change made as every writer makes it is heard, and the next command reads it.
+	setProtocol("Ocpp201", true)
+	eventually(t, "node A hears the change", func() error {
+		if code := resetEVSE(); code != 409 {
+			return fmt.Errorf("reset of EVSE 1 of a 2.0.1 station not connected: %d, want 409", code)
+		}
+		return nil
+	})
+	// A key of another network does not find the cached station.
+	if code, body := eA.doKey(eA.otherKey(), "POST", "/api/v1/chargers/CS-CMDCACHE/reset", map[string]any{"type": "Soft"}); code != 404 {
+		t.Errorf("reset with another network's key: %d %s, want 404", code, body)
+	}
+	// Deleted through node B: gone on node A too.
+	eB.must("DELETE", "/api/v1/chargestations/CS-CMDCACHE", nil, 204, nil)
+	eventually(t, "node A hears the delete", func() error {
+		if code := resetEVSE(); code != 404 {
+			return fmt.Errorf("reset of a deleted station: %d, want 404", code)
+		}
+		return nil
+	})
 }

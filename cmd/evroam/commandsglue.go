@@ -21,11 +21,11 @@ import (
 )
 
 // commandStations lets the charger commands find a station an API key may command, and its
-// protocol, through the charge-station store.
-type commandStations struct{ store *chargestations.Store }
+// protocol, through the charge-station service.
+type commandStations struct{ stations *chargestations.Service }
 
 func (s commandStations) Station(ctx context.Context, p auth.Principal, identity string) (commands.Station, error) {
-	proto, err := s.store.ProtocolOf(ctx, p.Networks, identity)
+	proto, err := s.stations.CommandTarget(ctx, p.Networks, identity)
 	if err != nil {
 		return commands.Station{}, err // chargestations.ErrNotFound wraps apperr.NotFound
 	}

@@ -70,7 +70,8 @@ type config struct {
 	OCPPCAKeyFile    string
 	OCPPCertValidity time.Duration
 	// StationCacheBytes (EVROAM_STATION_CACHE_MB) bounds the cache of rendered station
-	// answers (chargestations.AnswerCache); 0 turns it off.
+	// answers and of the stations charger commands find (chargestations.AnswerCache); 0
+	// turns it off.
 	StationCacheBytes int
 	// OCPIAllowPrivateAddresses (EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES) lets partner URLs lead
 	// to loopback, private and link-local addresses (ocpi.Outbound). Off by default: a partner

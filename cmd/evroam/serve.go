@@ -143,7 +143,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	}
 	reserved := &commandReservations{svc: reg.reservations}
 	h.commands = commands.NewHandler(commands.Config{Timeout: cfg.CommandTimeout, SecureURL: cfg.OCPPTLSPublicURL}, commands.Deps{
-		Stations: commandStations{reg.stationStore}, Gateway: node, Transfers: commandTransfers{reg.logStore},
+		Stations: commandStations{reg.stations}, Gateway: node, Transfers: commandTransfers{reg.logStore},
 		Passwords: commandPasswords{reg.stations}, Profiles: commandProfiles{reg.stations},
 		Files:        commandFiles{firmware: reg.firmware, signer: reg.signer, publicURL: cfg.PublicURL},
 		Certificates: commandCertificates{reg.reports},
