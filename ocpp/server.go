@@ -190,7 +190,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	conns     map[string]*conn
-	serials   atomic.Uint64 // the last connection number given (conn.serial)
+	serials   atomic.Uint64  // the last connection number given (conn.serial)
 	connected map[string]int // len(conns) by protocol version, for ConnectedByProtocol
 	// upgrading: stations whose handshake is being answered. The station may see the 101 and
 	// be commanded through the API before this node has taken its connection into conns; a
