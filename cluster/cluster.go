@@ -528,6 +528,15 @@ func (n *Node) Call(ctx context.Context, identity, action string, payload any) (
 	return res, err
 }
 
+// ProtocolOf returns the protocol version of the station's connection to this node's
+// gateway, and false when it is not connected here. It reads nothing.
+func (n *Node) ProtocolOf(identity string) (string, bool) {
+	if l := n.localGateway(); l != nil {
+		return l.ProtocolOf(identity)
+	}
+	return "", false
+}
+
 // ConnectedProtocol returns the protocol version of the station's current connection, on
 // this node or another; false when it is connected nowhere (or that cannot be read).
 func (n *Node) ConnectedProtocol(ctx context.Context, identity string) (string, bool) {

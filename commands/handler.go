@@ -117,14 +117,23 @@ func (h *Handler) station(c *gin.Context) (Station, error) {
 	if err != nil {
 		return st, err
 	}
-	// The registry's protocol is the last recorded connection's; a gateway that knows the
-	// current one says so (a station just connected may not be recorded yet).
-	if g, ok := h.Gateway.(connectedProtocols); ok {
-		if proto, ok := g.ConnectedProtocol(c.Request.Context(), id); ok {
+	// The registry's protocol is the last recorded connection's; the gateway knows the current
+	// one of a station connected to this node (a station just connected may not be recorded
+	// yet). Of a station held by another node the registry's is taken: its connection is
+	// recorded within milliseconds, as is the row that routes commands to it, and reading
+	// that node's would cost every forwarded command a database read.
+	if g, ok := h.Gateway.(localProtocols); ok {
+		if proto, ok := g.ProtocolOf(id); ok {
 			st.ProtocolVersion = proto
 		}
 	}
 	return st, nil
+}
+
+// localProtocols is a Gateway that knows the protocol of the stations connected to this node
+// (*cluster.Node, *ocpp.Server).
+type localProtocols interface {
+	ProtocolOf(identity string) (string, bool)
 }
 
 // connectedProtocols is a Gateway that knows the protocol of a station's current connection
