@@ -1,6 +1,7 @@
 package ocpp
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -47,6 +48,9 @@ var redactActions = map[string]bool{
 func redact(action string, isCall bool, payload json.RawMessage) json.RawMessage {
 	if !redactActions[action] || len(payload) == 0 {
 		return payload
+	}
+	if action != "SetNetworkProfile" && !mayNameSecret(payload) {
+		return payload // a boot's whole configuration is logged without being parsed
 	}
 	var v map[string]any
 	if json.Unmarshal(payload, &v) != nil {
@@ -120,6 +124,24 @@ func redact(action string, isCall bool, payload json.RawMessage) json.RawMessage
 		return payload
 	}
 	return out
+}
+
+// mayNameSecret reports whether payload may name a secret configuration key or variable:
+// it holds one of secretNames in any case, or a \u escape, behind which a name can hide.
+// Without either, a payload of the key-based actions has nothing to redact. The text is
+// lower-cased as IsSecretKey lower-cases keys (Unicode rules, so a Kelvin sign counts as k
+// in both).
+func mayNameSecret(payload []byte) bool {
+	if bytes.Contains(payload, []byte(`\u`)) {
+		return true
+	}
+	lower := bytes.ToLower(payload)
+	for _, name := range secretNames {
+		if bytes.Contains(lower, []byte(name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactConfig hides the value of a secret configuration key or variable.
