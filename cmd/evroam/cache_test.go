@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/evroam/evroam/chargestations"
 	"github.com/evroam/evroam/internal/pgtest"
 )
 
@@ -144,7 +145,32 @@ func TestCommandsFindStationsInTheAnswerCache(t *testing.T) {
 		return code
 	}
 
+	// heardAll waits until node A has heard every change notification committed so far: it
+	// sends one more, naming a cached entry nothing else names, and waits for that entry to go
+	// (notifications arrive in commit order). Without it, the notification of a change made
+	// before could arrive after a command read the changed station, and clear what it cached.
+	fences := 0
+	heardAll := func() {
+		t.Helper()
+		fences++
+		fence := fmt.Sprintf("fence-%d", fences)
+		a.answers.Keep(fence, a.answers.Epoch(fence), chargestations.CachedAnswer{Body: []byte("{}")})
+		if _, ok := a.answers.Lookup(fence); !ok {
+			t.Fatal("node A's answer cache does not keep the fence entry")
+		}
+		if _, err := a.db.ExecContext(t.Context(), `SELECT pg_notify('charge_stations_changed', $1)`, fence); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "node A hears "+fence, func() error {
+			if _, ok := a.answers.Lookup(fence); ok {
+				return errors.New("not heard yet")
+			}
+			return nil
+		})
+	}
+
 	setProtocol("Ocpp16", true)
+	heardAll()
 	eventually(t, "node A reads the 1.6 station", func() error {
 		if code := resetEVSE(); code != 422 {
 			return fmt.Errorf("reset of EVSE 1: %d, want 422", code)
