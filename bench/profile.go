@@ -67,16 +67,23 @@ func (e *env) heapProfile(name string, n *node) {
 	_, _ = io.Copy(f, resp.Body)
 }
 
-// topStatements writes the ten statements with the most total time since the reset.
+// topStatements writes the 25 statements with the most time (execution and planning) since
+// the reset.
 func (e *env) topStatements(name string) {
 	var rows []struct {
 		Calls int64   `db:"calls"`
 		Total float64 `db:"total"`
 		Mean  float64 `db:"mean"`
+		Plan  float64 `db:"plan"`
+		Plans int64   `db:"plans"`
+		Top   bool    `db:"toplevel"`
 		Query string  `db:"query"`
 	}
-	err := e.db.Select(&rows, `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, query
-		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10`)
+	// Planning is counted apart (track_planning): a statement planned at every call costs
+	// that on top of its execution.
+	err := e.db.Select(&rows, `SELECT calls, total_exec_time AS total, mean_exec_time AS mean,
+			total_plan_time AS plan, plans, toplevel, query
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`)
 	if err != nil {
 		logf("pg_stat_statements: %v", err)
 		return
@@ -87,7 +94,12 @@ func (e *env) topStatements(name string) {
 		if len(q) > 300 {
 			q = q[:300] + "…"
 		}
-		fmt.Fprintf(&b, "%10d calls %10.0f ms total %8.3f ms mean  %s\n", r.Calls, r.Total, r.Mean, q)
+		where := "  "
+		if !r.Top {
+			where = "↳ " // run by a function or trigger: its time is also its caller's
+		}
+		fmt.Fprintf(&b, "%10d calls %10.0f ms total %8.3f ms mean %8.0f ms planning (%d plans) %s%s\n",
+			r.Calls, r.Total, r.Mean, r.Plan, r.Plans, where, q)
 	}
 	_ = os.WriteFile(filepath.Join(e.o.profile, name+".statements.txt"), []byte(b.String()), 0o644)
 }
