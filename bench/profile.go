@@ -12,8 +12,9 @@ import (
 )
 
 // profiling: with -profile DIR, every scenario leaves behind a CPU profile of evroam (node A)
-// taken while its load runs, and the statements that took the database's time
-// (pg_stat_statements), so that "where did the time go" has an answer per scenario.
+// taken while its load runs, and the statements that took the database's time, planning
+// included, also those that functions and triggers run (pg_stat_statements), so that "where
+// did the time go" has an answer per scenario.
 
 // startProfile begins a CPU profile of node n for d, written to dir/name.pprof; the returned
 // function waits for it. It does nothing without -profile.
