@@ -416,35 +416,11 @@ func (n *Node) writeSessions(ctx context.Context, ws []sessionWrite) error {
 			releaseIDs, releaseSessions = append(releaseIDs, id), append(releaseSessions, w.session.String())
 		}
 	}
-	const q = `
-	WITH claimed AS (
-		INSERT INTO station_sessions (charge_station_id, node_id, session_id, protocol_version, connected_at)
-		SELECT id, $1, sid::uuid, proto, at FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS u(id, sid, proto, at)
-		ORDER BY id
-		ON CONFLICT (charge_station_id) DO UPDATE SET
-			node_id          = EXCLUDED.node_id,
-			session_id       = EXCLUDED.session_id,
-			protocol_version = EXCLUDED.protocol_version,
-			connected_at     = EXCLUDED.connected_at,
-			left_at          = NULL
-	), released AS (
-		DELETE FROM station_sessions s
-		USING unnest($6::text[], $7::text[]) AS u(id, sid)
-		WHERE s.charge_station_id = u.id AND s.session_id = u.sid::uuid
-	), left_ AS (
-		UPDATE station_sessions s SET left_at = u.at
-		FROM unnest($8::text[], $9::text[], $10::timestamptz[]) AS u(id, sid, at)
-		WHERE s.charge_station_id = u.id AND s.session_id = u.sid::uuid
-	), superseded AS (
-		-- The nodes that held the claimed stations until now (the statement's snapshot is
-		-- from before the claims) hear it at commit, on their channel (channelOf).
-		SELECT pg_notify('evroam_node_' || left(encode(sha256(convert_to(s.node_id, 'UTF8')), 'hex'), 16),
-			'drop:' || s.session_id || ':' || s.charge_station_id)
-		FROM station_sessions s
-		WHERE s.charge_station_id = ANY($2::text[]) AND s.node_id <> $1 AND s.left_at IS NULL
-	)
-	SELECT count(*) FROM superseded`
-	_, err := n.db.ExecContext(ctx, q, n.cfg.NodeID, pq.Array(claimIDs), pq.Array(claimSessions), pq.Array(claimProtos),
+	// One function (migration 0034), so that its plan is made once per connection rather
+	// than at every call.
+	_, err := n.prepared.ExecContext(ctx, `SELECT cluster_write_sessions($1, $2::text[], $3::uuid[], $4::text[],
+		$5::timestamptz[], $6::text[], $7::uuid[], $8::text[], $9::uuid[], $10::timestamptz[])`,
+		n.cfg.NodeID, pq.Array(claimIDs), pq.Array(claimSessions), pq.Array(claimProtos),
 		pq.Array(claimAts), pq.Array(releaseIDs), pq.Array(releaseSessions), pq.Array(leaveIDs), pq.Array(leaveSessions), pq.Array(leaveAts))
 	return err
 }
