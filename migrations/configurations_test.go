@@ -24,12 +24,7 @@ func TestConfigurationsKeptAcross0031(t *testing.T) {
 	if err := migrations.Down(ctx, db.DB, migrations.Latest()-30); err != nil {
 		t.Fatalf("down to 0030: %v", err)
 	}
-	mustExec(`INSERT INTO networks (id, name, country_code, party_id, parent_id, created, last_updated)
-		VALUES ('00000000-0000-4000-8000-000000000001', 'root', 'NL', 'EVR', NULL, now(), now())`)
-	mustExec(`INSERT INTO locations (id, network_id, name, address, city, postal_code, country, latitude, longitude,
-		time_zone, parking_type, facilities, etag, created, last_updated)
-		VALUES ('L', '00000000-0000-4000-8000-000000000001', 'site', 'street', 'city', '1000', 'NLD', '52.0', '4.0',
-			'Europe/Amsterdam', 'ON_STREET', '{}', gen_random_uuid(), now(), now())`)
+	insertLocation(t, db)
 	mustExec(`INSERT INTO charge_stations (id, network_id, location_id, deploy_state, default_charge_station_tariff_id,
 		charger_type, security_profile, etag, created, last_updated, station_last_updated)
 		SELECT id, '00000000-0000-4000-8000-000000000001', 'L', 'Stock', 'T', 'Public', 1, gen_random_uuid(), now(), now(), now()
