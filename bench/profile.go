@@ -73,6 +73,7 @@ func (e *env) heapProfile(name string, n *node) {
 func (e *env) topStatements(name string) {
 	var rows []struct {
 		Calls int64   `db:"calls"`
+		Rows  int64   `db:"rows"`
 		Total float64 `db:"total"`
 		Mean  float64 `db:"mean"`
 		Plan  float64 `db:"plan"`
@@ -82,7 +83,7 @@ func (e *env) topStatements(name string) {
 	}
 	// Planning is counted apart (track_planning): a statement planned at every call costs
 	// that on top of its execution.
-	err := e.db.Select(&rows, `SELECT calls, total_exec_time AS total, mean_exec_time AS mean,
+	err := e.db.Select(&rows, `SELECT calls, rows, total_exec_time AS total, mean_exec_time AS mean,
 			total_plan_time AS plan, plans, toplevel, query
 		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`)
 	if err != nil {
@@ -99,8 +100,10 @@ func (e *env) topStatements(name string) {
 		if !r.Top {
 			where = "↳ " // run by a function or trigger: its time is also its caller's
 		}
-		fmt.Fprintf(&b, "%10d calls %10.0f ms total %8.3f ms mean %8.0f ms planning (%d plans) %s%s\n",
-			r.Calls, r.Total, r.Mean, r.Plan, r.Plans, where, q)
+		// rows: what the statement returned or wrote (a batch statement's rows per call is
+		// its batch size).
+		fmt.Fprintf(&b, "%10d calls %10d rows %10.0f ms total %8.3f ms mean %8.0f ms planning (%d plans) %s%s\n",
+			r.Calls, r.Rows, r.Total, r.Mean, r.Plan, r.Plans, where, q)
 	}
 	_ = os.WriteFile(filepath.Join(e.o.profile, name+".statements.txt"), []byte(b.String()), 0o644)
 }
