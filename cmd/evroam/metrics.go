@@ -39,6 +39,8 @@ type metrics struct {
 	commands       *prometheus.HistogramVec
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
+	// messagesPruned counts the message-log frames this node deleted past their retention.
+	messagesPruned prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -75,8 +77,12 @@ func newMetrics() *metrics {
 			Help:    "How long HTTP requests take, by route pattern and method.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
+		messagesPruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "evroam_message_log_pruned_total",
+			Help: "Frames this node deleted from the OCPP message log because they were older than EVROAM_MESSAGE_LOG_RETENTION.",
+		}),
 	}
-	m.registry.MustRegister(m.ocppMessages, m.ocppHandler, m.ocppCallErrors, m.forwarded, m.commands, m.httpRequests, m.httpDuration,
+	m.registry.MustRegister(m.ocppMessages, m.ocppHandler, m.ocppCallErrors, m.forwarded, m.commands, m.httpRequests, m.httpDuration, m.messagesPruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m

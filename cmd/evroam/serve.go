@@ -180,6 +180,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station
 	// reported it.
 	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })
+	if cfg.MessageLogRetention > 0 {
+		go reg.logStore.RunMessageRetention(listenCtx, cfg.MessageLogRetention, messageLogPruneInterval(cfg.MessageLogRetention), nil,
+			func(n int) {
+				m.messagesPruned.Add(float64(n))
+				if n > 0 {
+					log.Info("message log pruned", "frames", n, "retention", cfg.MessageLogRetention.String())
+				}
+			},
+			func(err error) { log.Warn("pruning the message log", "err", err) })
+	}
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports, stations: reg.stations,
 		ocpiCommands: h.ocpiCommands, pusher: pusher, metrics: m, answers: answers, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
 }
@@ -324,4 +334,11 @@ func debugHandler(metrics http.Handler) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// messageLogPruneInterval is how often the message log is pruned: a tenth of the retention,
+// at least every hour and at most every second, so a frame outlives its retention by a tenth
+// at most (an hour with the default of 30 days).
+func messageLogPruneInterval(retention time.Duration) time.Duration {
+	return min(max(retention/10, time.Second), time.Hour)
 }

@@ -1,0 +1,182 @@
+package stationlogs_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/stationlogs"
+)
+
+// logFrames appends one Heartbeat CALL of station per time, in that order (ids grow with it).
+func logFrames(t *testing.T, e *apitest.Env, store *stationlogs.Store, station string, ats ...time.Time) {
+	t.Helper()
+	var ms []stationlogs.Message
+	for i, at := range ats {
+		ms = append(ms, stationlogs.Message{StationID: station, Direction: "in", MessageType: "CALL",
+			MessageID: fmt.Sprintf("%s-%d", station, i), Action: "Heartbeat", Payload: json.RawMessage(`{}`), Created: at})
+	}
+	if err := appendMessages(t, e.DB, store, ms); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loggedIDs is the message ids the API lists for station, oldest first.
+func loggedIDs(t *testing.T, e *apitest.Env, station string) []string {
+	t.Helper()
+	var frames []struct {
+		MessageID string `json:"message_id"`
+	}
+	e.Do("GET", "/api/v1/chargestations/"+station+"/messages?limit=100", nil).Must(t, http.StatusOK).Decode(t, &frames)
+	ids := make([]string, len(frames))
+	for i, f := range frames {
+		ids[len(frames)-1-i] = f.MessageID
+	}
+	return ids
+}
+
+func TestPruneMessagesKeepsTheRetention(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	now := time.Now().UTC()
+	old, young := now.Add(-48*time.Hour), now.Add(-time.Hour)
+	logFrames(t, e, store, "CS-1", old, old, old, old, old, young, young, young)
+	cutoff := now.Add(-24 * time.Hour)
+
+	// Two at a time: the chunks say whether more may be due, and stop at the first frame
+	// inside the retention.
+	var after int64
+	for i, want := range []struct {
+		deleted int
+		more    bool
+	}{{2, true}, {2, true}, {1, false}} {
+		n, last, more, err := store.PruneMessages(t.Context(), cutoff, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want.deleted || more != want.more {
+			t.Fatalf("chunk %d: deleted %d, more %v; want %d, %v", i, n, more, want.deleted, want.more)
+		}
+		after = last
+	}
+	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-5 CS-1-6 CS-1-7]"; got != want {
+		t.Fatalf("after pruning the log holds %s, want %s", got, want)
+	}
+	// A second pass finds nothing due.
+	if n, err := store.PruneMessagesBefore(t.Context(), cutoff); err != nil || n != 0 {
+		t.Fatalf("second pass deleted %d (%v), want 0", n, err)
+	}
+	// Once they are due too, they go.
+	if n, err := store.PruneMessagesBefore(t.Context(), now); err != nil || n != 3 {
+		t.Fatalf("pruning up to now deleted %d (%v), want 3", n, err)
+	}
+	if got := loggedIDs(t, e, "CS-1"); len(got) != 0 {
+		t.Fatalf("log still holds %v", got)
+	}
+}
+
+// Frames are found in id order, a chunk at a time: the due frames of a chunk go, nothing
+// inside the retention ever does, and a round stops at the first chunk holding a frame inside
+// the retention (the due frames behind it wait for a later round).
+func TestPruneMessagesStopsAtTheFirstChunkInsideTheRetention(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-2")
+	now := time.Now().UTC()
+	old, young := now.Add(-48*time.Hour), now.Add(-time.Hour)
+	logFrames(t, e, store, "CS-1", old, young, old)
+	logFrames(t, e, store, "CS-2", old)
+	cutoff := now.Add(-24 * time.Hour)
+
+	// One frame a chunk: the round ends at CS-1's young frame.
+	n, last, more, err := store.PruneMessages(t.Context(), cutoff, 0, 1)
+	if err != nil || n != 1 || !more {
+		t.Fatalf("first chunk: deleted %d, more %v (%v); want 1, true", n, more, err)
+	}
+	if n, _, more, err = store.PruneMessages(t.Context(), cutoff, last, 1); err != nil || n != 0 || more {
+		t.Fatalf("second chunk: deleted %d, more %v (%v); want 0, false", n, more, err)
+	}
+	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1 CS-1-2]"; got != want {
+		t.Fatalf("CS-1's log holds %s, want %s", got, want)
+	}
+	// A whole round with the default chunk takes every due frame of its chunk.
+	if n, err := store.PruneMessagesBefore(t.Context(), cutoff); err != nil || n != 2 {
+		t.Fatalf("a round deleted %d (%v), want 2", n, err)
+	}
+	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1]"; got != want {
+		t.Fatalf("CS-1's log holds %s, want %s", got, want)
+	}
+	if got := loggedIDs(t, e, "CS-2"); len(got) != 0 {
+		t.Fatalf("CS-2's log holds %v, want nothing", got)
+	}
+}
+
+// Another node pruning (holding the lock) makes this one skip the round at once instead of
+// queueing behind its deletes.
+func TestPruneMessagesSkipsWhileAnotherNodePrunes(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	now := time.Now().UTC()
+	logFrames(t, e, store, "CS-1", now.Add(-48*time.Hour))
+
+	other, err := e.DB.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(`SELECT pg_advisory_xact_lock(x'6d73677072756e65'::bigint)`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	n, err := store.PruneMessagesBefore(ctx, now)
+	if err != nil || n != 0 {
+		t.Fatalf("while another node prunes: deleted %d (%v), want 0 at once", n, err)
+	}
+	if err := other.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.PruneMessagesBefore(t.Context(), now); err != nil || n != 1 {
+		t.Fatalf("after the other node: deleted %d (%v), want 1", n, err)
+	}
+}
+
+func TestRunMessageRetentionPrunesAtOnceAndStops(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	logFrames(t, e, store, "CS-1", now.Add(-31*24*time.Hour), now.Add(-29*24*time.Hour))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	rounds := make(chan int)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		store.RunMessageRetention(ctx, 30*24*time.Hour, time.Hour, func() time.Time { return now },
+			func(n int) { rounds <- n }, func(err error) { t.Error(err) })
+	}()
+	select {
+	case n := <-rounds:
+		if n != 1 {
+			t.Fatalf("first round pruned %d frames, want 1", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no pruning round at start")
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunMessageRetention did not return when its context ended")
+	}
+	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1]"; got != want {
+		t.Fatalf("the log holds %s, want %s", got, want)
+	}
+}
