@@ -285,13 +285,22 @@ type sessionRegistry struct {
 	n *Node
 }
 
-// RecordConnect claims the station for this node and records the connect with the wrapped
-// registry, both at once.
+// RecordConnect claims the station for this node, then records the connect with the wrapped
+// registry: once the registry shows the station Online, a command sent to any node finds
+// this one (see "Claimed before recorded" in doc.go).
 func (r sessionRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) error {
-	claimed := make(chan error, 1)
-	go func() { claimed <- r.n.claim(ctx, c) }()
-	err := r.Registry.RecordConnect(ctx, c)
-	return errors.Join(<-claimed, err)
+	claimErr := r.n.claim(ctx, c)
+	return errors.Join(claimErr, r.Registry.RecordConnect(ctx, c))
+}
+
+// RecordBoot waits until the claim of the station's connection is committed, then records the
+// boot with the wrapped registry, so that the station's BootNotification is answered (and the
+// registry shows it booted) only once a command sent to any node reaches it.
+func (r sessionRegistry) RecordBoot(ctx context.Context, identity string, b ocpp.BootInfo) error {
+	if err := r.n.awaitClaim(ctx, identity); err != nil {
+		return err
+	}
+	return r.Registry.RecordBoot(ctx, identity, b)
 }
 
 func (r sessionRegistry) RecordDisconnect(ctx context.Context, identity string, at time.Time) error {
@@ -337,6 +346,8 @@ type heldSession struct {
 	id         uuid.UUID
 	connection uint64
 	at         time.Time // when the station connected
+	// claimed is closed once the claim's write has ended, committed or failed.
+	claimed chan struct{}
 }
 
 // sessionWrite is a station_sessions change: a claim (this node holds the station now), a
@@ -357,13 +368,33 @@ func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	claimed := make(chan struct{})
+	defer close(claimed)
 	n.mu.Lock()
-	n.sessions[c.Identity] = heldSession{id: sid, connection: c.Connection, at: at}
+	n.sessions[c.Identity] = heldSession{id: sid, connection: c.Connection, at: at, claimed: claimed}
 	n.mu.Unlock()
 	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: c.Identity, claim: true, session: sid, protocol: c.ProtocolVersion, at: at.UTC()}); err != nil {
 		return fmt.Errorf("cluster: record session of %s: %w", c.Identity, err)
 	}
 	return nil
+}
+
+// awaitClaim waits until the claim of the station's current connection to this node has been
+// written (at once when there is none: the station is not held here, or its claim is done).
+// A claim that failed is not waited for again: the connect reports that failure.
+func (n *Node) awaitClaim(ctx context.Context, identity string) error {
+	n.mu.Lock()
+	held, ok := n.sessions[identity]
+	n.mu.Unlock()
+	if !ok || held.claimed == nil {
+		return nil
+	}
+	select {
+	case <-held.claimed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: wait for the claim of %s: %w", identity, ctx.Err())
+	}
 }
 
 func (n *Node) release(ctx context.Context, identity string) error {

@@ -11,6 +11,17 @@
 // RecordDisconnect deletes it only if it still belongs to this node's session. These are
 // the only writes, one per connect and one per disconnect: nothing is written per frame.
 //
+// # Claimed before recorded
+//
+// The claim is written in batches (many stations' claims in one statement), while the
+// station is already served: its connection is not held up for it. What the outside world
+// can see of a connection waits for the claim instead: Registry records the connect with the
+// wrapped registry only once the claim is committed, and a BootNotification is recorded, and
+// so answered, only then too (sessionRegistry.RecordBoot). So once a station's boot is
+// answered, or the registry shows it Online or Onboarded, a command sent to any node finds
+// this one. Before, the two went side by side, and a command sent through another node
+// right after the boot could find no owner and get 409.
+//
 // # A station that moved
 //
 // A station that reconnects through another node (after a network change, say) may leave a

@@ -41,8 +41,10 @@ func TestChargerCommandsAcrossNodes(t *testing.T) {
 		Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
 	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
 
+	// The boot was answered once node B's claim was committed, so node A finds the station
+	// at once.
 	var reset map[string]any
-	eA.commandWhenHeld("/api/v1/chargers/CS-CMD/reset", map[string]string{"type": "Hard"}, &reset)
+	eA.must("POST", "/api/v1/chargers/CS-CMD/reset", map[string]string{"type": "Hard"}, 200, &reset)
 	if reset["status"] != "accepted" || reset["chargeBoxId"] != "CS-CMD" || reset["type"] != "Hard" {
 		t.Errorf("reset answer = %v", reset)
 	}
@@ -77,27 +79,68 @@ func TestChargerCommandsAcrossNodes(t *testing.T) {
 // historyError is a check of eventually that has not held yet: what was seen instead.
 type historyError struct{ got string }
 
-// commandWhenHeld sends a charger command that must succeed (200) once the station, just
-// booted on another node, is recorded there. That node answers the boot while it records the
-// connect (ocpp: conn.start), so for a moment after the boot this node finds no owner and
-// answers 409 (the command was sent nowhere); once the claim is committed the command goes
-// through.
-func (e *e2e) commandWhenHeld(path string, body, out any) {
-	e.t.Helper()
-	eventually(e.t, "a command to "+path, func() error {
-		code, data := e.do("POST", path, body)
-		switch code {
-		case 200:
-			if out != nil {
-				return json.Unmarshal(data, out)
-			}
-			return nil
-		case 409:
-			return &historyError{string(data)}
+// TestCommandRightAfterBootThroughAnotherNode: a station's BootNotification is answered only
+// once its node's claim is committed, so a command sent through another node right after the
+// boot reaches it (no 409 window). The claim is held back by locking its table: while it
+// cannot commit, the boot must not be answered; if it is, the command sent then through node
+// A finds no owner and the test fails.
+func TestCommandRightAfterBootThroughAnotherNode(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	a, apiA := startNode(t, dbURL, "node-a")
+	b, _ := startNode(t, dbURL, "node-b")
+	gwB := httptest.NewServer(b.gateway)
+	t.Cleanup(gwB.Close)
+	eA := &e2e{t: t, app: a, api: apiA.URL}
+	eA.station("CS-AFTER-BOOT", "station-password-123", 1)
+
+	lock, err := a.db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec(`LOCK TABLE station_sessions IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	p := ocpppeer.Start(t)
+	p.OnCall("Reset", map[string]any{"status": "Accepted"})
+	p.MustConnect(ocpppeer.ConnectOptions{URL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp", Identity: "CS-AFTER-BOOT",
+		Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
+	booted := make(chan error, 1)
+	go func() {
+		_, err := p.Call("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+		booted <- err
+	}()
+	eventually(t, "node B's claim waiting for the lock", func() error {
+		var waiting int
+		if err := a.db.Get(&waiting, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE c.relname = 'station_sessions' AND NOT l.granted`); err != nil {
+			return err
 		}
-		e.t.Fatalf("POST %s: status %d, want 200: %s", path, code, data)
+		if waiting == 0 {
+			return &historyError{"no waiting claim"}
+		}
 		return nil
 	})
+	select {
+	case err := <-booted:
+		// Answered while the claim is still waiting: the command below gets 409.
+		if err != nil {
+			t.Fatalf("boot: %v", err)
+		}
+	case <-time.After(300 * time.Millisecond):
+		if err := lock.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-booted; err != nil {
+			t.Fatalf("boot: %v", err)
+		}
+	}
+	var reset map[string]any
+	eA.must("POST", "/api/v1/chargers/CS-AFTER-BOOT/reset", map[string]string{"type": "Soft"}, 200, &reset)
+	if reset["status"] != "accepted" {
+		t.Errorf("reset answer = %v", reset)
+	}
 }
 
 func (e *historyError) Error() string { return "got " + e.got }
