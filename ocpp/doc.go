@@ -153,7 +153,10 @@
 // to its URL with the identity (the operator's, else the station's) appended, offering only
 // the station's subprotocol, with HTTP Basic auth when a password is set and TLS for wss://
 // (Config.ProxyTLS). A link reconnects with backoff from Config.ProxyReconnectMin doubling to
-// ProxyReconnectMax, each wait jittered between half and all of it. Links are read again
+// ProxyReconnectMax, each wait jittered between half and all of it, and is pinged every
+// Config.PingInterval: one that hears nothing for two intervals, not even a pong, ends and is
+// dialled again (an operator gone without closing the connection would otherwise look
+// connected while every forward waits out CallTimeout). Links are read again
 // (ReloadOperators) when the operators change, and end when the station's connection does; a
 // replacing connection starts its links once the replaced one's have ended, so an operator
 // never has two links for a station. Statuses go to RecordOperatorStatus.

@@ -47,8 +47,9 @@ type Config struct {
 	PublicURL string
 	// CallTimeout bounds each CALL evroam sends to a station. Default 30s.
 	CallTimeout time.Duration
-	// PingInterval is how often the server pings each station. Default 60s; negative
-	// disables pings.
+	// PingInterval is how often the server pings each station, and each operator of the
+	// OCPP proxy (an operator link that hears nothing, not even a pong, for two intervals is
+	// dialled again). Default 60s; negative disables pings.
 	PingInterval time.Duration
 	// RegistryTimeout bounds each Registry call. Default 10s.
 	RegistryTimeout time.Duration

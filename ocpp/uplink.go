@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -202,6 +203,8 @@ func (l *uplink) serveConnection(ws *websocket.Conn) string {
 	l.connected.Store(true)
 	readerDone := make(chan string, 1)
 	calls := make(chan frame, 8)
+	ended := make(chan struct{})
+	l.keepAlive(ws, ended)
 	go func() { readerDone <- l.read(ws, calls) }()
 	go func() {
 		for f := range calls {
@@ -209,6 +212,7 @@ func (l *uplink) serveConnection(ws *websocket.Conn) string {
 		}
 	}()
 	why := l.serve(readerDone)
+	close(ended)
 	l.connected.Store(false)
 	_ = ws.Close()
 	if why == "" {
@@ -219,6 +223,36 @@ func (l *uplink) serveConnection(ws *websocket.Conn) string {
 	l.wsMu.Unlock()
 	l.failPending()
 	return why
+}
+
+// keepAlive pings the operator every Config.PingInterval until ended is closed, and makes the
+// link's reads fail once the operator has sent nothing, not even a pong, for two intervals. A
+// link whose operator went away without closing it (a dropped NAT mapping, a dead host) then
+// ends and is dialled again, instead of showing Connected while every forward waits out its
+// CallTimeout. Negative PingInterval: no pings, no deadline.
+func (l *uplink) keepAlive(ws *websocket.Conn, ended <-chan struct{}) {
+	cfg := l.sp.c.s.cfg
+	if cfg.PingInterval <= 0 {
+		return
+	}
+	silence := 2 * cfg.PingInterval
+	_ = ws.SetReadDeadline(time.Now().Add(silence))
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(silence)) })
+	go func() {
+		t := time.NewTicker(cfg.PingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ended:
+				return
+			case <-t.C:
+				// WriteControl may run alongside the link's other writes (gorilla/websocket).
+				if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
+					return
+				}
+			}
+		}
+	}()
 }
 
 // serve delivers to the operator while the connection lasts: first the station's boot,
@@ -478,13 +512,21 @@ func (l *uplink) log(dir string, f frame, action string) {
 func (l *uplink) read(ws *websocket.Conn, calls chan<- frame) string {
 	defer close(calls)
 	s := l.sp.c.s
+	silence := 2 * s.cfg.PingInterval
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
 			if l.ctx.Err() != nil {
 				return ""
 			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return fmt.Sprintf("the operator sent nothing, not even a pong, for %v", silence)
+			}
 			return "the operator closed the connection"
+		}
+		if silence > 0 {
+			_ = ws.SetReadDeadline(time.Now().Add(silence))
 		}
 		if typ != websocket.TextMessage {
 			l.answerError(unreadableID, "", newRPCError(errFormat, "OCPP-J frames are text frames"))

@@ -19,6 +19,9 @@
 //   {"id":9,"cmd":"respond","action":"X","never":true}   (a slow operator: never answers)
 //   {"id":5,"cmd":"call","identity":"CP1","action":"Reset","payload":{},"timeoutMs":10000}
 //   {"id":6,"cmd":"sendRaw","identity":"CP1","text":"garbage"}
+//   {"id":10,"cmd":"freeze","identity":"CP1"}
+//     stops reading the link's socket without closing it: the operator answers nothing from
+//     then on, pings included, as a host that went away behind a NAT would
 //   {"id":7,"cmd":"down"}   closes every client and the server (the port is free again)
 //   {"id":8,"cmd":"exit"}
 //
@@ -126,6 +129,10 @@ async function run(cmd) {
         cmd.timeoutMs ? { callTimeoutMs: cmd.timeoutMs } : {});
     case 'sendRaw':
       clientOf(cmd.identity).sendRaw(cmd.text);
+      return null;
+    case 'freeze':
+      // ocpp-rpc keeps its ws WebSocket in _ws, and ws its net.Socket in _socket.
+      clientOf(cmd.identity)._ws._socket.pause();
       return null;
     case 'down': {
       if (!server) return null;

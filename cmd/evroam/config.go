@@ -84,6 +84,9 @@ type config struct {
 	// OCPIAuthorizeTimeout (EVROAM_OCPI_AUTHORIZE_TIMEOUT) bounds a real-time authorisation
 	// of a roaming token at its eMSP (ocpi.Authorizer); the station waits for it.
 	OCPIAuthorizeTimeout time.Duration
+	// OCPPPingInterval (EVROAM_OCPP_PING_INTERVAL) is how often the gateway pings stations and
+	// the OCPP proxy's operators (ocpp.Config.PingInterval); 0 sends no pings.
+	OCPPPingInterval time.Duration
 	// MessageLogRetention (EVROAM_MESSAGE_LOG_RETENTION) is how long the message log keeps a
 	// frame; 0 keeps every frame. Every frame in and out is logged, heartbeats too: 10,000
 	// stations at a 300 s heartbeat alone log about 5.8 million rows a day.
@@ -149,6 +152,10 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.ReservationSweep = duration("EVROAM_RESERVATION_SWEEP", "30s")
 	cfg.OCPIAuthorizeTimeout = duration("EVROAM_OCPI_AUTHORIZE_TIMEOUT", "5s")
 	cfg.OCPISessionPatchInterval = duration("EVROAM_OCPI_SESSION_PATCH_INTERVAL", "60s")
+	cfg.OCPPPingInterval = duration("EVROAM_OCPP_PING_INTERVAL", "60s")
+	if cfg.OCPPPingInterval < 0 {
+		problems = append(problems, "EVROAM_OCPP_PING_INTERVAL must be 0 (no pings) or above")
+	}
 	cfg.MessageLogRetention = duration("EVROAM_MESSAGE_LOG_RETENTION", "720h")
 	if cfg.MessageLogRetention < 0 {
 		problems = append(problems, "EVROAM_MESSAGE_LOG_RETENTION must be 0 (keep every frame) or above")

@@ -164,13 +164,13 @@ func TestConfig(t *testing.T) {
 		"EVROAM_COUNTRY_CODE": "Netherlands", "EVROAM_ADMIN_API_KEY": "evr_admin_31_characters_long_xx",
 		"EVROAM_TRUSTED_PROXIES":              "10.0.0.0/8, proxy.example.com",
 		"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "sometimes", "EVROAM_OCPP_TLS_ADDR": ":9443",
-		"EVROAM_MESSAGE_LOG_RETENTION": "-1h",
+		"EVROAM_MESSAGE_LOG_RETENTION": "-1h", "EVROAM_OCPP_PING_INTERVAL": "-1s",
 	}))
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
 	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE",
-		"EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "EVROAM_OCPP_TLS_CERT_FILE", "EVROAM_MESSAGE_LOG_RETENTION"} {
+		"EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "EVROAM_OCPP_TLS_CERT_FILE", "EVROAM_MESSAGE_LOG_RETENTION", "EVROAM_OCPP_PING_INTERVAL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}

@@ -516,3 +516,44 @@ func TestProxyLinkOverTLS(t *testing.T) {
 	}
 	op.WaitReceived("Authorize", 1)
 }
+
+// TestProxyLinkToASilentOperatorIsDialledAgain: an operator that stops answering without
+// closing the link (frozen: it reads nothing, so it answers no ping) is noticed within two
+// ping intervals, the link shows why, and evroam dials it again.
+func TestProxyLinkToASilentOperatorIsDialledAgain(t *testing.T) {
+	t.Parallel()
+	a, srv := startNodeWith(t, "", "ping-node", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]string{"EVROAM_OCPP_PING_INTERVAL": "200ms", "EVROAM_PROXY_RECONNECT_MAX": "200ms"})
+	gw := httptest.NewServer(a.gateway)
+	t.Cleanup(gw.Close)
+	e := &e2e{t: t, app: a, api: srv.URL, ocppURL: "ws" + strings.TrimPrefix(gw.URL, "http") + "/ocpp"}
+	e.station("CS-SILENT", "station-password-123", 1)
+	op := ocpppeer.StartOperator(t, "")
+	operatorAnswers(op, "Accepted", 1)
+	var view operatorView
+	e.must("POST", "/api/v1/chargestations/CS-SILENT/operators", map[string]any{"name": "Energy Manager", "url": op.URL(),
+		"role": "DataAndControl"}, 201, &view)
+
+	st := ocpppeer.Start(t)
+	st.MustConnect(ocpppeer.ConnectOptions{URL: e.ocppURL, Identity: "CS-SILENT", Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
+	st.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+	op.WaitClient("CS-SILENT")
+	e.waitOperator("CS-SILENT", view.ID, "Connected")
+
+	op.Freeze("CS-SILENT")
+	eventually(t, "the silent link noticed", func() error {
+		o := e.operator("CS-SILENT", view.ID)
+		if o.LastError == nil || !strings.Contains(*o.LastError, "not even a pong") {
+			return fmt.Errorf("connection_status %s, last_error %s", o.ConnectionStatus, str(o.LastError))
+		}
+		return nil
+	})
+	// A second link comes in, and the station's boot goes over it again.
+	eventually(t, "a second link", func() error {
+		if n := len(op.Events("client")); n < 2 {
+			return fmt.Errorf("%d links", n)
+		}
+		return nil
+	})
+	op.WaitReceived("BootNotification", 2)
+}

@@ -125,6 +125,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		db, gatewayRegistry{reports: reg.reports, tokens: ocpi.NewAuthorizer(db, reg.authorizer, ocpi.AuthorizerConfig{
 			Timeout: cfg.OCPIAuthorizeTimeout, Outbound: outbound, Log: log})}, ocpp.Config{
 			HeartbeatInterval: cfg.HeartbeatInterval,
+			PingInterval:      pingInterval(cfg.OCPPPingInterval),
 			PublicURL:         cfg.OCPPPublicURL,
 			CallTimeout:       cfg.CommandTimeout,
 			TrustedProxies:    cfg.TrustedProxies,
@@ -341,4 +342,13 @@ func debugHandler(metrics http.Handler) http.Handler {
 // at most (an hour with the default of 30 days).
 func messageLogPruneInterval(retention time.Duration) time.Duration {
 	return min(max(retention/10, time.Second), time.Hour)
+}
+
+// pingInterval is EVROAM_OCPP_PING_INTERVAL as ocpp.Config takes it: 0 (no pings) is
+// negative there, where 0 means the default.
+func pingInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -89,6 +89,13 @@ func (o *Operator) SendRawTo(identity, text string) {
 	o.mustDo(map[string]any{"cmd": "sendRaw", "identity": identity, "text": text})
 }
 
+// Freeze stops the operator reading the link of identity without closing it: from then on it
+// answers nothing, pings included (a host gone behind a NAT).
+func (o *Operator) Freeze(identity string) {
+	o.tb.Helper()
+	o.mustDo(map[string]any{"cmd": "freeze", "identity": identity})
+}
+
 // WaitClient waits until a link of identity is connected and returns its event.
 func (o *Operator) WaitClient(identity string) Event {
 	o.tb.Helper()
