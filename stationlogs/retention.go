@@ -69,13 +69,20 @@ func (s *Store) PruneMessagesBefore(ctx context.Context, cutoff time.Time) (int,
 	}
 }
 
-// RunMessageRetention keeps the message log to retention: at once, then every interval, it
-// deletes the frames logged more than retention ago, until ctx ends. pruned (may be nil) is
-// told each round's count; failures go to logErr and the next round tries again.
-func (s *Store) RunMessageRetention(ctx context.Context, retention, interval time.Duration, now func() time.Time,
+// RunMessageRetention keeps the message log to retention: after first, then every interval,
+// it deletes the frames logged more than retention ago, until ctx ends. pruned (may be nil)
+// is told each round's count; failures go to logErr and the next round tries again.
+func (s *Store) RunMessageRetention(ctx context.Context, retention, first, interval time.Duration, now func() time.Time,
 	pruned func(int), logErr func(error)) {
 	if now == nil {
 		now = time.Now
+	}
+	wait := time.NewTimer(first)
+	select {
+	case <-ctx.Done():
+		wait.Stop()
+		return
+	case <-wait.C:
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()

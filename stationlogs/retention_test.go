@@ -147,7 +147,7 @@ func TestPruneMessagesSkipsWhileAnotherNodePrunes(t *testing.T) {
 	}
 }
 
-func TestRunMessageRetentionPrunesAtOnceAndStops(t *testing.T) {
+func TestRunMessageRetentionPrunesAndStops(t *testing.T) {
 	t.Parallel()
 	e, store := setup(t)
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
@@ -159,7 +159,7 @@ func TestRunMessageRetentionPrunesAtOnceAndStops(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		store.RunMessageRetention(ctx, 30*24*time.Hour, time.Hour, func() time.Time { return now },
+		store.RunMessageRetention(ctx, 30*24*time.Hour, 0, time.Hour, func() time.Time { return now },
 			func(n int) { rounds <- n }, func(err error) { t.Error(err) })
 	}()
 	select {
@@ -177,6 +177,31 @@ func TestRunMessageRetentionPrunesAtOnceAndStops(t *testing.T) {
 		t.Fatal("RunMessageRetention did not return when its context ended")
 	}
 	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1]"; got != want {
+		t.Fatalf("the log holds %s, want %s", got, want)
+	}
+}
+
+// A node that stops before its first round (it waits out its start) returns at once and
+// deletes nothing.
+func TestRunMessageRetentionStopsBeforeItsFirstRound(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	logFrames(t, e, store, "CS-1", time.Now().Add(-48*time.Hour))
+	ctx, cancel := context.WithCancel(t.Context())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		store.RunMessageRetention(ctx, time.Hour, time.Hour, time.Hour, nil,
+			func(int) { t.Error("a round ran before its first wait was over") }, func(err error) { t.Error(err) })
+	}()
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunMessageRetention did not return when its context ended during its first wait")
+	}
+	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-0]"; got != want {
 		t.Fatalf("the log holds %s, want %s", got, want)
 	}
 }

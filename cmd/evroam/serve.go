@@ -182,7 +182,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// reported it.
 	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })
 	if cfg.MessageLogRetention > 0 {
-		go reg.logStore.RunMessageRetention(listenCtx, cfg.MessageLogRetention, messageLogPruneInterval(cfg.MessageLogRetention), nil,
+		// The first round waits a little: a node starts into its stations' reconnect storm, and
+		// a backlog of due frames (retention turned on, a node down for a while) can wait
+		// until that is over.
+		every := messageLogPruneInterval(cfg.MessageLogRetention)
+		go reg.logStore.RunMessageRetention(listenCtx, cfg.MessageLogRetention, min(every, time.Minute), every, nil,
 			func(n int) {
 				m.messagesPruned.Add(float64(n))
 				if n > 0 {
