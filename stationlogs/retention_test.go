@@ -39,6 +39,22 @@ func loggedIDs(t *testing.T, e *apitest.Env, station string) []string {
 	return ids
 }
 
+// mustPrune prunes every frame logged before cutoff and checks how many went.
+func mustPrune(t *testing.T, store *stationlogs.Store, cutoff time.Time, want int, what string) {
+	t.Helper()
+	if n, err := store.PruneMessagesBefore(t.Context(), cutoff); err != nil || n != want {
+		t.Fatalf("%s deleted %d (%v), want %d", what, n, err, want)
+	}
+}
+
+// wantLog checks the message ids station's log holds, oldest first ("[]": none).
+func wantLog(t *testing.T, e *apitest.Env, station, want string) {
+	t.Helper()
+	if got := fmt.Sprint(loggedIDs(t, e, station)); got != want {
+		t.Fatalf("%s's log holds %s, want %s", station, got, want)
+	}
+}
+
 func TestPruneMessagesKeepsTheRetention(t *testing.T) {
 	t.Parallel()
 	e, store := setup(t)
@@ -64,20 +80,11 @@ func TestPruneMessagesKeepsTheRetention(t *testing.T) {
 		}
 		after = last
 	}
-	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-5 CS-1-6 CS-1-7]"; got != want {
-		t.Fatalf("after pruning the log holds %s, want %s", got, want)
-	}
-	// A second pass finds nothing due.
-	if n, err := store.PruneMessagesBefore(t.Context(), cutoff); err != nil || n != 0 {
-		t.Fatalf("second pass deleted %d (%v), want 0", n, err)
-	}
-	// Once they are due too, they go.
-	if n, err := store.PruneMessagesBefore(t.Context(), now); err != nil || n != 3 {
-		t.Fatalf("pruning up to now deleted %d (%v), want 3", n, err)
-	}
-	if got := loggedIDs(t, e, "CS-1"); len(got) != 0 {
-		t.Fatalf("log still holds %v", got)
-	}
+	wantLog(t, e, "CS-1", "[CS-1-5 CS-1-6 CS-1-7]")
+	// A second pass finds nothing due; once they are due too, they go.
+	mustPrune(t, store, cutoff, 0, "a second pass")
+	mustPrune(t, store, now, 3, "pruning up to now")
+	wantLog(t, e, "CS-1", "[]")
 }
 
 // Frames are found in id order, a chunk at a time: the due frames of a chunk go, nothing
@@ -102,19 +109,11 @@ func TestPruneMessagesStopsAtTheFirstChunkInsideTheRetention(t *testing.T) {
 	if n, _, more, err = store.PruneMessages(t.Context(), cutoff, last, 1); err != nil || n != 0 || more {
 		t.Fatalf("second chunk: deleted %d, more %v (%v); want 0, false", n, more, err)
 	}
-	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1 CS-1-2]"; got != want {
-		t.Fatalf("CS-1's log holds %s, want %s", got, want)
-	}
+	wantLog(t, e, "CS-1", "[CS-1-1 CS-1-2]")
 	// A whole round with the default chunk takes every due frame of its chunk.
-	if n, err := store.PruneMessagesBefore(t.Context(), cutoff); err != nil || n != 2 {
-		t.Fatalf("a round deleted %d (%v), want 2", n, err)
-	}
-	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1]"; got != want {
-		t.Fatalf("CS-1's log holds %s, want %s", got, want)
-	}
-	if got := loggedIDs(t, e, "CS-2"); len(got) != 0 {
-		t.Fatalf("CS-2's log holds %v, want nothing", got)
-	}
+	mustPrune(t, store, cutoff, 2, "a round")
+	wantLog(t, e, "CS-1", "[CS-1-1]")
+	wantLog(t, e, "CS-2", "[]")
 }
 
 // Another node pruning (holding the lock) makes this one skip the round at once instead of
@@ -142,9 +141,7 @@ func TestPruneMessagesSkipsWhileAnotherNodePrunes(t *testing.T) {
 	if err := other.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := store.PruneMessagesBefore(t.Context(), now); err != nil || n != 1 {
-		t.Fatalf("after the other node: deleted %d (%v), want 1", n, err)
-	}
+	mustPrune(t, store, now, 1, "after the other node, a round")
 }
 
 func TestRunMessageRetentionPrunesAndStops(t *testing.T) {
@@ -176,9 +173,7 @@ func TestRunMessageRetentionPrunesAndStops(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunMessageRetention did not return when its context ended")
 	}
-	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-1]"; got != want {
-		t.Fatalf("the log holds %s, want %s", got, want)
-	}
+	wantLog(t, e, "CS-1", "[CS-1-1]")
 }
 
 // A node that stops before its first round (it waits out its start) returns at once and
@@ -201,7 +196,5 @@ func TestRunMessageRetentionStopsBeforeItsFirstRound(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunMessageRetention did not return when its context ended during its first wait")
 	}
-	if got, want := fmt.Sprint(loggedIDs(t, e, "CS-1")), "[CS-1-0]"; got != want {
-		t.Fatalf("the log holds %s, want %s", got, want)
-	}
+	wantLog(t, e, "CS-1", "[CS-1-0]")
 }

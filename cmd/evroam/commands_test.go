@@ -14,16 +14,23 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// TestChargerCommandsAcrossNodes runs two whole evroam nodes on one database: the station is
-// connected to node B and commanded through node A's API.
-func TestChargerCommandsAcrossNodes(t *testing.T) {
-	t.Parallel()
+// startTwoNodes runs nodes A and B on one fresh database, and returns an e2e on node A's API
+// whose ocppURL is node B's gateway: for tests of what crosses from one node to the other.
+func startTwoNodes(t *testing.T) *e2e {
+	t.Helper()
 	dbURL := pgtest.URL(t)
 	a, apiA := startNode(t, dbURL, "node-a")
 	b, _ := startNode(t, dbURL, "node-b")
 	gwB := httptest.NewServer(b.gateway)
 	t.Cleanup(gwB.Close)
-	eA := &e2e{t: t, app: a, api: apiA.URL}
+	return &e2e{t: t, app: a, api: apiA.URL, ocppURL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp"}
+}
+
+// TestChargerCommandsAcrossNodes runs two whole evroam nodes on one database: the station is
+// connected to node B and commanded through node A's API.
+func TestChargerCommandsAcrossNodes(t *testing.T) {
+	t.Parallel()
+	eA := startTwoNodes(t)
 	eA.station("CS-CMD", "station-password-123", 1)
 
 	// Not connected anywhere yet: 409.
@@ -37,7 +44,7 @@ func TestChargerCommandsAcrossNodes(t *testing.T) {
 	p := ocpppeer.Start(t)
 	p.OnCall("Reset", map[string]any{"status": "Accepted"})
 	p.OnCall("DataTransfer", map[string]any{"status": "Accepted", "data": `{"text": "Hello"}`})
-	p.MustConnect(ocpppeer.ConnectOptions{URL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp", Identity: "CS-CMD",
+	p.MustConnect(ocpppeer.ConnectOptions{URL: eA.ocppURL, Identity: "CS-CMD",
 		Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
 	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
 
@@ -86,15 +93,10 @@ type historyError struct{ got string }
 // A finds no owner and the test fails.
 func TestCommandRightAfterBootThroughAnotherNode(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.URL(t)
-	a, apiA := startNode(t, dbURL, "node-a")
-	b, _ := startNode(t, dbURL, "node-b")
-	gwB := httptest.NewServer(b.gateway)
-	t.Cleanup(gwB.Close)
-	eA := &e2e{t: t, app: a, api: apiA.URL}
+	eA := startTwoNodes(t)
 	eA.station("CS-AFTER-BOOT", "station-password-123", 1)
 
-	lock, err := a.db.BeginTx(t.Context(), nil)
+	lock, err := eA.app.db.BeginTx(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestCommandRightAfterBootThroughAnotherNode(t *testing.T) {
 	}
 	p := ocpppeer.Start(t)
 	p.OnCall("Reset", map[string]any{"status": "Accepted"})
-	p.MustConnect(ocpppeer.ConnectOptions{URL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp", Identity: "CS-AFTER-BOOT",
+	p.MustConnect(ocpppeer.ConnectOptions{URL: eA.ocppURL, Identity: "CS-AFTER-BOOT",
 		Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
 	booted := make(chan error, 1)
 	go func() {
@@ -113,7 +115,7 @@ func TestCommandRightAfterBootThroughAnotherNode(t *testing.T) {
 	}()
 	eventually(t, "node B's claim waiting for the lock", func() error {
 		var waiting int
-		if err := a.db.Get(&waiting, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		if err := eA.app.db.Get(&waiting, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
 			WHERE c.relname = 'station_sessions' AND NOT l.granted`); err != nil {
 			return err
 		}

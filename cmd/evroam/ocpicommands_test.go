@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/networks"
 	"github.com/evroam/evroam/ocpi/ocpitest"
 	"github.com/google/uuid"
@@ -480,12 +478,7 @@ func compact(raw json.RawMessage) string {
 // evroam node, and the result comes back from the node the partner called.
 func TestOCPICommandAcrossNodes(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.URL(t)
-	a, apiA := startNode(t, dbURL, "node-a")
-	b, _ := startNode(t, dbURL, "node-b")
-	gwB := httptest.NewServer(b.gateway)
-	t.Cleanup(gwB.Close)
-	eA := &e2e{t: t, app: a, api: apiA.URL, ocppURL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp"}
+	eA := startTwoNodes(t)
 	eA.station("OCPI-NODES", "ocpi-nodes-password", 1)
 	var st struct {
 		LocationID string `json:"location_id"`

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/evroam/evroam/internal/ocpppeer"
-	"github.com/evroam/evroam/internal/pgtest"
 	"github.com/evroam/evroam/internal/testca"
 	"github.com/evroam/evroam/networks"
 	"github.com/google/uuid"
@@ -433,16 +432,11 @@ func TestProxyOCPP201(t *testing.T) {
 // refuses the login shows why; a disabled one is unlinked; the station is never disturbed.
 func TestProxyAcrossNodes(t *testing.T) {
 	t.Parallel()
-	dbURL := pgtest.URL(t)
-	a, apiA := startNode(t, dbURL, "node-a")
-	b, _ := startNode(t, dbURL, "node-b")
-	gwB := httptest.NewServer(b.gateway)
-	t.Cleanup(gwB.Close)
-	eA := &e2e{t: t, app: a, api: apiA.URL}
+	eA := startTwoNodes(t)
 	eA.station("CS-NODES", "station-password-123", 1)
 
 	st := ocpppeer.Start(t)
-	st.MustConnect(ocpppeer.ConnectOptions{URL: "ws" + strings.TrimPrefix(gwB.URL, "http") + "/ocpp", Identity: "CS-NODES",
+	st.MustConnect(ocpppeer.ConnectOptions{URL: eA.ocppURL, Identity: "CS-NODES",
 		Password: "station-password-123", Protocols: []string{"ocpp1.6"}})
 	st.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
 
