@@ -14,11 +14,11 @@ import (
 )
 
 // AnswerCache keeps the rendered answer of GET /chargestations/{id} per station, so that the
-// read partners and portals make most (one station, by id) costs no database round trip. It
-// keeps what a charger command needs of a station (its network and protocol) the same way
-// (Service.CommandTarget). On
-// this class of machine a round trip is most of a request's cost: a query is two system calls
-// here and two in PostgreSQL, on top of the request's own.
+// read partners and portals make most (one station, by id) costs no database round trip, and
+// a list page only a read of which stations it holds. It keeps what a charger command needs
+// of a station (its network and protocol) the same way (Service.CommandTarget). On this class
+// of machine a round trip is most of a request's cost: a query is two system calls here and
+// two in PostgreSQL, on top of the request's own.
 //
 // Correctness rests on three rules:
 //
@@ -33,6 +33,12 @@ import (
 //   - An answer read from the database is kept only if no change of that station was heard
 //     while it was being read (the shard's epoch did not move), so a read that raced a write
 //     never leaves the old answer behind.
+//
+// A list page is held to a stricter rule, because a sync client's cursor depends on it: the
+// page reads each station's row version (xmin) with its place in the order, and takes an
+// answer from the cache only when it was rendered from that version (LookupVersion). A change
+// whose notification has not arrived yet is thus never hidden from a page; and the page's
+// cursor never passes a change its answers do not show (Handler.list).
 //
 // The cache serves only while the listener is connected: when the connection drops,
 // notifications may be lost, so it forgets everything and answers from the database until
@@ -61,10 +67,11 @@ type answerShard struct {
 // version of the station's last connection only, and GET reads the station from the
 // database.
 type CachedAnswer struct {
-	NetworkID uuid.UUID
-	ETag      string
-	Body      []byte
-	Protocol  schema.ProtocolVersion
+	NetworkID  uuid.UUID
+	ETag       string
+	Body       []byte
+	Protocol   schema.ProtocolVersion
+	RowVersion int64 // of the row Body was rendered from (ChargeStation.RowVersion)
 }
 
 // entryOverhead is what an entry costs beyond its body, counted against MaxBytes so that
@@ -91,6 +98,21 @@ func (c *AnswerCache) shard(id string) *answerShard {
 func (c *AnswerCache) Lookup(id string) (CachedAnswer, bool) {
 	a, ok := c.entry(id)
 	ok = ok && a.Body != nil
+	if c != nil && c.enabled.Load() {
+		if ok {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+	}
+	return a, ok
+}
+
+// LookupVersion returns the cached answer of station id when there is one rendered from row
+// version v: what a list page, which read the versions of its stations, may serve.
+func (c *AnswerCache) LookupVersion(id string, v int64) (CachedAnswer, bool) {
+	a, ok := c.entry(id)
+	ok = ok && a.Body != nil && a.RowVersion == v
 	if c != nil && c.enabled.Load() {
 		if ok {
 			c.hits.Add(1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/evroam/evroam/evse"
 	"github.com/evroam/evroam/internal/apperr"
+	"github.com/evroam/evroam/internal/paging"
 	"github.com/evroam/evroam/internal/secret"
 	"github.com/evroam/evroam/internal/web"
 	"github.com/evroam/evroam/schema"
@@ -405,6 +406,11 @@ func respond(c *gin.Context, status int, cs ChargeStation) error {
 	return nil
 }
 
+// list answers a page of stations. While the answer cache serves, it reads only which
+// stations the page holds and the version of each one's row, takes the answers rendered from
+// those versions from the cache, and reads the others in one statement (listFromCache); a
+// portal that polls its first page then costs the database a hundred index entries, not a
+// hundred documents, and evroam no decoding or encoding.
 func (h *Handler) list(c *gin.Context) error {
 	p, err := web.ParsePage(c)
 	if err != nil {
@@ -414,7 +420,13 @@ func (h *Handler) list(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	list, meta, err := h.svc.List(c.Request.Context(), web.CurrentPrincipal(c).Networks, f, p)
+	visible := web.CurrentPrincipal(c).Networks
+	if h.svc.Answers().Serving() {
+		if served, err := h.listFromCache(c, visible, f, p); served || err != nil {
+			return err
+		}
+	}
+	list, meta, err := h.svc.List(c.Request.Context(), visible, f, p)
 	if err != nil {
 		return err
 	}
@@ -424,6 +436,69 @@ func (h *Handler) list(c *gin.Context) error {
 	}
 	web.RespondList(c, p, meta, out)
 	return nil
+}
+
+// listFromCache answers a list page from the answer cache and one read of what it lacks (see
+// list). It reports false, having answered nothing, when pageFromCache cannot serve the page
+// as found; list then reads it in one statement.
+func (h *Handler) listFromCache(c *gin.Context, visible []uuid.UUID, f Filter, p paging.Page) (served bool, err error) {
+	ctx := c.Request.Context()
+	entries, meta, err := h.svc.ListEntries(ctx, visible, f, p)
+	if err != nil {
+		return false, err
+	}
+	bodies, ok, err := pageFromCache(h.svc.Answers(), entries, func(ids []string) ([]ChargeStation, error) {
+		return h.svc.GetMany(ctx, visible, ids)
+	})
+	if !ok || err != nil {
+		return false, err
+	}
+	web.RespondListEncoded(c, p, meta, bodies)
+	return true, nil
+}
+
+// pageFromCache returns the answers of a page's stations: from the cache when rendered from
+// the row version the page found, the others read with fetch (one statement) and kept.
+// Every station is then served as of the version the page found, so the page is what one read
+// of the database would have answered. A station that changed between the page's read and
+// fetch (or went away) would break that: a sync client would get its new version at its old
+// place, before a cursor past its new place, and never meet it again. ok is false then.
+func pageFromCache(answers *AnswerCache, entries []PageEntry, fetch func(ids []string) ([]ChargeStation, error)) (bodies [][]byte, ok bool, err error) {
+	bodies = make([][]byte, len(entries))
+	type lacking struct {
+		at    int
+		epoch uint64 // taken before fetch, for Keep
+	}
+	var ids []string
+	lacks := map[string]lacking{}
+	for i, e := range entries {
+		if a, ok := answers.LookupVersion(e.ID, e.RowVersion); ok {
+			bodies[i] = a.Body
+			continue
+		}
+		ids = append(ids, e.ID)
+		lacks[e.ID] = lacking{at: i, epoch: answers.Epoch(e.ID)}
+	}
+	if len(ids) == 0 {
+		return bodies, true, nil
+	}
+	stations, err := fetch(ids)
+	if err != nil || len(stations) != len(ids) {
+		return nil, false, err // on no error: one went away, or to a network not visible
+	}
+	for _, cs := range stations {
+		l, asked := lacks[cs.ID]
+		if !asked || cs.RowVersion != entries[l.at].RowVersion {
+			return nil, false, nil
+		}
+		a, err := render(cs)
+		if err != nil {
+			return nil, false, err
+		}
+		answers.Keep(cs.ID, l.epoch, a)
+		bodies[l.at] = a.Body
+	}
+	return bodies, true, nil
 }
 
 func parseFilter(c *gin.Context) (Filter, error) {
@@ -482,19 +557,28 @@ func (h *Handler) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := toResponse(cs)
-	body, err := web.Encode(resp)
+	a, err := render(cs)
 	if err != nil {
 		return err
 	}
-	kept := CachedAnswer{NetworkID: cs.NetworkID, ETag: resp.ETag, Body: body}
-	if cs.Gateway.ProtocolVersion != nil {
-		kept.Protocol = *cs.Gateway.ProtocolVersion
-	}
-	answers.Keep(id, epoch, kept)
-	web.SetETag(c, resp.ETag)
-	web.RespondEncoded(c, http.StatusOK, body)
+	answers.Keep(id, epoch, a)
+	web.SetETag(c, a.ETag)
+	web.RespondEncoded(c, http.StatusOK, a.Body)
 	return nil
+}
+
+// render is station cs's answer, as the answer cache keeps it.
+func render(cs ChargeStation) (CachedAnswer, error) {
+	resp := toResponse(cs)
+	body, err := web.Encode(resp)
+	if err != nil {
+		return CachedAnswer{}, err
+	}
+	a := CachedAnswer{NetworkID: cs.NetworkID, ETag: resp.ETag, Body: body, RowVersion: cs.RowVersion}
+	if cs.Gateway.ProtocolVersion != nil {
+		a.Protocol = *cs.Gateway.ProtocolVersion
+	}
+	return a, nil
 }
 
 // create registers a station; its id is the body's charge_station_id.

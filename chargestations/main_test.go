@@ -33,6 +33,8 @@ type env struct {
 	Stations *chargestations.Store
 	Service  *chargestations.Service
 	EVSEs    *evse.Store
+	// Answers is the service's answer cache, which serves GET and list pages as in production.
+	Answers *chargestations.AnswerCache
 	// GroupWarnings are the warnings of the grouped creations: a shared transaction that
 	// failed for another reason than two creations claiming one evse_id.
 	GroupWarnings *warnings
@@ -65,28 +67,63 @@ func (w *warnings) all() []string {
 	return slices.Clone(w.msgs)
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv is the API as cmd/evroam serves it, without an answer cache: a test may write behind
+// the API (the gateway's stores) and read at once.
+func newEnv(t testing.TB) *env { return newEnvWith(t, nil, false) }
+
+// newEnvWithCache is newEnv with an answer cache, as in production. With listening true the
+// cache hears the changes made in the database (after a few milliseconds, as another node's);
+// with listening false it hears none: a node whose notifications have not arrived.
+func newEnvWithCache(t testing.TB, listening bool) *env {
+	return newEnvWith(t, chargestations.NewAnswerCache(64<<20), listening)
+}
+
+func newEnvWith(t testing.TB, answers *chargestations.AnswerCache, listening bool) *env {
 	t.Helper()
-	e := &env{GroupWarnings: &warnings{}}
-	e.Env = apitest.New(t, func(db *sqlx.DB, v1 *gin.RouterGroup) {
+	e := &env{GroupWarnings: &warnings{}, Answers: answers}
+	dbURL := pgtest.URL(t)
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e.Env = apitest.NewOnDB(t, db, func(db *sqlx.DB, v1 *gin.RouterGroup) {
 		locStore := locations.NewStore(db)
 		tplStore := templates.NewStore(db)
 		e.EVSEs = evse.NewStore(db)
 		e.Stations = chargestations.NewStore(db)
 		tariffSvc := tariffs.NewService(db, tariffs.NewStore(db), nil)
-		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, tariffSvc, nil, nil, nil)
+		e.Service = chargestations.NewService(db, e.Stations, e.EVSEs, locStore, tplStore, tariffSvc, nil, e.Answers, nil)
 		// As in production: creations running at the same time share transactions.
 		e.Service.GroupCreates(slog.New(e.GroupWarnings))
 		t.Cleanup(e.Service.Close)
 		locations.NewHandler(locations.NewService(db, locStore, e.Stations, nil), e.EVSEs).Routes(v1)
 		templates.NewHandler(templates.NewService(db, tplStore, nil)).Routes(v1)
 		chargestations.NewHandler(e.Service).Routes(v1)
-		evse.NewHandler(evse.NewService(db, e.EVSEs, tariffSvc, nil, nil)).Routes(v1)
+		evse.NewHandler(evse.NewService(db, e.EVSEs, tariffSvc, e.Answers.Forget, nil)).Routes(v1)
 		tariffs.NewHandler(tariffSvc).Routes(v1)
 	})
 	// Production runs with a bounded pool; so do the tests, which would hang if a request
 	// needed a second connection while holding a transaction.
 	e.DB.SetMaxOpenConns(16)
+	if answers == nil {
+		return e
+	}
+	if !listening {
+		chargestations.ServeWithoutListening(e.Answers)
+		return e
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.Answers.ListenForChanges(ctx, dbURL, slog.New(e.GroupWarnings)) }()
+	t.Cleanup(func() { stop(); <-done })
+	for !e.Answers.Serving() { // it serves once its LISTEN succeeded
+		select {
+		case <-done:
+			t.Fatal("the answer cache stopped before it listened")
+		case <-time.After(time.Millisecond):
+		}
+	}
 	return e
 }
 

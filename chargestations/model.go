@@ -38,6 +38,10 @@ type ChargeStation struct {
 	Created           time.Time
 	LastUpdated       time.Time // moves on changes of the station, its EVSEs and connectors
 	StationUpdated    time.Time // moves on changes of the station itself only
+	// RowVersion is the version of the database row the station was read from (PostgreSQL's
+	// xmin): every write of the row, the gateway's included, gives it a new one. A list page
+	// serves a station's cached answer only when it is of the version the page found.
+	RowVersion int64
 }
 
 // Status is the station's aggregate status: schema.AggregateStatus of its EVSEs' live

@@ -13,9 +13,14 @@ import (
 // headers while stations it has not reached yet and stations it has passed change. Every
 // station is seen at least once (a changed station moves to the end of the order and is met
 // again there); the pages are keyset pages (after=…), not offsets.
+// It runs with and without the answer cache, which serves pages from rendered answers.
 func TestSyncFollowingLinkMissesNothing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	t.Run("from the database", func(t *testing.T) { t.Parallel(); syncMissesNothing(t, newEnv(t)) })
+	t.Run("from the answer cache", func(t *testing.T) { t.Parallel(); syncMissesNothing(t, newEnvWithCache(t, true)) })
+}
+
+func syncMissesNothing(t *testing.T, e *env) {
 	loc := e.mustLocation(e.Key)
 	ids := e.mustStations(loc, "CS-PAGE", 60)
 

@@ -69,6 +69,17 @@ func (s *Service) List(ctx context.Context, visible []uuid.UUID, f Filter, p pag
 	return s.store.List(ctx, visible, f, p)
 }
 
+// ListEntries returns which stations a list page holds and the version of each one's row,
+// with the page's total and cursor (Store.ListEntries).
+func (s *Service) ListEntries(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]PageEntry, paging.Meta, error) {
+	return s.store.ListEntries(ctx, visible, f, p)
+}
+
+// GetMany returns those of stations ids whose network is visible, in no particular order.
+func (s *Service) GetMany(ctx context.Context, visible []uuid.UUID, ids []string) ([]ChargeStation, error) {
+	return s.store.GetMany(ctx, visible, ids)
+}
+
 // Create registers a new station from d (its id is d.Station.ID). Errors: ErrIDTaken,
 // apperr.FieldErrors (location_id not visible, tariffs not of the location's network),
 // templates.ErrNotFound, evse.ErrUIDTaken.

@@ -82,6 +82,8 @@ type stationRow struct {
 	// EVSEs is the station's EVSEs as kept in evses_doc (migration 0006), so a station is
 	// read with its EVSEs in one primary-key lookup.
 	EVSEs []byte `db:"evses_doc"`
+	// RowVersion is the row version read (PostgreSQL's xmin, see ChargeStation.RowVersion).
+	RowVersion int64 `db:"row_version"`
 }
 
 const columns = `id, network_id, location_id, name, deploy_state, installation_date,
@@ -93,7 +95,7 @@ const columns = `id, network_id, location_id, name, deploy_state, installation_d
 	remote_manageable, connectivity_status, protocol_version, endpoint, onboarding_state,
 	last_boot_at, last_heartbeat_at, last_connection_attempt_at, last_connection_error,
 	security_profile_pending, security_profile_error, firmware_update_status, diagnostics_status,
-	etag, created, last_updated, station_last_updated, evses_doc`
+	etag, created, last_updated, station_last_updated, evses_doc, xmin::text::bigint AS row_version`
 
 func toRow(cs ChargeStation) stationRow {
 	caps := make(pq.StringArray, len(cs.Capabilities))
@@ -166,6 +168,7 @@ func (r stationRow) toStation() (ChargeStation, error) {
 			DiagnosticsStatus:    database.StringPtr[string](r.DiagnosticsStatus),
 		},
 		ETag: r.ETag, Created: r.Created.UTC(), LastUpdated: r.LastUpdated.UTC(), StationUpdated: r.StationUpdated.UTC(),
+		RowVersion: r.RowVersion,
 	}
 	if r.HeartbeatInterval.Valid {
 		n := int(r.HeartbeatInterval.Int64)
@@ -293,26 +296,127 @@ func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
 // unfiltered list comes from the kept counts (database.CountOf); a filtered one counts its
 // matches.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, paging.Meta, error) {
-	var w database.Where
+	l := newListQuery(visible, f, p)
+	var rows []stationRow
+	more, err := database.SelectPage(ctx, s.q, &rows, columns, "charge_stations cs", &l.where, l.order, p)
+	if err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", err)
+	}
+	out := make([]ChargeStation, len(rows))
+	for i, r := range rows {
+		if out[i], err = r.toStation(); err != nil {
+			return nil, paging.Meta{}, err
+		}
+	}
+	var last cursorKey
+	if len(out) > 0 {
+		cs := out[len(out)-1]
+		last = cursorKey{id: cs.ID, updated: cs.LastUpdated}
+		if f.ExcludeEVSEsModified {
+			last.updated = cs.StationUpdated
+		}
+	}
+	m, err := s.listMeta(ctx, l, more, last)
+	return out, m, err
+}
+
+// PageEntry is a station's place in a list page (ListEntries): its id and the version of its
+// row.
+type PageEntry struct {
+	ID         string
+	RowVersion int64
+}
+
+// ListEntries is List without the stations' contents: which stations the page holds and the
+// version of each one's row, for a caller that has most of them rendered already (the answer
+// cache). The database reads a hundred index and heap entries, not a hundred documents, and
+// only the last station's sort key is decoded (for the cursor).
+func (s *Store) ListEntries(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]PageEntry, paging.Meta, error) {
+	l := newListQuery(visible, f, p)
+	query, args := database.PageQuery("cs.id, cs.xmin::text, "+l.order.Updated+"::text", "charge_stations cs", &l.where, l.order, p)
+	rows, err := s.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", database.Translate(err))
+	}
+	defer rows.Close()
+	entries := make([]PageEntry, 0, p.Limit+1)
+	var lastKey string // sort key of the page's last station
+	for rows.Next() {
+		var e PageEntry
+		var key sql.RawBytes
+		if err := rows.Scan(&e.ID, &e.RowVersion, &key); err != nil {
+			return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", err)
+		}
+		if len(entries) == p.Limit-1 { // the page's last; the row after it only tells more follow
+			lastKey = string(key)
+		}
+		entries = append(entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", database.Translate(err))
+	}
+	more := len(entries) > p.Limit && p.Limit > 0
+	var last cursorKey
+	if more {
+		entries = entries[:p.Limit]
+		last.id = entries[len(entries)-1].ID
+		if last.updated, err = pq.ParseTimestamp(time.UTC, lastKey); err != nil {
+			return nil, paging.Meta{}, fmt.Errorf("list charge stations: sort key %q: %w", lastKey, err)
+		}
+	}
+	m, err := s.listMeta(ctx, l, more, last)
+	return entries, m, err
+}
+
+// GetMany returns those of stations ids whose network is visible, with their EVSEs, in no
+// particular order: one statement for the stations a list page did not have rendered.
+func (s *Store) GetMany(ctx context.Context, visible []uuid.UUID, ids []string) ([]ChargeStation, error) {
+	var rows []stationRow
+	err := sqlx.SelectContext(ctx, s.q, &rows, `SELECT `+columns+` FROM charge_stations WHERE id = ANY($1) AND network_id = ANY($2)`,
+		pq.Array(ids), pq.Array(visible))
+	if err != nil {
+		return nil, fmt.Errorf("get charge stations: %w", database.Translate(err))
+	}
+	out := make([]ChargeStation, len(rows))
+	for i, r := range rows {
+		if out[i], err = r.toStation(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// listQuery is what List and ListEntries share: the filter's WHERE clause, the sort order,
+// and whether the total must be counted (a filtered list) or can be read from the kept counts.
+type listQuery struct {
+	visible  []uuid.UUID
+	where    database.Where
+	order    database.Order
+	filtered bool
+}
+
+func newListQuery(visible []uuid.UUID, f Filter, p paging.Page) listQuery {
+	l := listQuery{visible: visible}
+	w := &l.where
 	w.Add("cs.network_id = ANY(%s)", pq.Array(visible))
-	filtered := p.DateFrom != nil || p.DateTo != nil
+	l.filtered = p.DateFrom != nil || p.DateTo != nil
 	if f.LocationID != nil {
 		w.Add("cs.location_id = %s", *f.LocationID)
-		filtered = true
+		l.filtered = true
 	}
 	if f.OnboardingState != nil {
 		w.Add("cs.onboarding_state = %s", string(*f.OnboardingState))
-		filtered = true
+		l.filtered = true
 	}
 	if f.ConnectivityStatus != nil {
 		w.Add("cs.connectivity_status = %s", string(*f.ConnectivityStatus))
-		filtered = true
+		l.filtered = true
 	}
 	if f.Status != nil {
 		// An offline station's EVSEs read UNKNOWN, and so does the station (ChargeStation.Status).
 		w.Add(`CASE WHEN cs.connectivity_status = 'Offline' THEN 'UNKNOWN'
 			ELSE charge_station_status(ARRAY(SELECT e.status FROM evses e WHERE e.charge_station_id = cs.id)) END = %s`, string(*f.Status))
-		filtered = true
+		l.filtered = true
 	}
 	if f.HasFault != nil {
 		// has_fault is kept by the EVSE triggers (migration 0022). The clause is literal, not a
@@ -323,41 +427,39 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		} else {
 			w.Add("NOT cs.has_fault")
 		}
-		filtered = true
+		l.filtered = true
 	}
-	order := database.Order{Updated: "cs.last_updated", ID: "cs.id"}
+	l.order = database.Order{Updated: "cs.last_updated", ID: "cs.id"}
 	if f.ExcludeEVSEsModified {
-		order.Updated = "cs.station_last_updated"
+		l.order.Updated = "cs.station_last_updated"
 	}
-	w.Window(order.Updated, p.DateFrom, p.DateTo)
-	var rows []stationRow
-	more, err := database.SelectPage(ctx, s.q, &rows, columns, "charge_stations cs", &w, order, p)
-	if err != nil {
-		return nil, paging.Meta{}, fmt.Errorf("list charge stations: %w", err)
-	}
-	out := make([]ChargeStation, len(rows))
-	for i, r := range rows {
-		if out[i], err = r.toStation(); err != nil {
-			return nil, paging.Meta{}, err
-		}
-	}
+	w.Window(l.order.Updated, p.DateFrom, p.DateTo)
+	return l
+}
+
+// cursorKey is the sort key of a page's last station: the column the list is ordered by, and
+// the id.
+type cursorKey struct {
+	id      string
+	updated time.Time
+}
+
+// listMeta is a page's total and, when more follow, the cursor after last.
+func (s *Store) listMeta(ctx context.Context, l listQuery, more bool, last cursorKey) (paging.Meta, error) {
 	var m paging.Meta
-	if filtered {
-		m.Total, err = database.Count(ctx, s.q, "charge_stations cs", &w)
+	var err error
+	if l.filtered {
+		m.Total, err = database.Count(ctx, s.q, "charge_stations cs", &l.where)
 	} else {
-		m.Total, err = database.CountOf(ctx, s.q, "charge_stations", visible)
+		m.Total, err = database.CountOf(ctx, s.q, "charge_stations", l.visible)
 	}
 	if err != nil {
-		return nil, paging.Meta{}, fmt.Errorf("count charge stations: %w", err)
+		return paging.Meta{}, fmt.Errorf("count charge stations: %w", err)
 	}
 	if more {
-		last := out[len(out)-1]
-		m.Next = &paging.Cursor{Updated: last.LastUpdated, ID: last.ID}
-		if f.ExcludeEVSEsModified {
-			m.Next.Updated = last.StationUpdated
-		}
+		m.Next = &paging.Cursor{Updated: last.updated.UTC(), ID: last.id}
 	}
-	return out, m, nil
+	return m, nil
 }
 
 // Delete removes station id and, by cascade, its EVSEs. Errors: ErrNotFound.

@@ -62,17 +62,7 @@ type Order struct {
 // p.Offset. It reads one row more than p.Limit to learn whether more follow, and keeps only
 // p.Limit. The sort columns must be among cols.
 func SelectPage[T any](ctx context.Context, q sqlx.QueryerContext, dst *[]T, cols, from string, w *Where, o Order, p paging.Page) (more bool, err error) {
-	where := Where{clauses: append([]string(nil), w.clauses...), args: append([]any(nil), w.args...)}
-	if p.After != nil {
-		where.Add("("+o.Updated+", "+o.ID+") > (%s, %s)", p.After.Updated, p.After.ID)
-	}
-	args := append(where.Args(), p.Limit+1)
-	query := "SELECT " + cols + " FROM " + from + " WHERE " + where.SQL() + " ORDER BY " + o.Updated + ", " + o.ID +
-		fmt.Sprintf(" LIMIT $%d", len(args))
-	if p.After == nil && p.Offset > 0 {
-		args = append(args, p.Offset)
-		query += fmt.Sprintf(" OFFSET $%d", len(args))
-	}
+	query, args := PageQuery(cols, from, w, o, p)
 	if err := sqlx.SelectContext(ctx, q, dst, query, args...); err != nil {
 		return false, Translate(err)
 	}
@@ -81,6 +71,23 @@ func SelectPage[T any](ctx context.Context, q sqlx.QueryerContext, dst *[]T, col
 		return true, nil
 	}
 	return false, nil
+}
+
+// PageQuery is SelectPage's statement and arguments, for a caller that scans the rows itself:
+// it asks for p.Limit+1 rows, the last of which only tells that more follow.
+func PageQuery(cols, from string, w *Where, o Order, p paging.Page) (query string, args []any) {
+	where := Where{clauses: append([]string(nil), w.clauses...), args: append([]any(nil), w.args...)}
+	if p.After != nil {
+		where.Add("("+o.Updated+", "+o.ID+") > (%s, %s)", p.After.Updated, p.After.ID)
+	}
+	args = append(where.Args(), p.Limit+1)
+	query = "SELECT " + cols + " FROM " + from + " WHERE " + where.SQL() + " ORDER BY " + o.Updated + ", " + o.ID +
+		fmt.Sprintf(" LIMIT $%d", len(args))
+	if p.After == nil && p.Offset > 0 {
+		args = append(args, p.Offset)
+		query += fmt.Sprintf(" OFFSET $%d", len(args))
+	}
+	return query, args
 }
 
 // Count returns the number of rows of `FROM from WHERE w`.

@@ -91,12 +91,37 @@ func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // after this page's last item (after=…, which replaces offset, so that every page of a long
 // sync costs the same).
 func RespondList(c *gin.Context, p paging.Page, m paging.Meta, data any) {
+	setListHeaders(c, p, m)
+	Respond(c, http.StatusOK, data)
+}
+
+// setListHeaders sets a page's X-Total-Count, X-Limit and, when more follow, Link.
+func setListHeaders(c *gin.Context, p paging.Page, m paging.Meta) {
 	c.Header("X-Total-Count", strconv.Itoa(m.Total))
 	c.Header("X-Limit", strconv.Itoa(paging.MaxLimit))
 	if m.Next != nil {
 		SetNextLink(c, "", map[string]string{"after": m.Next.String(), "limit": strconv.Itoa(p.Limit), "offset": ""})
 	}
-	Respond(c, http.StatusOK, data)
+}
+
+// RespondListEncoded is RespondList for items already JSON (each from Encode, e.g. kept in a
+// cache): it writes them as the data array, copied once, into the envelope's buffer.
+func RespondListEncoded(c *gin.Context, p paging.Page, m paging.Meta, items [][]byte) {
+	setListHeaders(c, p, m)
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	respondEnvelope(c, http.StatusOK, n, func(b []byte) []byte {
+		b = append(b, '[')
+		for i, it := range items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, it...)
+		}
+		return append(b, ']')
+	})
 }
 
 // SetNextLink sets the `Link: <…>; rel="next"` header of a paged answer (REST lists, logs

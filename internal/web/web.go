@@ -60,10 +60,16 @@ func Encode(data any) ([]byte, error) {
 // RespondEncoded writes the success envelope around data, already JSON (from Encode). With the
 // length known the answer goes out in one write, not chunked.
 func RespondEncoded(c *gin.Context, status int, data []byte) {
+	respondEnvelope(c, status, len(data), func(b []byte) []byte { return append(b, data...) })
+}
+
+// respondEnvelope writes the success envelope around the n bytes of JSON that appendData
+// appends, built in one buffer.
+func respondEnvelope(c *gin.Context, status, n int, appendData func([]byte) []byte) {
 	head := `{"data":`
 	tail := `,"status_code":` + strconv.Itoa(apperr.CodeSuccess) + `,"status_message":"Success","timestamp":"` + timestamp() + `"}`
-	b := make([]byte, 0, len(head)+len(data)+len(tail))
-	b = append(append(append(b, head...), data...), tail...)
+	b := make([]byte, 0, len(head)+n+len(tail))
+	b = append(appendData(append(b, head...)), tail...)
 	c.Header("Content-Length", strconv.Itoa(len(b)))
 	c.Data(status, "application/json; charset=utf-8", b)
 }
