@@ -398,7 +398,7 @@ type listQuery struct {
 func newListQuery(visible []uuid.UUID, f Filter, p paging.Page) listQuery {
 	l := listQuery{visible: visible}
 	w := &l.where
-	w.Add("cs.network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("cs.network_id", visible)
 	l.filtered = p.DateFrom != nil || p.DateTo != nil
 	if f.LocationID != nil {
 		w.Add("cs.location_id = %s", *f.LocationID)

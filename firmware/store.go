@@ -110,7 +110,7 @@ type Filter struct {
 // List returns a page of visible firmware in (last_updated, id) order, and the total.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]Firmware, paging.Meta, error) {
 	var w database.Where
-	w.Add("f.network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("f.network_id", visible)
 	if f.Vendor != "" {
 		w.Add("f.vendor = %s", f.Vendor)
 	}

@@ -173,7 +173,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]Location,
 // the kept counts when the list is not filtered by date).
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, paging.Meta, error) {
 	var w database.Where
-	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("network_id", visible)
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []locationRow
 	more, err := database.SelectPage(ctx, s.q, &rows, columns, "locations", &w, database.Order{Updated: "last_updated", ID: "id"}, p)

@@ -139,7 +139,7 @@ func (s *Store) get(ctx context.Context, id uuid.UUID) (Partner, error) {
 // and the total.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Partner, paging.Meta, error) {
 	var w database.Where
-	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("network_id", visible)
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []partnerRow
 	more, err := database.SelectPage(ctx, s.q, &rows, partnerColumns, "ocpi_partners", &w, database.Order{Updated: "last_updated", ID: "id"}, p)

@@ -548,7 +548,7 @@ func (r sessionRow) toSession() Session {
 // where builds the filter of a list or an export.
 func where(visible []uuid.UUID, f Filter, p paging.Page) *database.Where {
 	var w database.Where
-	w.Add("t.network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("t.network_id", visible)
 	if f.StationID != nil {
 		w.Add("t.charge_station_id = %s", *f.StationID)
 	}

@@ -143,7 +143,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, lock st
 // kept counts when the list is not filtered by date).
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Tariff, paging.Meta, error) {
 	var w database.Where
-	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("network_id", visible)
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []tariffRow
 	more, err := database.SelectPage(ctx, s.q, &rows, columns, "tariffs", &w, database.Order{Updated: "last_updated", ID: "id"}, p)

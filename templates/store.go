@@ -83,7 +83,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, forUpda
 // List returns a page of visible templates in (last_updated, template_id) order, and the total.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Template, paging.Meta, error) {
 	var w database.Where
-	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("network_id", visible)
 	w.Window("last_updated", p.DateFrom, p.DateTo)
 	var rows []templateRow
 	more, err := database.SelectPage(ctx, s.q, &rows, columns, "templates", &w,

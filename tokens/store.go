@@ -111,7 +111,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, uid string, networ
 // for a filtered list, from the kept counts (database.CountOf) for an unfiltered one.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]Token, paging.Meta, error) {
 	var w database.Where
-	w.Add("network_id = ANY(%s)", pq.Array(visible))
+	w.AddNetworks("network_id", visible)
 	w.Add("ocpi_partner_id IS NULL") // roaming partners' tokens are the partners' (package ocpi)
 	filtered := p.DateFrom != nil || p.DateTo != nil || f.NetworkID != nil || f.Type != nil
 	if f.NetworkID != nil {

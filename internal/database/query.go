@@ -29,6 +29,18 @@ func (w *Where) Add(clause string, args ...any) {
 	w.clauses = append(w.clauses, fmt.Sprintf(clause, ph...))
 }
 
+// AddNetworks restricts column to the visible networks: `column = $n` for one network, so
+// that an index on (column, sort key) gives the rows in page order and a page reads one page
+// of rows however large the network; PostgreSQL does not read such an index in order for
+// `= ANY(array)`, and reads and sorts the whole network instead. `= ANY($n)` for several.
+func (w *Where) AddNetworks(column string, visible []uuid.UUID) {
+	if len(visible) == 1 {
+		w.Add(column+" = %s", visible[0])
+		return
+	}
+	w.Add(column+" = ANY(%s)", pq.Array(visible))
+}
+
 // Window restricts column to [from, to) when those are set: the date_from/date_to sync rule.
 func (w *Where) Window(column string, from, to *time.Time) {
 	if from != nil {
