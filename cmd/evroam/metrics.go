@@ -191,8 +191,8 @@ var (
 	descBatchFailed  = prometheus.NewDesc("evroam_batch_failed_items_total", "Items whose write failed.", []string{"batcher"}, nil)
 	descBatchDropped = prometheus.NewDesc("evroam_batch_dropped_items_total", "Items refused because too many were waiting (message_log; the other batchers make writers wait instead).", []string{"batcher"}, nil)
 
-	descAnswerHits        = prometheus.NewDesc("evroam_station_answer_cache_hits_total", "GET of one station answered from this node's cache of rendered answers.", nil, nil)
-	descAnswerMisses      = prometheus.NewDesc("evroam_station_answer_cache_misses_total", "GET of one station read from the database while the cache served (not counted while it is off).", nil, nil)
+	descAnswerHits        = prometheus.NewDesc("evroam_station_answer_cache_hits_total", "Stations answered from this node's cache of rendered answers: GET of one station, and each station of a list page.", nil, nil)
+	descAnswerMisses      = prometheus.NewDesc("evroam_station_answer_cache_misses_total", "Stations read from the database while the cache served, by GET of one station or for a list page (not counted while it is off).", nil, nil)
 	descAuthorizeMemory   = prometheus.NewDesc("evroam_token_decisions_memory_total", "Id tokens (Authorize and the transaction messages) this node decided from what it keeps, without a database round trip.", nil, nil)
 	descAuthorizeDatabase = prometheus.NewDesc("evroam_token_decisions_database_total", "Id tokens this node decided by reading the database (first sight, after a change, or while its change listener is down).", nil, nil)
 	descPushQueue         = prometheus.NewDesc("evroam_ocpi_push_queue_length", "OCPI pushes waiting to be sent to partners (rows of ocpi_deliveries; the same on every node).", nil, nil)
