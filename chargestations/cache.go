@@ -97,30 +97,26 @@ func (c *AnswerCache) shard(id string) *answerShard {
 // Lookup returns the cached answer of station id, when there is one to serve.
 func (c *AnswerCache) Lookup(id string) (CachedAnswer, bool) {
 	a, ok := c.entry(id)
-	ok = ok && a.Body != nil
-	if c != nil && c.enabled.Load() {
-		if ok {
-			c.hits.Add(1)
-		} else {
-			c.misses.Add(1)
-		}
-	}
-	return a, ok
+	return a, c.counted(ok && a.Body != nil)
 }
 
 // LookupVersion returns the cached answer of station id when there is one rendered from row
 // version v: what a list page, which read the versions of its stations, may serve.
 func (c *AnswerCache) LookupVersion(id string, v int64) (CachedAnswer, bool) {
 	a, ok := c.entry(id)
-	ok = ok && a.Body != nil && a.RowVersion == v
+	return a, c.counted(ok && a.Body != nil && a.RowVersion == v)
+}
+
+// counted counts a lookup as a hit (found) or a miss while the cache serves, and returns found.
+func (c *AnswerCache) counted(found bool) bool {
 	if c != nil && c.enabled.Load() {
-		if ok {
+		if found {
 			c.hits.Add(1)
 		} else {
 			c.misses.Add(1)
 		}
 	}
-	return a, ok
+	return found
 }
 
 // entry returns what the cache holds of station id, with or without a body.
