@@ -54,6 +54,7 @@ type node struct {
 	logFile *os.File
 
 	apiPort, ocppPort int
+	warm              bool // its answer cache was warmed at its start (launch)
 }
 
 // scaled returns n × BENCH_SCALE, at least min.
@@ -133,7 +134,7 @@ func setUp(ctx context.Context, o options) (*env, error) {
 	if err := seed(ctx, e.db, e.stations, e.small, hash, key); err != nil {
 		return nil, err
 	}
-	if _, err := e.startNode(ctx, "bench-a"); err != nil {
+	if _, err := e.startNode(ctx, "bench-a", true); err != nil {
 		return nil, err
 	}
 	if e.smallKey, err = e.createKey(ctx, smallNetworkParty); err != nil {
@@ -161,11 +162,11 @@ func (e *env) tearDown() {
 }
 
 // restartNode stops node i and starts it again on the same addresses: what stations see of
-// a restart.
-func (e *env) restartNode(ctx context.Context, i int) error {
+// a restart. With warm, it returns once the node's answer cache is warm (launch).
+func (e *env) restartNode(ctx context.Context, i int, warm bool) error {
 	old := e.nodes[i]
 	old.stop()
-	n, err := e.launch(ctx, old.id, old.apiPort, old.ocppPort)
+	n, err := e.launch(ctx, old.id, old.apiPort, old.ocppPort, warm)
 	if err != nil {
 		return err
 	}
@@ -173,9 +174,10 @@ func (e *env) restartNode(ctx context.Context, i int) error {
 	return nil
 }
 
-// startNode starts an evroam serve process on free ports and waits until it is healthy.
-func (e *env) startNode(ctx context.Context, id string) (*node, error) {
-	n, err := e.launch(ctx, id, freePort(), freePort())
+// startNode starts an evroam serve process on free ports and waits until it is healthy, and
+// with warm until its answer cache is warm (launch).
+func (e *env) startNode(ctx context.Context, id string, warm bool) (*node, error) {
+	n, err := e.launch(ctx, id, freePort(), freePort(), warm)
 	if err != nil {
 		return nil, err
 	}
@@ -183,12 +185,17 @@ func (e *env) startNode(ctx context.Context, id string) (*node, error) {
 	return n, nil
 }
 
-func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*node, error) {
+// launch starts an evroam serve process and waits until it is healthy. With warm, the node
+// warms its answer cache at once (in production it waits a minute, for the reconnect storm a
+// start brings to pass: EVROAM_STATION_CACHE_WARM_AFTER) and launch waits until that is
+// done, so that no scenario runs beside it; without, the node does not warm its cache: the
+// storms and the memory figure measure a node that has just started.
+func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int, warm bool) (*node, error) {
 	logFile, err := os.OpenFile(filepath.Join(e.dir, id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	n := &node{id: id, logFile: logFile, apiPort: apiPort, ocppPort: ocppPort,
+	n := &node{id: id, logFile: logFile, apiPort: apiPort, ocppPort: ocppPort, warm: warm,
 		base: fmt.Sprintf("http://127.0.0.1:%d", apiPort),
 		api:  fmt.Sprintf("http://127.0.0.1:%d/api/v1", apiPort),
 		ocpp: fmt.Sprintf("ws://127.0.0.1:%d/ocpp", ocppPort)}
@@ -203,6 +210,7 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*no
 		fmt.Sprintf("EVROAM_NODE_URL=http://127.0.0.1:%d", apiPort),
 		"EVROAM_HEARTBEAT_INTERVAL=3600s",
 		"EVROAM_LOG_LEVEL=warn",
+		"EVROAM_STATION_CACHE_WARM_AFTER="+map[bool]string{true: "0s", false: "off"}[warm],
 	)
 	// The debug address serves the profiles of -profile and lets idle-memory ask for a
 	// collection.
@@ -219,7 +227,10 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*no
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return n, nil
+				if !warm {
+					return n, nil
+				}
+				return n, n.waitWarm(ctx)
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -227,6 +238,25 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int) (*no
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// waitWarm waits until node n has warmed its answer cache (its first warm-up is counted in
+// /metrics).
+func (n *node) waitWarm(ctx context.Context) error {
+	start := time.Now()
+	for time.Since(start) < 5*time.Minute {
+		if metricValues(ctx, n)["evroam_station_answer_cache_warm_ups_total"] >= 1 {
+			logf("node %s: answer cache warm after %s (%.0f stations)", n.id, time.Since(start).Round(100*time.Millisecond),
+				metricValues(ctx, n)["evroam_station_answer_cache_warmed_stations_total"])
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("evroam node %s did not warm its answer cache within 5 minutes", n.id)
 }
 
 func (n *node) stop() {

@@ -147,6 +147,13 @@ func ratioAtLeast(r result, anchor, bound float64) result {
 	return r
 }
 
+// ratioOnly records value ÷ anchor of a figure that has no target of its own.
+func ratioOnly(r result, anchor float64) result {
+	v := r.Value / anchor
+	r.Ratio = &v
+	return r
+}
+
 type report struct {
 	Started time.Time `json:"started"`
 	Seconds float64   `json:"seconds"`

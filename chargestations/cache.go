@@ -50,6 +50,11 @@ type AnswerCache struct {
 	enabled  atomic.Bool
 	hits     atomic.Int64
 	misses   atomic.Int64
+	warmed   atomic.Int64 // stations kept by warm-ups (WarmAnswers)
+	warmUps  atomic.Int64 // warm-ups finished
+	// served is closed the first time the cache serves (servedOnce): a warm-up waits for it.
+	served     chan struct{}
+	servedOnce sync.Once
 }
 
 const answerShards = 64
@@ -83,7 +88,7 @@ func (a CachedAnswer) size() int { return len(a.Body) + entryOverhead }
 // NewAnswerCache returns a cache of at most maxBytes of answers (0: caching is off). It
 // serves nothing until Enable (ListenForChanges enables it once it listens).
 func NewAnswerCache(maxBytes int) *AnswerCache {
-	c := &AnswerCache{seed: maphash.MakeSeed(), maxShard: maxBytes / answerShards}
+	c := &AnswerCache{seed: maphash.MakeSeed(), maxShard: maxBytes / answerShards, served: make(chan struct{})}
 	for i := range c.shards {
 		c.shards[i].m = map[string]CachedAnswer{}
 	}
@@ -91,7 +96,11 @@ func NewAnswerCache(maxBytes int) *AnswerCache {
 }
 
 func (c *AnswerCache) shard(id string) *answerShard {
-	return &c.shards[maphash.String(c.seed, id)%answerShards]
+	return &c.shards[c.shardIndex(id)]
+}
+
+func (c *AnswerCache) shardIndex(id string) uint64 {
+	return maphash.String(c.seed, id) % answerShards
 }
 
 // Lookup returns the cached answer of station id, when there is one to serve.
@@ -141,6 +150,30 @@ func (c *AnswerCache) Epoch(id string) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.epoch
+}
+
+// shardEpochs is every shard's change count, for a read whose stations are not known before
+// it is made (WarmAnswers): shardEpochs()[shardIndex(id)] is what Epoch(id) was.
+func (c *AnswerCache) shardEpochs() (epochs [answerShards]uint64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		epochs[i] = s.epoch
+		s.mu.Unlock()
+	}
+	return epochs
+}
+
+// bytes is what the cache holds, counted as against its bound.
+func (c *AnswerCache) bytes() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.bytes
+		s.mu.Unlock()
+	}
+	return n
 }
 
 // Keep stores a station's answer read from the database, unless a change of a station of its
@@ -211,8 +244,23 @@ func (c *AnswerCache) Stats() (hits, misses int64) {
 	return c.hits.Load(), c.misses.Load()
 }
 
+// WarmStats are the stations warm-ups kept and the warm-ups finished since the start, for
+// metrics.
+func (c *AnswerCache) WarmStats() (stations, warmUps int64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.warmed.Load(), c.warmUps.Load()
+}
+
 // Serving reports whether the cache answers now: it listens for changes (ListenForChanges).
 func (c *AnswerCache) Serving() bool { return c != nil && c.enabled.Load() }
+
+// serve makes the cache answer: it listens for changes from now on.
+func (c *AnswerCache) serve() {
+	c.enabled.Store(true)
+	c.servedOnce.Do(func() { close(c.served) })
+}
 
 // changesChannel is the channel migration 0011's triggers notify.
 const changesChannel = "charge_stations_changed"
@@ -245,7 +293,7 @@ func (c *AnswerCache) ListenForChanges(ctx context.Context, dbURL string, log *s
 		return
 	}
 	c.forgetAll()
-	c.enabled.Store(true)
+	c.serve()
 	for {
 		select {
 		case <-ctx.Done():
@@ -255,7 +303,7 @@ func (c *AnswerCache) ListenForChanges(ctx context.Context, dbURL string, log *s
 			if ev == pq.ListenerEventReconnected {
 				// Changes made while away were not heard: start empty.
 				c.forgetAll()
-				c.enabled.Store(true)
+				c.serve()
 			}
 		case n := <-l.Notify:
 			if n == nil {

@@ -9,7 +9,7 @@ import (
 
 func enabledCache(maxBytes int) *AnswerCache {
 	c := NewAnswerCache(maxBytes)
-	c.enabled.Store(true)
+	c.serve()
 	return c
 }
 

@@ -377,8 +377,26 @@ func (s *Store) GetMany(ctx context.Context, visible []uuid.UUID, ids []string) 
 	if err != nil {
 		return nil, fmt.Errorf("get charge stations: %w", database.Translate(err))
 	}
+	return toStations(rows)
+}
+
+// PageByID returns up to limit stations of every network whose id follows after, in id
+// order, with their EVSEs: the answer cache's warm-up reads the whole registry this way,
+// through the primary key, one page per statement.
+func (s *Store) PageByID(ctx context.Context, after string, limit int) ([]ChargeStation, error) {
+	var rows []stationRow
+	err := sqlx.SelectContext(ctx, s.q, &rows, `SELECT `+columns+` FROM charge_stations WHERE id > $1 ORDER BY id LIMIT $2`,
+		after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read charge stations after %q: %w", after, database.Translate(err))
+	}
+	return toStations(rows)
+}
+
+func toStations(rows []stationRow) ([]ChargeStation, error) {
 	out := make([]ChargeStation, len(rows))
 	for i, r := range rows {
+		var err error
 		if out[i], err = r.toStation(); err != nil {
 			return nil, err
 		}

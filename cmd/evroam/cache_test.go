@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -112,6 +113,45 @@ func TestStationAnswersAreNeverStale(t *testing.T) {
 	})
 	if got := name(eA); got != "renamed while A was away" {
 		t.Errorf("after the outage node A answers name %q, want the change made meanwhile", got)
+	}
+}
+
+// TestWarmUpAfterStart: a node started with EVROAM_STATION_CACHE_WARM_AFTER reads the
+// stations registered before it started into its answer cache, and answers their first GET
+// from memory.
+func TestWarmUpAfterStart(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	a, srvA := startNode(t, dbURL, "node-a")
+	eA := &e2e{t: t, app: a, api: srvA.URL}
+	eA.station("CS-WARM-1", "", 0)
+	eA.station("CS-WARM-2", "", 0)
+
+	b, srvB := startNodeWith(t, dbURL, "node-b", slog.New(slog.NewTextHandler(io.Discard, nil)),
+		map[string]string{"EVROAM_STATION_CACHE_WARM_AFTER": "0s"})
+	eB := &e2e{t: t, app: b, api: srvB.URL}
+	eventually(t, "node B's warm-up", func() error {
+		if n := metricValue(t, srvB.URL, "evroam_station_answer_cache_warm_ups_total"); n != 1 {
+			return fmt.Errorf("%v warm-ups finished", n)
+		}
+		return nil
+	})
+	if n := metricValue(t, srvB.URL, "evroam_station_answer_cache_warmed_stations_total"); n != 2 {
+		t.Errorf("node B warmed %v stations, want the 2 registered", n)
+	}
+	for _, id := range []string{"CS-WARM-1", "CS-WARM-2"} {
+		var s struct {
+			ID string `json:"charge_station_id"`
+		}
+		eB.must("GET", "/api/v1/chargestations/"+id, nil, 200, &s)
+		if s.ID != id {
+			t.Errorf("GET %s on node B answered station %q", id, s.ID)
+		}
+	}
+	hits := metricValue(t, srvB.URL, "evroam_station_answer_cache_hits_total")
+	misses := metricValue(t, srvB.URL, "evroam_station_answer_cache_misses_total")
+	if hits != 2 || misses != 0 {
+		t.Errorf("the first GETs of the two stations on node B: %v hits, %v misses, want both from its cache", hits, misses)
 	}
 }
 

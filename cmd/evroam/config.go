@@ -73,6 +73,12 @@ type config struct {
 	// answers and of the stations charger commands find (chargestations.AnswerCache); 0
 	// turns it off.
 	StationCacheBytes int
+	// StationCacheWarmAfter (EVROAM_STATION_CACHE_WARM_AFTER) is how long after its start a
+	// node reads every station into that cache (chargestations.Service.WarmAnswers), so that
+	// reads after a restart do not all go to the database; StationCacheWarm is false when it
+	// is "off".
+	StationCacheWarmAfter time.Duration
+	StationCacheWarm      bool
 	// OCPIAllowPrivateAddresses (EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES) lets partner URLs lead
 	// to loopback, private and link-local addresses (ocpi.Outbound). Off by default: a partner
 	// URL comes from outside (a TOKEN_A holder's credentials, a sub-network's admin), and
@@ -173,6 +179,13 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		problems = append(problems, fmt.Sprintf("EVROAM_STATION_CACHE_MB=%q is not a number of megabytes >= 0", env("EVROAM_STATION_CACHE_MB", "")))
 	} else {
 		cfg.StationCacheBytes = mb << 20
+	}
+	if w := env("EVROAM_STATION_CACHE_WARM_AFTER", "1m"); w != "off" {
+		d, err := time.ParseDuration(w)
+		if err != nil || d < 0 {
+			problems = append(problems, fmt.Sprintf("EVROAM_STATION_CACHE_WARM_AFTER=%q must be a duration of 0 (at once) or more (e.g. 1m), or off", w))
+		}
+		cfg.StationCacheWarm, cfg.StationCacheWarmAfter = true, d
 	}
 	allowPrivate := env("EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "false")
 	if b, err := strconv.ParseBool(allowPrivate); err != nil {

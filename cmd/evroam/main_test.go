@@ -66,6 +66,8 @@ func startNodeWith(t testing.TB, dbURL, nodeID string, log *slog.Logger, extra m
 			// roaming tests: a quick real-time authorisation timeout, PATCHes not held back long
 			"EVROAM_OCPI_AUTHORIZE_TIMEOUT":      "500ms",
 			"EVROAM_OCPI_SESSION_PATCH_INTERVAL": "50ms",
+			// a test's reads decide what the answer cache holds (TestWarmUpAfterStart warms)
+			"EVROAM_STATION_CACHE_WARM_AFTER": "off",
 		}[k]
 	})
 	if err != nil {
@@ -159,18 +161,29 @@ func TestConfig(t *testing.T) {
 	if cfg.OCPIAllowPrivateAddresses {
 		t.Error("OCPI partner URLs may reach private addresses by default; want them refused unless EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES=true")
 	}
+	if !cfg.StationCacheWarm || cfg.StationCacheWarmAfter != time.Minute {
+		t.Errorf("station cache warm-up %v after %v by default, want on, a minute after the start", cfg.StationCacheWarm, cfg.StationCacheWarmAfter)
+	}
+	for value, want := range map[string]bool{"off": false, "0": true, "30s": true} {
+		cfg, err := loadConfig(nil, env(map[string]string{"EVROAM_DATABASE_URL": "postgres://x", "EVROAM_STATION_CACHE_WARM_AFTER": value}))
+		if err != nil || cfg.StationCacheWarm != want {
+			t.Errorf("EVROAM_STATION_CACHE_WARM_AFTER=%s: warm-up %v (%v), want %v", value, cfg.StationCacheWarm, err, want)
+		}
+	}
 	_, err = loadConfig(nil, env(map[string]string{
 		"EVROAM_HTTP_ADDR": "8080", "EVROAM_HEARTBEAT_INTERVAL": "often",
 		"EVROAM_COUNTRY_CODE": "Netherlands", "EVROAM_ADMIN_API_KEY": "evr_admin_31_characters_long_xx",
 		"EVROAM_TRUSTED_PROXIES":              "10.0.0.0/8, proxy.example.com",
 		"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "sometimes", "EVROAM_OCPP_TLS_ADDR": ":9443",
 		"EVROAM_MESSAGE_LOG_RETENTION": "-1h", "EVROAM_OCPP_PING_INTERVAL": "-1s",
+		"EVROAM_STATION_CACHE_WARM_AFTER": "soon",
 	}))
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
 	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE",
-		"EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "EVROAM_OCPP_TLS_CERT_FILE", "EVROAM_MESSAGE_LOG_RETENTION", "EVROAM_OCPP_PING_INTERVAL"} {
+		"EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "EVROAM_OCPP_TLS_CERT_FILE", "EVROAM_MESSAGE_LOG_RETENTION", "EVROAM_OCPP_PING_INTERVAL",
+		"EVROAM_STATION_CACHE_WARM_AFTER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}

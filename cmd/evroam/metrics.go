@@ -193,6 +193,8 @@ var (
 
 	descAnswerHits        = prometheus.NewDesc("evroam_station_answer_cache_hits_total", "Stations answered from this node's cache of rendered answers: GET of one station, and each station of a list page.", nil, nil)
 	descAnswerMisses      = prometheus.NewDesc("evroam_station_answer_cache_misses_total", "Stations read from the database while the cache served, by GET of one station or for a list page (not counted while it is off).", nil, nil)
+	descAnswerWarmed      = prometheus.NewDesc("evroam_station_answer_cache_warmed_stations_total", "Stations the warm-up of this node's answer cache read and rendered (EVROAM_STATION_CACHE_WARM_AFTER).", nil, nil)
+	descAnswerWarmUps     = prometheus.NewDesc("evroam_station_answer_cache_warm_ups_total", "Warm-ups of this node's answer cache that finished: every station read, or the cache three quarters full.", nil, nil)
 	descAuthorizeMemory   = prometheus.NewDesc("evroam_token_decisions_memory_total", "Id tokens (Authorize and the transaction messages) this node decided from what it keeps, without a database round trip.", nil, nil)
 	descAuthorizeDatabase = prometheus.NewDesc("evroam_token_decisions_database_total", "Id tokens this node decided by reading the database (first sight, after a change, or while its change listener is down).", nil, nil)
 	descPushQueue         = prometheus.NewDesc("evroam_ocpi_push_queue_length", "OCPI pushes waiting to be sent to partners (rows of ocpi_deliveries; the same on every node).", nil, nil)
@@ -209,7 +211,7 @@ func (s *snapshots) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descDBMaxOpen, descDBOpen, descDBInUse, descDBIdle, descDBWaits, descDBWaited,
 		descConnected, descBatchPending, descBatchFlushes, descBatchItems, descBatchFailed, descBatchDropped,
 		descPushQueue, descPushSent, descPushFailed, descPushDropped, descAnswerHits, descAnswerMisses,
-		descAuthorizeMemory, descAuthorizeDatabase} {
+		descAnswerWarmed, descAnswerWarmUps, descAuthorizeMemory, descAuthorizeDatabase} {
 		ch <- d
 	}
 }
@@ -243,6 +245,9 @@ func (s *snapshots) Collect(ch chan<- prometheus.Metric) {
 	hits, misses := s.answers.Stats()
 	counter(descAnswerHits, float64(hits))
 	counter(descAnswerMisses, float64(misses))
+	warmed, warmUps := s.answers.WarmStats()
+	counter(descAnswerWarmed, float64(warmed))
+	counter(descAnswerWarmUps, float64(warmUps))
 	hits, misses = s.tokens.Stats()
 	counter(descAuthorizeMemory, float64(hits))
 	counter(descAuthorizeDatabase, float64(misses))

@@ -178,6 +178,28 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		answers.ListenForChanges(listenCtx, cfg.DatabaseURL, log)
 		wg.Wait()
 	}()
+	if cfg.StationCacheWarm {
+		// After the reconnect storm a start brings (hence the delay), every station's answer
+		// is read into the cache, so that partners' reads after a restart are served from
+		// memory (chargestations/warm.go).
+		go func() {
+			wait := time.NewTimer(cfg.StationCacheWarmAfter)
+			defer wait.Stop()
+			select {
+			case <-wait.C:
+			case <-listenCtx.Done():
+				return
+			}
+			start := time.Now()
+			n, err := reg.stations.WarmAnswers(listenCtx)
+			switch {
+			case err != nil && listenCtx.Err() == nil:
+				log.Warn("warming the station answer cache", "stations", n, "err", err)
+			case err == nil:
+				log.Info("station answer cache warmed", "stations", n, "took", time.Since(start).Round(time.Millisecond).String())
+			}
+		}()
+	}
 	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station
 	// reported it.
 	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })

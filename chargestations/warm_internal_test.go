@@ -1,0 +1,118 @@
+package chargestations
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// registry is n stations of one network, read by id as Store.PageByID reads them; during,
+// when set, runs while a page is read (after its statement started, before it returns).
+func registry(n int, during func(page []ChargeStation)) pageReader {
+	network := uuid.New()
+	all := make([]ChargeStation, n)
+	for i := range all {
+		all[i] = ChargeStation{ID: fmt.Sprintf("CS-%05d", i), NetworkID: network, ETag: uuid.New(), RowVersion: 1}
+	}
+	return func(_ context.Context, after string, limit int) ([]ChargeStation, error) {
+		i, _ := slices.BinarySearchFunc(all, after, func(cs ChargeStation, id string) int {
+			if cs.ID <= id {
+				return -1
+			}
+			return 1
+		})
+		page := slices.Clone(all[i:min(i+limit, len(all))])
+		if during != nil {
+			during(page)
+		}
+		return page, nil
+	}
+}
+
+// TestWarmUpKeepsNoAnswerOfAStationChangedWhileItsPageWasRead: a change heard while a
+// warm-up's page is read (the page may hold the station as it was before) leaves that
+// station out of the cache; the page's other stations are kept.
+func TestWarmUpKeepsNoAnswerOfAStationChangedWhileItsPageWasRead(t *testing.T) {
+	c := enabledCache(1 << 20)
+	changed := "CS-00003"
+	read, err := warm(t.Context(), c, registry(10, func(page []ChargeStation) {
+		if slices.ContainsFunc(page, func(cs ChargeStation) bool { return cs.ID == changed }) {
+			c.Forget(changed) // its notification arrives while the page is on its way
+		}
+	}), 4)
+	if err != nil || read != 10 {
+		t.Fatalf("warm-up read %d stations (%v), want all 10", read, err)
+	}
+	for i := range 10 {
+		id := fmt.Sprintf("CS-%05d", i)
+		if _, ok := c.Lookup(id); ok == (id == changed) {
+			t.Errorf("%s: in the cache %v after the warm-up, want %v", id, ok, id != changed)
+		}
+	}
+	if _, warmUps := c.WarmStats(); warmUps != 1 {
+		t.Errorf("%d warm-ups counted, want 1", warmUps)
+	}
+}
+
+// TestWarmUpFillsThreeQuartersOfTheCache: a registry larger than the cache is read until the
+// cache is three quarters full, not to the end (the rest of the cache is for the stations
+// asked for; reading on would only replace answers).
+func TestWarmUpFillsThreeQuartersOfTheCache(t *testing.T) {
+	one, err := render(ChargeStation{ID: "CS-00000", ETag: uuid.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := 64 * 40 * one.size() // room for about 2,560 answers in all
+	c := enabledCache(bound)
+	read, err := warm(t.Context(), c, registry(10_000, nil), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read >= 10_000 {
+		t.Fatalf("warm-up read all %d stations into a cache with room for about 2,560", read)
+	}
+	if held := c.bytes(); held < bound*3/4 || held > bound {
+		t.Errorf("warm-up left %d bytes in a cache of %d, want three quarters of it or a little more", held, bound)
+	}
+}
+
+// TestWarmUpWaitsUntilTheCacheServes: before the cache listens for changes, nothing it kept
+// could be trusted; the warm-up waits, and gives up with its context.
+func TestWarmUpWaitsUntilTheCacheServes(t *testing.T) {
+	c := NewAnswerCache(1 << 20)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := warm(ctx, c, registry(3, func([]ChargeStation) {
+			if !c.Serving() {
+				t.Error("a page was read before the cache served")
+			}
+		}), 10)
+		done <- err
+	}()
+	// What must not happen has no event to wait for: a warm-up that does not wait returns
+	// (or reads) at once, well within this.
+	select {
+	case err := <-done:
+		t.Fatalf("the warm-up returned (%v) before the cache served", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.serve()
+	if err := <-done; err != nil {
+		t.Fatalf("warm-up after the cache served: %v", err)
+	}
+	if _, ok := c.Lookup("CS-00001"); !ok {
+		t.Error("the warm-up kept nothing once the cache served")
+	}
+
+	idle := NewAnswerCache(1 << 20)
+	go func() { _, err := warm(ctx, idle, registry(3, nil), 10); done <- err }()
+	cancel()
+	if err := <-done; err == nil {
+		t.Error("a warm-up of a cache that never serves returned no error when its context ended")
+	}
+}
