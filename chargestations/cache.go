@@ -52,9 +52,8 @@ type AnswerCache struct {
 	misses   atomic.Int64
 	warmed   atomic.Int64 // stations kept by warm-ups (WarmAnswers)
 	warmUps  atomic.Int64 // warm-ups finished
-	// served is closed the first time the cache serves (servedOnce): a warm-up waits for it.
-	served     chan struct{}
-	servedOnce sync.Once
+	// servings receives a value each time the cache starts serving, empty (Servings).
+	servings chan struct{}
 }
 
 const answerShards = 64
@@ -88,7 +87,7 @@ func (a CachedAnswer) size() int { return len(a.Body) + entryOverhead }
 // NewAnswerCache returns a cache of at most maxBytes of answers (0: caching is off). It
 // serves nothing until Enable (ListenForChanges enables it once it listens).
 func NewAnswerCache(maxBytes int) *AnswerCache {
-	c := &AnswerCache{seed: maphash.MakeSeed(), maxShard: maxBytes / answerShards, served: make(chan struct{})}
+	c := &AnswerCache{seed: maphash.MakeSeed(), maxShard: maxBytes / answerShards, servings: make(chan struct{}, 1)}
 	for i := range c.shards {
 		c.shards[i].m = map[string]CachedAnswer{}
 	}
@@ -259,8 +258,17 @@ func (c *AnswerCache) Serving() bool { return c != nil && c.enabled.Load() }
 // serve makes the cache answer: it listens for changes from now on.
 func (c *AnswerCache) serve() {
 	c.enabled.Store(true)
-	c.servedOnce.Do(func() { close(c.served) })
+	select {
+	case c.servings <- struct{}{}:
+	default: // one is waiting already
+	}
 }
+
+// Servings receives a value each time the cache starts serving, and so starts empty: when its
+// change listener first listens, and again after the listener lost the database and is back
+// (the cache forgot everything meanwhile). A warm-up (WarmAnswers) belongs after each. A value
+// not yet received is not doubled.
+func (c *AnswerCache) Servings() <-chan struct{} { return c.servings }
 
 // changesChannel is the channel migration 0011's triggers notify.
 const changesChannel = "charge_stations_changed"

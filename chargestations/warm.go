@@ -25,8 +25,9 @@ import (
 //
 // It is background work on a node that has more urgent work right after it starts (the
 // reconnect storm of its stations), so serve starts it after a delay
-// (EVROAM_STATION_CACHE_WARM_AFTER), and it rests after each page as long as the page took:
-// it never takes more than half of one core, and on a busy node less.
+// (EVROAM_STATION_CACHE_WARM_AFTER) each time the cache starts serving (AnswerCache.Servings:
+// at the start, and after the database came back), and it rests after each page as long as
+// the page took: it never takes more than half of one core, and on a busy node less.
 
 // warmPage is how many stations one statement of a warm-up reads.
 const warmPage = 500
@@ -34,12 +35,13 @@ const warmPage = 500
 // warmFill is the share of the cache's bound a warm-up fills at most.
 const warmFill = 0.75
 
-// ErrCacheNotServing is WarmAnswers' error when the cache stopped serving during the warm-up.
-var ErrCacheNotServing = errors.New("the station answer cache stopped serving (its change listener lost the database)")
+// ErrCacheNotServing is WarmAnswers' error when the cache does not serve, or stopped serving
+// during the warm-up: its change listener is not connected, and nothing kept could be trusted.
+var ErrCacheNotServing = errors.New("the station answer cache does not serve (its change listener is not connected)")
 
 // WarmAnswers reads every station, page by page, and keeps its rendered answer in the answer
-// cache (see above). It waits until the cache serves, and returns the number of stations it
-// read. Without a cache it does nothing.
+// cache (see above), and returns the number of stations it read. Without a cache it does
+// nothing.
 func (s *Service) WarmAnswers(ctx context.Context) (int, error) {
 	return warm(ctx, s.answers, s.store.PageByID, warmPage)
 }
@@ -51,11 +53,6 @@ type pageReader func(ctx context.Context, after string, limit int) ([]ChargeStat
 func warm(ctx context.Context, c *AnswerCache, readPage pageReader, pageSize int) (int, error) {
 	if c == nil || c.maxShard <= 0 {
 		return 0, nil
-	}
-	select {
-	case <-c.served:
-	case <-ctx.Done():
-		return 0, ctx.Err()
 	}
 	fill := int(float64(c.maxShard*answerShards) * warmFill)
 	read, after := 0, ""

@@ -2,10 +2,10 @@ package chargestations
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -80,39 +80,32 @@ func TestWarmUpFillsThreeQuartersOfTheCache(t *testing.T) {
 	}
 }
 
-// TestWarmUpWaitsUntilTheCacheServes: before the cache listens for changes, nothing it kept
-// could be trusted; the warm-up waits, and gives up with its context.
-func TestWarmUpWaitsUntilTheCacheServes(t *testing.T) {
+// TestWarmUpOnlyWhileTheCacheServes: a cache that does not listen for changes could not
+// trust what it kept; a warm-up of it reads nothing and says so. The cache tells each time it
+// starts serving (empty), once per start.
+func TestWarmUpOnlyWhileTheCacheServes(t *testing.T) {
 	c := NewAnswerCache(1 << 20)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		_, err := warm(ctx, c, registry(3, func([]ChargeStation) {
-			if !c.Serving() {
-				t.Error("a page was read before the cache served")
-			}
-		}), 10)
-		done <- err
-	}()
-	// What must not happen has no event to wait for: a warm-up that does not wait returns
-	// (or reads) at once, well within this.
+	read, err := warm(t.Context(), c, registry(3, func([]ChargeStation) { t.Error("a page was read before the cache served") }), 10)
+	if !errors.Is(err, ErrCacheNotServing) || read != 0 {
+		t.Fatalf("warm-up of a cache that does not serve: read %d, %v; want 0, ErrCacheNotServing", read, err)
+	}
 	select {
-	case err := <-done:
-		t.Fatalf("the warm-up returned (%v) before the cache served", err)
-	case <-time.After(50 * time.Millisecond):
+	case <-c.Servings():
+		t.Fatal("a cache that never served announced a start")
+	default:
 	}
 	c.serve()
-	if err := <-done; err != nil {
-		t.Fatalf("warm-up after the cache served: %v", err)
+	c.serve() // as twice in a row before anyone received: one start to warm after
+	<-c.Servings()
+	select {
+	case <-c.Servings():
+		t.Fatal("two starts announced where one was waiting")
+	default:
+	}
+	if read, err := warm(t.Context(), c, registry(3, nil), 10); err != nil || read != 3 {
+		t.Fatalf("warm-up once the cache serves: read %d, %v", read, err)
 	}
 	if _, ok := c.Lookup("CS-00001"); !ok {
 		t.Error("the warm-up kept nothing once the cache served")
-	}
-
-	idle := NewAnswerCache(1 << 20)
-	go func() { _, err := warm(ctx, idle, registry(3, nil), 10); done <- err }()
-	cancel()
-	if err := <-done; err == nil {
-		t.Error("a warm-up of a cache that never serves returned no error when its context ended")
 	}
 }

@@ -118,16 +118,17 @@ func TestStationAnswersAreNeverStale(t *testing.T) {
 
 // TestWarmUpAfterStart: a node started with EVROAM_STATION_CACHE_WARM_AFTER reads the
 // stations registered before it started into its answer cache, and answers their first GET
-// from memory.
+// from memory; after it lost the database (and so its cache), it warms the cache again.
 func TestWarmUpAfterStart(t *testing.T) {
 	t.Parallel()
 	dbURL := pgtest.URL(t)
+	proxy, viaProxy := pgtest.NewProxy(t, dbURL)
 	a, srvA := startNode(t, dbURL, "node-a")
 	eA := &e2e{t: t, app: a, api: srvA.URL}
 	eA.station("CS-WARM-1", "", 0)
 	eA.station("CS-WARM-2", "", 0)
 
-	b, srvB := startNodeWith(t, dbURL, "node-b", slog.New(slog.NewTextHandler(io.Discard, nil)),
+	b, srvB := startNodeWith(t, viaProxy, "node-b", slog.New(slog.NewTextHandler(io.Discard, nil)),
 		map[string]string{"EVROAM_STATION_CACHE_WARM_AFTER": "0s"})
 	eB := &e2e{t: t, app: b, api: srvB.URL}
 	eventually(t, "node B's warm-up", func() error {
@@ -152,6 +153,20 @@ func TestWarmUpAfterStart(t *testing.T) {
 	misses := metricValue(t, srvB.URL, "evroam_station_answer_cache_misses_total")
 	if hits != 2 || misses != 0 {
 		t.Errorf("the first GETs of the two stations on node B: %v hits, %v misses, want both from its cache", hits, misses)
+	}
+
+	// The database goes away and comes back: the cache forgot everything, and is warmed again.
+	proxy.Cut()
+	proxy.Restore()
+	eventually(t, "node B's second warm-up", func() error {
+		if n := metricValue(t, srvB.URL, "evroam_station_answer_cache_warm_ups_total"); n != 2 {
+			return fmt.Errorf("%v warm-ups finished", n)
+		}
+		return nil
+	})
+	eB.must("GET", "/api/v1/chargestations/CS-WARM-1", nil, 200, nil)
+	if h, m := metricValue(t, srvB.URL, "evroam_station_answer_cache_hits_total"), metricValue(t, srvB.URL, "evroam_station_answer_cache_misses_total"); h != hits+1 || m != misses {
+		t.Errorf("a GET after the second warm-up: %v more hits and %v more misses, want it from the cache", h-hits, m-misses)
 	}
 }
 

@@ -179,24 +179,34 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		wg.Wait()
 	}()
 	if cfg.StationCacheWarm {
-		// After the reconnect storm a start brings (hence the delay), every station's answer
-		// is read into the cache, so that partners' reads after a restart are served from
-		// memory (chargestations/warm.go).
+		// Each time the station answer cache starts serving (at the start, and after the
+		// database came back: it was emptied), every station's answer is read into it once
+		// the reconnect storm a start brings has passed (hence the delay), so that partners'
+		// reads are served from memory (chargestations/warm.go).
 		go func() {
-			wait := time.NewTimer(cfg.StationCacheWarmAfter)
-			defer wait.Stop()
-			select {
-			case <-wait.C:
-			case <-listenCtx.Done():
-				return
-			}
-			start := time.Now()
-			n, err := reg.stations.WarmAnswers(listenCtx)
-			switch {
-			case err != nil && listenCtx.Err() == nil:
-				log.Warn("warming the station answer cache", "stations", n, "err", err)
-			case err == nil:
-				log.Info("station answer cache warmed", "stations", n, "took", time.Since(start).Round(time.Millisecond).String())
+			for {
+				select {
+				case <-answers.Servings():
+				case <-listenCtx.Done():
+					return
+				}
+				wait := time.NewTimer(cfg.StationCacheWarmAfter)
+				select {
+				case <-wait.C:
+				case <-listenCtx.Done():
+					wait.Stop()
+					return
+				}
+				start := time.Now()
+				n, err := reg.stations.WarmAnswers(listenCtx)
+				switch {
+				case listenCtx.Err() != nil:
+					return
+				case err != nil:
+					log.Warn("warming the station answer cache", "stations", n, "err", err)
+				default:
+					log.Info("station answer cache warmed", "stations", n, "took", time.Since(start).Round(time.Millisecond).String())
+				}
 			}
 		}()
 	}
