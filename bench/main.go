@@ -93,7 +93,7 @@ func run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		logf("scenario %s", sc.name)
+		logf("scenario %s (%s)", sc.name, time.Now().UTC().Format("15:04:05"))
 		t0 := time.Now()
 		cpu0 := env.sampleCPU()
 		rs, err := sc.run(ctx, env)
@@ -105,6 +105,9 @@ func run(ctx context.Context) error {
 		cpu[sc.name] = used
 		logf("scenario %s took %s (%s)", sc.name, time.Since(t0).Round(time.Second), used)
 		results = append(results, rs...)
+		if err := env.settle(ctx); err != nil {
+			return err
+		}
 	}
 	report := report{Started: start.UTC(), Seconds: time.Since(start).Seconds(), Scale: o.scale, Machine: machine(),
 		Results: results, CPU: cpu}
