@@ -50,7 +50,7 @@ type AnswerCache struct {
 	enabled  atomic.Bool
 	hits     atomic.Int64
 	misses   atomic.Int64
-	warmed   atomic.Int64 // stations kept by warm-ups (WarmAnswers)
+	warmed   atomic.Int64 // stations read by warm-ups (WarmAnswers)
 	warmUps  atomic.Int64 // warm-ups finished
 	// servings receives a value each time the cache starts serving, empty (Servings).
 	servings chan struct{}
@@ -85,7 +85,7 @@ const entryOverhead = 128
 func (a CachedAnswer) size() int { return len(a.Body) + entryOverhead }
 
 // NewAnswerCache returns a cache of at most maxBytes of answers (0: caching is off). It
-// serves nothing until Enable (ListenForChanges enables it once it listens).
+// serves nothing until its change listener listens (ListenForChanges).
 func NewAnswerCache(maxBytes int) *AnswerCache {
 	c := &AnswerCache{seed: maphash.MakeSeed(), maxShard: maxBytes / answerShards, servings: make(chan struct{}, 1)}
 	for i := range c.shards {
@@ -243,7 +243,7 @@ func (c *AnswerCache) Stats() (hits, misses int64) {
 	return c.hits.Load(), c.misses.Load()
 }
 
-// WarmStats are the stations warm-ups kept and the warm-ups finished since the start, for
+// WarmStats are the stations warm-ups read and the warm-ups finished since the start, for
 // metrics.
 func (c *AnswerCache) WarmStats() (stations, warmUps int64) {
 	if c == nil {
