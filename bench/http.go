@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,7 @@ func do(ctx context.Context, client *http.Client, method, url, key string, body 
 // items it saw and the pages it took. header names the auth header (X-API-Key or
 // Authorization).
 func follow(ctx context.Context, client *http.Client, url, header, value string) (items, pages int, err error) {
+	total := -1 // every page's X-Total-Count must agree with what the sync saw
 	for url != "" {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -135,9 +137,18 @@ func follow(ctx context.Context, client *http.Client, url, header, value string)
 		if resp.StatusCode != http.StatusOK {
 			return items, pages, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 		}
+		if t, err := strconv.Atoi(resp.Header.Get("X-Total-Count")); err == nil {
+			if total >= 0 && t != total {
+				return items, pages, fmt.Errorf("GET %s: X-Total-Count %d, the first page said %d", url, t, total)
+			}
+			total = t
+		}
 		items += len(page.Data)
 		pages++
 		url = nextLink(resp.Header.Get("Link"))
+	}
+	if total >= 0 && total != items {
+		return items, pages, fmt.Errorf("X-Total-Count %d, but the sync saw %d items", total, items)
 	}
 	return items, pages, nil
 }

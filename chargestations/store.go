@@ -293,8 +293,9 @@ func (s *Store) Update(ctx context.Context, cs ChargeStation) error {
 
 // List returns a page of visible stations with their EVSEs, in (last_updated, id) order, or
 // (station-only last_updated, id) when f.ExcludeEVSEsModified, and the total. The total of an
-// unfiltered list comes from the kept counts (database.CountOf); a filtered one counts its
-// matches.
+// unfiltered list comes from the kept counts (database.CountOf); one filtered by date only
+// counts the smaller of the window and what lies outside it (database.CountWindow); any
+// other filter counts its matches.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]ChargeStation, paging.Meta, error) {
 	l := newListQuery(visible, f, p)
 	var rows []stationRow
@@ -411,13 +412,21 @@ type listQuery struct {
 	where    database.Where
 	order    database.Order
 	filtered bool
+	// byDateOnly: the only filter is the date window (date_from, date_to) on order.Updated,
+	// whose total CountWindow finds without counting the window; networks is the WHERE
+	// clause without it.
+	byDateOnly       bool
+	networks         database.Where
+	dateFrom, dateTo *time.Time
 }
 
 func newListQuery(visible []uuid.UUID, f Filter, p paging.Page) listQuery {
-	l := listQuery{visible: visible}
+	l := listQuery{visible: visible, dateFrom: p.DateFrom, dateTo: p.DateTo}
+	l.networks.AddNetworks("cs.network_id", visible)
 	w := &l.where
 	w.AddNetworks("cs.network_id", visible)
 	l.filtered = p.DateFrom != nil || p.DateTo != nil
+	l.byDateOnly = l.filtered
 	if f.LocationID != nil {
 		w.Add("cs.location_id = %s", *f.LocationID)
 		l.filtered = true
@@ -447,6 +456,8 @@ func newListQuery(visible []uuid.UUID, f Filter, p paging.Page) listQuery {
 		}
 		l.filtered = true
 	}
+	l.byDateOnly = l.byDateOnly && f.LocationID == nil && f.OnboardingState == nil && f.ConnectivityStatus == nil &&
+		f.Status == nil && f.HasFault == nil
 	l.order = database.Order{Updated: "cs.last_updated", ID: "cs.id"}
 	if f.ExcludeEVSEsModified {
 		l.order.Updated = "cs.station_last_updated"
@@ -466,10 +477,14 @@ type cursorKey struct {
 func (s *Store) listMeta(ctx context.Context, l listQuery, more bool, last cursorKey) (paging.Meta, error) {
 	var m paging.Meta
 	var err error
-	if l.filtered {
+	all := func() (int, error) { return database.CountOf(ctx, s.q, "charge_stations", l.visible) }
+	switch {
+	case l.byDateOnly:
+		m.Total, err = database.CountWindow(ctx, s.q, "charge_stations cs", &l.networks, l.order.Updated, l.dateFrom, l.dateTo, all)
+	case l.filtered:
 		m.Total, err = database.Count(ctx, s.q, "charge_stations cs", &l.where)
-	} else {
-		m.Total, err = database.CountOf(ctx, s.q, "charge_stations", l.visible)
+	default:
+		m.Total, err = all()
 	}
 	if err != nil {
 		return paging.Meta{}, fmt.Errorf("count charge stations: %w", err)

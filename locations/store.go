@@ -170,7 +170,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]Location,
 }
 
 // List returns a page of visible locations in (last_updated, id) order, and the total (from
-// the kept counts when the list is not filtered by date).
+// the kept counts, less what lies outside a date window when that is little).
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Location, paging.Meta, error) {
 	var w database.Where
 	w.AddNetworks("network_id", visible)
@@ -181,11 +181,12 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 		return nil, paging.Meta{}, fmt.Errorf("list locations: %w", err)
 	}
 	var m paging.Meta
-	if p.DateFrom != nil || p.DateTo != nil {
-		m.Total, err = database.Count(ctx, s.q, "locations", &w)
-	} else {
-		m.Total, err = database.CountOf(ctx, s.q, "locations", visible)
-	}
+	// The kept count, and for a date window the smaller of the window and what lies outside
+	// it (database.CountWindow): no count of the whole window on every page of a sync.
+	var networks database.Where
+	networks.AddNetworks("network_id", visible)
+	m.Total, err = database.CountWindow(ctx, s.q, "locations", &networks, "last_updated", p.DateFrom, p.DateTo,
+		func() (int, error) { return database.CountOf(ctx, s.q, "locations", visible) })
 	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("count locations: %w", err)
 	}

@@ -127,17 +127,20 @@ func (v *View) List(ctx context.Context, network uuid.UUID, p paging.Page, after
 	from := "ocpi_locations c JOIN ocpi_network_scope s ON s.network_id = c.network_id"
 	var out locationPage
 	var err error
-	if p.DateFrom == nil && p.DateTo == nil {
-		// Unfiltered: the kept count of copies per network (migration 0012), not a count.
+	// The kept count of copies per network (migration 0012), not a count; for a date window,
+	// less what lies outside it when that is little (database.CountWindow), so that a partner
+	// syncing from far back does not count the whole window on every page.
+	var scope database.Where
+	scope.Add("s.ancestor_id = %s", network)
+	out.Total, err = database.CountWindow(ctx, v.db, from, &scope, "c.last_updated", p.DateFrom, p.DateTo, func() (int, error) {
 		const q = `
 		SELECT coalesce(sum(lc.n), 0)
 		FROM ocpi_network_scope s
 		JOIN list_counts lc ON lc.kind = 'ocpi_locations' AND lc.network_id = s.network_id
 		WHERE s.ancestor_id = $1`
-		err = v.db.GetContext(ctx, &out.Total, q, network)
-	} else {
-		out.Total, err = database.Count(ctx, v.db, from, &w)
-	}
+		var n int
+		return n, v.db.GetContext(ctx, &n, q, network)
+	})
 	if err != nil {
 		return locationPage{}, fmt.Errorf("count published locations: %w", database.Translate(err))
 	}

@@ -88,7 +88,7 @@ func SelectPage[T any](ctx context.Context, q sqlx.QueryerContext, dst *[]T, col
 // PageQuery is SelectPage's statement and arguments, for a caller that scans the rows itself:
 // it asks for p.Limit+1 rows, the last of which only tells that more follow.
 func PageQuery(cols, from string, w *Where, o Order, p paging.Page) (query string, args []any) {
-	where := Where{clauses: append([]string(nil), w.clauses...), args: append([]any(nil), w.args...)}
+	where := w.clone()
 	if p.After != nil {
 		where.Add("("+o.Updated+", "+o.ID+") > (%s, %s)", p.After.Updated, p.After.ID)
 	}
@@ -109,6 +109,68 @@ func Count(ctx context.Context, q sqlx.QueryerContext, from string, w *Where) (i
 		return 0, Translate(err)
 	}
 	return n, nil
+}
+
+// windowCountCap is how many rows CountWindow reads of a side (the window, or what lies
+// outside it) before it takes the other: about a millisecond of index entries.
+const windowCountCap = 10_000
+
+// CountWindow returns how many rows of `FROM from WHERE base` have column in [dateFrom,
+// dateTo) (a date_from/date_to list's X-Total-Count), without reading the whole window on
+// every page of a sync that started far back. all is the number of rows of `FROM from WHERE
+// base` without the window (from the counts triggers keep, CountOf: no count). It counts the
+// window up to windowCountCap rows, which answers an incremental sync (a recent date_from);
+// past that, what lies outside the window (column < dateFrom, column >= dateTo), which answers
+// a sync that starts far back (all less the few older rows); only when both are large, the
+// window in full, as Count does. Each count reads the (column) index range of its side.
+func CountWindow(ctx context.Context, q sqlx.QueryerContext, from string, base *Where, column string, dateFrom, dateTo *time.Time,
+	all func() (int, error)) (int, error) {
+	return countWindow(ctx, q, from, base, column, dateFrom, dateTo, all, windowCountCap)
+}
+
+func countWindow(ctx context.Context, q sqlx.QueryerContext, from string, base *Where, column string, dateFrom, dateTo *time.Time,
+	all func() (int, error), limit int) (int, error) {
+	if dateFrom == nil && dateTo == nil {
+		return all()
+	}
+	// capped counts the rows of w, up to limit+1.
+	capped := func(w Where) (int, error) {
+		var n int
+		err := sqlx.GetContext(ctx, q, &n, "SELECT count(*) FROM (SELECT 1 FROM "+from+" WHERE "+w.SQL()+
+			fmt.Sprintf(" LIMIT %d) AS side", limit+1), w.Args()...)
+		return n, Translate(err)
+	}
+	window := base.clone()
+	window.Window(column, dateFrom, dateTo)
+	if n, err := capped(window); err != nil || n <= limit {
+		return n, err
+	}
+	outside := 0
+	for _, side := range []struct {
+		clause string
+		at     *time.Time
+	}{{column + " < %s", dateFrom}, {column + " >= %s", dateTo}} {
+		if side.at == nil || outside > limit {
+			continue
+		}
+		w := base.clone()
+		w.Add(side.clause, *side.at)
+		n, err := capped(w)
+		if err != nil {
+			return 0, err
+		}
+		outside += n
+	}
+	if outside <= limit {
+		total, err := all()
+		return total - outside, err
+	}
+	return Count(ctx, q, from, &window)
+}
+
+// clone is a copy of w that can be added to without changing w.
+func (w *Where) clone() Where {
+	return Where{clauses: append([]string(nil), w.clauses...), args: append([]any(nil), w.args...)}
 }
 
 // CountOf returns how many rows of kind ("charge_stations", "locations") the networks hold,
