@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +354,36 @@ func TestExportCutOffIsNotComplete(t *testing.T) {
 	}
 	if lines := bytes.Count(rest, []byte("\n")); lines >= n {
 		t.Fatalf("all %d rows arrived before the cut: the test proves nothing", lines)
+	}
+}
+
+// TestDateWindowTotalsOfManySessions: a session list filtered by date only finds its
+// X-Total-Count without counting the window when the window or what lies outside it is small
+// (database.CountWindow), and the total is right on every path: a recent date_from, one from
+// far back (the kept count less the few older sessions), one in the middle (counted in full).
+func TestDateWindowTotalsOfManySessions(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := apitest.NewOnDB(t, db, func(db *sqlx.DB, v1 *gin.RouterGroup) {
+		sessions.NewHandler(sessions.NewService(db, sessions.NewStore(db), nil)).Routes(v1)
+	})
+	apitest.InsertStation(t, db, env.Root.ID, "CS-1")
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 10_100 // more than a side CountWindow reads before it looks at the other
+	if _, err := db.Exec(`INSERT INTO transactions (charge_station_id, transaction_id, network_id, location_id, id_tag, started_at, status, updated)
+		SELECT c.id, 'x' || g, c.network_id, c.location_id, 'TOKEN-' || g, $2, 'COMPLETED', $2::timestamptz + g * interval '1 second'
+		FROM generate_series(1, $1) AS g, charge_stations c WHERE c.id = 'CS-1'`, n, t0); err != nil {
+		t.Fatal(err)
+	}
+	at := func(s int) string { return t0.Add(time.Duration(s) * time.Second).Format(time.RFC3339) }
+	for _, from := range []string{at(-3600), at(100), at(5000), at(n - 3)} {
+		var want int
+		if err := db.Get(&want, `SELECT count(*) FROM transactions WHERE updated >= $1`, from); err != nil {
+			t.Fatal(err)
+		}
+		r := env.Do("GET", "/api/v1/sessions?limit=1&date_from="+from, nil).Must(t, 200)
+		if got, _ := strconv.Atoi(r.Header.Get("X-Total-Count")); got != want {
+			t.Errorf("date_from=%s: X-Total-Count %d, want %d", from, got, want)
+		}
 	}
 }

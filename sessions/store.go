@@ -581,11 +581,16 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		return nil, paging.Meta{}, err
 	}
 	var m paging.Meta
-	filtered := f != (Filter{}) || p.DateFrom != nil || p.DateTo != nil
-	if filtered {
+	if f != (Filter{}) {
 		m.Total, err = database.Count(ctx, s.q, "transactions t", w)
 	} else {
-		m.Total, err = database.CountOf(ctx, s.q, "sessions", visible)
+		// The kept count, less what lies outside a date window when that is little
+		// (database.CountWindow): a back office pulling sessions from far back does not
+		// count them all on every page.
+		var networks database.Where
+		networks.AddNetworks("t.network_id", visible)
+		m.Total, err = database.CountWindow(ctx, s.q, "transactions t", &networks, "t.updated", p.DateFrom, p.DateTo,
+			func() (int, error) { return database.CountOf(ctx, s.q, "sessions", visible) })
 	}
 	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("count sessions: %w", err)

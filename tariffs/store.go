@@ -140,7 +140,7 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, id string, lock st
 }
 
 // List returns a page of visible tariffs in (last_updated, id) order, and the total (from the
-// kept counts when the list is not filtered by date).
+// kept counts, less what lies outside a date window when that is little).
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([]Tariff, paging.Meta, error) {
 	var w database.Where
 	w.AddNetworks("network_id", visible)
@@ -151,11 +151,12 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, p paging.Page) ([
 		return nil, paging.Meta{}, fmt.Errorf("list tariffs: %w", err)
 	}
 	var m paging.Meta
-	if p.DateFrom != nil || p.DateTo != nil {
-		m.Total, err = database.Count(ctx, s.q, "tariffs", &w)
-	} else {
-		m.Total, err = database.CountOf(ctx, s.q, "tariffs", visible)
-	}
+	// The kept count, less what lies outside a date window when that is little
+	// (database.CountWindow).
+	var networks database.Where
+	networks.AddNetworks("network_id", visible)
+	m.Total, err = database.CountWindow(ctx, s.q, "tariffs", &networks, "last_updated", p.DateFrom, p.DateTo,
+		func() (int, error) { return database.CountOf(ctx, s.q, "tariffs", visible) })
 	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("count tariffs: %w", err)
 	}

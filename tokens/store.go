@@ -107,12 +107,14 @@ func (s *Store) get(ctx context.Context, visible []uuid.UUID, uid string, networ
 	return rows[0].toToken(), nil
 }
 
-// List returns a page of visible tokens in (last_updated, id) order, and the total: counted
-// for a filtered list, from the kept counts (database.CountOf) for an unfiltered one.
+// List returns a page of visible tokens in (last_updated, id) order, and the total: from the
+// kept counts (database.CountOf), less what lies outside a date window when that is little
+// (database.CountWindow); counted when another filter is set.
 func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p paging.Page) ([]Token, paging.Meta, error) {
-	var w database.Where
-	w.AddNetworks("network_id", visible)
-	w.Add("ocpi_partner_id IS NULL") // roaming partners' tokens are the partners' (package ocpi)
+	var base database.Where // the tokens the kept counts count
+	base.AddNetworks("network_id", visible)
+	base.Add("ocpi_partner_id IS NULL") // roaming partners' tokens are the partners' (package ocpi)
+	w := base.Clone()
 	filtered := p.DateFrom != nil || p.DateTo != nil || f.NetworkID != nil || f.Type != nil
 	if f.NetworkID != nil {
 		w.Add("network_id = %s", *f.NetworkID)
@@ -127,10 +129,16 @@ func (s *Store) List(ctx context.Context, visible []uuid.UUID, f Filter, p pagin
 		return nil, paging.Meta{}, fmt.Errorf("list tokens: %w", err)
 	}
 	var m paging.Meta
-	if filtered {
+	all := func() (int, error) { return database.CountOf(ctx, s.q, "tokens", visible) }
+	switch {
+	case f.NetworkID == nil && f.Type == nil:
+		// The kept count (the networks' own tokens, as base), less what lies outside a date
+		// window when that is little (database.CountWindow).
+		m.Total, err = database.CountWindow(ctx, s.q, "tokens", &base, "last_updated", p.DateFrom, p.DateTo, all)
+	case filtered:
 		m.Total, err = database.Count(ctx, s.q, "tokens", &w)
-	} else {
-		m.Total, err = database.CountOf(ctx, s.q, "tokens", visible)
+	default:
+		m.Total, err = all()
 	}
 	if err != nil {
 		return nil, paging.Meta{}, fmt.Errorf("count tokens: %w", err)

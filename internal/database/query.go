@@ -88,7 +88,7 @@ func SelectPage[T any](ctx context.Context, q sqlx.QueryerContext, dst *[]T, col
 // PageQuery is SelectPage's statement and arguments, for a caller that scans the rows itself:
 // it asks for p.Limit+1 rows, the last of which only tells that more follow.
 func PageQuery(cols, from string, w *Where, o Order, p paging.Page) (query string, args []any) {
-	where := w.clone()
+	where := w.Clone()
 	if p.After != nil {
 		where.Add("("+o.Updated+", "+o.ID+") > (%s, %s)", p.After.Updated, p.After.ID)
 	}
@@ -140,7 +140,7 @@ func countWindow(ctx context.Context, q sqlx.QueryerContext, from string, base *
 			fmt.Sprintf(" LIMIT %d) AS side", limit+1), w.Args()...)
 		return n, Translate(err)
 	}
-	window := base.clone()
+	window := base.Clone()
 	window.Window(column, dateFrom, dateTo)
 	if n, err := capped(window); err != nil || n <= limit {
 		return n, err
@@ -153,7 +153,7 @@ func countWindow(ctx context.Context, q sqlx.QueryerContext, from string, base *
 		if side.at == nil || outside > limit {
 			continue
 		}
-		w := base.clone()
+		w := base.Clone()
 		w.Add(side.clause, *side.at)
 		n, err := capped(w)
 		if err != nil {
@@ -168,8 +168,8 @@ func countWindow(ctx context.Context, q sqlx.QueryerContext, from string, base *
 	return Count(ctx, q, from, &window)
 }
 
-// clone is a copy of w that can be added to without changing w.
-func (w *Where) clone() Where {
+// Clone is a copy of w that can be added to without changing w.
+func (w *Where) Clone() Where {
 	return Where{clauses: append([]string(nil), w.clauses...), args: append([]any(nil), w.args...)}
 }
 
