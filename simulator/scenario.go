@@ -74,9 +74,10 @@ func ReconnectStorm(ctx context.Context, f *Fleet, boot bool) (Report, error) {
 }
 
 // storm opens a connection for every unconnected station and runs first on it, recording
-// the whole under headline.
+// the whole under headline. It returns ctx's error only when ctx ended before every station
+// had its turn.
 func storm(ctx context.Context, f *Fleet, rec *Recorder, headline string, first func(ctx context.Context, i int, s *Station) error) error {
-	var next atomic.Int64
+	var next, finished atomic.Int64
 	var wg sync.WaitGroup
 	for range min(f.env.cfg.MaxInFlight, len(f.stations)) {
 		wg.Add(1)
@@ -89,6 +90,7 @@ func storm(ctx context.Context, f *Fleet, rec *Recorder, headline string, first 
 				}
 				s := f.stations[i]
 				if s.Connected() {
+					finished.Add(1)
 					continue
 				}
 				_ = f.env.pacer.do(ctx, func() error {
@@ -101,13 +103,20 @@ func storm(ctx context.Context, f *Fleet, rec *Recorder, headline string, first 
 						}
 					}
 					rec.Observe(headline, time.Since(start), err)
+					finished.Add(1)
 					return nil
 				})
 			}
 		}()
 	}
 	wg.Wait()
-	return ctx.Err()
+	// The storm was cut short only if some station never had its turn: a ctx that ends after
+	// the last station's turn (a caller that cancels as soon as it sees every station booted)
+	// is not an error of the storm.
+	if finished.Load() < int64(len(f.stations)) {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // LoadAction is the CALL a MessageLoad sends.
