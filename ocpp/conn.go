@@ -144,15 +144,34 @@ func newConn(s *Server, ws *websocket.Conn, identity, proto string, st Station) 
 	c.firmware.Store(&fw)
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
 	ws.SetPongHandler(func(string) error { c.touch(); return nil })
-	ws.SetPingHandler(func(data string) error {
-		c.touch()
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteTimeout))
-		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-			return err
-		}
-		return nil
-	})
+	ws.SetPingHandler(func(data string) error { return c.answerPing([]byte(data)) })
 	return c
+}
+
+// answerPing answers a station's ping with a pong carrying the same payload.
+func (c *conn) answerPing(payload []byte) error {
+	c.touch()
+	err := c.ws.WriteControl(websocket.PongMessage, payload, time.Now().Add(c.s.cfg.WriteTimeout))
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		return err
+	}
+	return nil
+}
+
+// controlFrames handles the pings and pongs the read loop took off the read path
+// (idleConn.takeControlFrames) as the library's handlers would have: a pong shows the station
+// is there, a ping is answered. A pong that cannot be written is left to the next read or
+// write to notice, as the library leaves it.
+func (c *conn) controlFrames(fs []controlFrame) {
+	for _, f := range fs {
+		if !f.ping {
+			c.touch()
+			continue
+		}
+		if c.answerPing(f.payload) != nil {
+			return
+		}
+	}
 }
 
 func (c *conn) touch() { c.lastSeen.Store(c.s.cfg.Now().UnixNano()) }
@@ -235,6 +254,12 @@ func (c *conn) readLoop() {
 			// Wait here, shallow; read and handle on a handler goroutine (reading a frame
 			// needs more stack than waiting does).
 			c.idle.waitReadable()
+			if ctl := c.idle.takeControlFrames(); ctl != nil {
+				c.aside(func() { c.controlFrames(ctl) })
+				if !c.idle.pending() {
+					continue // only pings or pongs arrived: wait again, shallow
+				}
+			}
 			c.aside(func() {
 				var typ int
 				var data []byte

@@ -80,6 +80,82 @@ func (c *idleConn) waitReadable() {
 	})
 }
 
+// A ping or a pong between two messages would undo all of this: the library handles control
+// frames inside ReadMessage, which then goes on waiting for the next message, deep in its
+// frame parser, on the handler goroutine it was read on. The gateway pings every station
+// every Config.PingInterval, so a minute after connecting every idle station held a second
+// goroutine with a grown stack (the bench saw 1.3–1.6 goroutines per station instead of one,
+// and about 3 KiB more per station). So the read loop takes the complete ping and pong
+// frames at the head of what the next read returns off the read path (takeControlFrames),
+// has them handled aside, and goes back to waiting when nothing else arrived. Anything else
+// (a close frame, a control frame cut in two by TCP, an unmasked frame the library must
+// refuse) is left to the library, as before.
+
+// controlFrame is a ping or a pong a station sent.
+type controlFrame struct {
+	ping    bool
+	payload []byte // unmasked, a copy
+}
+
+// takeControlFrames removes the complete ping and pong frames at the head of what the next
+// Read returns (the read buffer's bytes, then the stash) and returns them in order. It is
+// called between messages only, where the stream is at a frame boundary.
+func (c *idleConn) takeControlFrames() []controlFrame {
+	if c.raw == nil {
+		return nil
+	}
+	var out []controlFrame
+	for {
+		var head []byte
+		switch {
+		case c.br.Buffered() > 0:
+			head, _ = c.br.Peek(c.br.Buffered())
+		case c.stash != nil:
+			head = c.stash
+		default:
+			return out
+		}
+		f, n, ok := clientControlFrame(head)
+		if !ok {
+			return out
+		}
+		out = append(out, f)
+		if c.br.Buffered() > 0 {
+			_, _ = c.br.Discard(n)
+			continue
+		}
+		c.stash = c.stash[n:]
+		if len(c.stash) == 0 {
+			stashPool.Put(c.stashBuf)
+			c.stash, c.stashBuf = nil, nil
+		}
+	}
+}
+
+// pending says whether the next Read returns without waiting for the socket.
+func (c *idleConn) pending() bool {
+	return c.br.Buffered() > 0 || c.stash != nil || c.stashErr != nil
+}
+
+// clientControlFrame parses a whole ping or pong frame as a client sends it (RFC 6455 §5.2,
+// §5.5: FIN set, no extension bits, masked, at most 125 bytes of payload) at the start of b,
+// and returns it with its length on the wire.
+func clientControlFrame(b []byte) (controlFrame, int, bool) {
+	const finPing, finPong, masked = 0x89, 0x8A, 0x80
+	if len(b) < 6 || (b[0] != finPing && b[0] != finPong) || b[1]&masked == 0 {
+		return controlFrame{}, 0, false
+	}
+	n := int(b[1] &^ masked)
+	if n > 125 || len(b) < 6+n {
+		return controlFrame{}, 0, false
+	}
+	mask, payload := b[2:6], make([]byte, n)
+	for i := range n {
+		payload[i] = b[6+i] ^ mask[i%4]
+	}
+	return controlFrame{ping: b[0] == finPing, payload: payload}, 6 + n, true
+}
+
 // Read hands on the stash first, then reads the socket.
 func (c *idleConn) Read(p []byte) (int, error) {
 	if c.stash != nil {

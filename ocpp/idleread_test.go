@@ -1,8 +1,12 @@
 package ocpp_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +14,121 @@ import (
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
 )
+
+// maskedControl is a client's ping (0x9) or pong (0xA) frame as it goes on the wire.
+func maskedControl(opcode byte, payload string) []byte {
+	mask := [4]byte{0x9a, 0xbc, 0xde, 0xf0}
+	b := append([]byte{0x80 | opcode, 0x80 | byte(len(payload))}, mask[:]...)
+	for i := range len(payload) {
+		b = append(b, payload[i]^mask[i%4])
+	}
+	return b
+}
+
+// serverFrame reads one frame the server sent (unmasked, short: control frames and small
+// answers) from the raw socket.
+func serverFrame(t *testing.T, raw net.Conn) (opcode byte, payload []byte) {
+	t.Helper()
+	_ = raw.SetReadDeadline(time.Now().Add(waitTimeout))
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(raw, head); err != nil {
+		t.Fatal(err)
+	}
+	n := int(head[1] & 0x7f)
+	if n == 126 {
+		ext := make([]byte, 2)
+		if _, err := io.ReadFull(raw, ext); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint16(ext))
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(raw, payload); err != nil {
+		t.Fatal(err)
+	}
+	return head[0] & 0x0f, payload
+}
+
+// readersStuckAside counts handler goroutines waiting inside the WebSocket library for a
+// station's next frame (what readLoop avoids: an idle station should cost its own small
+// goroutine only).
+func readersStuckAside() int {
+	var b bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+	n := 0
+	for _, g := range strings.Split(b.String(), "\n\n") {
+		if strings.Contains(g, "websocket.(*Conn).advanceFrame") && strings.Contains(g, "(*handlerPool).work") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPingsAndPongsLeaveTheStationIdle: a station's pings are answered and its pongs taken
+// wherever they come (alone, before a CALL, after one), and a station that sent only a ping
+// or a pong is waited for by its own goroutine again, not by a handler goroutine inside the
+// library: the gateway pings every station every minute, so otherwise every idle station
+// held a second, larger goroutine (idleread.go).
+func TestPingsAndPongsLeaveTheStationIdle(t *testing.T) {
+	e := newEnv(t, ocpp.Config{})
+	const stations = 30
+	raws := make([]net.Conn, stations)
+	for i := range stations {
+		id := fmt.Sprintf("CP-PING-%d", i)
+		e.reg.AddStation(id, 0, "", true)
+		raws[i] = dialRawStation(t, e, id, "ocpp1.6").ws.NetConn()
+	}
+	write := func(raw net.Conn, parts ...[]byte) {
+		t.Helper()
+		if _, err := raw.Write(bytes.Join(parts, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(raw net.Conn, opcode byte, want string) {
+		t.Helper()
+		if op, payload := serverFrame(t, raw); op != opcode || !strings.Contains(string(payload), want) {
+			t.Fatalf("got frame %#x %q, want %#x with %q", op, payload, opcode, want)
+		}
+	}
+	const text, pong = 0x1, 0xA
+
+	first := raws[0]
+	// A pong alone, then a ping alone: the ping is answered with its payload.
+	write(first, maskedControl(0xA, "p0"))
+	write(first, maskedControl(0x9, "ping-1"))
+	expect(first, pong, "ping-1")
+	// A ping and a CALL in one segment, and a CALL and a ping.
+	write(first, maskedControl(0x9, "ping-2"), maskedFrame(`[2,"h1","Heartbeat",{}]`))
+	expect(first, pong, "ping-2")
+	expect(first, text, `"h1"`)
+	write(first, maskedFrame(`[2,"h2","Heartbeat",{}]`), maskedControl(0x9, "ping-3"), maskedControl(0xA, "p1"))
+	expect(first, text, `"h2"`)
+	expect(first, pong, "ping-3")
+	// Still served after all of that.
+	write(first, maskedFrame(`[2,"h3","Heartbeat",{}]`))
+	expect(first, text, `"h3"`)
+
+	// Every station pings once and then stays silent.
+	for i, raw := range raws {
+		write(raw, maskedControl(0x9, fmt.Sprintf("idle-%d", i)))
+	}
+	for i, raw := range raws {
+		expect(raw, pong, fmt.Sprintf("idle-%d", i))
+	}
+	// Tests running beside this one may be reading a frame at this moment: a few, not one
+	// per silent station.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		stuck := readersStuckAside()
+		if stuck < stations/3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handler goroutines wait inside the WebSocket library after %d stations pinged once", stuck, stations)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // maskedFrame is a client's text frame as it goes on the wire (RFC 6455 §5.2: client frames
 // are masked).
