@@ -41,6 +41,7 @@ type env struct {
 	fleet    *simulator.Fleet // the OCPP scenarios' connected stations
 	stations int              // stations in the root network
 	small    int              // stations in the small network
+	nodeEnv  []string         // more environment for the nodes launched from now on
 }
 
 // node is one running evroam serve process.
@@ -230,6 +231,7 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int, warm
 		"EVROAM_LOG_LEVEL=warn",
 		"EVROAM_STATION_CACHE_WARM_AFTER="+map[bool]string{true: "0s", false: "off"}[warm],
 	)
+	n.cmd.Env = append(n.cmd.Env, e.nodeEnv...)
 	// The debug address serves the profiles of -profile and lets idle-memory ask for a
 	// collection.
 	debugPort := freePort()

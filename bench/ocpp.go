@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -298,67 +297,5 @@ func runReconnectStorm(ctx context.Context, e *env) ([]result, error) {
 			Value: r.Throughput, Unit: "conn/s", Target: "≥ 3000/s", Detail: rep}, 3000),
 		atMost(result{Scenario: "reconnect-storm", Figure: "p99 reconnect+boot", Value: ms(r.P99), Unit: "ms", Target: "< 100 ms"}, 100),
 		atMost(result{Scenario: "reconnect-storm", Figure: "failed reconnects", Value: float64(r.Errors), Target: "0"}, 0),
-	}, nil
-}
-
-// idle-memory: evroam's resident memory per connected idle station. One process may hold
-// as many connections as its open-file limit allows; the figure is taken at the largest
-// count that fits under it (50,000 where the limit allows).
-func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
-	if e.fleet != nil {
-		e.fleet.Close()
-		e.fleet = nil
-	}
-	// Without a warmed answer cache: the figure is what connections cost.
-	if err := e.restartNode(ctx, 0, false); err != nil {
-		return nil, err
-	}
-	want := e.scaled(50_000, 1000)
-	limit := fileLimit()
-	count := min(want, e.stations, int(limit)-2000)
-	note := ""
-	if count < want {
-		note = fmt.Sprintf("%d stations: the open-file limit of one process here is %d", count, limit)
-	}
-	before, err := e.nodes[0].rssKiB()
-	if err != nil {
-		return nil, err
-	}
-	goBefore := goMemory(ctx, e.nodes[0])
-	e.heapProfile("idle-memory-before", e.nodes[0])
-	f, err := e.stationFleet(e.nodes[0], count)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rep, err := simulator.ConnectStorm(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	// Right after the storm the heap still holds the boots' garbage: Go collects when the heap
-	// has doubled, or after two minutes at the latest, and then gives what it no longer needs
-	// back to the system. The figure is the idle state, so the node is asked for the
-	// collection it would make by itself within two minutes, and the resident size is read
-	// once it has settled (the storm's figure is kept in the details).
-	afterStorm, err := e.nodes[0].rssKiB()
-	if err != nil {
-		return nil, err
-	}
-	after, err := e.nodes[0].settledRSS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	per := float64(after-before) / float64(f.Connected())
-	goAfter := goMemory(ctx, e.nodes[0])
-	perStation := map[string]float64{}
-	for k, v := range goAfter {
-		perStation[k] = (v - goBefore[k]) / float64(f.Connected())
-	}
-	logf("idle-memory: per station (Go's view): %v", perStation)
-	e.heapProfile("idle-memory", e.nodes[0])
-	runtime.KeepAlive(f)
-	return []result{
-		atMost(result{Scenario: "idle-memory", Figure: fmt.Sprintf("resident memory per idle station, %d connected", f.Connected()),
-			Value: per, Unit: "KiB", Target: "≤ 16 KiB", Note: note, Detail: map[string]any{"rss_before_kib": before, "rss_after_storm_kib": afterStorm, "rss_after_kib": after, "go_before": goBefore, "go_after": goAfter, "go_per_station": perStation, "storm": rep}}, 16),
 	}, nil
 }
