@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evroam/evroam/internal/ocpppeer"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/ocpp/ocpptest"
 )
@@ -127,6 +128,31 @@ func TestPingsAndPongsLeaveTheStationIdle(t *testing.T) {
 			t.Fatalf("%d handler goroutines wait inside the WebSocket library after %d stations pinged once", stuck, stations)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPingsOfARealStation: an ocpp-rpc station that pings every 20 ms (and closes the
+// connection when a ping goes unanswered), against a gateway that pings it every 20 ms too,
+// stays connected and served through many pings each way.
+func TestPingsOfARealStation(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			e := newEnv(t, ocpp.Config{PingInterval: 20 * time.Millisecond})
+			e.reg.AddStation("CP-PINGS", 1, "secret-password-1", true)
+			p := ocpppeer.Start(t)
+			if proto := p.MustConnect(ocpppeer.ConnectOptions{URL: e.url, Identity: "CP-PINGS", Password: "secret-password-1",
+				Protocols: []string{v.name}, PingInterval: 20 * time.Millisecond}); proto != v.name {
+				t.Fatalf("negotiated %q", proto)
+			}
+			const pongs = 10
+			for round := range 3 {
+				p.WaitEvents("pong", pongs*(round+1))
+				p.MustCall("Heartbeat", nil)
+			}
+			if closed := p.Events("close"); len(closed) > 0 {
+				t.Fatalf("the station's connection closed: %+v", closed[0])
+			}
+		})
 	}
 }
 

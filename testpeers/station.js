@@ -33,6 +33,7 @@
 //   {"type":"event","event":"strictValidationFailure","method":..,"outbound":bool,"isCall":bool,"error":..}
 //   {"type":"event","event":"badMessage","text":..,"error":..}
 //   {"type":"event","event":"open"|"close"|"disconnect", ...}
+//   {"type":"event","event":"pong","rtt":ms}   (the CSMS answered the station's ping)
 //   {"type":"fatal","error":..}
 'use strict';
 
@@ -120,6 +121,8 @@ async function connect(c) {
     // certificate and key (security profile 3), passed to the ws library's TLS options.
     wsOpts: c.tls ? { ca: c.tls.ca, cert: c.tls.cert, key: c.tls.key } : {},
   });
+  // An answer to the station's own ping (pingIntervalMs).
+  cli.on('ping', ({ rtt }) => out({ type: 'event', event: 'pong', rtt }));
   cli.on('message', ({ message, outbound }) =>
     out({ type: 'event', event: 'message', outbound, text: message.toString() }));
   cli.on('strictValidationFailure', e =>

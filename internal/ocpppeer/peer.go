@@ -56,7 +56,7 @@ type Peer struct {
 
 // Event is one event line from the peer.
 type Event struct {
-	Event string `json:"event"` // message, call, strictValidationFailure, badMessage, open, close, disconnect
+	Event string `json:"event"` // message, call, strictValidationFailure, badMessage, open, close, disconnect, pong
 	// message
 	Outbound bool   `json:"outbound"`
 	Text     string `json:"text"`
@@ -328,6 +328,10 @@ type ConnectOptions struct {
 	Protocols []string
 	// CallTimeout bounds the peer's own CALLs. Default 10s.
 	CallTimeout time.Duration
+	// PingInterval, when set, has the station ping the CSMS this often; ocpp-rpc closes the
+	// connection when a ping is not answered before the next. Each answered ping is an event
+	// "pong".
+	PingInterval time.Duration
 	// NoStrict turns strict mode off (it is on for every protocol ocpp-rpc has schemas for).
 	NoStrict bool
 	Headers  map[string]string
@@ -357,6 +361,9 @@ func (p *Peer) Connect(o ConnectOptions) (string, error) {
 	}
 	if o.CallTimeout > 0 {
 		cmd["callTimeoutMs"] = o.CallTimeout.Milliseconds()
+	}
+	if o.PingInterval > 0 {
+		cmd["pingIntervalMs"] = o.PingInterval.Milliseconds()
 	}
 	if o.NoStrict {
 		cmd["strict"] = false
@@ -530,6 +537,20 @@ func (p *Peer) WaitReceived(action string, n int) []Event {
 		return count >= n
 	})
 	return p.Received(action)
+}
+
+// WaitEvents waits until there have been n events named name.
+func (p *Peer) WaitEvents(name string, n int) {
+	p.tb.Helper()
+	p.WaitEvent(fmt.Sprintf("%d %s event(s)", n, name), func(Event) bool {
+		count := 0 // counted afresh at each call, as in WaitReceived
+		for _, e := range p.events {
+			if e.Event == name {
+				count++
+			}
+		}
+		return count >= n
+	})
 }
 
 // WaitClosed waits until the station's socket has closed and returns the close event.
