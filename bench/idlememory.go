@@ -132,8 +132,11 @@ func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
 			goPerStation[k] += v - goBefore[i][k]
 		}
 	}
+	errors, drops := 0, 0
 	for _, s := range sims {
 		connected += s.connectedNow()
+		se, sd := s.troubles()
+		errors, drops = errors+se, drops+sd
 	}
 	if connected == 0 {
 		return nil, fmt.Errorf("idle-memory: no station stayed connected")
@@ -153,7 +156,8 @@ func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
 		atMost(result{Scenario: "idle-memory", Figure: fmt.Sprintf("resident memory per idle station, %d connected", connected),
 			Value: per, Unit: "KiB", Target: "≤ 16 KiB", Note: note, Detail: map[string]any{"nodes": nodes, "rss_before_kib": before,
 				"rss_after_storm_kib": afterStorm, "rss_after_kib": after, "go_per_station": goPerStation,
-				"storm_s": storm.Seconds(), "quiet_after_storm_s": quiet.Seconds()}}, 16),
+				"storm_s": storm.Seconds(), "quiet_after_storm_s": quiet.Seconds(),
+				"simulator_errors": errors, "simulator_drops": drops}}, 16),
 	}, nil
 }
 
@@ -212,9 +216,9 @@ type simulation struct {
 	log   string
 	exit  chan struct{}
 
-	mu                sync.Mutex
-	connected, booted int
-	changed           chan struct{} // closed and replaced at every progress line
+	mu                               sync.Mutex
+	connected, booted, errors, drops int
+	changed                          chan struct{} // closed and replaced at every progress line
 }
 
 func (e *env) simulate(n *node, name string, first, count int) (*simulation, error) {
@@ -226,7 +230,11 @@ func (e *env) simulate(n *node, name string, first, count int) (*simulation, err
 	s.cmd = exec.Command(e.o.evroam, "simulate", "--url", n.ocpp, "--count", strconv.Itoa(count),
 		"--prefix", "BENCH-", "--first", strconv.Itoa(first), "--digits", "6", "--protocol", "mix",
 		"--password", stationPassword, "--connectors", "2", "--heartbeat-interval", "-1s",
-		"--max-in-flight", "100", "--call-timeout", "30s", "--progress-interval", "500ms")
+		"--max-in-flight", "100", "--call-timeout", "30s", "--progress-interval", "500ms",
+		// A station whose connect failed or that was dropped in the storm tries again, as a
+		// real one does, rather than leaving the scenario waiting for it; the errors and
+		// drops are in the result's details.
+		"--reconnect")
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		logFile.Close()
@@ -262,6 +270,14 @@ func (s *simulation) follow(r io.Reader) {
 		}
 		s.mu.Lock()
 		s.connected, s.booted = c, b
+		for i := 5; i+1 < len(f); i++ {
+			switch f[i] {
+			case "errors":
+				s.errors, _ = strconv.Atoi(f[i+1])
+			case "drops":
+				s.drops, _ = strconv.Atoi(f[i+1])
+			}
+		}
 		close(s.changed)
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
@@ -272,6 +288,13 @@ func (s *simulation) connectedNow() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connected
+}
+
+// troubles is the simulation's errors and drops so far (its progress line's).
+func (s *simulation) troubles() (errors, drops int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errors, s.drops
 }
 
 // waitBooted waits until every station of s is connected and booted.
