@@ -101,7 +101,9 @@ func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
 	}
 	// The sweep that pings runs at least every ping interval, so by two intervals after the
 	// last connect every station has been pinged and has answered.
-	if !sleepCtx(ctx, time.Until(start.Add(storm+2*pingInterval))) {
+	select {
+	case <-time.After(time.Until(start.Add(storm + 2*pingInterval))):
+	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	if _, err := e.waitQuiet(ctx, e.nodes[:nodes], time.Minute); err != nil {
@@ -159,21 +161,6 @@ func runIdleMemory(ctx context.Context, e *env) ([]result, error) {
 				"storm_s": storm.Seconds(), "quiet_after_storm_s": quiet.Seconds(),
 				"simulator_errors": errors, "simulator_drops": drops}}, 16),
 	}, nil
-}
-
-// sleepCtx sleeps for d; false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // waitQuiet waits until the nodes' goroutines have stopped falling: three readings half a
