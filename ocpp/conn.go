@@ -160,8 +160,8 @@ func (c *conn) answerPing(payload []byte) error {
 
 // controlFrames handles the pings and pongs the read loop took off the read path
 // (idleConn.takeControlFrames) as the library's handlers would have: a pong shows the station
-// is there, a ping is answered. A pong that cannot be written is left to the next read or
-// write to notice, as the library leaves it.
+// is there, a ping is answered. Where the library ends the read when a pong cannot be
+// written, here the next read or write meets the broken socket and ends the connection.
 func (c *conn) controlFrames(fs []controlFrame) {
 	for _, f := range fs {
 		if !f.ping {
