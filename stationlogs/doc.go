@@ -9,10 +9,12 @@
 // stations in one INSERT … SELECT FROM unnest), so the hot path never pays a database round
 // trip per frame.
 //
-// The message log is the one log that grows with time alone: every frame is logged,
-// heartbeats too. It is kept to a retention (RunMessageRetention, EVROAM_MESSAGE_LOG_RETENTION):
-// frames are deleted oldest first by id, in chunks of short transactions, through the primary
-// key (no index on time: ids grow in the order frames are logged). The other logs (statuses,
-// firmware, data transfers, certificates) have no retention yet: they grow with what stations
-// do (a status change, an upload), not with every heartbeat.
+// Two logs grow with the traffic: the message log (every frame, heartbeats too) and the
+// status log (every status report and connectivity change: at 5,000 reports a second,
+// 400 million rows a day). Each is kept to a retention (RunRetention;
+// EVROAM_MESSAGE_LOG_RETENTION, EVROAM_STATUS_LOG_RETENTION): rows are deleted oldest first
+// by id, in chunks of short transactions, through the primary key (no index on time: ids
+// grow in the order rows are logged). The other logs (firmware, data transfers,
+// certificates) have no retention yet: they grow with rare events (an upload, a firmware
+// update), not with the traffic.
 package stationlogs

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/internal/database"
 	"github.com/evroam/evroam/stationlogs"
+	"github.com/jmoiron/sqlx"
 )
 
 // logFrames appends one Heartbeat CALL of station per time, in that order (ids grow with it).
@@ -42,7 +44,7 @@ func loggedIDs(t *testing.T, e *apitest.Env, station string) []string {
 // mustPrune prunes every frame logged before cutoff and checks how many went.
 func mustPrune(t *testing.T, store *stationlogs.Store, cutoff time.Time, want int, what string) {
 	t.Helper()
-	if n, err := store.PruneMessagesBefore(t.Context(), cutoff); err != nil || n != want {
+	if n, err := store.PruneBefore(t.Context(), stationlogs.MessageLog, cutoff); err != nil || n != want {
 		t.Fatalf("%s deleted %d (%v), want %d", what, n, err, want)
 	}
 }
@@ -71,7 +73,7 @@ func TestPruneMessagesKeepsTheRetention(t *testing.T) {
 		deleted int
 		more    bool
 	}{{2, true}, {2, true}, {1, false}} {
-		n, last, more, err := store.PruneMessages(t.Context(), cutoff, after, 2)
+		n, last, more, err := store.Prune(t.Context(), stationlogs.MessageLog, cutoff, after, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,11 +104,11 @@ func TestPruneMessagesStopsAtTheFirstChunkInsideTheRetention(t *testing.T) {
 	cutoff := now.Add(-24 * time.Hour)
 
 	// One frame a chunk: the round ends at CS-1's young frame.
-	n, last, more, err := store.PruneMessages(t.Context(), cutoff, 0, 1)
+	n, last, more, err := store.Prune(t.Context(), stationlogs.MessageLog, cutoff, 0, 1)
 	if err != nil || n != 1 || !more {
 		t.Fatalf("first chunk: deleted %d, more %v (%v); want 1, true", n, more, err)
 	}
-	if n, _, more, err = store.PruneMessages(t.Context(), cutoff, last, 1); err != nil || n != 0 || more {
+	if n, _, more, err = store.Prune(t.Context(), stationlogs.MessageLog, cutoff, last, 1); err != nil || n != 0 || more {
 		t.Fatalf("second chunk: deleted %d, more %v (%v); want 0, false", n, more, err)
 	}
 	wantLog(t, e, "CS-1", "[CS-1-1 CS-1-2]")
@@ -134,7 +136,7 @@ func TestPruneMessagesSkipsWhileAnotherNodePrunes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	n, err := store.PruneMessagesBefore(ctx, now)
+	n, err := store.PruneBefore(ctx, stationlogs.MessageLog, now)
 	if err != nil || n != 0 {
 		t.Fatalf("while another node prunes: deleted %d (%v), want 0 at once", n, err)
 	}
@@ -156,7 +158,7 @@ func TestRunMessageRetentionPrunesAndStops(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		store.RunMessageRetention(ctx, 30*24*time.Hour, 0, time.Hour, func() time.Time { return now },
+		store.RunRetention(ctx, stationlogs.MessageLog, 30*24*time.Hour, 0, time.Hour, func() time.Time { return now },
 			func(n int) { rounds <- n }, func(err error) { t.Error(err) })
 	}()
 	select {
@@ -171,7 +173,7 @@ func TestRunMessageRetentionPrunesAndStops(t *testing.T) {
 	select {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
-		t.Fatal("RunMessageRetention did not return when its context ended")
+		t.Fatal("RunRetention did not return when its context ended")
 	}
 	wantLog(t, e, "CS-1", "[CS-1-1]")
 }
@@ -187,14 +189,89 @@ func TestRunMessageRetentionStopsBeforeItsFirstRound(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		store.RunMessageRetention(ctx, time.Hour, time.Hour, time.Hour, nil,
+		store.RunRetention(ctx, stationlogs.MessageLog, time.Hour, time.Hour, time.Hour, nil,
 			func(int) { t.Error("a round ran before its first wait was over") }, func(err error) { t.Error(err) })
 	}()
 	cancel()
 	select {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
-		t.Fatal("RunMessageRetention did not return when its context ended during its first wait")
+		t.Fatal("RunRetention did not return when its context ended during its first wait")
 	}
 	wantLog(t, e, "CS-1", "[CS-1-0]")
+}
+
+// logStatuses appends one status report of station per time, in that order, its info the
+// index ("0", "1", …).
+func logStatuses(t *testing.T, e *apitest.Env, store *stationlogs.Store, station string, ats ...time.Time) {
+	t.Helper()
+	var es []stationlogs.StatusEntry
+	for i, at := range ats {
+		es = append(es, stationlogs.StatusEntry{StationID: station, EVSESequenceNumber: 1, ConnectorID: 1, OCPPStatus: "Available",
+			Info: fmt.Sprint(i), OCPIStatus: "AVAILABLE", FriendlyStatus: "Available", Created: at})
+	}
+	if err := database.InTx(t.Context(), e.DB, func(tx *sqlx.Tx) error {
+		return store.WithTx(tx).AppendStatuses(t.Context(), es)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// statusInfos is the infos of the entries the API lists in station's status log, oldest
+// first.
+func statusInfos(t *testing.T, e *apitest.Env, station string) string {
+	t.Helper()
+	var entries []struct {
+		Info string `json:"info"`
+	}
+	e.Do("GET", "/api/v1/chargestations/"+station+"/status-log?limit=100", nil).Must(t, http.StatusOK).Decode(t, &entries)
+	infos := make([]string, len(entries))
+	for i, en := range entries {
+		infos[len(entries)-1-i] = en.Info
+	}
+	return fmt.Sprint(infos)
+}
+
+// The status log is pruned as the message log is, and each log only to its own cutoff: the
+// two are kept apart (their own tables and their own locks).
+func TestPruneTheStatusLog(t *testing.T) {
+	t.Parallel()
+	e, store := setup(t)
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-1")
+	now := time.Now().UTC()
+	old, young := now.Add(-48*time.Hour), now.Add(-time.Hour)
+	logStatuses(t, e, store, "CS-1", old, old, old, young)
+	logFrames(t, e, store, "CS-1", old, young)
+	cutoff := now.Add(-24 * time.Hour)
+
+	n, last, more, err := store.Prune(t.Context(), stationlogs.StatusLog, cutoff, 0, 2)
+	if err != nil || n != 2 || !more {
+		t.Fatalf("first chunk: deleted %d, more %v (%v); want 2, true", n, more, err)
+	}
+	if n, _, more, err = store.Prune(t.Context(), stationlogs.StatusLog, cutoff, last, 2); err != nil || n != 1 || more {
+		t.Fatalf("second chunk: deleted %d, more %v (%v); want 1, false", n, more, err)
+	}
+	if got := statusInfos(t, e, "CS-1"); got != "[3]" {
+		t.Fatalf("the status log holds %s, want [3]", got)
+	}
+	wantLog(t, e, "CS-1", "[CS-1-0 CS-1-1]") // the message log is untouched
+
+	// Another node pruning the message log does not hold up the status log.
+	other, err := e.DB.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.Exec(`SELECT pg_advisory_xact_lock(x'6d73677072756e65'::bigint)`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.PruneBefore(t.Context(), stationlogs.StatusLog, now); err != nil || n != 1 {
+		t.Fatalf("pruning the status log up to now deleted %d (%v), want 1", n, err)
+	}
+	if n, err := store.PruneBefore(t.Context(), stationlogs.MessageLog, now); err != nil || n != 0 {
+		t.Fatalf("pruning the message log while another node does deleted %d (%v), want 0", n, err)
+	}
+	_ = other.Rollback()
+	mustPrune(t, store, cutoff, 1, "the message log, once the other node is done")
+	wantLog(t, e, "CS-1", "[CS-1-1]")
 }

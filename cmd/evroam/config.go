@@ -97,6 +97,10 @@ type config struct {
 	// frame; 0 keeps every frame. Every frame in and out is logged, heartbeats too: 10,000
 	// stations at a 300 s heartbeat alone log about 5.8 million rows a day.
 	MessageLogRetention time.Duration
+	// StatusLogRetention (EVROAM_STATUS_LOG_RETENTION) is how long the status log keeps an
+	// entry; 0 keeps every entry. Every status report and connectivity change is logged:
+	// 10,000 stations reporting a change a minute log about 14 million rows a day.
+	StatusLogRetention time.Duration
 	// OCPISessionPatchInterval (EVROAM_OCPI_SESSION_PATCH_INTERVAL) is the least time between
 	// two PATCHes of a station's running roaming sessions to a partner.
 	OCPISessionPatchInterval time.Duration
@@ -165,6 +169,10 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	cfg.MessageLogRetention = duration("EVROAM_MESSAGE_LOG_RETENTION", "720h")
 	if cfg.MessageLogRetention < 0 {
 		problems = append(problems, "EVROAM_MESSAGE_LOG_RETENTION must be 0 (keep every frame) or above")
+	}
+	cfg.StatusLogRetention = duration("EVROAM_STATUS_LOG_RETENTION", "2160h")
+	if cfg.StatusLogRetention < 0 {
+		problems = append(problems, "EVROAM_STATUS_LOG_RETENTION must be 0 (keep every entry) or above")
 	}
 	if cfg.OCPIAuthorizeTimeout <= 0 || cfg.OCPIAuthorizeTimeout > time.Minute {
 		problems = append(problems, "EVROAM_OCPI_AUTHORIZE_TIMEOUT must be above 0 and at most 1m")

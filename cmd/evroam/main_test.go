@@ -155,8 +155,9 @@ func TestConfig(t *testing.T) {
 		cfg.CountryCode != "NL" || cfg.PartyID != "EVR" || cfg.OCPPPublicURL != "ws://localhost:9000/ocpp" {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	if cfg.MessageLogRetention != 30*24*time.Hour {
-		t.Errorf("message log retention %v by default, want 30 days", cfg.MessageLogRetention)
+	if cfg.MessageLogRetention != 30*24*time.Hour || cfg.StatusLogRetention != 90*24*time.Hour {
+		t.Errorf("message log retention %v and status log retention %v by default, want 30 and 90 days",
+			cfg.MessageLogRetention, cfg.StatusLogRetention)
 	}
 	if cfg.OCPIAllowPrivateAddresses {
 		t.Error("OCPI partner URLs may reach private addresses by default; want them refused unless EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES=true")
@@ -176,14 +177,14 @@ func TestConfig(t *testing.T) {
 		"EVROAM_TRUSTED_PROXIES":              "10.0.0.0/8, proxy.example.com",
 		"EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES": "sometimes", "EVROAM_OCPP_TLS_ADDR": ":9443",
 		"EVROAM_MESSAGE_LOG_RETENTION": "-1h", "EVROAM_OCPP_PING_INTERVAL": "-1s",
-		"EVROAM_STATION_CACHE_WARM_AFTER": "soon",
+		"EVROAM_STATION_CACHE_WARM_AFTER": "soon", "EVROAM_STATUS_LOG_RETENTION": "-1s",
 	}))
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
 	for _, name := range []string{"EVROAM_DATABASE_URL", "EVROAM_HTTP_ADDR", "EVROAM_HEARTBEAT_INTERVAL", "EVROAM_COUNTRY_CODE",
 		"EVROAM_ADMIN_API_KEY", "EVROAM_TRUSTED_PROXIES", "EVROAM_OCPI_ALLOW_PRIVATE_ADDRESSES", "EVROAM_OCPP_TLS_CERT_FILE", "EVROAM_MESSAGE_LOG_RETENTION", "EVROAM_OCPP_PING_INTERVAL",
-		"EVROAM_STATION_CACHE_WARM_AFTER"} {
+		"EVROAM_STATION_CACHE_WARM_AFTER", "EVROAM_STATUS_LOG_RETENTION"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("config error does not name %s:\n%v", name, err)
 		}

@@ -39,8 +39,9 @@ type metrics struct {
 	commands       *prometheus.HistogramVec
 	httpRequests   *prometheus.CounterVec
 	httpDuration   *prometheus.HistogramVec
-	// messagesPruned counts the message-log frames this node deleted past their retention.
-	messagesPruned prometheus.Counter
+	// messagesPruned counts the message-log frames this node deleted past their retention,
+	// statusesPruned the status-log entries.
+	messagesPruned, statusesPruned prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -81,8 +82,12 @@ func newMetrics() *metrics {
 			Name: "evroam_message_log_pruned_total",
 			Help: "Frames this node deleted from the OCPP message log because they were older than EVROAM_MESSAGE_LOG_RETENTION.",
 		}),
+		statusesPruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "evroam_status_log_pruned_total",
+			Help: "Entries this node deleted from the status log because they were older than EVROAM_STATUS_LOG_RETENTION.",
+		}),
 	}
-	m.registry.MustRegister(m.ocppMessages, m.ocppHandler, m.ocppCallErrors, m.forwarded, m.commands, m.httpRequests, m.httpDuration, m.messagesPruned,
+	m.registry.MustRegister(m.ocppMessages, m.ocppHandler, m.ocppCallErrors, m.forwarded, m.commands, m.httpRequests, m.httpDuration, m.messagesPruned, m.statusesPruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return m

@@ -27,9 +27,11 @@ import (
 	"github.com/evroam/evroam/ocpi"
 	"github.com/evroam/evroam/ocpp"
 	"github.com/evroam/evroam/proxy"
+	"github.com/evroam/evroam/stationlogs"
 	"github.com/evroam/evroam/stationreports"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -213,19 +215,29 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station
 	// reported it.
 	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })
-	if cfg.MessageLogRetention > 0 {
-		// The first round waits a little: a node starts into its stations' reconnect storm, and
-		// a backlog of due frames (retention turned on, a node down for a while) can wait
-		// until that is over.
-		every := messageLogPruneInterval(cfg.MessageLogRetention)
-		go reg.logStore.RunMessageRetention(listenCtx, cfg.MessageLogRetention, min(every, time.Minute), every, nil,
+	// The logs that grow with the traffic are pruned to their retention. The first round
+	// waits a little: a node starts into its stations' reconnect storm, and a backlog of due
+	// rows (retention turned on, a node down for a while) can wait until that is over.
+	for _, kept := range []struct {
+		log       stationlogs.PrunedLog
+		retention time.Duration
+		pruned    prometheus.Counter
+	}{
+		{stationlogs.MessageLog, cfg.MessageLogRetention, m.messagesPruned},
+		{stationlogs.StatusLog, cfg.StatusLogRetention, m.statusesPruned},
+	} {
+		if kept.retention <= 0 {
+			continue
+		}
+		every := logPruneInterval(kept.retention)
+		go reg.logStore.RunRetention(listenCtx, kept.log, kept.retention, min(every, time.Minute), every, nil,
 			func(n int) {
-				m.messagesPruned.Add(float64(n))
+				kept.pruned.Add(float64(n))
 				if n > 0 {
-					log.Info("message log pruned", "frames", n, "retention", cfg.MessageLogRetention.String())
+					log.Info(kept.log.String()+" pruned", "rows", n, "retention", kept.retention.String())
 				}
 			},
-			func(err error) { log.Warn("pruning the message log", "err", err) })
+			func(err error) { log.Warn("pruning the "+kept.log.String(), "err", err) })
 	}
 	return &app{cfg: cfg, log: log, db: db, api: newAPI(h), node: node, gateway: node.Server(), reports: reg.reports, stations: reg.stations,
 		ocpiCommands: h.ocpiCommands, pusher: pusher, metrics: m, answers: answers, tls: tlsFiles, stopListening: stopListening, listening: listening}, nil
@@ -373,10 +385,10 @@ func debugHandler(metrics http.Handler) http.Handler {
 	return mux
 }
 
-// messageLogPruneInterval is how often the message log is pruned: a tenth of the retention,
-// at least every hour and at most every second, so a frame outlives its retention by a tenth
-// at most (an hour with the default of 30 days).
-func messageLogPruneInterval(retention time.Duration) time.Duration {
+// logPruneInterval is how often a log is pruned: a tenth of its retention, at least every
+// hour and at most every second, so a row outlives its retention by a tenth at most (an hour
+// with the defaults of 30 and 90 days).
+func logPruneInterval(retention time.Duration) time.Duration {
 	return min(max(retention/10, time.Second), time.Hour)
 }
 
