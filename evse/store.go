@@ -412,8 +412,9 @@ type StatusChange struct {
 // last_updated At, and its station's last_updated moves to it (never backwards), but not the
 // station's etag, and the location is never touched. A report that repeats the current
 // statuses changes nothing. Connector 0 (the whole station) has no EVSE: the caller decides
-// what it means. It returns, per entry, whether the station has an EVSE of that number.
-func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, error) {
+// what it means. It returns, per entry, whether the station has an EVSE of that number, and
+// the stations whose EVSEs changed, in id order.
+func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []string, error) {
 	n := len(cs)
 	ids, ocpp, ocpi, seqs, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n)
 	for i, c := range cs {
@@ -439,28 +440,33 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, err
 		UPDATE evses e SET ocpp_status = t.ocpp, status = t.ocpi, last_updated = t.at
 		FROM target t WHERE e.uid = t.uid AND t.differs
 	)
-	SELECT id, seq FROM target`
+	SELECT id, seq, differs FROM target ORDER BY id`
 	var rows []struct {
-		ID  string `db:"id"`
-		Seq int    `db:"seq"`
+		ID      string `db:"id"`
+		Seq     int    `db:"seq"`
+		Differs bool   `db:"differs"`
 	}
 	err := sqlx.SelectContext(ctx, s.q, &rows, q, pq.Array(ids), pq.Array(seqs), pq.Array(ocpp), pq.Array(ocpi), pq.Array(ats))
 	if err != nil {
-		return nil, fmt.Errorf("set %d statuses: %w", n, database.Translate(err))
+		return nil, nil, fmt.Errorf("set %d statuses: %w", n, database.Translate(err))
 	}
 	type key struct {
 		id  string
 		seq int
 	}
 	known := make(map[key]bool, len(rows))
+	var changed []string
 	for _, r := range rows {
 		known[key{r.ID, r.Seq}] = true
+		if r.Differs && (len(changed) == 0 || changed[len(changed)-1] != r.ID) {
+			changed = append(changed, r.ID)
+		}
 	}
 	out := make([]bool, n)
 	for i, c := range cs {
 		out[i] = known[key{c.Identity, c.SequenceNumber}]
 	}
-	return out, nil
+	return out, changed, nil
 }
 
 // evseJSON is an evses row as PostgreSQL's to_jsonb renders it (keys are column names).

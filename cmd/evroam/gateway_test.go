@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,17 @@ func startE2EOn(t *testing.T, dbURL string) *e2e {
 	gw := httptest.NewServer(a.gateway)
 	t.Cleanup(gw.Close)
 	return &e2e{t: t, app: a, api: srv.URL, ocppURL: "ws" + strings.TrimPrefix(gw.URL, "http") + "/ocpp"}
+}
+
+// followed waits until the station rows and the OCPI publication show every status report
+// the node answered so far: they follow the reports' commit (stationreports.statusFollower).
+func (e *e2e) followed() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), 30*time.Second)
+	defer cancel()
+	if err := e.app.reports.StatusFollowersCaughtUp(ctx); err != nil {
+		e.t.Fatalf("waiting for the status reports' follow-up: %v", err)
+	}
 }
 
 func (e *e2e) do(method, path string, body any) (int, json.RawMessage) {
@@ -210,6 +222,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 			p.MustCall("StatusNotification", v.status(1, v.ocppStatus))
 			p.MustCall("Heartbeat", map[string]any{})
 
+			e.followed()
 			var after stationView
 			e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &after)
 			checks := map[string][2]string{
@@ -507,6 +520,7 @@ func TestStatusReportsAcrossDatabaseRestart(t *testing.T) {
 			OCPPStatus *string `json:"ocpp_status"`
 		} `json:"evses"`
 	}
+	e.followed()
 	e.must("GET", "/api/v1/chargestations/RST-1", nil, 200, &st)
 	if len(st.EVSEs) == 0 || st.EVSEs[0].Status != "OUTOFORDER" || str(st.EVSEs[0].OCPPStatus) != "Faulted" {
 		t.Fatalf("EVSE 1 after the restart: %+v, want OUTOFORDER (Faulted)", st.EVSEs)

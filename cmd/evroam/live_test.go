@@ -162,6 +162,7 @@ type liveStation struct {
 
 func (e *e2e) live(id string) liveStation {
 	e.t.Helper()
+	e.followed()
 	var s liveStation
 	e.must("GET", "/api/v1/chargestations/"+id, nil, 200, &s)
 	return s

@@ -212,6 +212,18 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 			}
 		}()
 	}
+	// Status reports this node or another wrote while their follow-up (the station rows and
+	// the OCPI publication) was still pending when it stopped are followed up now.
+	go func() {
+		n, err := reg.reports.FollowLaggingStatuses(listenCtx)
+		switch {
+		case listenCtx.Err() != nil:
+		case err != nil:
+			log.Warn("finding the status reports left without their follow-up", "err", err)
+		case n > 0:
+			log.Info("following up status reports left by a stopped node", "stations", n)
+		}
+	}()
 	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station
 	// reported it.
 	go reg.reservations.RunExpiry(listenCtx, cfg.ReservationSweep, func(err error) { log.Warn("expiring reservations", "err", err) })

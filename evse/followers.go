@@ -1,0 +1,50 @@
+package evse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/evroam/evroam/internal/database"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// An EVSE's status has two followers, derived from it: its station's row (the EVSE document,
+// has_fault and last_updated, which GET, the list pages and sync read) and its OCPI
+// publication. Every write of an EVSE updates both in its own transaction, by triggers,
+// except where the writer defers them (DeferStatusFollowers): the OCPP gateway's status
+// batches, whose stations then wait for their answer only for the EVSE rows and the status
+// log. The gateway follows up with FollowStatuses right after its commit (migration 0035).
+
+// DeferStatusFollowers makes the EVSE updates of the transaction the Store runs in leave
+// their followers alone; the caller must call FollowStatuses for the stations it changed
+// once the transaction has committed. It is for the status reports of the gateway, whose
+// EVSE updates change statuses and nothing else.
+func (s *Store) DeferStatusFollowers(ctx context.Context) error {
+	if _, err := s.q.ExecContext(ctx, `SELECT set_config('evroam.status_followers', 'deferred', true)`); err != nil {
+		return fmt.Errorf("defer the status followers: %w", database.Translate(err))
+	}
+	return nil
+}
+
+// FollowStatuses brings the followers of the given stations' EVSE statuses up to date, in
+// one transaction: the station rows whose EVSE document changed are rewritten with
+// last_updated at least at, and the OCPI publication takes the statuses that changed. A
+// station that no longer exists is skipped.
+func (s *Store) FollowStatuses(ctx context.Context, stationIDs []string, at time.Time) error {
+	if _, err := s.q.ExecContext(ctx, `SELECT evse_status_follow($1, $2)`, pq.Array(stationIDs), database.Timestamp(at)); err != nil {
+		return fmt.Errorf("follow the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
+	}
+	return nil
+}
+
+// StatusFollowersBehind returns the stations whose followers lag their EVSEs' statuses:
+// those a node deferred and did not follow before it stopped. It reads every EVSE.
+func (s *Store) StatusFollowersBehind(ctx context.Context) ([]string, error) {
+	var ids []string
+	if err := sqlx.SelectContext(ctx, s.q, &ids, `SELECT evse_status_followers_behind()`); err != nil {
+		return nil, fmt.Errorf("find the stations whose status followers lag: %w", database.Translate(err))
+	}
+	return ids, nil
+}

@@ -1,0 +1,148 @@
+package stationreports_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evroam/evroam/chargestations"
+	"github.com/evroam/evroam/evse"
+	"github.com/evroam/evroam/internal/apitest"
+	"github.com/evroam/evroam/sessions"
+	"github.com/evroam/evroam/stationlogs"
+	"github.com/evroam/evroam/stationreports"
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+)
+
+// TestStatusFollowUp: a status report is answered once its EVSE row and log entry are
+// committed; the station's row follows right after (statusFollower). When the follow-up
+// fails the report is not refused, and the follow-up is tried again until it passes; a node
+// that stops while it fails leaves the station to the next node that starts
+// (FollowLaggingStatuses). The answer cache hears of the station only once its row changed.
+func TestStatusFollowUp(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, func(*sqlx.DB, *gin.RouterGroup) {})
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-F1")
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-F2")
+	if _, err := e.DB.Exec(`INSERT INTO evses (uid, charge_station_id, evse_sequence_number, connectors, last_updated)
+		VALUES ('CS-F1-1', 'CS-F1', 1, '[]', now()), ('CS-F2-1', 'CS-F2', 1, '[]', now())`); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var told []string
+	changed := func(ids ...string) {
+		mu.Lock()
+		told = append(told, ids...)
+		mu.Unlock()
+	}
+	newService := func() *stationreports.Service {
+		svc := stationreports.NewService(e.DB, chargestations.NewStore(e.DB), evse.NewStore(e.DB), stationlogs.NewStore(e.DB),
+			sessions.NewStore(e.DB), nil, changed, nil, nil)
+		t.Cleanup(svc.Close)
+		return svc
+	}
+	report := func(svc *stationreports.Service, id, status string) {
+		t.Helper()
+		if err := svc.RecordStatus(t.Context(), stationreports.StatusReport{Identity: id, EVSESequence: 1,
+			OCPPStatus: status, At: time.Now()}); err != nil {
+			t.Fatalf("report %s %s: %v", id, status, err)
+		}
+	}
+	// shown returns the EVSE status the station's row shows, and the EVSE's own.
+	shown := func(id string) (row, own string) {
+		t.Helper()
+		if err := e.DB.QueryRow(`SELECT cs.evses_doc->0->>'status', e.status FROM charge_stations cs
+			JOIN evses e ON e.charge_station_id = cs.id WHERE cs.id = $1`, id).Scan(&row, &own); err != nil {
+			t.Fatal(err)
+		}
+		return row, own
+	}
+	caughtUp := func(svc *stationreports.Service) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		if err := svc.StatusFollowersCaughtUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed := func(svc *stationreports.Service) int64 { return svc.BatchStats()["status_followers"].Failed.Load() }
+	// waitFailed waits until the follow-up of svc failed more than n times.
+	waitFailed := func(svc *stationreports.Service, n int64) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); failed(svc) <= n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the follow-up never failed")
+			}
+		}
+	}
+
+	svc := newService()
+	report(svc, "CS-F1", "Charging")
+	report(svc, "CS-F2", "Available")
+	caughtUp(svc)
+	if row, own := shown("CS-F1"); row != "CHARGING" || own != "CHARGING" {
+		t.Fatalf("after the follow-up: the station row shows %s, the EVSE is %s", row, own)
+	}
+	mu.Lock()
+	if slices.Sort(told); !slices.Equal(told, []string{"CS-F1", "CS-F2"}) {
+		t.Errorf("the answer cache was told %v", told)
+	}
+	told = nil
+	mu.Unlock()
+
+	// The station row refuses to change: the report is still answered, and its follow-up
+	// tried again until the row takes it.
+	if _, err := e.DB.Exec(`
+		CREATE FUNCTION refuse_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'refused'; END $$;
+		CREATE TRIGGER refuse_doc BEFORE UPDATE OF evses_doc ON charge_stations
+			FOR EACH ROW WHEN (NEW.id = 'CS-F1') EXECUTE FUNCTION refuse_doc();`); err != nil {
+		t.Fatal(err)
+	}
+	report(svc, "CS-F1", "Faulted")
+	waitFailed(svc, 0)
+	if row, own := shown("CS-F1"); row != "CHARGING" || own != "OUTOFORDER" {
+		t.Fatalf("while the follow-up fails: the station row shows %s, the EVSE is %s", row, own)
+	}
+	mu.Lock()
+	if len(told) != 0 {
+		t.Errorf("the answer cache was told %v before the row changed", told)
+	}
+	mu.Unlock()
+	if _, err := e.DB.Exec(`ALTER TABLE charge_stations DISABLE TRIGGER refuse_doc`); err != nil {
+		t.Fatal(err)
+	}
+	caughtUp(svc)
+	if row, _ := shown("CS-F1"); row != "OUTOFORDER" {
+		t.Fatalf("after the retried follow-up the station row shows %s", row)
+	}
+
+	// The node stops while the follow-up fails: the next node finds the station.
+	if _, err := e.DB.Exec(`ALTER TABLE charge_stations ENABLE TRIGGER refuse_doc`); err != nil {
+		t.Fatal(err)
+	}
+	report(svc, "CS-F1", "Available")
+	waitFailed(svc, failed(svc))
+	svc.Close()
+	if row, own := shown("CS-F1"); row != "OUTOFORDER" || own != "AVAILABLE" {
+		t.Fatalf("after the node stopped: the station row shows %s, the EVSE is %s", row, own)
+	}
+	if _, err := e.DB.Exec(`DROP TRIGGER refuse_doc ON charge_stations`); err != nil {
+		t.Fatal(err)
+	}
+	next := newService()
+	n, err := next.FollowLaggingStatuses(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("the next node found %d lagging stations (%v), want 1", n, err)
+	}
+	caughtUp(next)
+	if row, _ := shown("CS-F1"); row != "AVAILABLE" {
+		t.Errorf("after the next node's follow-up the station row shows %s", row)
+	}
+	if n, err := next.FollowLaggingStatuses(t.Context()); err != nil || n != 0 {
+		t.Errorf("lagging stations after the follow-up: %d (%v)", n, err)
+	}
+}
