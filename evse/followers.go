@@ -28,15 +28,21 @@ func (s *Store) DeferStatusFollowers(ctx context.Context) error {
 	return nil
 }
 
-// FollowStatuses brings the followers of the given stations' EVSE statuses up to date, in
-// one transaction: the station rows whose EVSE document changed are rewritten with
-// last_updated at least at, and the OCPI publication takes the statuses that changed. A
-// station that no longer exists is skipped.
-func (s *Store) FollowStatuses(ctx context.Context, stationIDs []string, at time.Time) error {
-	if _, err := s.q.ExecContext(ctx, `SELECT evse_status_follow($1, $2)`, pq.Array(stationIDs), database.Timestamp(at)); err != nil {
-		return fmt.Errorf("follow the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
+// FollowStatuses brings the followers of the given stations' EVSE statuses up to date: the
+// station rows whose EVSE document changed are rewritten with last_updated at least at, in
+// one transaction, then the OCPI publication takes the statuses that changed, in another
+// (it locks no station row). A row that another transaction holds (a status batch, a PUT)
+// is not waited for: its station is returned, to be followed again. A station that no
+// longer exists is skipped.
+func (s *Store) FollowStatuses(ctx context.Context, stationIDs []string, at time.Time) (skipped []string, err error) {
+	ids := pq.Array(stationIDs)
+	if err := sqlx.SelectContext(ctx, s.q, &skipped, `SELECT evse_status_follow($1, $2)`, ids, database.Timestamp(at)); err != nil {
+		return nil, fmt.Errorf("follow the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
 	}
-	return nil
+	if _, err := s.q.ExecContext(ctx, `SELECT evse_status_publish($1)`, ids); err != nil {
+		return nil, fmt.Errorf("publish the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
+	}
+	return skipped, nil
 }
 
 // StatusFollowersBehind returns the stations whose followers lag their EVSEs' statuses:

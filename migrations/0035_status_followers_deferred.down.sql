@@ -1,5 +1,6 @@
 -- The followers go back into every status transaction (the functions of 0022 and 0033).
 DROP FUNCTION evse_status_followers_behind();
+DROP FUNCTION evse_status_publish(text[]);
 DROP FUNCTION evse_status_follow(text[], timestamptz);
 CREATE OR REPLACE FUNCTION evses_updated_rebuild_doc() RETURNS trigger
 LANGUAGE plpgsql AS $$

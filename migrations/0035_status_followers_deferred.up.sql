@@ -11,8 +11,9 @@
 --
 -- The gateway's status transactions now set evroam.status_followers to 'deferred' (for the
 -- transaction only): the two triggers leave such an update alone, and the gateway brings the
--- followers up to date right after the commit, with evse_status_follow, for every station
--- whose statuses it wrote since its last call (stationreports: statusFollower). Under load
+-- followers up to date right after the commit, with evse_status_follow and
+-- evse_status_publish, for every station whose statuses it wrote since its last call
+-- (stationreports: statusFollower). Under load
 -- one call covers many reports of the same station. Every other writer of EVSEs (the API,
 -- reservations, transactions) keeps its followers in its own transaction, as before.
 --
@@ -72,23 +73,23 @@ BEGIN
 END
 $$;
 
--- evse_status_follow brings the followers of the given stations' EVSE statuses up to date:
--- a station row whose EVSE document differs from its EVSEs is rewritten, stamped p_at (the
--- time of this call, not of the reports: a partner that synced between a report and this
--- call must still find the station changed after its checkpoint); the statuses of the EVSEs
--- of Production stations are noted for OCPI, which publishes what differs at commit. The rows
--- are locked in id order first, as every writer of many stations does. Like the gateway's
--- other statements (0034) it keeps one generic plan of index lookups.
-CREATE FUNCTION evse_status_follow(p_ids text[], p_at timestamptz) RETURNS void
+-- evse_status_follow rewrites the rows of the given stations whose EVSE document differs
+-- from their EVSEs, stamped p_at (the time of this call, not of the reports: a partner that
+-- synced between a report and this call must still find the station changed after its
+-- checkpoint). It skips the rows a status batch holds (they are locked in id order, as every
+-- writer of many stations locks them, but without waiting: a status batch would otherwise
+-- wait for this statement's locks, and this statement for the next batch's) and returns the
+-- stations it skipped, for the caller to try again. Like the gateway's other statements
+-- (0034) it keeps one generic plan of index lookups.
+CREATE FUNCTION evse_status_follow(p_ids text[], p_at timestamptz) RETURNS SETOF text
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off
     SET enable_mergejoin = off SET jit = off AS $$
-DECLARE
-    v_production text[];
 BEGIN
+    RETURN QUERY
     WITH locked AS (
-        SELECT id, deploy_state FROM charge_stations WHERE id = ANY(p_ids) ORDER BY id FOR NO KEY UPDATE
+        SELECT id FROM charge_stations WHERE id = ANY(p_ids) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
     ), doc AS (
-        SELECT l.id, l.deploy_state,
+        SELECT l.id,
             coalesce((SELECT jsonb_agg(to_jsonb(e) ORDER BY e.evse_sequence_number)
                       FROM evses e WHERE e.charge_station_id = l.id), '[]') AS evses,
             EXISTS (SELECT 1 FROM evses e WHERE e.charge_station_id = l.id AND e.status = 'OUTOFORDER') AS fault
@@ -98,8 +99,20 @@ BEGIN
             last_updated = GREATEST(cs.last_updated, p_at)
         FROM doc WHERE cs.id = doc.id AND cs.evses_doc IS DISTINCT FROM doc.evses
     )
-    SELECT array_agg(doc.id) FILTER (WHERE doc.deploy_state = 'Production') INTO v_production FROM doc;
-    PERFORM ocpi_note('station_status', v_production);
+    SELECT cs.id FROM unnest(p_ids) AS u(id) JOIN charge_stations cs ON cs.id = u.id
+    WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = u.id);
+END
+$$;
+
+-- evse_status_publish notes the statuses of the EVSEs of the given stations that are in
+-- Production for OCPI, which publishes at commit what differs from its copies. It locks no
+-- station row, so it runs in a transaction of its own.
+CREATE FUNCTION evse_status_publish(p_ids text[]) RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off
+    SET enable_mergejoin = off SET jit = off AS $$
+BEGIN
+    PERFORM ocpi_note('station_status',
+        (SELECT array_agg(id) FROM charge_stations WHERE id = ANY(p_ids) AND deploy_state = 'Production'));
 END
 $$;
 

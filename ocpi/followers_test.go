@@ -100,8 +100,25 @@ func TestStatusFollowersDeferred(t *testing.T) {
 	// the reports' time.
 	checkpoint := time.Now().UTC().Truncate(time.Millisecond)
 	const millis = "2006-01-02T15:04:05.000Z"
-	if err := e.evses.FollowStatuses(t.Context(), []string{"FS-1", "FS-2", "FS-GONE"}, time.Now()); err != nil {
+	// FS-2's row is held by another transaction (a status batch, a PUT): the follow-up does
+	// not wait for it but says it skipped it, and follows it once it is free.
+	holder, err := e.db.Beginx()
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := holder.Exec(`SELECT 1 FROM charge_stations WHERE id = 'FS-2' FOR NO KEY UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	skipped, err := e.evses.FollowStatuses(t.Context(), []string{"FS-1", "FS-2", "FS-GONE"}, time.Now())
+	if err != nil || !slices.Equal(skipped, []string{"FS-2"}) {
+		t.Fatalf("follow-up while FS-2 is held: skipped %v, %v; want FS-2", skipped, err)
+	}
+	if s := rest("FS-2"); s.EVSEs[0].Status == "OUTOFORDER" {
+		t.Errorf("FS-2 followed while its row was held")
+	}
+	holder.Rollback()
+	if skipped, err := e.evses.FollowStatuses(t.Context(), []string{"FS-2"}, time.Now()); err != nil || len(skipped) != 0 {
+		t.Fatalf("follow-up of FS-2 once free: skipped %v, %v", skipped, err)
 	}
 	after := rest("FS-1")
 	if after.EVSEs[1].Status != "CHARGING" || after.LastUpdated.Before(checkpoint) {
@@ -142,7 +159,7 @@ func TestStatusFollowersDeferred(t *testing.T) {
 		return xmin
 	}
 	v := version()
-	if err := e.evses.FollowStatuses(t.Context(), []string{"FS-1"}, time.Now()); err != nil {
+	if _, err := e.evses.FollowStatuses(t.Context(), []string{"FS-1"}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if version() != v {

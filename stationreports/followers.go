@@ -19,11 +19,12 @@ import (
 // report when the node is not saturated; GET, the list pages, sync and OCPI show the status
 // from then on (the EVSE row and the status log have it from the reply on).
 //
-// A failed follow keeps its stations for the next attempt (after a pause that grows to
-// followRetryMax). If the node stops first, a node that starts finds them
-// (Service.FollowLaggingStatuses).
+// A station whose row another transaction holds (a status batch of its next reports) is not
+// waited for but followed in the next round. A failed follow keeps its stations for the next
+// attempt (after a pause that grows to followRetryMax). If the node stops first, a node that
+// starts finds them (Service.FollowLaggingStatuses).
 type statusFollower struct {
-	follow  func(ctx context.Context, ids []string) error
+	follow  func(ctx context.Context, ids []string) (skipped []string, err error)
 	changed func(ids ...string)
 	log     *slog.Logger
 	stats   batch.Stats
@@ -45,10 +46,13 @@ const (
 	followChunk    = 100
 	followTimeout  = 30 * time.Second
 	followRetryMin = 100 * time.Millisecond
+	// followAgain is the pause after a round that could only skip its stations: the
+	// transactions holding them take milliseconds.
+	followAgain    = 5 * time.Millisecond
 	followRetryMax = 5 * time.Second
 )
 
-func newStatusFollower(follow func(ctx context.Context, ids []string) error, changed func(ids ...string), log *slog.Logger) *statusFollower {
+func newStatusFollower(follow func(ctx context.Context, ids []string) ([]string, error), changed func(ids ...string), log *slog.Logger) *statusFollower {
 	f := &statusFollower{follow: follow, changed: changed, log: log, pending: map[string]struct{}{},
 		wake: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
 	go f.run()
@@ -60,16 +64,21 @@ func (f *statusFollower) add(ids ...string) {
 	if len(ids) == 0 {
 		return
 	}
+	f.requeue(ids)
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// requeue puts stations back into the pending set without waking the follower.
+func (f *statusFollower) requeue(ids []string) {
 	f.mu.Lock()
 	for _, id := range ids {
 		f.pending[id] = struct{}{}
 	}
 	f.stats.Pending.Store(int64(len(f.pending)))
 	f.mu.Unlock()
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
 }
 
 // take returns every pending station, in id order, and marks the follower busy; with
@@ -111,32 +120,42 @@ func (f *statusFollower) run() {
 				}
 			}
 		}
-		failed := false
+		failed, followed := false, 0
+		var again []string
 		for chunk := range slices.Chunk(ids, followChunk) {
 			ctx, cancel := context.WithTimeout(context.Background(), followTimeout)
-			err := f.follow(ctx, chunk)
+			held, err := f.follow(ctx, chunk)
 			cancel()
 			f.stats.Flushes.Add(1)
 			f.stats.Items.Add(int64(len(chunk)))
 			if err != nil {
 				f.stats.Failed.Add(int64(len(chunk)))
 				f.log.Error("follow the statuses of stations", "stations", len(chunk), "err", err)
-				f.add(chunk...)
+				again = append(again, chunk...)
 				failed = true
 				continue
 			}
+			again = append(again, held...)
+			followed += len(chunk) - len(held)
 			f.changed(chunk...)
 		}
-		if !failed {
+		f.requeue(again)
+		wait := time.Duration(0)
+		switch {
+		case failed:
+			wait, retry = retry, min(2*retry, followRetryMax)
+		case followed == 0:
+			wait, retry = followAgain, followRetryMin // only held rows: let their transactions end
+		default:
 			retry = followRetryMin
-			continue
 		}
-		select {
-		case <-time.After(retry):
-		case <-f.closing:
-			return // what is left is found by the next node that starts
+		if wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-f.closing:
+				return // what is left is found by the next node that starts
+			}
 		}
-		retry = min(2*retry, followRetryMax)
 	}
 }
 

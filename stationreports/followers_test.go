@@ -93,6 +93,52 @@ func TestStatusFollowUp(t *testing.T) {
 	told = nil
 	mu.Unlock()
 
+	// CS-F2's status was written by a node that stopped before its follow-up, and its row
+	// is held by another transaction when this node follows it up: the follow-up does not
+	// wait for it, and follows it once it is free.
+	tx, err := e.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deferred := evse.NewStore(e.DB).WithTx(tx)
+	if err := deferred.DeferStatusFollowers(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := deferred.SetStatuses(t.Context(), []evse.StatusChange{{Identity: "CS-F2", SequenceNumber: 1,
+		OCPPStatus: "Faulted", Status: "OUTOFORDER", At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := e.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(`SELECT 1 FROM charge_stations WHERE id = 'CS-F2' FOR NO KEY UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	tried := svc.BatchStats()["status_followers"].Items.Load()
+	if n, err := svc.FollowLaggingStatuses(t.Context()); err != nil || n != 1 {
+		t.Fatalf("lagging stations: %d (%v), want CS-F2", n, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); svc.BatchStats()["status_followers"].Items.Load() == tried; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no follow-up was tried")
+		}
+	}
+	if row, own := shown("CS-F2"); row != "AVAILABLE" || own != "OUTOFORDER" {
+		t.Fatalf("while the row is held: the station row shows %s, the EVSE is %s", row, own)
+	}
+	holder.Rollback()
+	caughtUp(svc)
+	if row, _ := shown("CS-F2"); row != "OUTOFORDER" {
+		t.Fatalf("once the row is free the station row shows %s", row)
+	}
+	mu.Lock()
+	told = nil
+	mu.Unlock()
+
 	// The station row refuses to change: the report is still answered, and its follow-up
 	// tried again until the row takes it.
 	if _, err := e.DB.Exec(`
