@@ -220,8 +220,11 @@ func (e *env) simulate(n *node, name string, first, count int) (*simulation, err
 		"--max-in-flight", "100", "--call-timeout", "30s", "--progress-interval", "500ms",
 		// A station whose connect failed or that was dropped in the storm tries again, as a
 		// real one does, rather than leaving the scenario waiting for it; the errors and
-		// drops are in the result's details.
-		"--reconnect")
+		// drops are in the result's details. It boots again on its new connection: the
+		// simulator counts a station booted per connection, and the scenario waits for every
+		// station booted (a dropped station that only reconnected was never counted again,
+		// and the scenario failed after its five minutes).
+		"--reconnect", "--boot-on-reconnect")
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		logFile.Close()

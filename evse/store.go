@@ -409,8 +409,9 @@ type StatusChange struct {
 
 // SetStatuses records the statuses stations reported, many in one statement, in slice order:
 // an EVSE's last entry wins. It is for the OCPP gateway: an EVSE that changes gets
-// last_updated At, and its station's last_updated moves to it (never backwards), but not the
-// station's etag, and the location is never touched. A report that repeats the current
+// last_updated At, and its station's last_updated moves to it (never backwards; in a
+// transaction that deferred the followers, to the follow-up's time), but not the station's
+// etag, and the location is never touched. A report that repeats the current
 // statuses changes nothing. Connector 0 (the whole station) has no EVSE: the caller decides
 // what it means. It returns, per entry, whether the station has an EVSE of that number, and
 // the stations whose EVSEs changed, in id order.
@@ -436,7 +437,8 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []s
 			(e.status IS DISTINCT FROM last.ocpi OR e.ocpp_status IS DISTINCT FROM last.ocpp) AS differs
 		FROM evses e JOIN last ON e.charge_station_id = last.id AND e.evse_sequence_number = last.seq
 	), changed AS (
-		-- The EVSE trigger moves the station's last_updated up to the EVSEs' (migration 0013).
+		-- The EVSE trigger moves the station's last_updated up to the EVSEs' (migration 0013),
+		-- unless the transaction deferred it (DeferStatusFollowers, migration 0035).
 		UPDATE evses e SET ocpp_status = t.ocpp, status = t.ocpi, last_updated = t.at
 		FROM target t WHERE e.uid = t.uid AND t.differs
 	)

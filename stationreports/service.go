@@ -401,7 +401,9 @@ type StatusReport struct {
 // never disagree (many reports share one transaction; an EVSE's reports keep their order and
 // the log keeps every one). The OCPP status is kept raw and mapped to its OCPI and friendly
 // status (schema). A report for connector 0 (the whole station) or for an EVSE the registry
-// does not know is logged only: the registry's EVSEs are what the operator configured.
+// does not know is logged only: the registry's EVSEs are what the operator configured. It
+// returns after that commit; the station's row and its OCPI publication follow right after
+// (statusFollower).
 func (s *Service) RecordStatus(ctx context.Context, r StatusReport) error {
 	return s.statuses.Write(ctx, r)
 }
