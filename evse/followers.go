@@ -29,24 +29,26 @@ func (s *Store) DeferStatusFollowers(ctx context.Context) error {
 }
 
 // FollowStatuses brings the followers of the given stations' EVSE statuses up to date: the
-// station rows whose EVSE document changed are rewritten with last_updated at least at, in
-// one transaction, then the OCPI publication takes the statuses that changed, in another
-// (it locks no station row). A row that another transaction holds (a status batch, a PUT)
-// is not waited for: its station is returned, to be followed again. A station that no
-// longer exists is skipped.
+// OCPI publication takes the statuses that changed, in one transaction (it locks no station
+// row), then the station rows whose EVSE document changed are rewritten with last_updated at
+// least at, in another. In that order a station whose OCPI copies lag (the node stopped in
+// between) has a lagging row too, which is what StatusFollowersBehind looks for. A row that
+// another transaction holds (a status batch, a PUT) is not waited for: its station is
+// returned, to be followed again. A station that no longer exists is skipped.
 func (s *Store) FollowStatuses(ctx context.Context, stationIDs []string, at time.Time) (skipped []string, err error) {
 	ids := pq.Array(stationIDs)
-	if err := sqlx.SelectContext(ctx, s.q, &skipped, `SELECT evse_status_follow($1, $2)`, ids, database.Timestamp(at)); err != nil {
-		return nil, fmt.Errorf("follow the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
-	}
 	if _, err := s.q.ExecContext(ctx, `SELECT evse_status_publish($1)`, ids); err != nil {
 		return nil, fmt.Errorf("publish the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
+	}
+	if err := sqlx.SelectContext(ctx, s.q, &skipped, `SELECT evse_status_follow($1, $2)`, ids, database.Timestamp(at)); err != nil {
+		return nil, fmt.Errorf("follow the statuses of %d stations: %w", len(stationIDs), database.Translate(err))
 	}
 	return skipped, nil
 }
 
 // StatusFollowersBehind returns the stations whose followers lag their EVSEs' statuses:
-// those a node deferred and did not follow before it stopped. It reads every EVSE.
+// those a node deferred and did not follow before it stopped. It reads every EVSE (about two
+// seconds of PostgreSQL for 200,000).
 func (s *Store) StatusFollowersBehind(ctx context.Context) ([]string, error) {
 	var ids []string
 	if err := sqlx.SelectContext(ctx, s.q, &ids, `SELECT evse_status_followers_behind()`); err != nil {
