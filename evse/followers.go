@@ -20,11 +20,12 @@ import (
 // DeferStatusFollowers makes the EVSE updates of the transaction the Store runs in leave
 // their followers alone; the caller must call FollowStatuses for the stations it changed
 // once the transaction has committed. It is for the status reports of the gateway, whose
-// EVSE updates change statuses and nothing else.
+// EVSE updates change statuses and nothing else. s must be a Store made by WithTx.
 func (s *Store) DeferStatusFollowers(ctx context.Context) error {
 	if _, err := s.q.ExecContext(ctx, `SELECT set_config('evroam.status_followers', 'deferred', true)`); err != nil {
 		return fmt.Errorf("defer the status followers: %w", database.Translate(err))
 	}
+	s.followersDeferred = true
 	return nil
 }
 
@@ -33,7 +34,7 @@ func (s *Store) DeferStatusFollowers(ctx context.Context) error {
 // row), then the station rows whose EVSE document changed are rewritten with last_updated at
 // least at, in another. In that order a station whose OCPI copies lag (the node stopped in
 // between) has a lagging row too, which is what StatusFollowersBehind looks for. A row that
-// another transaction holds (a status batch, a PUT) is not waited for: its station is
+// another transaction holds (a batch of connections, a PUT) is not waited for: its station is
 // returned, to be followed again. A station that no longer exists is skipped.
 func (s *Store) FollowStatuses(ctx context.Context, stationIDs []string, at time.Time) (skipped []string, err error) {
 	ids := pq.Array(stationIDs)

@@ -22,6 +22,8 @@ import (
 // one made by WithTx runs in the caller's transaction.
 type Store struct {
 	q sqlx.ExtContext
+	// followersDeferred: DeferStatusFollowers ran in the transaction this Store runs in.
+	followersDeferred bool
 }
 
 // NewStore returns a Store on db.
@@ -415,23 +417,36 @@ type StatusChange struct {
 // statuses changes nothing. Connector 0 (the whole station) has no EVSE: the caller decides
 // what it means. It returns, per entry, whether the station has an EVSE of that number, and
 // the stations whose EVSEs changed, in id order.
+//
+// Every other writer of a station's EVSEs locks the station's row first, and so does this
+// one, in id order, when its followers run in its transaction: they rewrite the station rows.
+// When they are deferred (DeferStatusFollowers) it locks no station row it can do without
+// (migration 0036 has the figures): a write that changes one EVSE of a station holds one lock
+// of that station's and cannot close a cycle with the other writers. One that changes
+// several EVSEs of a station could (holding one while waiting for another that a writer
+// holding the station takes in a different order), so it still locks those stations first.
 func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []string, error) {
 	n := len(cs)
 	ids, ocpp, ocpi, seqs, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n)
 	for i, c := range cs {
 		ids[i], seqs[i], ocpp[i], ocpi[i], ats[i] = c.Identity, int64(c.SequenceNumber), c.OCPPStatus, string(c.Status), database.Timestamp(c.At)
 	}
-	// The stations' rows are locked first, in id order, as every other writer of a station's
-	// EVSEs and of many stations' rows does, so that this cannot deadlock with them.
+	lock := ids
+	if s.followersDeferred {
+		lock = stationsOfSeveralEVSEs(cs)
+	}
+	// The station rows to lock are locked in the statement itself (the Store may run each
+	// statement in a transaction of its own), by the one-time filter of last: before the
+	// first EVSE is read, let alone updated.
 	const q = `
 	WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[])
 			WITH ORDINALITY AS u(id, seq, ocpp, ocpi, at, n)
 	), locked AS (
-		SELECT id FROM charge_stations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE
+		SELECT id FROM charge_stations WHERE id = ANY($6) ORDER BY id FOR NO KEY UPDATE
 	), last AS (
 		SELECT DISTINCT ON (u.id, u.seq) u.id, u.seq, u.ocpp, u.ocpi, u.at
-		FROM u JOIN locked USING (id) ORDER BY u.id, u.seq, u.n DESC
+		FROM u WHERE (SELECT count(*) FROM locked) >= 0 ORDER BY u.id, u.seq, u.n DESC
 	), target AS (
 		SELECT e.uid, last.id, last.seq, last.ocpp, last.ocpi, last.at,
 			(e.status IS DISTINCT FROM last.ocpi OR e.ocpp_status IS DISTINCT FROM last.ocpp) AS differs
@@ -448,7 +463,8 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []s
 		Seq     int    `db:"seq"`
 		Differs bool   `db:"differs"`
 	}
-	err := sqlx.SelectContext(ctx, s.q, &rows, q, pq.Array(ids), pq.Array(seqs), pq.Array(ocpp), pq.Array(ocpi), pq.Array(ats))
+	err := sqlx.SelectContext(ctx, s.q, &rows, q, pq.Array(ids), pq.Array(seqs), pq.Array(ocpp), pq.Array(ocpi), pq.Array(ats),
+		pq.Array(lock))
 	if err != nil {
 		return nil, nil, fmt.Errorf("set %d statuses: %w", n, database.Translate(err))
 	}
@@ -469,6 +485,26 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []s
 		out[i] = known[key{c.Identity, c.SequenceNumber}]
 	}
 	return out, changed, nil
+}
+
+// stationsOfSeveralEVSEs returns the stations that cs reports more than one EVSE of, in id
+// order.
+func stationsOfSeveralEVSEs(cs []StatusChange) []string {
+	const listed = -1                      // no EVSE has this number
+	first := make(map[string]int, len(cs)) // a station's first EVSE in cs, or listed
+	var several []string
+	for _, c := range cs {
+		seq, seen := first[c.Identity]
+		switch {
+		case !seen:
+			first[c.Identity] = c.SequenceNumber
+		case seq != listed && seq != c.SequenceNumber:
+			first[c.Identity] = listed
+			several = append(several, c.Identity)
+		}
+	}
+	slices.Sort(several)
+	return several
 }
 
 // evseJSON is an evses row as PostgreSQL's to_jsonb renders it (keys are column names).

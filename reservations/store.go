@@ -46,7 +46,8 @@ func (r row) toReservation() Reservation {
 }
 
 // lockStation locks the station's row, as every writer of a station's EVSEs does first (in id
-// order), so that marking its EVSEs cannot deadlock with the gateway's status writes.
+// order), so that marking its EVSEs cannot deadlock with another writer of them (the gateway's
+// status writes rely on it: evse.Store.SetStatuses).
 func (s *Store) lockStation(ctx context.Context, id string) error {
 	var got string
 	err := sqlx.GetContext(ctx, s.q, &got, `SELECT id FROM charge_stations WHERE id = $1 FOR NO KEY UPDATE`, id)

@@ -143,9 +143,11 @@ func TestConfigurationMerge(t *testing.T) {
 	}
 }
 
-// TestDeletedStationForgetsItsMessages: the message log has no foreign key (a lookup per
-// frame); deleting a station deletes its frames all the same.
-func TestDeletedStationForgetsItsMessages(t *testing.T) {
+// TestDeletedStationForgetsItsLogs: the message log and the status log have no foreign key
+// (a lookup and a row lock per entry); deleting a station deletes its frames and statuses all
+// the same, and a station created again with the identity starts with empty logs even when
+// entries of its namesake were written after the deletion (a batch that raced it).
+func TestDeletedStationForgetsItsLogs(t *testing.T) {
 	t.Parallel()
 	e, store := setup(t)
 	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-DEL")
@@ -159,15 +161,40 @@ func TestDeletedStationForgetsItsMessages(t *testing.T) {
 	if err := appendMessages(t, e.DB, store, batch); err != nil {
 		t.Fatal(err)
 	}
+	statuses := []stationlogs.StatusEntry{
+		{StationID: "CS-DEL", EVSESequenceNumber: 1, ConnectorID: 1, OCPPStatus: "Available", OCPIStatus: "AVAILABLE", FriendlyStatus: "Available", Created: at},
+		{StationID: "CS-KEEP", EVSESequenceNumber: 1, ConnectorID: 1, OCPPStatus: "Charging", OCPIStatus: "CHARGING", FriendlyStatus: "Charging", Created: at},
+	}
+	if err := store.AppendStatuses(t.Context(), statuses); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.DB.Exec(`DELETE FROM charge_stations WHERE id = 'CS-DEL'`); err != nil {
 		t.Fatal(err)
 	}
-	var left []string
-	if err := e.DB.Select(&left, `SELECT charge_station_id FROM ocpp_messages ORDER BY id`); err != nil {
+	left := func() (frames, statuses []string) {
+		t.Helper()
+		if err := e.DB.Select(&frames, `SELECT charge_station_id FROM ocpp_messages ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.DB.Select(&statuses, `SELECT charge_station_id FROM station_status_log ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		return frames, statuses
+	}
+	if frames, statuses := left(); fmt.Sprint(frames, statuses) != "[CS-KEEP] [CS-KEEP]" {
+		t.Errorf("logs left after deleting CS-DEL: frames %v, statuses %v; want only CS-KEEP's", frames, statuses)
+	}
+	// Entries of CS-DEL that a batch wrote after the deletion.
+	if _, err := e.DB.Exec(`INSERT INTO station_status_log (charge_station_id, evse_sequence_number, connector_id,
+			ocpp_status, ocpi_status, friendly_status, created) VALUES ('CS-DEL', 1, 1, 'Faulted', 'OUTOFORDER', 'Faulted', now())`); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(left) != "[CS-KEEP]" {
-		t.Errorf("frames left after deleting CS-DEL: %v, want [CS-KEEP]", left)
+	if err := appendMessages(t, e.DB, store, batch[:1]); err != nil {
+		t.Fatal(err)
+	}
+	apitest.InsertStation(t, e.DB, e.Root.ID, "CS-DEL")
+	if frames, statuses := left(); fmt.Sprint(frames, statuses) != "[CS-KEEP] [CS-KEEP]" {
+		t.Errorf("logs once CS-DEL is created again: frames %v, statuses %v; want only CS-KEEP's", frames, statuses)
 	}
 }
 

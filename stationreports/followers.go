@@ -19,8 +19,8 @@ import (
 // report when the node is not saturated; GET, the list pages, sync and OCPI show the status
 // from then on (the EVSE row and the status log have it from the reply on).
 //
-// A station whose row another transaction holds (a status batch of its next reports) is not
-// waited for but followed in the next round. A failed follow keeps its stations for the next
+// A station whose row another transaction holds (a batch of connections or heartbeats, a PUT,
+// a status batch that changes several of its EVSEs) is not waited for but followed in the next round. A failed follow keeps its stations for the next
 // attempt (after a pause that grows to followRetryMax). If the node stops first, a node that
 // starts finds them (Service.FollowLaggingStatuses).
 type statusFollower struct {

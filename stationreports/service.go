@@ -408,6 +408,10 @@ func (s *Service) RecordStatus(ctx context.Context, r StatusReport) error {
 	return s.statuses.Write(ctx, r)
 }
 
+// statusWriteAttempts is how often a status batch is written when PostgreSQL breaks a
+// deadlock it is part of.
+const statusWriteAttempts = 3
+
 func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 	var changes []evse.StatusChange
 	var states []sessions.EVSEState
@@ -435,7 +439,7 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 		}
 	}
 	var follow []string
-	err := database.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	write := func(tx *sqlx.Tx) error {
 		if len(changes) > 0 {
 			evses := s.evses.WithTx(tx)
 			// The station rows and the OCPI publication follow after the commit, off the
@@ -454,7 +458,17 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 		}
 		// A 1.6 session has no charging state of its own: its connector's status is it.
 		return s.sessions.WithTx(tx).RecordEVSEStates(ctx, states)
-	})
+	}
+	// The batch locks the station rows only of stations it changes several EVSEs of
+	// (evse.Store.SetStatuses). Two batches of one station can still meet while the station
+	// moves to another node; PostgreSQL then rolls one back, which is written again rather
+	// than answered with an error.
+	err := database.InTx(ctx, s.db, write)
+	for attempt := 1; attempt < statusWriteAttempts && database.IsDeadlock(err); attempt++ {
+		s.log.Warn("statuses: a batch met another writer's locks, writing it again", "reports", len(rs), "err", err)
+		follow = nil
+		err = database.InTx(ctx, s.db, write)
+	}
 	if err == nil {
 		s.followers.add(follow...)
 	}

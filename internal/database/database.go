@@ -73,6 +73,7 @@ const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
 	codeCheckViolation      = "23514"
+	codeDeadlockDetected    = "40P01"
 )
 
 // IsUniqueViolation reports whether err is a unique-constraint violation, of constraint when
@@ -89,6 +90,13 @@ func IsUniqueViolation(err error, constraint string) bool {
 func IsForeignKeyViolation(err error) bool {
 	var pqErr *pq.Error
 	return errors.As(err, &pqErr) && pqErr.Code == codeForeignKeyViolation
+}
+
+// IsDeadlock reports whether err is PostgreSQL breaking a deadlock: the transaction was
+// rolled back and may be run again.
+func IsDeadlock(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == codeDeadlockDetected
 }
 
 // Translate wraps err with apperr.Unavailable when it means the database cannot be reached
