@@ -35,7 +35,9 @@ func registry(n int, during func(page []ChargeStation)) pageReader {
 
 // TestWarmUpKeepsNoAnswerOfAStationChangedWhileItsPageWasRead: a change heard while a
 // warm-up's page is read (the page may hold the station as it was before) leaves that
-// station out of the cache; the page's other stations are kept.
+// station out of the cache; the other stations are kept. A change is heard per shard of the
+// cache (an epoch per shard), so a station of the same page that shares the changed
+// station's shard may be left out too: that costs one read later, never a stale answer.
 func TestWarmUpKeepsNoAnswerOfAStationChangedWhileItsPageWasRead(t *testing.T) {
 	c := enabledCache(1 << 20)
 	changed := "CS-00003"
@@ -47,10 +49,15 @@ func TestWarmUpKeepsNoAnswerOfAStationChangedWhileItsPageWasRead(t *testing.T) {
 	if err != nil || read != 10 {
 		t.Fatalf("warm-up read %d stations (%v), want all 10", read, err)
 	}
+	samePage := func(id string) bool { return id >= "CS-00000" && id <= "CS-00003" } // pages of 4
 	for i := range 10 {
 		id := fmt.Sprintf("CS-%05d", i)
-		if _, ok := c.Lookup(id); ok == (id == changed) {
-			t.Errorf("%s: in the cache %v after the warm-up, want %v", id, ok, id != changed)
+		_, ok := c.Lookup(id)
+		switch {
+		case id == changed && ok:
+			t.Errorf("%s: in the cache after the warm-up although it changed while its page was read", id)
+		case id != changed && !ok && !(samePage(id) && c.shardIndex(id) == c.shardIndex(changed)):
+			t.Errorf("%s: not in the cache after the warm-up, want it kept", id)
 		}
 	}
 	if _, warmUps := c.WarmStats(); warmUps != 1 {

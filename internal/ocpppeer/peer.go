@@ -553,6 +553,27 @@ func (p *Peer) WaitEvents(name string, n int) {
 	})
 }
 
+// WaitEventsWhileOpen is WaitEvents for events that only an open connection brings (pongs,
+// CALLs): it fails at once, saying how the socket closed, when it closes first.
+func (p *Peer) WaitEventsWhileOpen(name string, n int) {
+	p.tb.Helper()
+	e := p.WaitEvent(fmt.Sprintf("%d %s event(s)", n, name), func(e Event) bool {
+		if e.Event == "close" {
+			return true
+		}
+		count := 0
+		for _, e := range p.events {
+			if e.Event == name {
+				count++
+			}
+		}
+		return count >= n
+	})
+	if e.Event == "close" {
+		p.tb.Fatalf("ocpppeer: the socket closed (code %d, %q) while waiting for %d %s event(s)", e.Code, e.Reason, n, name)
+	}
+}
+
 // WaitClosed waits until the station's socket has closed and returns the close event.
 func (p *Peer) WaitClosed() Event {
 	p.tb.Helper()
