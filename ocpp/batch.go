@@ -9,7 +9,7 @@ import (
 
 // BatchStats are the running counts of one of the gateway's batchers, for metrics.
 type BatchStats struct {
-	Pending int64 // entries waiting to be written now
+	Pending int64 // entries waiting to be written now, those being written included
 	Flushes int64 // registry calls made
 	Items   int64 // entries handed to the registry (including those of failed calls)
 	Failed  int64 // entries of registry calls that failed
@@ -49,8 +49,12 @@ type messageBatcher struct {
 	buf          []Message
 	dropped      int   // since the last flush, for its warning
 	droppedTotal int64 // since the start, for metrics
-	kick         chan struct{}
-	counts       flushCounts
+	// writing counts the frames of the flush under way not yet handed back by the registry:
+	// they are still pending for metrics, which would otherwise see them nowhere.
+	writing int
+	kick    chan struct{}
+	// counts changes under mu, with writing, so that stats sees each frame once.
+	counts flushCounts
 }
 
 func newMessageBatcher(s *Server) *messageBatcher {
@@ -98,6 +102,7 @@ func (b *messageBatcher) flush() {
 	b.mu.Lock()
 	batch := b.buf
 	b.buf = nil
+	b.writing = len(batch)
 	dropped := b.dropped
 	b.dropped = 0
 	b.mu.Unlock()
@@ -110,7 +115,10 @@ func (b *messageBatcher) flush() {
 		ctx, cancel := b.s.registryCtx()
 		err := b.s.reg.AppendMessages(ctx, batch[:n])
 		cancel()
+		b.mu.Lock()
+		b.writing -= n
 		b.counts.done(n, err)
+		b.mu.Unlock()
 		if err != nil {
 			b.s.log.Error("ocpp: append message log; keeping the frames to try again", "frames", len(batch), "err", err)
 			b.requeue(batch)
@@ -125,6 +133,7 @@ func (b *messageBatcher) flush() {
 func (b *messageBatcher) requeue(failed []Message) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.writing = 0
 	b.buf = append(failed[:len(failed):len(failed)], b.buf...)
 	if over := len(b.buf) - b.s.cfg.MessageLogMaxPending; over > 0 {
 		b.buf = b.buf[:b.s.cfg.MessageLogMaxPending]
@@ -135,24 +144,26 @@ func (b *messageBatcher) requeue(failed []Message) {
 
 func (b *messageBatcher) stats() BatchStats {
 	b.mu.Lock()
-	pending, dropped := len(b.buf), b.droppedTotal
-	b.mu.Unlock()
-	return BatchStats{Pending: int64(pending), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
-		Failed: b.counts.failed.Load(), Dropped: dropped}
+	defer b.mu.Unlock()
+	return BatchStats{Pending: int64(len(b.buf) + b.writing), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
+		Failed: b.counts.failed.Load(), Dropped: b.droppedTotal}
 }
 
 // latestBatcher coalesces entries per station (the newest wins) and writes them
 // periodically, every HeartbeatFlushInterval: heartbeats and login failures, which may come
 // many times a minute per station but of which only the last matters.
 type latestBatcher[T any] struct {
-	s      *Server
-	name   string
-	write  func(context.Context, []T) error
-	key    func(T) string
-	newer  func(a, b T) bool
-	mu     sync.Mutex
-	last   map[string]T
-	counts flushCounts
+	s     *Server
+	name  string
+	write func(context.Context, []T) error
+	key   func(T) string
+	newer func(a, b T) bool
+	mu    sync.Mutex
+	last  map[string]T
+	// writing counts the entries of the flush under way, pending for metrics until the
+	// registry answers; counts changes under mu with it, so that stats sees each entry once.
+	writing int
+	counts  flushCounts
 	// dropped counts entries refused because latestBatcherMax stations were waiting: only
 	// reachable for entries of stations that may not exist (login failures of made-up
 	// identities), as each connected station holds one entry at most.
@@ -167,9 +178,13 @@ func newLatestBatcher[T any](s *Server, name string, write func(context.Context,
 }
 
 func (b *latestBatcher[T]) add(e T) {
-	k := b.key(e)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.addLocked(e)
+}
+
+func (b *latestBatcher[T]) addLocked(e T) {
+	k := b.key(e)
 	if prev, ok := b.last[k]; ok {
 		if !b.newer(prev, e) {
 			b.last[k] = e
@@ -212,23 +227,26 @@ func (b *latestBatcher[T]) flush() {
 		es = append(es, e)
 	}
 	clear(b.last)
+	b.writing = len(es)
 	b.mu.Unlock()
 	ctx, cancel := b.s.registryCtx()
 	defer cancel()
 	err := b.write(ctx, es)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.writing = 0
 	b.counts.done(len(es), err)
 	if err != nil {
 		b.s.log.Error("ocpp: record "+b.name+"; keeping them to try again", "stations", len(es), "err", err)
 		for _, e := range es {
-			b.add(e)
+			b.addLocked(e)
 		}
 	}
 }
 
 func (b *latestBatcher[T]) stats() BatchStats {
 	b.mu.Lock()
-	pending := len(b.last)
-	b.mu.Unlock()
-	return BatchStats{Pending: int64(pending), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
+	defer b.mu.Unlock()
+	return BatchStats{Pending: int64(len(b.last) + b.writing), Flushes: b.counts.flushes.Load(), Items: b.counts.items.Load(),
 		Failed: b.counts.failed.Load(), Dropped: b.dropped.Load()}
 }

@@ -184,3 +184,50 @@ func TestObserverUnset(t *testing.T) {
 		t.Errorf("BatchStats names = %s", got)
 	}
 }
+
+// TestBatchStatsCountWhatIsBeingWritten: frames and heartbeats handed to a registry that has
+// not answered yet are still pending in BatchStats, not missing from both of its counts (the
+// metrics' evroam_batch_pending_items and evroam_batch_items_total); once written they are
+// counted as written, once.
+func TestBatchStatsCountWhatIsBeingWritten(t *testing.T) {
+	e := newEnv(t, ocpp.Config{})
+	messagesEntered, releaseMessages := e.reg.Stall("AppendMessages")
+	heartbeatsEntered, releaseHeartbeats := e.reg.Stall("RecordHeartbeats")
+	t.Cleanup(releaseMessages) // before the server's own cleanup, which flushes
+	t.Cleanup(releaseHeartbeats)
+	e.reg.AddStation("CP-1", 0, "", true)
+	p := ocpppeer.Start(t)
+	e.connect(t, p, versions[0], "CP-1", "")
+	p.MustCall("Heartbeat", nil)
+
+	for _, w := range []struct {
+		batcher string
+		entered <-chan struct{}
+	}{{"message_log", messagesEntered}, {"heartbeats", heartbeatsEntered}} {
+		select {
+		case <-w.entered:
+		case <-time.After(waitTimeout):
+			t.Fatalf("%s: no flush reached the registry", w.batcher)
+		}
+		if st := e.srv.BatchStats()[w.batcher]; st.Pending < 1 || st.Items != 0 {
+			t.Errorf("%s while its flush waits for the registry: %+v, want the entries pending and none written", w.batcher, st)
+		}
+	}
+	releaseMessages()
+	releaseHeartbeats()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		stats := e.srv.BatchStats()
+		log, beats := stats["message_log"], stats["heartbeats"]
+		if log.Pending == 0 && beats.Pending == 0 {
+			if log.Items < 2 || beats.Items != 1 {
+				t.Errorf("after the flushes: %+v, want the frames and the one heartbeat written", stats)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("batch stats %+v: still pending after the registry answered", stats)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

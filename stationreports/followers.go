@@ -31,12 +31,15 @@ type statusFollower struct {
 
 	mu      sync.Mutex
 	pending map[string]struct{}
-	busy    bool
-	waiters []chan struct{} // closed when nothing is pending or being followed
-	wake    chan struct{}   // capacity 1
-	closing chan struct{}
-	closed  sync.Once
-	done    chan struct{}
+	// following counts the stations taken for the round under way and not yet followed:
+	// stats.Pending includes them, so that a scrape during a round sees them.
+	following int
+	busy      bool
+	waiters   []chan struct{} // closed when nothing is pending or being followed
+	wake      chan struct{}   // capacity 1
+	closing   chan struct{}
+	closed    sync.Once
+	done      chan struct{}
 }
 
 const (
@@ -64,21 +67,33 @@ func (f *statusFollower) add(ids ...string) {
 	if len(ids) == 0 {
 		return
 	}
-	f.requeue(ids)
+	f.mu.Lock()
+	for _, id := range ids {
+		f.pending[id] = struct{}{}
+	}
+	f.stats.Pending.Store(int64(len(f.pending) + f.following))
+	f.mu.Unlock()
 	select {
 	case f.wake <- struct{}{}:
 	default:
 	}
 }
 
-// requeue puts stations back into the pending set without waking the follower.
-func (f *statusFollower) requeue(ids []string) {
+// chunkDone counts a chunk of the round under way as done and puts back those of its
+// stations to follow again (held or failed) in the pending set, without waking the follower.
+func (f *statusFollower) chunkDone(chunk, again []string, err error) {
 	f.mu.Lock()
-	for _, id := range ids {
+	defer f.mu.Unlock()
+	f.following -= len(chunk)
+	for _, id := range again {
 		f.pending[id] = struct{}{}
 	}
-	f.stats.Pending.Store(int64(len(f.pending)))
-	f.mu.Unlock()
+	f.stats.Pending.Store(int64(len(f.pending) + f.following))
+	f.stats.Flushes.Add(1)
+	f.stats.Items.Add(int64(len(chunk)))
+	if err != nil {
+		f.stats.Failed.Add(int64(len(chunk)))
+	}
 }
 
 // take returns every pending station, in id order, and marks the follower busy; with
@@ -99,7 +114,7 @@ func (f *statusFollower) take() []string {
 		ids = append(ids, id)
 	}
 	clear(f.pending)
-	f.stats.Pending.Store(0)
+	f.following = len(ids)
 	f.busy = true
 	slices.Sort(ids)
 	return ids
@@ -121,25 +136,20 @@ func (f *statusFollower) run() {
 			}
 		}
 		failed, followed := false, 0
-		var again []string
 		for chunk := range slices.Chunk(ids, followChunk) {
 			ctx, cancel := context.WithTimeout(context.Background(), followTimeout)
 			held, err := f.follow(ctx, chunk)
 			cancel()
-			f.stats.Flushes.Add(1)
-			f.stats.Items.Add(int64(len(chunk)))
 			if err != nil {
-				f.stats.Failed.Add(int64(len(chunk)))
+				f.chunkDone(chunk, chunk, err)
 				f.log.Error("follow the statuses of stations", "stations", len(chunk), "err", err)
-				again = append(again, chunk...)
 				failed = true
 				continue
 			}
-			again = append(again, held...)
+			f.chunkDone(chunk, held, nil)
 			followed += len(chunk) - len(held)
 			f.changed(chunk...)
 		}
-		f.requeue(again)
 		wait := time.Duration(0)
 		switch {
 		case failed:

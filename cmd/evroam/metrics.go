@@ -190,7 +190,7 @@ var (
 
 	descConnected = prometheus.NewDesc("evroam_ocpp_connected_stations", "Stations connected to this node's gateway, by protocol version (Ocpp16, Ocpp201).", []string{"protocol"}, nil)
 
-	descBatchPending = prometheus.NewDesc("evroam_batch_pending_items", "Items waiting in a batcher now (connections, statuses, status_followers, sessions, station_sessions, station_creates, message_log, heartbeats, ...).", []string{"batcher"}, nil)
+	descBatchPending = prometheus.NewDesc("evroam_batch_pending_items", "Items waiting in a batcher now, those being written included (connections, statuses, status_followers, sessions, station_sessions, station_creates, message_log, heartbeats, ...).", []string{"batcher"}, nil)
 	descBatchFlushes = prometheus.NewDesc("evroam_batch_flushes_total", "Batches a batcher wrote (one statement or transaction each).", []string{"batcher"}, nil)
 	descBatchItems   = prometheus.NewDesc("evroam_batch_items_total", "Items a batcher handed to the database, failed ones included.", []string{"batcher"}, nil)
 	descBatchFailed  = prometheus.NewDesc("evroam_batch_failed_items_total", "Items whose write failed.", []string{"batcher"}, nil)

@@ -69,7 +69,7 @@ type Stats struct {
 	Flushes atomic.Int64 // flushes done
 	Items   atomic.Int64 // items written (including failed ones)
 	Failed  atomic.Int64 // items whose flush failed
-	Pending atomic.Int64 // items waiting now
+	Pending atomic.Int64 // items waiting now, those of flushes under way included
 }
 
 type shard[T any] struct {
@@ -181,11 +181,12 @@ func (b *Batcher[T]) run(s *shard[T]) {
 		for _, r := range reqs {
 			items = append(items, r.item)
 		}
-		b.stats.Pending.Add(-int64(len(reqs)))
 		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.FlushTimeout)
 		err := b.flush(ctx, items)
 		cancel()
 		b.stats.Flushes.Add(1)
+		// Pending until written: a scrape during the flush sees them waiting, not nowhere.
+		b.stats.Pending.Add(-int64(len(reqs)))
 		b.stats.Items.Add(int64(len(items)))
 		var each PerItem
 		switch {

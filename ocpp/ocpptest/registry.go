@@ -44,6 +44,7 @@ type Registry struct {
 	Decisions      map[string]ocpp.IDTokenInfo
 
 	nextTx int
+	stalls map[string]stall // by method (Stall)
 }
 
 // Disconnect is one RecordDisconnect call.
@@ -134,8 +135,45 @@ func (r *Registry) MessagesOf(identity string) []ocpp.Message {
 	return out
 }
 
+// Stall makes every call of method wait, before it takes effect, until release is called
+// (release may be called more than once): a registry call that takes its time, as a
+// database under load does. entered receives once for each call that starts waiting.
+func (r *Registry) Stall(method string) (entered <-chan struct{}, release func()) {
+	st := stall{entered: make(chan struct{}, 64), release: make(chan struct{})}
+	r.mu.Lock()
+	if r.stalls == nil {
+		r.stalls = map[string]stall{}
+	}
+	r.stalls[method] = st
+	r.mu.Unlock()
+	var once sync.Once
+	return st.entered, func() {
+		once.Do(func() {
+			r.mu.Lock()
+			delete(r.stalls, method)
+			r.mu.Unlock()
+			close(st.release)
+		})
+	}
+}
+
+type stall struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
 // record runs fn under the lock, notes the event and wakes waiters.
 func (r *Registry) record(method, identity string, fn func()) error {
+	r.mu.Lock()
+	st, stalled := r.stalls[method]
+	r.mu.Unlock()
+	if stalled {
+		select {
+		case st.entered <- struct{}{}:
+		default:
+		}
+		<-st.release
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if fn != nil {
