@@ -520,6 +520,9 @@ func runEndpointCases(t *testing.T, v version, cases []endpointCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			id := fmt.Sprintf("CP-%s-%02d", strings.ReplaceAll(v.name, ".", ""), i)
+			// The recorders are the package's, and outlive a run (go test -count=N).
+			installed.forget(id)
+			reserved.forget(id)
 			p := e.connect(t, e.ocppURL, v, id)
 			p.OnCall(tc.action, tc.answer)
 			method := tc.method

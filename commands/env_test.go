@@ -207,6 +207,12 @@ func (r *certRecorder) RecordInstalled(_ context.Context, identity string, c com
 	return nil
 }
 
+func (r *certRecorder) forget(identity string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, identity)
+}
+
 func (r *certRecorder) of(identity string) []commands.InstalledCertificate {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -239,6 +245,13 @@ func (r *reservationRecorder) Cancel(_ context.Context, station string, id int, 
 	}
 	r.cancelled[station] = append(r.cancelled[station], id)
 	return true, nil
+}
+
+func (r *reservationRecorder) forget(station string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, station)
+	delete(r.cancelled, station)
 }
 
 func (r *reservationRecorder) of(station string) ([]reservations.Reservation, []int) {
