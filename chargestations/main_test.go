@@ -273,7 +273,7 @@ type uuidT = uuid.UUID
 // setStatus records one status report as the gateway does (evse.Store.SetStatuses with one
 // entry); an EVSE the station does not have is evse.ErrNotFound.
 func (e *env) setStatus(id string, seq int, ocppStatus string, status schema.Status, at time.Time) error {
-	found, _, err := e.EVSEs.SetStatuses(e.T.Context(), []evse.StatusChange{{Identity: id, SequenceNumber: seq,
+	found, _, _, err := e.EVSEs.SetStatuses(e.T.Context(), []evse.StatusChange{{Identity: id, SequenceNumber: seq,
 		OCPPStatus: ocppStatus, Status: status, At: at}})
 	if err != nil {
 		return err

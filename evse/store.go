@@ -425,7 +425,11 @@ type StatusChange struct {
 // of that station's and cannot close a cycle with the other writers. One that changes
 // several EVSEs of a station could (holding one while waiting for another that a writer
 // holding the station takes in a different order), so it still locks those stations first.
-func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []string, error) {
+//
+// When the followers are deferred, the stations it changed are also recorded as owed a
+// follow-up (migration 0038), in the same statement; owed is that record's id, for
+// SettleFollowUps once they were followed (0 when nothing changed, or nothing is deferred).
+func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) (found []bool, changed []string, owed int64, err error) {
 	n := len(cs)
 	ids, ocpp, ocpi, seqs, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]time.Time, n)
 	for i, c := range cs {
@@ -456,35 +460,50 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) ([]bool, []s
 		-- unless the transaction deferred it (DeferStatusFollowers, migration 0035).
 		UPDATE evses e SET ocpp_status = t.ocpp, status = t.ocpi, last_updated = t.at
 		FROM target t WHERE e.uid = t.uid AND t.differs
+	)`
+	const result = `
+	SELECT id, seq, differs, NULL::bigint AS owed FROM target ORDER BY id`
+	// The deferred followers' debt, recorded by the statement that makes it.
+	const owing = `, owed AS (
+		INSERT INTO evse_status_follow_ups_owed (station_ids)
+		SELECT array_agg(DISTINCT id) FROM target WHERE differs HAVING count(*) > 0
+		RETURNING id
 	)
-	SELECT id, seq, differs FROM target ORDER BY id`
-	var rows []struct {
-		ID      string `db:"id"`
-		Seq     int    `db:"seq"`
-		Differs bool   `db:"differs"`
+	SELECT id, seq, differs, (SELECT id FROM owed) AS owed FROM target ORDER BY id`
+	query := q + result
+	if s.followersDeferred {
+		query = q + owing
 	}
-	err := sqlx.SelectContext(ctx, s.q, &rows, q, pq.Array(ids), pq.Array(seqs), pq.Array(ocpp), pq.Array(ocpi), pq.Array(ats),
+	var rows []struct {
+		ID      string        `db:"id"`
+		Seq     int           `db:"seq"`
+		Differs bool          `db:"differs"`
+		Owed    sql.NullInt64 `db:"owed"`
+	}
+	err = sqlx.SelectContext(ctx, s.q, &rows, query, pq.Array(ids), pq.Array(seqs), pq.Array(ocpp), pq.Array(ocpi), pq.Array(ats),
 		pq.Array(lock))
 	if err != nil {
-		return nil, nil, fmt.Errorf("set %d statuses: %w", n, database.Translate(err))
+		return nil, nil, 0, fmt.Errorf("set %d statuses: %w", n, database.Translate(err))
 	}
 	type key struct {
 		id  string
 		seq int
 	}
 	known := make(map[key]bool, len(rows))
-	var changed []string
 	for _, r := range rows {
 		known[key{r.ID, r.Seq}] = true
 		if r.Differs && (len(changed) == 0 || changed[len(changed)-1] != r.ID) {
 			changed = append(changed, r.ID)
 		}
+		if r.Owed.Valid {
+			owed = r.Owed.Int64
+		}
 	}
-	out := make([]bool, n)
+	found = make([]bool, n)
 	for i, c := range cs {
-		out[i] = known[key{c.Identity, c.SequenceNumber}]
+		found[i] = known[key{c.Identity, c.SequenceNumber}]
 	}
-	return out, changed, nil
+	return found, changed, owed, nil
 }
 
 // stationsOfSeveralEVSEs returns the stations that cs reports more than one EVSE of, in id

@@ -109,7 +109,7 @@ func (c *costBench) statement(tb testing.TB, setup, kind string) {
 		for k := range batch {
 			batch[k] = evse.StatusChange{Identity: costStation(k), SequenceNumber: seq, OCPPStatus: ocpp, Status: status, At: time.Now()}
 		}
-		if _, _, err := c.e.evses.SetStatuses(ctx, batch); err != nil {
+		if _, _, _, err := c.e.evses.SetStatuses(ctx, batch); err != nil {
 			tb.Fatal(err)
 		}
 	case "Presence500":

@@ -68,7 +68,7 @@ func TestStatusFollowersDeferred(t *testing.T) {
 	if err := store.DeferStatusFollowers(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	found, changed, err := store.SetStatuses(t.Context(), []evse.StatusChange{
+	found, changed, _, err := store.SetStatuses(t.Context(), []evse.StatusChange{
 		{Identity: "FS-1", SequenceNumber: 2, OCPPStatus: "Charging", Status: schema.StatusCharging, At: received},
 		{Identity: "FS-2", SequenceNumber: 1, OCPPStatus: "Faulted", Status: schema.StatusOutOfOrder, At: received},
 		{Identity: "FS-2", SequenceNumber: 7, OCPPStatus: "Faulted", Status: schema.StatusOutOfOrder, At: received},

@@ -593,7 +593,7 @@ func (e *env) deployState(stationID, state string) {
 // setStatus reports an EVSE status the way the OCPP gateway does.
 func (e *env) setStatus(stationID string, seq int, ocpp string, status schema.Status) {
 	e.t.Helper()
-	found, _, err := e.evses.SetStatuses(e.t.Context(), []evse.StatusChange{{Identity: stationID, SequenceNumber: seq,
+	found, _, _, err := e.evses.SetStatuses(e.t.Context(), []evse.StatusChange{{Identity: stationID, SequenceNumber: seq,
 		OCPPStatus: ocpp, Status: status, At: time.Now()}})
 	if err != nil || !found[0] {
 		e.t.Fatalf("set status of %s EVSE %d: found %v, %v", stationID, seq, found, err)

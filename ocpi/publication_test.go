@@ -201,7 +201,7 @@ func (e *env) churn(ctx context.Context, t *testing.T, n int, next *int, changes
 				s := statuses[r.IntN(len(statuses))]
 				batch = append(batch, evse.StatusChange{Identity: site(), SequenceNumber: 1 + r.IntN(2), OCPPStatus: s.ocpp, Status: s.ocpi, At: time.Now()})
 			}
-			_, _, err = e.evses.SetStatuses(ctx, batch)
+			_, _, _, err = e.evses.SetStatuses(ctx, batch)
 		case 2:
 			_, err = e.db.ExecContext(ctx, `UPDATE charge_stations SET connectivity_status = CASE WHEN connectivity_status = 'Offline' THEN 'Online' ELSE 'Offline' END WHERE id = ANY($1)`,
 				fmt.Sprintf("{%s,%s,%s}", site(), site(), site()))
@@ -548,7 +548,7 @@ func TestPullWindowShrinks(t *testing.T) {
 		for i := range 30 {
 			batch = append(batch, evse.StatusChange{Identity: fmt.Sprintf("WS-S%04d", i), SequenceNumber: 1, OCPPStatus: "Charging", Status: "CHARGING", At: time.Now()})
 		}
-		if _, _, err := e.evses.SetStatuses(t.Context(), batch); err != nil {
+		if _, _, _, err := e.evses.SetStatuses(t.Context(), batch); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -604,7 +604,7 @@ func TestConcurrentPublishersNeverDeadlock(t *testing.T) {
 						cs = append(cs, evse.StatusChange{Identity: id, SequenceNumber: 1 + rnd.IntN(2), OCPPStatus: "x", Status: s, At: time.Now()})
 					}
 				}
-				if _, _, err := e.evses.SetStatuses(t.Context(), cs); err != nil {
+				if _, _, _, err := e.evses.SetStatuses(t.Context(), cs); err != nil {
 					errs <- err
 					return
 				}

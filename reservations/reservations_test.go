@@ -74,7 +74,7 @@ func TestReservedUntilExpiry(t *testing.T) {
 		t.Errorf("station answer cache told %v, want CS-1", *changed)
 	}
 	// The station says Available (the gateway's status write): the EVSE stays RESERVED.
-	if _, _, err := evse.NewStore(db).SetStatuses(ctx, []evse.StatusChange{{Identity: "CS-1", SequenceNumber: 2, OCPPStatus: "Available",
+	if _, _, _, err := evse.NewStore(db).SetStatuses(ctx, []evse.StatusChange{{Identity: "CS-1", SequenceNumber: 2, OCPPStatus: "Available",
 		Status: schema.Status("AVAILABLE"), At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
@@ -82,14 +82,14 @@ func TestReservedUntilExpiry(t *testing.T) {
 		t.Errorf("after the station reported Available: %s, want RESERVED", s)
 	}
 	// Faulted still shows.
-	if _, _, err := evse.NewStore(db).SetStatuses(ctx, []evse.StatusChange{{Identity: "CS-1", SequenceNumber: 2, OCPPStatus: "Faulted",
+	if _, _, _, err := evse.NewStore(db).SetStatuses(ctx, []evse.StatusChange{{Identity: "CS-1", SequenceNumber: 2, OCPPStatus: "Faulted",
 		Status: schema.Status("OUTOFORDER"), At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	if s := evseStatus(t, db, 2); s != "OUTOFORDER" {
 		t.Errorf("after the station reported Faulted: %s, want OUTOFORDER", s)
 	}
-	if _, _, err := evse.NewStore(db).SetStatuses(ctx, []evse.StatusChange{{Identity: "CS-1", SequenceNumber: 2, OCPPStatus: "Available",
+	if _, _, _, err := evse.NewStore(db).SetStatuses(ctx, []evse.StatusChange{{Identity: "CS-1", SequenceNumber: 2, OCPPStatus: "Available",
 		Status: schema.Status("AVAILABLE"), At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}

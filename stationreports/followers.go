@@ -23,14 +23,29 @@ import (
 // a status batch that changes several of its EVSEs) is not waited for but followed in the next round. A failed follow keeps its stations for the next
 // attempt (after a pause that grows to followRetryMax). If the node stops first, a node that
 // starts finds them (Service.FollowLaggingStatuses).
+//
+// Each status batch that leaves stations to it recorded them as owed in its transaction
+// (evse.Store.SetStatuses, migration 0038). The follower counts, per record, its stations
+// not yet followed since; a record whose stations all were is settled (deleted) after the
+// round, in one statement. So the records left are those of follow-ups not done, which is
+// what a node that starts reads instead of every EVSE.
 type statusFollower struct {
 	follow  func(ctx context.Context, ids []string) (skipped []string, err error)
+	settle  func(ctx context.Context, owed []int64) error
 	changed func(ids ...string)
 	log     *slog.Logger
 	stats   batch.Stats
 
 	mu      sync.Mutex
 	pending map[string]struct{}
+	// stationOwes holds, per pending station, the records its next follow settles a share
+	// of; roundOwes the same for the stations of the round under way. owedLeft counts, per
+	// record, its stations not followed yet; settled are records all of whose stations
+	// were, to delete.
+	stationOwes map[string][]int64
+	roundOwes   map[string][]int64
+	owedLeft    map[int64]int
+	settled     []int64
 	// following counts the stations taken for the round under way and not yet followed:
 	// stats.Pending includes them, so that a scrape during a round sees them.
 	following int
@@ -55,21 +70,28 @@ const (
 	followRetryMax = 5 * time.Second
 )
 
-func newStatusFollower(follow func(ctx context.Context, ids []string) ([]string, error), changed func(ids ...string), log *slog.Logger) *statusFollower {
-	f := &statusFollower{follow: follow, changed: changed, log: log, pending: map[string]struct{}{},
+func newStatusFollower(follow func(ctx context.Context, ids []string) ([]string, error), settle func(ctx context.Context, owed []int64) error,
+	changed func(ids ...string), log *slog.Logger) *statusFollower {
+	f := &statusFollower{follow: follow, settle: settle, changed: changed, log: log, pending: map[string]struct{}{},
+		stationOwes: map[string][]int64{}, roundOwes: map[string][]int64{}, owedLeft: map[int64]int{},
 		wake: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
 	go f.run()
 	return f
 }
 
-// add hands stations whose statuses were written over to be followed.
-func (f *statusFollower) add(ids ...string) {
+// add hands stations whose statuses were written over to be followed; owed is the record of
+// them (0: none), settled once each of them was followed.
+func (f *statusFollower) add(owed int64, ids ...string) {
 	if len(ids) == 0 {
 		return
 	}
 	f.mu.Lock()
 	for _, id := range ids {
 		f.pending[id] = struct{}{}
+		if owed != 0 && !slices.Contains(f.stationOwes[id], owed) {
+			f.stationOwes[id] = append(f.stationOwes[id], owed)
+			f.owedLeft[owed]++
+		}
 	}
 	f.stats.Pending.Store(int64(len(f.pending) + f.following))
 	f.mu.Unlock()
@@ -87,6 +109,19 @@ func (f *statusFollower) chunkDone(chunk, again []string, err error) {
 	f.following -= len(chunk)
 	for _, id := range again {
 		f.pending[id] = struct{}{}
+		if owes := f.roundOwes[id]; len(owes) > 0 {
+			f.stationOwes[id] = append(f.stationOwes[id], owes...)
+			delete(f.roundOwes, id)
+		}
+	}
+	for _, id := range chunk { // those not put back were followed
+		for _, owed := range f.roundOwes[id] {
+			if f.owedLeft[owed]--; f.owedLeft[owed] <= 0 {
+				delete(f.owedLeft, owed)
+				f.settled = append(f.settled, owed)
+			}
+		}
+		delete(f.roundOwes, id)
 	}
 	f.stats.Pending.Store(int64(len(f.pending) + f.following))
 	f.stats.Flushes.Add(1)
@@ -112,6 +147,10 @@ func (f *statusFollower) take() []string {
 	ids := make([]string, 0, len(f.pending))
 	for id := range f.pending {
 		ids = append(ids, id)
+		if owes, ok := f.stationOwes[id]; ok {
+			f.roundOwes[id] = owes
+			delete(f.stationOwes, id)
+		}
 	}
 	clear(f.pending)
 	f.following = len(ids)
@@ -150,6 +189,9 @@ func (f *statusFollower) run() {
 			followed += len(chunk) - len(held)
 			f.changed(chunk...)
 		}
+		if !f.settleFollowed() {
+			failed = true
+		}
 		wait := time.Duration(0)
 		switch {
 		case failed:
@@ -167,6 +209,28 @@ func (f *statusFollower) run() {
 			}
 		}
 	}
+}
+
+// settleFollowed deletes the records of the follow-ups done; it reports false when that
+// failed (they are kept, to delete with the next).
+func (f *statusFollower) settleFollowed() bool {
+	f.mu.Lock()
+	owed := f.settled
+	f.settled = nil
+	f.mu.Unlock()
+	if len(owed) == 0 {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), followTimeout)
+	defer cancel()
+	if err := f.settle(ctx, owed); err != nil {
+		f.log.Error("settle the status follow-ups done", "records", len(owed), "err", err)
+		f.mu.Lock()
+		f.settled = append(f.settled, owed...)
+		f.mu.Unlock()
+		return false
+	}
+	return true
 }
 
 // caughtUp returns when every station handed over so far has been followed, or ctx ends.

@@ -3,6 +3,7 @@ package stationreports_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/evroam/evroam/stationreports"
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // TestStatusFollowUp: a status report is answered once its EVSE row and log entry are
@@ -79,10 +81,23 @@ func TestStatusFollowUp(t *testing.T) {
 		}
 	}
 
+	// owed returns the stations of the status follow-ups on record (migration 0038).
+	owed := func() []string {
+		t.Helper()
+		var ids []string
+		if err := e.DB.Select(&ids, `SELECT DISTINCT unnest(station_ids) FROM evse_status_follow_ups_owed ORDER BY 1`); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+
 	svc := newService()
 	report(svc, "CS-F1", "Charging")
 	report(svc, "CS-F2", "Available")
 	caughtUp(svc)
+	if left := owed(); len(left) != 0 {
+		t.Errorf("follow-ups on record after the follow-up: %v", left)
+	}
 	if row, own := shown("CS-F1"); row != "CHARGING" || own != "CHARGING" {
 		t.Fatalf("after the follow-up: the station row shows %s, the EVSE is %s", row, own)
 	}
@@ -104,7 +119,7 @@ func TestStatusFollowUp(t *testing.T) {
 	if err := deferred.DeferStatusFollowers(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := deferred.SetStatuses(t.Context(), []evse.StatusChange{{Identity: "CS-F2", SequenceNumber: 1,
+	if _, _, _, err := deferred.SetStatuses(t.Context(), []evse.StatusChange{{Identity: "CS-F2", SequenceNumber: 1,
 		OCPPStatus: "Faulted", Status: "OUTOFORDER", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +145,9 @@ func TestStatusFollowUp(t *testing.T) {
 	if row, own := shown("CS-F2"); row != "AVAILABLE" || own != "OUTOFORDER" {
 		t.Fatalf("while the row is held: the station row shows %s, the EVSE is %s", row, own)
 	}
+	if left := owed(); !slices.Equal(left, []string{"CS-F2"}) {
+		t.Errorf("follow-ups on record while the row is held: %v, want CS-F2's", left)
+	}
 	holder.Rollback()
 	caughtUp(svc)
 	if row, _ := shown("CS-F2"); row != "OUTOFORDER" {
@@ -152,6 +170,9 @@ func TestStatusFollowUp(t *testing.T) {
 	waitFailed(svc, 0)
 	if row, own := shown("CS-F1"); row != "CHARGING" || own != "OUTOFORDER" {
 		t.Fatalf("while the follow-up fails: the station row shows %s, the EVSE is %s", row, own)
+	}
+	if left := owed(); !slices.Equal(left, []string{"CS-F1"}) {
+		t.Errorf("follow-ups on record while one fails: %v, want CS-F1's", left)
 	}
 	mu.Lock()
 	if len(told) != 0 {
@@ -190,5 +211,98 @@ func TestStatusFollowUp(t *testing.T) {
 	}
 	if n, err := next.FollowLaggingStatuses(t.Context()); err != nil || n != 0 {
 		t.Errorf("lagging stations after the follow-up: %d (%v)", n, err)
+	}
+	if behind, err := evse.NewStore(e.DB).StatusFollowersBehind(t.Context()); err != nil || len(behind) != 0 {
+		t.Errorf("stations whose rows lag their EVSEs at the end: %v (%v)", behind, err)
+	}
+}
+
+// TestOwedFollowUpsSettledUnderLoad: many stations report at once while other transactions
+// hold some of their rows for a moment (the follow-up skips those and comes back). Once the
+// node caught up, every station row shows its EVSE's last status and no follow-up is left on
+// record: a record is settled only when each of its stations was followed after it, and
+// every record is settled once they all were.
+func TestOwedFollowUpsSettledUnderLoad(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, func(*sqlx.DB, *gin.RouterGroup) {})
+	const stations = 60
+	ids := make([]string, stations)
+	for i := range ids {
+		ids[i] = "CS-L" + strconv.Itoa(i)
+		apitest.InsertStation(t, e.DB, e.Root.ID, ids[i])
+		if _, err := e.DB.Exec(`INSERT INTO evses (uid, charge_station_id, evse_sequence_number, connectors, last_updated)
+			VALUES ($1 || '-1', $1, 1, '[]', now())`, ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := stationreports.NewService(e.DB, chargestations.NewStore(e.DB), evse.NewStore(e.DB), stationlogs.NewStore(e.DB),
+		sessions.NewStore(e.DB), nil, nil, nil, nil)
+	t.Cleanup(svc.Close)
+
+	// A holder takes a few station rows for a few milliseconds at a time until the reports end.
+	stop := make(chan struct{})
+	var holding sync.WaitGroup
+	holding.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tx, err := e.DB.Beginx()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := tx.Exec(`SELECT 1 FROM charge_stations WHERE id = ANY($1) FOR NO KEY UPDATE`,
+				pq.Array([]string{ids[i%stations], ids[(i*7)%stations]})); err != nil {
+				t.Error(err)
+			}
+			time.Sleep(2 * time.Millisecond)
+			tx.Rollback()
+		}
+	})
+	statuses := []string{"Available", "Charging", "Faulted", "Preparing"}
+	last := make([]string, stations)
+	var reporting sync.WaitGroup
+	for i := range stations {
+		reporting.Go(func() {
+			for n := range 12 {
+				st := statuses[(i+n)%len(statuses)]
+				if err := svc.RecordStatus(t.Context(), stationreports.StatusReport{Identity: ids[i], EVSESequence: 1,
+					OCPPStatus: st, At: time.Now()}); err != nil {
+					t.Errorf("report %s %s: %v", ids[i], st, err)
+					return
+				}
+				last[i] = st
+			}
+		})
+	}
+	reporting.Wait()
+	close(stop)
+	holding.Wait()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := svc.StatusFollowersCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		var row string
+		if err := e.DB.Get(&row, `SELECT evses_doc->0->>'ocpp_status' FROM charge_stations WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		if row != last[i] {
+			t.Errorf("%s: the station row shows %s, the last report was %s", id, row, last[i])
+		}
+	}
+	var left int
+	if err := e.DB.Get(&left, `SELECT count(*) FROM evse_status_follow_ups_owed`); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d follow-up records left after the node caught up", left)
+	}
+	if n, err := svc.FollowLaggingStatuses(t.Context()); err != nil || n != 0 {
+		t.Errorf("a node starting now would follow %d stations (%v), want none", n, err)
 	}
 }

@@ -123,7 +123,7 @@ func NewService(db *sqlx.DB, stations *chargestations.Store, evses *evse.Store, 
 	s.statuses = batch.New(batch.Config{Shards: 2, MaxBatch: 500}, func(r StatusReport) string { return s.locationOf(r.Identity) }, s.writeStatuses)
 	s.followers = newStatusFollower(func(ctx context.Context, ids []string) ([]string, error) {
 		return s.evses.FollowStatuses(ctx, ids, s.now())
-	}, s.changed, log)
+	}, s.evses.SettleFollowUps, s.changed, log)
 	s.sessionReports = batch.New(cfg, func(it sessionItem) string { return it.station() }, s.writeSessions)
 	s.firmware = batch.New(cfg, func(f stationlogs.FirmwareStatus) string { return f.StationID }, s.writeFirmwareStatuses)
 	s.diagnostics = batch.New(cfg, func(d diagnosticsStatus) string { return d.identity }, s.writeDiagnosticsStatuses)
@@ -439,6 +439,7 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 		}
 	}
 	var follow []string
+	var owed int64 // the record of follow (evse.Store.SetStatuses)
 	write := func(tx *sqlx.Tx) error {
 		if len(changes) > 0 {
 			evses := s.evses.WithTx(tx)
@@ -447,11 +448,11 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 			if err := evses.DeferStatusFollowers(ctx); err != nil {
 				return err
 			}
-			_, changed, err := evses.SetStatuses(ctx, changes)
+			_, changed, record, err := evses.SetStatuses(ctx, changes)
 			if err != nil {
 				return err
 			}
-			follow = changed
+			follow, owed = changed, record
 		}
 		if err := s.logs.WithTx(tx).AppendStatuses(ctx, entries); err != nil {
 			return err
@@ -466,11 +467,11 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 	err := database.InTx(ctx, s.db, write)
 	for attempt := 1; attempt < statusWriteAttempts && database.IsDeadlock(err); attempt++ {
 		s.log.Warn("statuses: a batch met another writer's locks, writing it again", "reports", len(rs), "err", err)
-		follow = nil
+		follow, owed = nil, 0
 		err = database.InTx(ctx, s.db, write)
 	}
 	if err == nil {
-		s.followers.add(follow...)
+		s.followers.add(owed, follow...)
 	}
 	return err
 }
@@ -481,17 +482,24 @@ func (s *Service) StatusFollowersCaughtUp(ctx context.Context) error {
 	return s.followers.caughtUp(ctx)
 }
 
-// FollowLaggingStatuses finds the stations whose station row or OCPI publication lag their
-// EVSEs' statuses, as a node that stopped between a status batch and its follow-up leaves
-// them, and follows them up. It reads every EVSE: a node runs it once, when it starts. It
-// returns how many stations it found.
+// FollowLaggingStatuses follows up the stations of every status follow-up on record, as a
+// node that stopped between a status batch and its follow-up leaves them (or another node
+// has in flight: following a station twice is harmless), and settles those records once it
+// has. A node runs it once, when it starts: it reads the few records, not the EVSEs
+// (migration 0038). It returns how many stations it found.
 func (s *Service) FollowLaggingStatuses(ctx context.Context) (int, error) {
-	ids, err := s.evses.StatusFollowersBehind(ctx)
+	owed, err := s.evses.OwedFollowUps(ctx)
 	if err != nil {
 		return 0, err
 	}
-	s.followers.add(ids...)
-	return len(ids), nil
+	stations := map[string]struct{}{}
+	for _, o := range owed {
+		s.followers.add(o.ID, o.StationIDs...)
+		for _, id := range o.StationIDs {
+			stations[id] = struct{}{}
+		}
+	}
+	return len(stations), nil
 }
 
 // AppendMessages appends frames of any number of stations to the message log, in order, in

@@ -213,7 +213,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		}()
 	}
 	// Status reports this node or another wrote while their follow-up (the station rows and
-	// the OCPI publication) was still pending when it stopped are followed up now.
+	// the OCPI publication) was still pending when it stopped are followed up now: they are
+	// on record until followed (migration 0038), so this reads a few rows, not every EVSE.
 	go func() {
 		n, err := reg.reports.FollowLaggingStatuses(listenCtx)
 		switch {
@@ -221,7 +222,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger) (*app, error) {
 		case err != nil:
 			log.Warn("finding the status reports left without their follow-up", "err", err)
 		case n > 0:
-			log.Info("following up status reports left by a stopped node", "stations", n)
+			log.Info("following up the status reports owed on record (left by a stopped node, or in flight on another)", "stations", n)
 		}
 	}()
 	// Reservations whose expiry passed end, and free their EVSEs, whether or not their station

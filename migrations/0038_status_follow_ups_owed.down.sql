@@ -1,0 +1,1 @@
+DROP TABLE evse_status_follow_ups_owed;
