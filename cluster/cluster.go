@@ -100,8 +100,11 @@ type Node struct {
 	server   *ocpp.Server           // set by Start, closed by Close
 	inner    ocpp.Registry          // what Registry wraps: told of disconnects found by sweepLeft
 	sessions map[string]heldSession // the stations this node holds
-	waiters  map[uuid.UUID]chan struct{}
-	closed   bool
+	// sessionsChanged is closed, and replaced, whenever sessions changes (sessionsChange):
+	// what awaitClaim waits on for a claim not registered yet.
+	sessionsChanged chan struct{}
+	waiters         map[uuid.UUID]chan struct{}
+	closed          bool
 }
 
 // Start is the constructor cmd/evroam calls: it joins the cluster as cfg.NodeID, creates
@@ -151,7 +154,7 @@ func New(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) (*Node,
 	cfg.CallURL = strings.TrimSuffix(cfg.CallURL, "/")
 	n := &Node{calls: newCallClient(),
 		cfg: cfg, db: db, prepared: database.Prepared(db), log: log.With("node", cfg.NodeID), channel: channelOf(cfg.NodeID),
-		sessions: map[string]heldSession{}, waiters: map[uuid.UUID]chan struct{}{},
+		sessions: map[string]heldSession{}, sessionsChanged: make(chan struct{}), waiters: map[uuid.UUID]chan struct{}{},
 	}
 	// Sessions left under this node id by an earlier run (one that crashed, or shut down
 	// just now) are left: their stations get ReconnectGrace to come back before they are
@@ -297,7 +300,7 @@ func (r sessionRegistry) RecordConnect(ctx context.Context, c ocpp.ConnectInfo) 
 // boot with the wrapped registry, so that the station's BootNotification is answered (and the
 // registry shows it booted) only once a command sent to any node reaches it.
 func (r sessionRegistry) RecordBoot(ctx context.Context, identity string, b ocpp.BootInfo) error {
-	if err := r.n.awaitClaim(ctx, identity); err != nil {
+	if err := r.n.awaitClaim(ctx, identity, b.Connection); err != nil {
 		return err
 	}
 	return r.Registry.RecordBoot(ctx, identity, b)
@@ -372,6 +375,7 @@ func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
 	defer close(claimed)
 	n.mu.Lock()
 	n.sessions[c.Identity] = heldSession{id: sid, connection: c.Connection, at: at, claimed: claimed}
+	n.sessionsChange()
 	n.mu.Unlock()
 	if err := n.sessionWrites.Write(ctx, sessionWrite{identity: c.Identity, claim: true, session: sid, protocol: c.ProtocolVersion, at: at.UTC()}); err != nil {
 		return fmt.Errorf("cluster: record session of %s: %w", c.Identity, err)
@@ -379,21 +383,54 @@ func (n *Node) claim(ctx context.Context, c ocpp.ConnectInfo) error {
 	return nil
 }
 
-// awaitClaim waits until the claim of the station's current connection to this node has been
-// written (at once when there is none: the station is not held here, or its claim is done).
-// A claim that failed is not waited for again: the connect reports that failure.
-func (n *Node) awaitClaim(ctx context.Context, identity string) error {
-	n.mu.Lock()
-	held, ok := n.sessions[identity]
-	n.mu.Unlock()
-	if !ok || held.claimed == nil {
-		return nil
-	}
-	select {
-	case <-held.claimed:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("cluster: wait for the claim of %s: %w", identity, ctx.Err())
+// sessionsChange wakes those waiting for a change of n.sessions (awaitClaim). n.mu is held.
+func (n *Node) sessionsChange() {
+	close(n.sessionsChanged)
+	n.sessionsChanged = make(chan struct{})
+}
+
+// awaitClaim waits until the claim of the station's connection numbered connection
+// (ocpp.ConnectInfo.Connection) to this node has been written, committed or failed (a claim
+// that failed is not waited for again: the connect reports that failure).
+//
+// The gateway records a connect in a goroutine of its own, after the connection it replaces
+// has recorded its end, so a BootNotification may arrive before that goroutine has
+// registered the claim (RecordConnect): the boot then waits for the registration too, as
+// long as the station is connected here and no later connection took its place. Without
+// this, a boot answered in that moment left a command sent through another node without an
+// owner to find (409). connection 0 (not known) waits only for a claim registered already.
+func (n *Node) awaitClaim(ctx context.Context, identity string, connection uint64) error {
+	for {
+		n.mu.Lock()
+		held, ok := n.sessions[identity]
+		changed := n.sessionsChanged
+		l := n.local
+		n.mu.Unlock()
+		switch {
+		case ok && (connection == 0 || held.connection == connection):
+			if held.claimed == nil {
+				return nil
+			}
+			select {
+			case <-held.claimed:
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("cluster: wait for the claim of %s: %w", identity, ctx.Err())
+			}
+		case connection == 0, ok && held.connection > connection:
+			return nil // nothing registered to wait for, or a later connection took the station's place
+		}
+		if l == nil {
+			return nil
+		}
+		if _, here := l.ProtocolOf(identity); !here {
+			return nil // the connection is gone
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: wait for the claim of %s: %w", identity, ctx.Err())
+		}
 	}
 }
 
@@ -401,6 +438,7 @@ func (n *Node) release(ctx context.Context, identity string) error {
 	n.mu.Lock()
 	held, ok := n.sessions[identity]
 	delete(n.sessions, identity)
+	n.sessionsChange()
 	n.mu.Unlock()
 	if !ok {
 		return nil
@@ -415,6 +453,7 @@ func (n *Node) leave(ctx context.Context, identity string, at time.Time) error {
 	n.mu.Lock()
 	held, ok := n.sessions[identity]
 	delete(n.sessions, identity)
+	n.sessionsChange()
 	n.mu.Unlock()
 	if !ok {
 		return nil
@@ -808,6 +847,7 @@ func (n *Node) drop(identity string, session uuid.UUID) {
 	held, ok := n.sessions[identity]
 	if ok && held.id == session {
 		delete(n.sessions, identity)
+		n.sessionsChange()
 	}
 	l := n.local
 	n.mu.Unlock()

@@ -421,6 +421,69 @@ func TestSessionRows(t *testing.T) {
 	}
 }
 
+// TestBootWaitsForItsConnectionsClaim: the gateway records a connect on a goroutine of its
+// own, after the connection it replaces has recorded its own connect, so a station's
+// BootNotification can arrive before its connection's claim is even registered. The boot is
+// not answered until that claim is committed: once it is, a command sent through any node
+// finds the connection the station booted on.
+func TestBootWaitsForItsConnectionsClaim(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	a := c.start(t, "node-a", time.Second)
+	c.addStation("CP-B", ocpp.ProtocolOCPP16, a)
+	session := func() string {
+		t.Helper()
+		var id string
+		if err := c.db.Get(&id, `SELECT session_id::text FROM station_sessions WHERE charge_station_id = 'CP-B'`); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	// The first connection is claimed, and then recorded slowly: the connection that replaces
+	// it records its connect, and makes its claim, only after that.
+	entered, release := a.reg.Stall("RecordConnect")
+	defer release()
+	p1 := ocpppeer.Start(t)
+	connect(t, p1, a.ocppURL, "CP-B", "ocpp1.6")
+	select {
+	case <-entered:
+	case <-time.After(waitTimeout):
+		t.Fatal("the first connect was never recorded")
+	}
+	waitOwner(t, c, "CP-B", "node-a")
+	first := session()
+
+	p2 := ocpppeer.Start(t)
+	connect(t, p2, a.ocppURL, "CP-B", "ocpp1.6")
+	booted := make(chan error, 1)
+	go func() {
+		_, err := p2.Call("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+		booted <- err
+	}()
+	select {
+	case err := <-booted:
+		t.Fatalf("the boot was answered (%v) before its connection was claimed", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-booted:
+		if err != nil {
+			t.Fatalf("boot: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("the boot was never answered")
+	}
+	if got := session(); got == first {
+		t.Errorf("when the boot was answered the station's session was still the first connection's (%s)", first)
+	}
+	p2.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	if status, body := post(t, a, "CP-B", "cache/clear", ``); status != http.StatusOK {
+		t.Fatalf("cache/clear right after the boot: %d %v", status, body)
+	}
+}
+
 // TestSupersededWhileListenerAway: a node whose listener was away when another node claimed
 // its station (the "drop" notification was lost) finds out once it listens again, and closes
 // the older connection.

@@ -20,7 +20,12 @@
 // so answered, only then too (sessionRegistry.RecordBoot). So once a station's boot is
 // answered, or the registry shows it Online or Onboarded, a command sent to any node finds
 // this one. Before, the two went side by side, and a command sent through another node
-// right after the boot could find no owner and get 409.
+// right after the boot could find no owner and get 409. The gateway records a connect on a
+// goroutine of its own (after the connection it replaces has recorded its connect), so a
+// boot can arrive before its connection's claim is even registered: the boot carries its
+// connection's number (ocpp.BootInfo.Connection), and awaitClaim waits for that
+// connection's claim, as long as the station is connected here and no later connection
+// took its place.
 //
 // # A station that moved
 //

@@ -123,6 +123,7 @@ func bootAccepted(ctx context.Context, c *conn, b BootInfo) (any, error) {
 	now := c.s.cfg.Now()
 	b.At = now
 	b.HeartbeatInterval = c.s.cfg.HeartbeatInterval
+	b.Connection = c.serial
 	if err := c.s.reg.RecordBoot(ctx, c.identity, b); err != nil {
 		return nil, err
 	}

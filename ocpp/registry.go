@@ -221,6 +221,9 @@ type BootInfo struct {
 	Reason                  string        // 2.0.1 BootReasonEnumType
 	HeartbeatInterval       time.Duration // the interval handed to the station
 	At                      time.Time
+	// Connection is the number of the connection the boot came on (ConnectInfo.Connection):
+	// a registry that records connects asynchronously can tell which connect to wait for.
+	Connection uint64
 }
 
 // LoginFailure is a refused login of a station: why, from where, when.

@@ -163,12 +163,15 @@ func TestBootHeartbeatStatus(t *testing.T) {
 				got = r.Boots[0].Info
 				if c := r.Connects; len(c) != 1 || c[0].ProtocolVersion != v.proto || c[0].Endpoint != "wss://ocpp.example.com/ocpp" || c[0].ClientIP != "127.0.0.1" {
 					t.Errorf("RecordConnect = %+v", c)
+				} else if got.Connection == 0 || got.Connection != c[0].Connection {
+					// A registry that records connects on its own time waits for this one's.
+					t.Errorf("BootInfo.Connection = %d, want the connection's number %d", got.Connection, c[0].Connection)
 				}
 			})
 			if got.At.IsZero() || got.HeartbeatInterval != 123*time.Second {
 				t.Errorf("BootInfo At/HeartbeatInterval = %v/%v", got.At, got.HeartbeatInterval)
 			}
-			got.At, got.HeartbeatInterval = time.Time{}, 0
+			got.At, got.HeartbeatInterval, got.Connection = time.Time{}, 0, 0
 			if got != v.wantBoot {
 				t.Errorf("RecordBoot got\n%+v\nwant\n%+v", got, v.wantBoot)
 			}
