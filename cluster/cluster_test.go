@@ -484,6 +484,34 @@ func TestBootWaitsForItsConnectionsClaim(t *testing.T) {
 	}
 }
 
+// TestCommandRightAfterAFirstBoot: a station's first connection is claimed, its boot
+// answered, and its connect not recorded yet (the registry records it on its own time): the
+// registry knows no protocol of the station. A command sent through another node right then
+// takes the protocol from the claim's row and reaches the station.
+func TestCommandRightAfterAFirstBoot(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	a := c.start(t, "node-a", time.Second)
+	b := c.start(t, "node-b", time.Second)
+	c.addStation("CP-FIRST", "", a, b) // never connected: no protocol on record
+
+	entered, release := b.reg.Stall("RecordConnect")
+	defer release()
+	p := ocpppeer.Start(t)
+	connect(t, p, b.ocppURL, "CP-FIRST", "ocpp1.6")
+	select {
+	case <-entered:
+	case <-time.After(waitTimeout):
+		t.Fatal("the connect was never recorded")
+	}
+	p.MustCall("BootNotification", map[string]any{"chargePointVendor": "Alfen", "chargePointModel": "Eve"})
+	p.OnCall("ClearCache", map[string]any{"status": "Accepted"})
+	if status, body := post(t, a, "CP-FIRST", "cache/clear", ``); status != http.StatusOK {
+		t.Fatalf("cache/clear through node A right after the first boot: %d %v", status, body)
+	}
+	p.WaitReceived("ClearCache", 1)
+}
+
 // TestSupersededWhileListenerAway: a node whose listener was away when another node claimed
 // its station (the "drop" notification was lost) finds out once it listens again, and closes
 // the older connection.

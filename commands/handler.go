@@ -121,10 +121,20 @@ func (h *Handler) station(c *gin.Context) (Station, error) {
 	// one of a station connected to this node (a station just connected may not be recorded
 	// yet). Of a station held by another node the registry's is taken: its connection is
 	// recorded within milliseconds, as is the row that routes commands to it, and reading
-	// that node's would cost every forwarded command a database read.
+	// that node's would cost every forwarded command a database read. A station whose first
+	// connection is not recorded yet has none in the registry: the row that routes commands
+	// says it (it is committed before the station's boot is answered, cluster/doc.go), read
+	// only then.
 	if g, ok := h.Gateway.(localProtocols); ok {
 		if proto, ok := g.ProtocolOf(id); ok {
 			st.ProtocolVersion = proto
+		}
+	}
+	if st.ProtocolVersion == "" {
+		if g, ok := h.Gateway.(connectedProtocols); ok {
+			if proto, ok := g.ConnectedProtocol(c.Request.Context(), id); ok {
+				st.ProtocolVersion = proto
+			}
 		}
 	}
 	return st, nil
