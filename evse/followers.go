@@ -19,16 +19,15 @@ import (
 // What it owes is on record until it has (OwedFollowUps, migration 0038), so that a node that
 // stops before it followed up leaves its debt to the next node that starts.
 
-// DeferStatusFollowers makes the EVSE updates of the transaction the Store runs in leave
-// their followers alone; the caller must call FollowStatuses for the stations it changed
-// once the transaction has committed. It is for the status reports of the gateway, whose
-// EVSE updates change statuses and nothing else. s must be a Store made by WithTx.
-func (s *Store) DeferStatusFollowers(ctx context.Context) error {
-	if _, err := s.q.ExecContext(ctx, `SELECT set_config('evroam.status_followers', 'deferred', true)`); err != nil {
-		return fmt.Errorf("defer the status followers: %w", database.Translate(err))
-	}
+// DeferStatusFollowers makes the Store's SetStatuses leave the followers of the EVSEs it
+// updates alone, and every EVSE update of its transaction after it; the caller must call
+// FollowStatuses for the stations it changed once the transaction has committed. It is for
+// the status reports of the gateway, whose EVSE updates change statuses and nothing else.
+// s must be a Store made by WithTx. It sends nothing: SetStatuses sets
+// evroam.status_followers in its own statement, which saves a status batch a round trip
+// (on a loaded machine each one is a chance to wait for a CPU; docs/performance.md).
+func (s *Store) DeferStatusFollowers() {
 	s.followersDeferred = true
-	return nil
 }
 
 // FollowStatuses brings the followers of the given stations' EVSE statuses up to date: the

@@ -441,8 +441,14 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) (found []boo
 	}
 	// The station rows to lock are locked in the statement itself (the Store may run each
 	// statement in a transaction of its own), by the one-time filter of last: before the
-	// first EVSE is read, let alone updated.
-	const q = `
+	// first EVSE is read, let alone updated. Deferred followers are deferred by the same
+	// filter, for the rest of the transaction: the EVSE triggers read the setting when they
+	// fire, at the end of the statement.
+	first := `(SELECT count(*) FROM locked) >= 0`
+	if s.followersDeferred {
+		first += ` AND (SELECT set_config('evroam.status_followers', 'deferred', true)) = 'deferred'`
+	}
+	q := `
 	WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::timestamptz[])
 			WITH ORDINALITY AS u(id, seq, ocpp, ocpi, at, n)
@@ -450,7 +456,7 @@ func (s *Store) SetStatuses(ctx context.Context, cs []StatusChange) (found []boo
 		SELECT id FROM charge_stations WHERE id = ANY($6) ORDER BY id FOR NO KEY UPDATE
 	), last AS (
 		SELECT DISTINCT ON (u.id, u.seq) u.id, u.seq, u.ocpp, u.ocpi, u.at
-		FROM u WHERE (SELECT count(*) FROM locked) >= 0 ORDER BY u.id, u.seq, u.n DESC
+		FROM u WHERE ` + first + ` ORDER BY u.id, u.seq, u.n DESC
 	), target AS (
 		SELECT e.uid, last.id, last.seq, last.ocpp, last.ocpi, last.at,
 			(e.status IS DISTINCT FROM last.ocpi OR e.ocpp_status IS DISTINCT FROM last.ocpp) AS differs

@@ -65,9 +65,7 @@ func TestStatusFollowersDeferred(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := e.evses.WithTx(tx)
-	if err := store.DeferStatusFollowers(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	store.DeferStatusFollowers()
 	found, changed, _, err := store.SetStatuses(t.Context(), []evse.StatusChange{
 		{Identity: "FS-1", SequenceNumber: 2, OCPPStatus: "Charging", Status: schema.StatusCharging, At: received},
 		{Identity: "FS-2", SequenceNumber: 1, OCPPStatus: "Faulted", Status: schema.StatusOutOfOrder, At: received},

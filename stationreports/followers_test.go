@@ -116,9 +116,7 @@ func TestStatusFollowUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	deferred := evse.NewStore(e.DB).WithTx(tx)
-	if err := deferred.DeferStatusFollowers(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	deferred.DeferStatusFollowers()
 	if _, _, _, err := deferred.SetStatuses(t.Context(), []evse.StatusChange{{Identity: "CS-F2", SequenceNumber: 1,
 		OCPPStatus: "Faulted", Status: "OUTOFORDER", At: time.Now()}}); err != nil {
 		t.Fatal(err)

@@ -445,9 +445,7 @@ func (s *Service) writeStatuses(ctx context.Context, rs []StatusReport) error {
 			evses := s.evses.WithTx(tx)
 			// The station rows and the OCPI publication follow after the commit, off the
 			// stations' reply path (statusFollower).
-			if err := evses.DeferStatusFollowers(ctx); err != nil {
-				return err
-			}
+			evses.DeferStatusFollowers()
 			_, changed, record, err := evses.SetStatuses(ctx, changes)
 			if err != nil {
 				return err
