@@ -208,7 +208,8 @@ func (e *env) startNode(ctx context.Context, id string, warm bool) (*node, error
 // warms its answer cache at once (in production it waits a minute, for the reconnect storm a
 // start brings to pass: EVROAM_STATION_CACHE_WARM_AFTER) and launch waits until that is
 // done, so that no scenario runs beside it; without, the node does not warm its cache: the
-// storms and the memory figure measure a node that has just started.
+// storms and the memory figure measure a node that has just started. A node logs at its
+// default level, as in production: an access line per request included.
 func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int, warm bool) (*node, error) {
 	logFile, err := os.OpenFile(filepath.Join(e.dir, id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -228,7 +229,6 @@ func (e *env) launch(ctx context.Context, id string, apiPort, ocppPort int, warm
 		"EVROAM_NODE_ID="+id,
 		fmt.Sprintf("EVROAM_NODE_URL=http://127.0.0.1:%d", apiPort),
 		"EVROAM_HEARTBEAT_INTERVAL=3600s",
-		"EVROAM_LOG_LEVEL=warn",
 		"EVROAM_STATION_CACHE_WARM_AFTER="+map[bool]string{true: "0s", false: "off"}[warm],
 	)
 	n.cmd.Env = append(n.cmd.Env, e.nodeEnv...)

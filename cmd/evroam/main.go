@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/evroam/evroam/internal/database"
+	"github.com/evroam/evroam/internal/logwriter"
 	"github.com/evroam/evroam/internal/pgcluster"
 	"github.com/evroam/evroam/migrations"
 	"github.com/evroam/evroam/networks"
@@ -60,7 +61,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := level.UnmarshalText([]byte(getenv("EVROAM_LOG_LEVEL"))); err != nil && getenv("EVROAM_LOG_LEVEL") != "" {
 		return fmt.Errorf("EVROAM_LOG_LEVEL=%q: want debug, info, warn or error", getenv("EVROAM_LOG_LEVEL"))
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// The log is buffered (an access line per request would otherwise cost a system call
+	// under the handler's lock); warnings and errors are written out at once.
+	logOut := logwriter.New(stderr, 100*time.Millisecond, 64<<10)
+	defer logOut.Close()
+	log := slog.New(logwriter.Handler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}), logOut, slog.LevelWarn))
 	slog.SetDefault(log)
 	switch args[0] {
 	case "serve":

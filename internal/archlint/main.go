@@ -86,7 +86,7 @@ var layers = []struct {
 	packages []string
 }{
 	{"foundation", []string{"schema", "internal/apperr", "internal/auth", "internal/paging", "internal/secret",
-		"internal/database", "internal/pgcluster", "internal/batch", "internal/tlsfiles", "internal/stationca", "migrations"}},
+		"internal/database", "internal/pgcluster", "internal/batch", "internal/tlsfiles", "internal/stationca", "internal/logwriter", "migrations"}},
 	{"protocol", []string{"ocpp", "cluster"}},
 	{"http", []string{"internal/web"}},
 	{"registry", []string{"evse", "locations", "templates", "tariffs", "networks", "chargestations", "stationlogs", "sessions", "tokens", "ocpi", "files", "firmware", "reservations", "proxy"}},
